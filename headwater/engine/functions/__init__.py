@@ -1,0 +1,1 @@
+"""The SQL function library (scalar and table functions; aggregates arrive with the stateful engine)."""

@@ -1,0 +1,304 @@
+"""The function registry: what a SQL function is to the engine, and how a call finds its implementation.
+
+A function is a name with one or more :class:`Signature`\\ s. The binder asks the registry to
+:meth:`~FunctionRegistry.resolve` a call from the argument types; resolution follows ksqlDB's UDF
+rules (an exact match first, then implicit widening INT -> BIGINT -> DECIMAL -> DOUBLE, generics such as
+``ARRAY<T>``, variadic tails) and yields a :class:`ResolvedFunction`: the return type and a kernel.
+
+Kernels are vectorized: they receive whole Arrow columns (or scalars, for literal arguments) and return
+one Arrow array of the batch's length. Null handling, ksqlDB's semantics and error texts are the
+kernel's business. A kernel that meets a bad value raises :class:`FunctionError`; the expression compiler
+then re-runs that batch row by row, turns the failing rows into NULL and reports each to the processing
+log, as ksqlDB does (the record is kept, the column is NULL).
+
+Per-row Python is the exception: :func:`rowwise` builds a kernel from a scalar Python function for
+functions with no vectorized form, and docs/architecture.md lists each such function with its cost.
+
+This module holds the contract only; the functions themselves are registered by the modules of this
+package (one module per family: string, math, datetime, json, collections, lambda, url, bytes, ...).
+
+Example:
+    >>> import pyarrow as pa
+    >>> from headwater.parser import types as t
+    >>> reg = FunctionRegistry()
+    >>> reg.register(ScalarFunction(
+    ...     name="TWICE", category="math", description="Doubles a number.",
+    ...     signatures=(Signature(params=(Param("x", t.BIGINT),), returns=t.BIGINT,
+    ...                           kernel=lambda args, ctx: pa.compute.multiply(args[0], 2)),)))
+    >>> fn = reg.resolve("twice", (t.INT,))          # INT widens to BIGINT
+    >>> fn.return_type, fn.kernel([pa.array([1, None])], fn.context(2)).to_pylist()
+    (Primitive(kind=<PrimitiveKind.BIGINT: 'BIGINT'>), [2, None])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Union
+
+import pyarrow as pa
+
+from headwater.errors import PlanError
+from headwater.parser import types as t
+
+__all__ = [
+    "AnyType",
+    "CallContext",
+    "CompiledLambda",
+    "Datum",
+    "FunctionError",
+    "FunctionKind",
+    "FunctionRegistry",
+    "Generic",
+    "LambdaType",
+    "Param",
+    "ResolvedFunction",
+    "ScalarFunction",
+    "Signature",
+    "TableFunction",
+    "rowwise",
+]
+
+Datum = Union[pa.Array, pa.ChunkedArray, pa.Scalar]
+"""A kernel argument: a column of the batch, or a scalar for a literal (pyarrow.compute broadcasts)."""
+
+
+class FunctionError(Exception):
+    """A function could not compute a value for some row (bad input, overflow...).
+
+    Attributes:
+        message: ksqlDB's wording of the problem, reported in the processing log.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class FunctionKind(Enum):
+    SCALAR = "SCALAR"
+    TABLE = "TABLE"
+    AGGREGATE = "AGGREGATE"
+
+
+@dataclass(frozen=True, slots=True)
+class Generic(t.SqlType):
+    """A type variable in a signature (``T``, ``K``, ``V``); binds to the argument's type at resolution.
+    It may be nested: ``Array(Generic("T"))`` matches any array and binds T to its element type."""
+
+    name: str
+
+    def sql(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class AnyType(t.SqlType):
+    """A parameter that accepts any type without binding a variable (ksqlDB's ``Object`` parameters)."""
+
+    def sql(self) -> str:
+        return "ANY"
+
+
+@dataclass(frozen=True, slots=True)
+class LambdaType(t.SqlType):
+    """A lambda parameter: ``inputs`` are the lambda's parameter types (usually generics bound by earlier
+    arguments, e.g. ``T`` for TRANSFORM(ARRAY<T>, T => U)), ``output`` its result type (a generic that
+    binds to the body's type, or a concrete type such as BOOLEAN for FILTER)."""
+
+    inputs: tuple[t.SqlType, ...]
+    output: t.SqlType
+
+    def sql(self) -> str:
+        ins = ", ".join(i.sql() for i in self.inputs)
+        return f"LAMBDA<({ins}) => {self.output.sql()}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One declared parameter: its name (for DESCRIBE FUNCTION), type, and description."""
+
+    name: str
+    type: t.SqlType
+    description: str = ""
+
+
+class CompiledLambda:
+    """A lambda argument as a kernel sees it: call it with one array per lambda parameter (all of the
+    same length, e.g. the flattened elements of a list column) and the index, for each element, of the
+    row of the outer batch it belongs to (so the body can use the row's other columns). Returns the
+    body's value per element. The expression compiler provides the implementation."""
+
+    def __call__(self, params: Sequence[pa.Array], parent_index: pa.Array) -> pa.Array:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """What a kernel knows besides its arguments.
+
+    Attributes:
+        arg_types: the SQL types of the actual arguments (after implicit casts to the signature).
+        return_type: the resolved return type; the kernel's result must have ``to_arrow(return_type)``.
+        length: rows in the batch (for functions whose arguments are all scalars, or that take none).
+        config: the query's configuration (e.g. ``ksql.functions.substring.legacy.args``).
+        lambdas: compiled lambda arguments, in argument order (the lambda positions in ``args`` hold None).
+    """
+
+    arg_types: tuple[t.SqlType, ...]
+    return_type: t.SqlType
+    length: int
+    config: Mapping[str, Any] = field(default_factory=dict)
+    lambdas: tuple[CompiledLambda, ...] = ()
+
+
+Kernel = Callable[[Sequence[Datum], CallContext], pa.Array]
+"""A scalar kernel: argument columns (cast to the signature's types) -> result column."""
+
+TableKernel = Callable[[Sequence[Datum], CallContext], tuple[pa.Array, pa.Array]]
+"""A table-function kernel: -> (values, parent_index), one output row per value; ``parent_index[i]`` is
+the input row that produced ``values[i]``, in non-decreasing order."""
+
+ReturnType = Union[t.SqlType, Callable[[tuple[t.SqlType, ...]], t.SqlType]]
+"""A fixed type, a type with generics bound from the arguments, or a function of the argument types
+(for rules such as DECIMAL precision that generics cannot express)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """One overload. With ``variadic`` the last parameter repeats zero or more times (ksqlDB's
+    ``T...``); its type is that of each repeated argument."""
+
+    params: tuple[Param, ...]
+    returns: ReturnType
+    kernel: Kernel | TableKernel
+    variadic: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScalarFunction:
+    """A scalar function: one value per input row."""
+
+    name: str
+    category: str
+    description: str
+    signatures: tuple[Signature, ...]
+    kind: FunctionKind = FunctionKind.SCALAR
+
+
+@dataclass(frozen=True, slots=True)
+class TableFunction:
+    """A table function (EXPLODE, CUBE...): zero or more output rows per input row."""
+
+    name: str
+    category: str
+    description: str
+    signatures: tuple[Signature, ...]
+    kind: FunctionKind = FunctionKind.TABLE
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedFunction:
+    """The outcome of resolving a call: which overload, the types the arguments must be cast to, and
+    the return type."""
+
+    function: ScalarFunction | TableFunction
+    signature: Signature
+    param_types: tuple[t.SqlType, ...]
+    return_type: t.SqlType
+
+    @property
+    def kernel(self) -> Any:
+        return self.signature.kernel
+
+    def context(
+        self,
+        length: int,
+        config: Mapping[str, Any] | None = None,
+        lambdas: tuple[CompiledLambda, ...] = (),
+    ) -> CallContext:
+        """A CallContext for one batch of ``length`` rows."""
+        return CallContext(self.param_types, self.return_type, length, config or {}, lambdas)
+
+
+class FunctionRegistry:
+    """Functions by upper-cased name. Registration of a second function under a name is an error; a
+    function with several overloads is one :class:`ScalarFunction` with several signatures."""
+
+    def __init__(self) -> None:
+        self._functions: dict[str, ScalarFunction | TableFunction] = {}
+        self._aggregates: dict[str, Any] = {}
+
+    def register(self, function: ScalarFunction | TableFunction) -> None:
+        key = function.name.upper()
+        if key in self._functions or key in self._aggregates:
+            raise ValueError(f"function {key} is registered twice")
+        self._functions[key] = function
+
+    def register_aggregate(self, name: str, aggregate: Any) -> None:
+        """Aggregates arrive with the stateful engine; they share the namespace of scalar functions."""
+        key = name.upper()
+        if key in self._functions or key in self._aggregates:
+            raise ValueError(f"function {key} is registered twice")
+        self._aggregates[key] = aggregate
+
+    def lookup(self, name: str) -> ScalarFunction | TableFunction | None:
+        return self._functions.get(name.upper())
+
+    def aggregate(self, name: str) -> Any | None:
+        return self._aggregates.get(name.upper())
+
+    def names(self) -> list[str]:
+        return sorted([*self._functions, *self._aggregates])
+
+    def functions(self) -> list[ScalarFunction | TableFunction]:
+        return [self._functions[n] for n in sorted(self._functions)]
+
+    def resolve(self, name: str, arg_types: Sequence[t.SqlType | None]) -> ResolvedFunction:
+        """Pick the overload of ``name`` for arguments of ``arg_types``.
+
+        ``None`` in ``arg_types`` stands for an untyped NULL literal, which matches any parameter.
+        A lambda argument is passed as a :class:`LambdaType` whose ``output`` is None until the binder
+        has typed the body; see :func:`headwater.engine.functions.resolution.resolve` for the protocol.
+
+        Raises:
+            PlanError: unknown function, or no overload accepts these types (ksqlDB's wording:
+                "Function 'X' does not accept parameters (...)").
+        """
+        function = self.lookup(name)
+        if function is None:
+            raise PlanError(f"Can't find any functions with the name '{name.upper()}'")
+        from headwater.engine.functions.resolution import resolve_signature
+
+        return resolve_signature(function, tuple(arg_types))
+
+
+def rowwise(fn: Callable[..., Any], *, null_in_null_out: bool = True) -> Kernel:
+    """Build a kernel from a per-row Python function (the measured exception, never the default).
+
+    ``fn`` receives Python values (``as_py()`` of each argument for the row) and returns a Python value
+    convertible to the return type. With ``null_in_null_out`` a row with any NULL argument yields NULL
+    without calling ``fn``. Raising :class:`FunctionError` marks the row as failed.
+    """
+    from headwater.engine.types import to_arrow
+
+    def kernel(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
+        columns: list[list[Any]] = []
+        for arg in args:
+            if isinstance(arg, pa.Scalar):
+                columns.append([arg.as_py()] * ctx.length)
+            else:
+                columns.append(arg.to_pylist())
+        out: list[Any] = []
+        for row in zip(*columns) if columns else ([()] * ctx.length):
+            if null_in_null_out and any(v is None for v in row):
+                out.append(None)
+            else:
+                out.append(fn(*row))
+        return pa.array(out, type=to_arrow(ctx.return_type))
+
+    kernel.__name__ = getattr(fn, "__name__", "rowwise_kernel")
+    kernel.rowwise = True  # type: ignore[attr-defined]  # listed in docs/architecture.md's fallback table
+    return kernel
