@@ -121,7 +121,9 @@ def schema_info(sql_type: t.SqlType) -> SchemaInfo:
     if isinstance(sql_type, t.Primitive):
         return SchemaInfo(_BASE_TYPE_NAMES[sql_type.kind])
     if isinstance(sql_type, t.Decimal):
-        return SchemaInfo("DECIMAL", parameters=(("precision", sql_type.precision), ("scale", sql_type.scale)))
+        return SchemaInfo(
+            "DECIMAL", parameters=(("precision", sql_type.precision), ("scale", sql_type.scale))
+        )
     if isinstance(sql_type, t.Array):
         return SchemaInfo("ARRAY", member_schema=schema_info(sql_type.element))
     if isinstance(sql_type, t.Map):
@@ -668,4 +670,3 @@ class FinalMessage:
 
     def to_json(self) -> Json:
         return {"finalMessage": self.message}
-
