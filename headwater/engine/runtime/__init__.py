@@ -1,0 +1,1 @@
+"""Running queries: persistent queries with exactly-once checkpoints, push queries, historical queries."""
