@@ -54,11 +54,13 @@ class StatementText:
         text: the statement, stripped of surrounding whitespace, with its ``;`` if it had one.
         line: the 1-based line of ``text``'s first character in the whole input, so that errors in a
             script can name the line the user sees in their editor.
+        column: the 1-based column of ``text``'s first character on that line.
         terminated: whether the statement ended with ``;`` (only the last piece of a text may not).
     """
 
     text: str
     line: int
+    column: int
     terminated: bool
 
 
@@ -132,7 +134,8 @@ def scan(text: str) -> ScanResult:
 def _piece(text: str, begin: int, end: int, *, terminated: bool) -> StatementText:
     """The statement between ``begin`` and ``end``, trimmed, with the line it starts on."""
     body = text[begin:end].rstrip()
-    return StatementText(body, text.count("\n", 0, begin) + 1, terminated)
+    line_start = text.rfind("\n", 0, begin) + 1
+    return StatementText(body, text.count("\n", 0, begin) + 1, begin - line_start + 1, terminated)
 
 
 def split_statements(text: str) -> list[StatementText]:

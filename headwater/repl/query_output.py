@@ -1,0 +1,151 @@
+"""Printing a query's rows as they arrive, until it ends or the user presses Ctrl-C.
+
+A push query never ends by itself, so its rows must be printed as they come and the user must be able
+to stop it without losing the shell. The rows are pulled from the engine's query stream on a worker
+thread and handed over through a queue; the main thread waits on the queue in short slices, so Ctrl-C
+(a ``KeyboardInterrupt`` in the main thread) is handled at once whatever the engine is blocked on. On
+Ctrl-C the stream is closed, which stops the query in the engine, and "Query terminated" is printed, as
+in ksqlDB's CLI.
+
+Rows that arrive together are printed together, so the first batch sizes the table's columns
+(:class:`headwater.repl.table.RowTable`).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any
+
+import orjson
+
+from headwater.repl.console import Console
+from headwater.repl.table import RowTable
+from headwater.repl.values import cell_text, json_default
+
+__all__ = ["print_query"]
+
+_POLL_S = 0.1
+# How long to wait for the first rows before printing the header alone: long enough that a query whose
+# rows are there at once is sized from them, short enough that a quiet push query shows it is running.
+_HEADER_WAIT_S = 0.3
+_END = object()
+
+
+class _Failure:
+    """An exception raised by the worker thread, handed to the main thread to report."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _columns_of(row: Any) -> list[Any]:
+    columns = getattr(row, "columns", row)
+    return list(columns)
+
+
+def _pump(stream: Any, items: queue.Queue[Any]) -> None:
+    """Worker: move everything the stream yields into ``items``, then the end marker."""
+    try:
+        for item in stream:
+            items.put(item)
+    except BaseException as error:  # handed to the main thread, which reports it
+        items.put(_Failure(error))
+    finally:
+        items.put(_END)
+
+
+def _column_names(header: Any) -> list[str]:
+    names = list(getattr(header, "column_names", ()) or ())
+    if names:
+        return names
+    # The header's schema text, "`ID` STRING KEY, `NAME` STRING": the names are the quoted parts.
+    schema = str(getattr(header, "schema", ""))
+    return [part.split("`")[1] for part in schema.split("`,") if part.count("`") >= 2] or ["ROW"]
+
+
+def print_query(stream: Any, console: Console, *, output_format: str = "TABULAR") -> None:
+    """Print the rows of ``stream`` until it ends; Ctrl-C closes it.
+
+    Args:
+        stream: the engine's query stream: ``header``, iteration over rows, ``close()`` and, when the
+            query ended by itself, ``final_message``.
+        console: where to print.
+        output_format: ``TABULAR`` or ``JSON`` (one ksqlDB ``/query`` JSON document per line).
+    """
+    header = stream.header
+    as_json = output_format.upper() == "JSON"
+    table = RowTable(_column_names(header))
+    if as_json:
+        console.line(orjson.dumps(header.to_json(), default=json_default).decode())
+
+    items: queue.Queue[Any] = queue.Queue()
+    worker = threading.Thread(target=_pump, args=(stream, items), name="headwater-query-output", daemon=True)
+    worker.start()
+    printed_rows = header_shown = False
+    waited = 0.0
+    failure: BaseException | None = None
+    try:
+        finished = False
+        while not finished:
+            try:
+                first = items.get(timeout=_POLL_S)
+            except queue.Empty:
+                waited += _POLL_S
+                if not as_json and not header_shown and waited >= _HEADER_WAIT_S:
+                    console.lines(table.header_lines())
+                    header_shown = True
+                continue
+            batch = [first]
+            while True:  # take everything that is already there, to print it together
+                try:
+                    batch.append(items.get_nowait())
+                except queue.Empty:
+                    break
+            rows = []
+            for item in batch:
+                if item is _END:
+                    finished = True
+                elif isinstance(item, _Failure):
+                    failure = item.error
+                elif hasattr(item, "columns") or isinstance(item, list | tuple):
+                    rows.append(item)
+            if as_json:
+                console.lines(
+                    orjson.dumps({"row": {"columns": _columns_of(row)}}, default=json_default).decode() for row in rows
+                )
+            else:
+                lines = table.add_rows([[cell_text(value) for value in _columns_of(row)] for row in rows])
+                if lines:
+                    console.lines(lines)
+                    printed_rows = header_shown = True
+    except KeyboardInterrupt:
+        stream.close()
+        worker.join(timeout=5)
+        if not as_json:
+            console.lines(_closing(table, printed_rows=printed_rows, header_shown=header_shown))
+        console.line("Query terminated")
+        return
+    if failure is not None:
+        if not as_json and printed_rows:
+            console.line(table.footer_line())
+        raise failure
+    final = getattr(stream, "final_message", None)
+    message = getattr(final, "message", final)
+    if as_json:
+        if message:
+            console.line(orjson.dumps({"finalMessage": message}).decode())
+        return
+    console.lines(_closing(table, printed_rows=printed_rows, header_shown=header_shown))
+    if message:
+        console.line(str(message))
+
+
+def _closing(table: RowTable, *, printed_rows: bool, header_shown: bool) -> list[str]:
+    """The lines that close a result table: the bottom border after rows, nothing after a lone header,
+    and the header itself if nothing was shown yet (a query that ended with no rows)."""
+    if printed_rows:
+        return [table.footer_line()]
+    if header_shown:
+        return []
+    return table.header_lines()
