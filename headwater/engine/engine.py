@@ -1,0 +1,360 @@
+"""The engine: one data directory, its catalog, its persistent queries, and the statements that drive them.
+
+Data directory layout::
+
+    <data_dir>/log/                       the event log (headwater.storage): every topic, including
+                                           _headwater_command_topic (the command topic) and
+                                           headwater_processing_log (records queries could not process)
+    <data_dir>/queries/<QUERY_ID>/checkpoint.json
+                                           each persistent query's committed offsets (see runtime.checkpoint)
+    <data_dir>/queries/_retired/checkpoint.json
+                                           sink end offsets of terminated queries (recovery keeps them)
+
+Opening an engine replays the command topic (the catalog, types and queries come back), truncates sinks
+to their committed end offsets (see :mod:`headwater.engine.runtime.persistent`), and starts the queries
+(``background=True``) or leaves them to be driven (``background=False``).
+
+Example (runnable once the storage and parser packages are installed)::
+
+    engine = Engine(tmp_path)
+    engine.execute("CREATE STREAM S (ID INT KEY, V STRING) WITH (KAFKA_TOPIC='s', PARTITIONS=1, VALUE_FORMAT='JSON');")
+    engine.close()
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from headwater import parser
+from headwater.engine.catalog import Catalog, DataSource
+from headwater.engine.commands import Command, CommandLog
+from headwater.engine.config import EngineConfig
+from headwater.engine.entities import Entity
+from headwater.engine.functions.registry import FunctionRegistry
+from headwater.engine.operators.sink import stored_schema
+from headwater.engine.planner.logical import PlanNode
+from headwater.engine.planner.physical import LoweringContext, lower
+from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
+from headwater.engine.runtime.persistent import PersistentQuery, QueryState, SinkLocks
+from headwater.engine.runtime.processing_log import ProcessingLog, ProcessingLogEntry
+from headwater.engine.statements.context import StatementContext
+from headwater.errors import HeadwaterError, PlanError
+from headwater.parser import ast
+
+__all__ = ["Engine"]
+
+RETIRED_WRITER = "_retired"
+
+
+class Engine:
+    """A Headwater engine over ``data_dir``.
+
+    Args:
+        data_dir: the directory holding the log and checkpoints (created when missing).
+        config: ksqlDB properties overriding the defaults for every statement.
+        background: run persistent queries on threads (True) or leave them to the caller (False).
+        function_registry: the functions statements may call (default: the product's library).
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        *,
+        config: Mapping[str, Any] | None = None,
+        background: bool = True,
+        function_registry: FunctionRegistry | None = None,
+    ) -> None:
+        from headwater.storage import EventLog
+
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log = EventLog.open(self.data_dir / "log")
+        self.config = EngineConfig().with_overrides(dict(config or {}))
+        if function_registry is None:
+            from headwater.engine.functions import default_registry
+
+            function_registry = default_registry()
+        self.registry = function_registry
+        self.background = background
+        self.catalog = Catalog()
+        self.variables: dict[str, str] = {}
+        self.processing_log = ProcessingLog(self.log)
+        self.commands = CommandLog(self.log)
+        self.last_command_sequence = -1
+        self._queries: dict[str, PersistentQuery] = {}
+        self._query_counter = 0
+        self._sink_locks = SinkLocks()
+        self._lock = threading.RLock()
+        self._closed = False
+        self._replay()
+        self._recover_sinks()
+        for query in self._queries.values():
+            query.initialise()
+            if background:
+                query.start()
+
+    # -- public API --------------------------------------------------------------------------------------
+    def execute(
+        self,
+        sql: str,
+        properties: Mapping[str, Any] | None = None,
+        variables: Mapping[str, str] | None = None,
+    ) -> list[Entity]:
+        """Run every statement of ``sql``; one entity per statement.
+
+        Raises:
+            HeadwaterError: of the first failing statement; the statements before it took effect.
+        """
+        from headwater.engine.statements import dispatch
+
+        ctx = StatementContext(self, self.config.with_overrides(dict(properties or {})))
+        ctx.variables = {**self.variables, **dict(variables or {})}
+        entities: list[Entity] = []
+        with self._lock:
+            for text in _split(sql):
+                statement = parser.parse_statement(text, variables=ctx.variables or None)
+                entities.append(dispatch(ctx, statement))
+        return entities
+
+    def stream(self, sql: str, properties: Mapping[str, Any] | None = None) -> Any:
+        """Run a query (push, historical) or PRINT and return its :class:`QueryStream`."""
+        from headwater.engine.runtime.transient import open_stream
+
+        ctx = StatementContext(self, self.config.with_overrides(dict(properties or {})))
+        ctx.variables = dict(self.variables)
+        statement = parser.parse_statement(sql, variables=ctx.variables or None)
+        return open_stream(ctx, statement)
+
+    def persistent_queries(self) -> list[PersistentQuery]:
+        """The running persistent queries, in creation order (CREATE OR REPLACE keeps the position)."""
+        return list(self._queries.values())
+
+    def query(self, query_id: str) -> PersistentQuery | None:
+        return self._queries.get(query_id) or next(
+            (q for q in self._queries.values() if q.query_id.upper() == query_id.upper()), None
+        )
+
+    def close(self) -> None:
+        """Stop every query and release the log."""
+        if self._closed:
+            return
+        self._closed = True
+        for query in self._queries.values():
+            query.close()
+        close = getattr(self.log, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- used by statement handlers --------------------------------------------------------------------
+    def record(self, ctx: StatementContext, statement: ast.Statement) -> None:
+        """Append a catalog-changing statement to the command topic (not while replaying)."""
+        if ctx.replaying:
+            self.last_command_sequence += 1
+            return
+        text = statement.text or parser.to_sql(statement)
+        self.last_command_sequence = self.commands.append(Command(text, ctx.config.overridden()))
+
+    def next_query_id(self, prefix: str) -> str:
+        query_id = f"{prefix}{self._query_counter}"
+        self._query_counter += 1
+        return query_id
+
+    def partition_count(self, topic: str) -> int:
+        return len(self.log.topic(topic).end_offsets())
+
+    def create_raw_topic(self, topic: str, partitions: int, source: DataSource) -> None:
+        from headwater.storage import TopicConfig
+
+        self.log.create_topic(
+            topic,
+            TopicConfig(partitions=partitions),
+            schema=None,
+            metadata={"key_format": source.key_format.name, "value_format": source.value_format.name},
+        )
+
+    def ensure_sink_topic(self, sink: DataSource, partitions: int) -> None:
+        """Create the typed topic of a sink, or check an existing one can take its rows."""
+        from headwater.storage import TopicConfig
+
+        schema = stored_schema(sink)
+        if self.log.has_topic(sink.topic):
+            topic = self.log.topic(sink.topic)
+            existing = getattr(topic, "schema", None)
+            if existing is None:
+                raise PlanError(
+                    f"Topic {sink.topic} holds raw records; a query cannot write typed rows to it."
+                )
+            missing = not set(schema.names) <= set(existing.names)
+            if missing and hasattr(topic, "set_schema"):
+                topic.set_schema(schema)
+            return
+        self.log.create_topic(
+            sink.topic,
+            TopicConfig(partitions=partitions),
+            schema=schema,
+            metadata={
+                "key_format": sink.key_format.name,
+                "value_format": sink.value_format.name,
+                "writer": sink.name,
+            },
+        )
+
+    def queries_using(self, name: str) -> list[PersistentQuery]:
+        return [
+            q for q in self._queries.values() if q.sink.name == name or name in [s.name for s in q.sources]
+        ]
+
+    def writer_of(self, sink_name: str) -> PersistentQuery | None:
+        for query in self._queries.values():
+            if query.sink.name == sink_name and query.query_id.startswith("CSAS_"):
+                return query
+        return None
+
+    def check_replace(self, existing: DataSource, replacement: DataSource) -> None:
+        """CREATE OR REPLACE may only add value columns at the end (ksqlDB's upgrade rule)."""
+        old = [(c.name, c.type, c.namespace) for c in existing.schema]
+        new = [(c.name, c.type, c.namespace) for c in replacement.schema]
+        if new[: len(old)] != old:
+            raise PlanError(
+                f"Cannot upgrade data source: {existing.name}: the schema may only add value columns at the end."
+            )
+
+    def start_query(
+        self,
+        ctx: StatementContext,
+        query_id: str,
+        statement_text: str,
+        plan: PlanNode,
+        sources: tuple[DataSource, ...],
+        sink: DataSource,
+    ) -> PersistentQuery:
+        old = self._queries.get(query_id)
+        if old is not None:
+            old.close()
+        operators = lower(plan, self._lowering_context(ctx, query_id))
+        query = PersistentQuery(
+            query_id=query_id,
+            statement_text=statement_text,
+            plan=plan,
+            sources=sources,
+            sink=sink,
+            operators=operators,
+            log=self.log,
+            checkpoints=CheckpointStore(self.data_dir / "queries" / query_id),
+            sink_lock=self._sink_locks.lock(sink.topic),
+            start_at_end=str(ctx.config.get("auto.offset.reset", "latest")).lower() == "latest",
+        )
+        self._queries[query_id] = query
+        if not ctx.replaying:
+            query.initialise()
+            if self.background:
+                query.start()
+        return query
+
+    def terminate_query(self, query_id: str) -> None:
+        query = self._queries.pop(query_id, None)
+        if query is None:
+            return
+        query.stop(state=QueryState.TERMINATED)
+        query.close()
+        checkpoint = query.checkpoints.load()
+        if checkpoint is not None:
+            retired = CheckpointStore(self.data_dir / "queries" / RETIRED_WRITER)
+            previous = retired.load() or Checkpoint()
+            sinks = dict(previous.sinks)
+            for tp, end in checkpoint.sinks.items():
+                sinks[tp] = max(end, sinks.get(tp, 0))
+            retired.commit(Checkpoint(epoch=previous.epoch + 1, sinks=sinks))
+        query.checkpoints.delete()
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _lowering_context(self, ctx: StatementContext, query_id: str) -> LoweringContext:
+        def report_row(kind: str, row: int, message: str) -> None:
+            self.processing_log.write([ProcessingLogEntry.processing(query_id, message, None)])
+
+        def report_record(target: str, partition: int, offset: int, message: str, raw: bytes | None) -> None:
+            self.processing_log.write(
+                [ProcessingLogEntry.deserialization(query_id, "", partition, target, message, raw, offset)]
+            )
+
+        def open_topic(name: str) -> tuple[Any, int, bool, DataSource | None]:
+            topic = self.log.topic(name)
+            raw = getattr(topic, "schema", None) is None
+            writer = None
+            if not raw:
+                writer = next((s for s in self.catalog.sources() if s.topic == name and s.is_sink), None)
+            return topic, len(topic.end_offsets()), raw, writer
+
+        return LoweringContext(
+            config=ctx.config.as_dict(),
+            report_row=report_row,
+            report_record=report_record,
+            open_topic=open_topic,
+            timestamp_parser=_timestamp_parser,
+        )
+
+    def _replay(self) -> None:
+        from headwater.engine.statements import dispatch
+
+        for command in list(self.commands.read_all()):
+            ctx = StatementContext(self, self.config.with_overrides(command.config), replaying=True)
+            try:
+                statement = parser.parse_statement(command.statement)
+                dispatch(ctx, statement)
+            except HeadwaterError as error:  # a statement that no longer applies: keep going
+                self.processing_log.write(
+                    [ProcessingLogEntry.processing("REPLAY", f"{error} ({command.statement})", None)]
+                )
+
+    def _recover_sinks(self) -> None:
+        """Truncate each sink partition to the largest end offset any writer committed for it."""
+        committed: dict[tuple[str, int], int] = {}
+        stores = [q.checkpoints for q in self._queries.values()]
+        stores.append(CheckpointStore(self.data_dir / "queries" / RETIRED_WRITER))
+        for store in stores:
+            checkpoint = store.load()
+            if checkpoint is None:
+                continue
+            for tp, end in checkpoint.sinks.items():
+                committed[tp] = max(end, committed.get(tp, 0))
+        for (topic_name, partition), end in committed.items():
+            if not self.log.has_topic(topic_name):
+                continue
+            part = self.log.topic(topic_name).partition(partition)
+            if int(part.end_offset) > end:
+                part.truncate_to(end)
+
+
+def _split(sql: str) -> list[str]:
+    split = getattr(parser, "split_statements", None)
+    if split is not None:
+        return [s for s in split(sql) if s.strip()]
+    return [sql]
+
+
+def _timestamp_parser(
+    source: DataSource,
+) -> Callable[[pa.Array], tuple[pa.Array, list[tuple[int, str]]]] | None:
+    """Parses a STRING timestamp column with the source's TIMESTAMP_FORMAT (Java pattern), through the
+    function library's PARSE_TIMESTAMP-style kernel."""
+    fmt = source.timestamp_format
+    if fmt is None:
+        return None
+
+    def parse(values: pa.Array) -> tuple[pa.Array, list[tuple[int, str]]]:
+        from headwater.engine.functions.datetime import parse_timestamp_millis
+
+        return parse_timestamp_millis(values, fmt)
+
+    return parse

@@ -1,0 +1,268 @@
+"""Source scan: stored record batches of a topic -> row batches of a source.
+
+The input is a batch as the event log stores it (``__offset``, ``__timestamp``, ``__headers`` and either
+``__key`` / ``__value`` bytes for a raw topic or the typed columns of a typed topic) with a
+``__partition`` column the driver adds. The output is a row batch (see
+:mod:`headwater.engine.operators.base`): the source's key, value and header columns, ROWTIME,
+ROWPARTITION, ROWOFFSET and the headers.
+
+* Raw topics are decoded with the source's formats, vectorized; rows whose key or value fails to decode
+  are dropped and reported (ksqlDB logs them to the processing log and goes on).
+* A stream drops records with a null value (a tombstone means nothing to a stream), as ksqlDB does.
+* Typed topics are read by column name; a typed topic whose columns differ from the source's schema
+  (a source declared over another query's sink with other columns) is re-encoded with the topic's
+  formats and decoded with the source's, exactly what ksqlDB would do with the bytes.
+* ROWTIME is the record's timestamp, or the TIMESTAMP column (BIGINT ms, TIMESTAMP, or STRING parsed
+  with TIMESTAMP_FORMAT); a row whose timestamp column is NULL or unparsable is dropped and reported.
+* ``HEADERS`` columns get the record's headers; ``HEADER('k')`` columns the last value of header k.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from headwater.engine.catalog import DataSource
+from headwater.engine.operators.base import HEADERS_ARROW_TYPE, HEADERS_COLUMN, Operator
+from headwater.engine.schema import HEADERS_TYPE, ROWOFFSET, ROWPARTITION, ROWTIME, Column
+from headwater.engine.serde import SourceSerde
+from headwater.engine.types import to_arrow
+from headwater.parser import types as t
+
+__all__ = ["PARTITION_COLUMN", "SourceScanOperator", "header_values"]
+
+PARTITION_COLUMN = "__partition"
+"""Added by the driver to a stored batch: the partition it was read from (int32)."""
+
+RecordErrorReporter = Callable[[str, int, int, str, bytes | None], None]
+"""(target "key"/"value"/"timestamp", partition, offset, message, raw bytes) for a dropped record."""
+
+
+def header_values(headers: pa.Array, key: str) -> pa.Array:
+    """The value of the last header named ``key`` in each row's header list (NULL when absent).
+
+    Vectorized: flatten the lists, keep entries with the key, and for each parent row take the last one.
+
+    Example:
+        >>> h = pa.array([[{"key": "a", "value": b"1"}, {"key": "a", "value": b"2"}], None, []],
+        ...              type=HEADERS_ARROW_TYPE)
+        >>> header_values(h, "a").to_pylist()
+        [b'2', None, None]
+    """
+    rows = len(headers)
+    if rows == 0:
+        return pa.array([], type=pa.binary())
+    if isinstance(headers, pa.ChunkedArray):
+        headers = headers.combine_chunks()
+    flat = pc.list_flatten(headers)
+    parents = pc.list_parent_indices(headers)
+    if len(flat) == 0:
+        return pa.nulls(rows, type=pa.binary())
+    matches = pc.equal(pc.struct_field(flat, [0]), key)
+    matches = pc.fill_null(matches, False)
+    positions = np.flatnonzero(matches.to_numpy(zero_copy_only=False))
+    if positions.size == 0:
+        return pa.nulls(rows, type=pa.binary())
+    matched_parents = parents.to_numpy()[positions]
+    # The last match per parent: positions are increasing, so keep each parent's final occurrence.
+    last = np.ones(positions.size, dtype=bool)
+    last[:-1] = matched_parents[:-1] != matched_parents[1:]
+    take_index = np.full(rows, -1, dtype=np.int64)
+    take_index[matched_parents[last]] = positions[last]
+    values = pc.struct_field(flat, [1])
+    mask = take_index < 0
+    return values.take(pa.array(np.where(mask, 0, take_index), mask=mask))
+
+
+def _headers_column(headers: pa.Array) -> pa.Array:
+    """The stored headers as the SQL type ARRAY<STRUCT<KEY STRING, VALUE BYTES>>."""
+    return headers.cast(to_arrow(HEADERS_TYPE))
+
+
+class SourceScanOperator(Operator):
+    """Turns stored batches of one source's topic into row batches (see the module docstring).
+
+    Args:
+        source: the source being read.
+        raw: True when the topic holds ``__key`` / ``__value`` bytes.
+        topic_source: for a typed topic read with other columns, the source whose formats describe how
+            the topic's columns serialise (the sink that created it); None otherwise.
+        report: called for each dropped record.
+        throw_on_invalid_timestamp: ksql.timestamp.throw.on.invalid.
+    """
+
+    kind = "scan"
+
+    def __init__(
+        self,
+        source: DataSource,
+        *,
+        raw: bool,
+        topic_source: DataSource | None = None,
+        report: RecordErrorReporter | None = None,
+        timestamp_parser: Callable[[pa.Array], tuple[pa.Array, list[tuple[int, str]]]] | None = None,
+    ) -> None:
+        self.source = source
+        self.raw = raw
+        self.report = report
+        self.serde = SourceSerde(source) if (raw or topic_source is not None) else None
+        self.topic_serde = SourceSerde(topic_source) if topic_source is not None else None
+        self.timestamp_parser = timestamp_parser
+
+    def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        rows = batch.num_rows
+        if rows == 0:
+            return []
+        keep = np.ones(rows, dtype=bool)
+        offsets = batch.column("__offset")
+        partitions = batch.column(PARTITION_COLUMN)
+        columns: dict[str, pa.Array] = {}
+        schema = self.source.schema
+        if self.raw:
+            assert self.serde is not None
+            key_bytes = batch.column("__key")
+            value_bytes = batch.column("__value")
+            if self.source.schema.key_columns:
+                decoded = self.serde.decode_key(key_bytes)
+                columns.update(decoded.columns)
+                self._drop(decoded.errors, keep, "key", partitions, offsets, key_bytes)
+            if not self.source.is_table:
+                keep &= ~value_bytes.is_null().to_numpy(zero_copy_only=False)
+            decoded = self.serde.decode_value(value_bytes)
+            columns.update(decoded.columns)
+            self._drop(decoded.errors, keep, "value", partitions, offsets, value_bytes)
+        elif self.topic_serde is not None:
+            assert self.serde is not None
+            self._transcode(batch, columns, keep, partitions, offsets)
+        else:
+            for column in schema:
+                if column.is_header:
+                    continue
+                index = batch.schema.get_field_index(column.name)
+                if index < 0:
+                    columns[column.name] = pa.nulls(rows, type=to_arrow(column.type))
+                else:
+                    values = batch.column(index)
+                    wanted = to_arrow(column.type)
+                    columns[column.name] = values if values.type == wanted else values.cast(wanted)
+            if not self.source.is_table and "__tombstone" in batch.schema.names:
+                keep &= ~pc.fill_null(batch.column("__tombstone"), False).to_numpy(zero_copy_only=False)
+        headers = (
+            batch.column("__headers")
+            if "__headers" in batch.schema.names
+            else pa.nulls(rows, HEADERS_ARROW_TYPE)
+        )
+        for column in schema.header_columns:
+            columns[column.name] = self._header_column(column, headers)
+        rowtime = self._rowtime(batch, columns, keep, partitions, offsets)
+        arrays = [columns[c.name] for c in schema] + [
+            rowtime,
+            partitions.cast(pa.int32()),
+            offsets,
+            headers,
+        ]
+        names = [c.name for c in schema] + [ROWTIME, ROWPARTITION, ROWOFFSET, HEADERS_COLUMN]
+        out = pa.RecordBatch.from_arrays(arrays, names=names)
+        if not keep.all():
+            out = out.filter(pa.array(keep))
+        return [out] if out.num_rows else []
+
+    # -- pieces --------------------------------------------------------------------------------------------
+    def _drop(
+        self,
+        errors: list[tuple[int, str]],
+        keep: np.ndarray,
+        target: str,
+        partitions: pa.Array,
+        offsets: pa.Array,
+        data: pa.Array | None,
+    ) -> None:
+        for row, message in errors:
+            if keep[row] and self.report is not None:
+                raw = data[row].as_py() if data is not None else None
+                self.report(target, int(partitions[row].as_py()), int(offsets[row].as_py()), message, raw)
+            keep[row] = False
+
+    def _transcode(
+        self,
+        batch: pa.RecordBatch,
+        columns: dict[str, pa.Array],
+        keep: np.ndarray,
+        partitions: pa.Array,
+        offsets: pa.Array,
+    ) -> None:
+        """Typed topic, other schema: encode with the topic's formats, decode with the source's."""
+        assert self.topic_serde is not None and self.serde is not None
+        topic_serde = self.topic_serde
+
+        def stored(cols: tuple[Column, ...]) -> list[pa.Array]:
+            out = []
+            for c in cols:
+                index = batch.schema.get_field_index(c.name)
+                out.append(batch.column(index) if index >= 0 else pa.nulls(batch.num_rows, to_arrow(c.type)))
+            return out
+
+        if self.source.schema.key_columns:
+            key_bytes, key_errors = topic_serde.encode_key(stored(topic_serde.key_columns))
+            self._drop(key_errors, keep, "key", partitions, offsets, None)
+            decoded = self.serde.decode_key(key_bytes)
+            columns.update(decoded.columns)
+            self._drop(decoded.errors, keep, "key", partitions, offsets, key_bytes)
+        value_bytes, value_errors = topic_serde.encode_value(stored(topic_serde.value_columns))
+        self._drop(value_errors, keep, "value", partitions, offsets, None)
+        if "__tombstone" in batch.schema.names:
+            tomb = pc.fill_null(batch.column("__tombstone"), False)
+            value_bytes = pc.if_else(tomb, pa.scalar(None, pa.binary()), value_bytes)
+            if not self.source.is_table:
+                keep &= ~tomb.to_numpy(zero_copy_only=False)
+        decoded = self.serde.decode_value(value_bytes)
+        columns.update(decoded.columns)
+        self._drop(decoded.errors, keep, "value", partitions, offsets, value_bytes)
+
+    def _header_column(self, column: Column, headers: pa.Array) -> pa.Array:
+        if column.header_key is None:
+            return _headers_column(headers)
+        return header_values(headers, column.header_key)
+
+    def _rowtime(
+        self,
+        batch: pa.RecordBatch,
+        columns: dict[str, pa.Array],
+        keep: np.ndarray,
+        partitions: pa.Array,
+        offsets: pa.Array,
+    ) -> pa.Array:
+        name = self.source.timestamp_column
+        if name is None:
+            return batch.column("__timestamp")
+        column = self.source.schema.find(name)
+        assert column is not None
+        values = columns[name]
+        if column.type == t.STRING:
+            if self.timestamp_parser is None:
+                raise ValueError("a STRING timestamp column needs a timestamp parser")
+            millis, errors = self.timestamp_parser(values)
+            self._drop(errors, keep, "timestamp", partitions, offsets, None)
+        elif column.type == t.TIMESTAMP:
+            millis = values.cast(pa.int64())
+        else:
+            millis = values.cast(pa.int64())
+        invalid = np.flatnonzero(
+            pc.or_kleene(pc.is_null(millis), pc.less(pc.fill_null(millis, 0), 0)).to_numpy(
+                zero_copy_only=False
+            )
+        )
+        for row in invalid:
+            if keep[row] and self.report is not None:
+                self.report(
+                    "timestamp",
+                    int(partitions[row].as_py()),
+                    int(offsets[row].as_py()),
+                    f"Invalid timestamp in column {name}",
+                    None,
+                )
+            keep[row] = False
+        return pc.fill_null(millis, 0)

@@ -1,0 +1,2 @@
+"""Planning: statements -> logical plans (:mod:`.logical`, built by :mod:`.builder`) -> operators
+(:mod:`.physical`)."""

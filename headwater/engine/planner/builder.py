@@ -1,0 +1,364 @@
+"""Query -> logical plan: FROM, WHERE, table functions, SELECT, PARTITION BY, and the sink's schema.
+
+The builder applies ksqlDB's rules for what a stateless query may be and how its output is shaped, with
+ksqlDB's messages:
+
+* the projection's names: an alias, or a derived name (a column keeps its name, a struct field its field
+  name, anything else ``KSQL_COL_<i>``); reserved names (ROWTIME...) refused;
+* key columns: without PARTITION BY, the sink's key columns are the source's, and each must appear in the
+  projection exactly once as a plain reference (it may be aliased) — "Key missing from projection";
+  with PARTITION BY, the partitioning expressions must appear in the projection and become the key;
+  PARTITION BY NULL makes a keyless result;
+* a result with no value columns is refused.
+
+Aggregations, windows and joins belong to the stateful engine; until it lands they are refused with a
+message that says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from headwater.engine.catalog import Catalog, DataSource, SourceType
+from headwater.engine.expressions.scope import ColumnKind, Scope, ScopeColumn
+from headwater.engine.functions.registry import FunctionRegistry
+from headwater.engine.planner import binding
+from headwater.engine.planner.logical import (
+    FilterNode,
+    FlatMapNode,
+    LimitNode,
+    PlanNode,
+    ProjectNode,
+    RowColumn,
+    ScanNode,
+)
+from headwater.engine.schema import (
+    PSEUDO_COLUMNS,
+    SYSTEM_COLUMNS,
+    WINDOW_COLUMNS,
+    Column,
+    LogicalSchema,
+    Namespace,
+    format_type,
+    quote,
+)
+from headwater.errors import PlanError
+from headwater.parser import ast
+from headwater.parser import types as t
+
+__all__ = ["BuiltQuery", "QueryBuilder", "SelectColumn"]
+
+KEY_MISSING = "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\n"
+
+
+@dataclass(frozen=True, slots=True)
+class SelectColumn:
+    """One output column of a query: its column (name, type, namespace), the bound expression, and the
+    SQL it came from."""
+
+    column: RowColumn
+    bound: Any
+    sql: str
+    expression: ast.Expression
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltQuery:
+    """A planned SELECT: the plan up to the projection (or limit), the source, and the result schema."""
+
+    plan: PlanNode
+    source: DataSource
+    schema: LogicalSchema
+    columns: tuple[SelectColumn, ...]
+    key_columns: tuple[str, ...]
+    partition_by: bool = False
+    limit: int | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+
+def _sql(node: ast.Node) -> str:
+    try:
+        from headwater.parser import to_sql
+
+        return str(to_sql(node))
+    except Exception:  # the printer is the parser's; a missing form must not break planning
+        return type(node).__name__
+
+
+class QueryBuilder:
+    """Builds logical plans for SELECTs over one source, in a catalog, with a function registry.
+
+    Args:
+        catalog: the sources and types.
+        registry: the functions.
+        config: the effective configuration (some kernels read it).
+    """
+
+    def __init__(self, catalog: Catalog, registry: FunctionRegistry, config: Mapping[str, Any]) -> None:
+        self.catalog = catalog
+        self.registry = registry
+        self.config = config
+
+    # -- entry points ------------------------------------------------------------------------------------
+    def build(self, query: ast.Query, *, sink_name: str | None, persistent: bool) -> BuiltQuery:
+        """Plan ``query``. ``sink_name`` names the sink in messages (None for transient queries);
+        ``persistent`` applies the sink rules (key columns in the projection, value columns present).
+        """
+        source, alias = self._source(query.from_)
+        self._refuse_stateful(query, source)
+        scope = binding.build_scope(source, alias)
+        plan: PlanNode = ScanNode(source, self._scan_columns(source))
+        if query.where is not None:
+            predicate = self._bind(query.where, scope, "WHERE")
+            if predicate.type != t.BOOLEAN:
+                raise PlanError(
+                    f"Type error in WHERE expression: Should evaluate to boolean but is "
+                    f"{_sql(query.where)} ({format_type(predicate.type)}) instead."
+                )
+            plan = FilterNode(plan, predicate, _sql(query.where))
+        items = self._expand(query.select, source, alias)
+        items, scope, flat_map = self._table_functions(items, scope, plan)
+        if flat_map is not None:
+            plan = flat_map
+        columns = self._project(items, scope, source, query, sink_name, persistent)
+        project = ProjectNode(
+            plan,
+            tuple((c.column, c.bound) for c in columns),
+            tuple(c.sql for c in columns),
+        )
+        plan = project
+        if query.limit is not None:
+            plan = LimitNode(plan, query.limit)
+        keys = tuple(c.column.name for c in columns if c.column.namespace is Namespace.KEY)
+        schema = LogicalSchema(
+            tuple(
+                Column(c.column.name, c.column.type, c.column.namespace or Namespace.VALUE) for c in columns
+            )
+        ).ordered()
+        return BuiltQuery(
+            plan,
+            source,
+            schema,
+            columns,
+            keys,
+            partition_by=query.partition_by is not None,
+            limit=query.limit,
+        )
+
+    # -- FROM ----------------------------------------------------------------------------------------------
+    def _source(self, relation: ast.Relation) -> tuple[DataSource, str]:
+        if isinstance(relation, ast.Join):
+            raise PlanError("Joins are not supported yet: they arrive with the stateful engine.")
+        if not isinstance(relation, ast.AliasedRelation):
+            raise PlanError(f"Unsupported FROM clause: {_sql(relation)}")
+        source = self.catalog.source(relation.name)
+        if source is None:
+            prefix = ""
+            if relation.span is not None:
+                prefix = f"Line: {relation.span.line}, Col: {relation.span.column}: "
+            raise PlanError(f"{prefix}Source {quote(relation.name)} does not exist.")
+        return source, relation.alias or relation.name
+
+    def _refuse_stateful(self, query: ast.Query, source: DataSource) -> None:
+        if query.group_by is not None:
+            raise PlanError("GROUP BY is not supported yet: aggregations arrive with the stateful engine.")
+        if query.window is not None:
+            raise PlanError(
+                "WINDOW is not supported yet: windowed aggregations arrive with the stateful engine."
+            )
+        if query.having is not None:
+            raise PlanError("HAVING is not supported yet: aggregations arrive with the stateful engine.")
+        for item in query.select:
+            if isinstance(item, ast.SingleColumn) and binding.is_aggregate_call(
+                item.expression, self.registry
+            ):
+                raise PlanError(
+                    "Aggregate functions are not supported yet: aggregations arrive with the stateful engine."
+                )
+        if source.kind is SourceType.TABLE:
+            raise PlanError(
+                "Queries over tables are not supported yet: tables arrive with the stateful engine."
+            )
+
+    @staticmethod
+    def _scan_columns(source: DataSource) -> tuple[RowColumn, ...]:
+        columns = [RowColumn(c.name, c.type, c.namespace) for c in source.schema]
+        columns += [RowColumn(n, ty, None) for n, ty in PSEUDO_COLUMNS.items()]
+        if source.window is not None:
+            columns += [RowColumn(n, ty, None) for n, ty in WINDOW_COLUMNS.items()]
+        return tuple(columns)
+
+    # -- SELECT --------------------------------------------------------------------------------------------
+    def _expand(
+        self, select: tuple[ast.SelectItem, ...], source: DataSource, alias: str
+    ) -> list[tuple[ast.Expression, str | None]]:
+        """SELECT items as (expression, alias) pairs with ``*`` and ``s->*`` expanded."""
+        items: list[tuple[ast.Expression, str | None]] = []
+        for item in select:
+            if isinstance(item, ast.AllColumns):
+                if item.source is not None and item.source not in (alias, source.name):
+                    raise PlanError(f"'{item.source}' is not a valid stream/table name or alias.")
+                for column in source.schema:
+                    items.append((ast.ColumnRef(column.name, alias), None))
+                continue
+            if isinstance(item, ast.StructAll):
+                base = self._bind(item.base, binding.build_scope(source, alias), "SELECT")
+                if not isinstance(base.type, t.Struct):
+                    raise PlanError(f"Cannot dereference a non-struct: {_sql(item.base)}")
+                for name, _ in base.type.fields:
+                    items.append((ast.Dereference(item.base, name), name))
+                continue
+            assert isinstance(item, ast.SingleColumn)
+            items.append((item.expression, item.alias))
+        return items
+
+    def _table_functions(
+        self, items: list[tuple[ast.Expression, str | None]], scope: Scope, plan: PlanNode
+    ) -> tuple[list[tuple[ast.Expression, str | None]], Scope, FlatMapNode | None]:
+        """Replace table-function calls by synthetic columns (ksqlDB's ``KSQL_SYNTH_n``) computed by a
+        flat map, so the projection binds them as plain column references."""
+        calls: list[ast.FunctionCall] = []
+
+        def collect(node: Any) -> None:
+            if isinstance(node, ast.FunctionCall) and binding.is_table_function_call(node, self.registry):
+                if node not in calls:
+                    calls.append(node)
+                return
+            for child in ast.iter_children(node) if isinstance(node, ast.Node) else ():
+                collect(child)
+
+        for expression, _ in items:
+            collect(expression)
+        if not calls:
+            return items, scope, None
+        functions = []
+        new_scope = scope
+        for index, call in enumerate(calls):
+            name = f"KSQL_SYNTH_{index}"
+            bound = self._bind(call, scope, "SELECT")
+            functions.append((name, bound, bound.type))
+            new_scope = new_scope.with_derived(call, ScopeColumn(name, bound.type, None, ColumnKind.DERIVED))
+        return items, new_scope, FlatMapNode(plan, tuple(functions))
+
+    def _project(
+        self,
+        items: list[tuple[ast.Expression, str | None]],
+        scope: Scope,
+        source: DataSource,
+        query: ast.Query,
+        sink_name: str | None,
+        persistent: bool,
+    ) -> tuple[SelectColumn, ...]:
+        bound_items = []
+        for index, (expression, alias) in enumerate(items):
+            bound = self._bind(expression, scope, "SELECT")
+            name = alias if alias is not None else binding.derive_name(expression, index)
+            if alias is not None and alias.upper() in SYSTEM_COLUMNS and alias in SYSTEM_COLUMNS:
+                raise PlanError(
+                    f"{quote(alias)} is a reserved column name. You cannot use it as an alias for a column."
+                )
+            if alias is None and name in SYSTEM_COLUMNS:
+                raise PlanError(
+                    f"Reserved column name in select: {quote(name)}. Please remove or alias the column."
+                )
+            bound_items.append((expression, name, bound))
+        key_names = self._keys(bound_items, scope, source, query, sink_name, persistent)
+        columns = []
+        seen: dict[str, t.SqlType] = {}
+        for expression, name, bound in bound_items:
+            namespace = Namespace.KEY if name in key_names else Namespace.VALUE
+            if name in seen:
+                raise PlanError(
+                    f"Duplicate value columns found in schema: {quote(name)} {format_type(bound.type)}"
+                )
+            seen[name] = bound.type
+            if bound.type is None:
+                raise PlanError(
+                    "Can't infer a type of null. Please explicitly cast it to a required type, e.g. "
+                    "CAST(null AS VARCHAR)."
+                )
+            columns.append(
+                SelectColumn(RowColumn(name, bound.type, namespace), bound, _sql(expression), expression)
+            )
+        if persistent and not any(c.column.namespace is Namespace.VALUE for c in columns):
+            raise PlanError("The projection contains no value columns.")
+        return tuple(columns)
+
+    def _keys(
+        self,
+        items: list[tuple[ast.Expression, str, Any]],
+        scope: Scope,
+        source: DataSource,
+        query: ast.Query,
+        sink_name: str | None,
+        persistent: bool,
+    ) -> set[str]:
+        """The names of the projection items that become key columns (see the module docstring)."""
+        target = quote(sink_name) if sink_name else "the result"
+        if query.partition_by is not None:
+            partition_exprs = [e for e in query.partition_by if not isinstance(e, ast.NullLiteral)]
+            if not query.partition_by:
+                raise PlanError("PARTITION BY requires at least one expression")
+            if partition_exprs and len(partition_exprs) != len(query.partition_by):
+                raise PlanError("Cannot PARTITION BY multiple columns including NULL")
+            keys: set[str] = set()
+            missing = []
+            for expression in partition_exprs:
+                try:
+                    bound = self._bind(expression, scope, "PARTITION BY")
+                except PlanError as error:
+                    if isinstance(expression, ast.ColumnRef):
+                        raise PlanError(
+                            f"PARTITION BY column '{expression.name}' cannot be resolved."
+                        ) from error
+                    raise
+                matched = [name for _, name, b in items if b == bound]
+                if not matched:
+                    missing.append(_sql(expression))
+                else:
+                    keys.add(matched[0])
+            if missing and persistent:
+                noun = "expression" if len(missing) == 1 else "expressions"
+                raise PlanError(
+                    KEY_MISSING + f"The query used to build {target} must include the partitioning {noun} "
+                    f"{_join(missing)} in its projection (eg, SELECT {', '.join(missing)}...)."
+                )
+            return keys
+        source_keys = [c.name for c in source.schema.key_columns]
+        keys = set()
+        found: dict[str, list[str]] = {}
+        for _, name, bound in items:
+            if (
+                getattr(bound, "kind", None) is ColumnKind.KEY
+                and type(bound).__name__ == "BoundColumn"
+                and bound.name in source_keys
+            ):
+                found.setdefault(bound.name, []).append(name)
+        for key, names in found.items():
+            if len(names) > 1 and persistent:
+                raise PlanError(
+                    f"The projection contains a key column ({quote(key)}) more than once, aliased as: "
+                    f"{' and '.join(names)}."
+                )
+            keys.add(names[0])
+        missing = [k for k in source_keys if k not in found]
+        if missing and persistent:
+            noun = "column" if len(missing) == 1 else "columns"
+            raise PlanError(
+                KEY_MISSING + f"The query used to build {target} must include the key {noun} "
+                f"{_join(missing)} in its projection (eg, SELECT {', '.join(missing)}...)."
+            )
+        return keys
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def _bind(self, expression: ast.Expression, scope: Scope, clause: str) -> Any:
+        return binding.bind_expression(expression, scope, self.registry, self.catalog.resolve_type)
+
+
+def _join(names: list[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C`` as ksqlDB lists names in messages."""
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]

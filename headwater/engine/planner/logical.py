@@ -1,0 +1,269 @@
+"""The logical plan: what a query computes, as a tree of frozen, validated nodes.
+
+The builder (:mod:`headwater.engine.planner.builder`) turns a bound statement into these nodes; the
+physical planner (:mod:`headwater.engine.planner.physical`) lowers each node kind to one operator. A node
+knows the columns it produces (:class:`RowColumn`: name, SQL type, namespace) and validates in
+``__post_init__`` that what it refers to exists, so an impossible plan cannot be built.
+
+Expressions inside nodes are *bound* expressions (:mod:`headwater.engine.expressions`): typed, resolved
+against the input's columns. Nodes only require that they have a ``type`` attribute.
+
+Shapes built today (stateless queries)::
+
+    Scan -> [Filter] -> [FlatMap] -> Project -> [Repartition] -> Sink      (CSAS, INSERT INTO ... SELECT)
+    Scan -> [Filter] -> [FlatMap] -> Project -> [Limit]                    (push queries)
+
+Room is left for the stateful engine: Aggregate, Window and Join nodes take their place in the same tree
+(a Join has two inputs; ``inputs`` is a tuple for that reason).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from headwater.engine.catalog import DataSource
+from headwater.engine.schema import Namespace, format_type, quote
+from headwater.parser import types as t
+
+__all__ = [
+    "FilterNode",
+    "FlatMapNode",
+    "LimitNode",
+    "PlanNode",
+    "ProjectNode",
+    "RepartitionNode",
+    "RowColumn",
+    "ScanNode",
+    "SinkNode",
+    "walk_plan",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RowColumn:
+    """A column a node produces. ``namespace`` is None for pseudo-columns (ROWTIME...)."""
+
+    name: str
+    type: t.SqlType
+    namespace: Namespace | None = Namespace.VALUE
+
+    def describe(self) -> str:
+        suffix = " KEY" if self.namespace is Namespace.KEY else ""
+        return f"{quote(self.name)} {format_type(self.type)}{suffix}"
+
+
+def _names(columns: tuple[RowColumn, ...]) -> set[str]:
+    return {c.name for c in columns}
+
+
+def _check_unique(columns: tuple[RowColumn, ...], what: str) -> None:
+    names = [c.name for c in columns]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ValueError(f"{what}: duplicate column {quote(dup)}")
+
+
+class PlanNode:
+    """Base of every logical node."""
+
+    __slots__ = ()
+    kind: str = ""
+
+    @property
+    def inputs(self) -> tuple[PlanNode, ...]:
+        return ()
+
+    @property
+    def output(self) -> tuple[RowColumn, ...]:
+        raise NotImplementedError
+
+    def explain_line(self) -> str:
+        """One line for EXPLAIN's plan text."""
+        return self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class ScanNode(PlanNode):
+    """Read a source's records: its key, value and header columns plus the pseudo-columns."""
+
+    kind = "scan"
+    source: DataSource
+    columns: tuple[RowColumn, ...]
+
+    def __post_init__(self) -> None:
+        _check_unique(self.columns, "scan")
+
+    @property
+    def output(self) -> tuple[RowColumn, ...]:
+        return self.columns
+
+    def explain_line(self) -> str:
+        return f"SOURCE {self.source.name} (topic {self.source.topic})"
+
+
+@dataclass(frozen=True, slots=True)
+class FilterNode(PlanNode):
+    """Keep rows where ``predicate`` (a bound BOOLEAN expression) is TRUE."""
+
+    kind = "filter"
+    input: PlanNode
+    predicate: Any
+    predicate_sql: str = ""
+
+    def __post_init__(self) -> None:
+        if getattr(self.predicate, "type", t.BOOLEAN) not in (t.BOOLEAN, None):
+            raise ValueError("a filter predicate must be BOOLEAN")
+
+    @property
+    def inputs(self) -> tuple[PlanNode, ...]:
+        return (self.input,)
+
+    @property
+    def output(self) -> tuple[RowColumn, ...]:
+        return self.input.output
+
+    def explain_line(self) -> str:
+        return f"FILTER {self.predicate_sql}"
+
+
+@dataclass(frozen=True, slots=True)
+class FlatMapNode(PlanNode):
+    """Table functions: each (output name, bound table-function call, type) adds a column, and rows are
+    repeated per produced value."""
+
+    kind = "flat_map"
+    input: PlanNode
+    functions: tuple[tuple[str, Any, t.SqlType], ...]
+
+    def __post_init__(self) -> None:
+        if not self.functions:
+            raise ValueError("a flat map needs a table function")
+        clash = _names(self.input.output) & {name for name, _, _ in self.functions}
+        if clash:
+            raise ValueError(f"flat map output {sorted(clash)} clashes with input columns")
+
+    @property
+    def inputs(self) -> tuple[PlanNode, ...]:
+        return (self.input,)
+
+    @property
+    def output(self) -> tuple[RowColumn, ...]:
+        return self.input.output + tuple(RowColumn(n, ty) for n, _, ty in self.functions)
+
+    def explain_line(self) -> str:
+        return "FLAT_MAP " + ", ".join(name for name, _, _ in self.functions)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectNode(PlanNode):
+    """The SELECT list: (output column, bound expression) per item; key columns are marked by the
+    column's namespace."""
+
+    kind = "project"
+    input: PlanNode
+    items: tuple[tuple[RowColumn, Any], ...]
+    items_sql: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_unique(tuple(c for c, _ in self.items), "projection")
+
+    @property
+    def inputs(self) -> tuple[PlanNode, ...]:
+        return (self.input,)
+
+    @property
+    def output(self) -> tuple[RowColumn, ...]:
+        return tuple(c for c, _ in self.items)
+
+    def explain_line(self) -> str:
+        parts = []
+        for (column, _), sql in zip(self.items, self.items_sql or [""] * len(self.items)):
+            parts.append(f"{sql} AS {quote(column.name)}" if sql else quote(column.name))
+        return "PROJECT " + ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class RepartitionNode(PlanNode):
+    """Assign each row the partition its key selects in the sink: serialise the key columns in the
+    sink's key format and apply Kafka's murmur2 partitioner (done by the log on append)."""
+
+    kind = "repartition"
+    input: PlanNode
+    key_columns: tuple[str, ...]
+    sink: DataSource
+
+    def __post_init__(self) -> None:
+        missing = set(self.key_columns) - _names(self.input.output)
+        if missing:
+            raise ValueError(f"repartition key columns {sorted(missing)} are not produced by the input")
+
+    @property
+    def inputs(self) -> tuple[PlanNode, ...]:
+        return (self.input,)
+
+    @property
+    def output(self) -> tuple[RowColumn, ...]:
+        return self.input.output
+
+    def explain_line(self) -> str:
+        return "REPARTITION BY " + ", ".join(quote(k) for k in self.key_columns)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitNode(PlanNode):
+    kind = "limit"
+    input: PlanNode
+    limit: int
+
+    def __post_init__(self) -> None:
+        if self.limit < 0:
+            raise ValueError("LIMIT must not be negative")
+
+    @property
+    def inputs(self) -> tuple[PlanNode, ...]:
+        return (self.input,)
+
+    @property
+    def output(self) -> tuple[RowColumn, ...]:
+        return self.input.output
+
+    def explain_line(self) -> str:
+        return f"LIMIT {self.limit}"
+
+
+@dataclass(frozen=True, slots=True)
+class SinkNode(PlanNode):
+    """Append the rows to the sink's topic (typed), with each row's event time and headers."""
+
+    kind = "sink"
+    input: PlanNode
+    sink: DataSource
+
+    def __post_init__(self) -> None:
+        produced = {c.name: c for c in self.input.output}
+        for column in self.sink.schema:
+            if column.is_header:
+                continue
+            if column.name not in produced:
+                raise ValueError(f"sink column {quote(column.name)} is not produced by the query")
+
+    @property
+    def inputs(self) -> tuple[PlanNode, ...]:
+        return (self.input,)
+
+    @property
+    def output(self) -> tuple[RowColumn, ...]:
+        return self.input.output
+
+    def explain_line(self) -> str:
+        return f"SINK {self.sink.name} (topic {self.sink.topic})"
+
+
+def walk_plan(node: PlanNode) -> list[PlanNode]:
+    """The nodes of a plan, sources first (the order operators run in a linear plan)."""
+    out: list[PlanNode] = []
+    for child in node.inputs:
+        out.extend(walk_plan(child))
+    out.append(node)
+    return out

@@ -1,0 +1,279 @@
+"""Persistent queries: read sources from committed offsets, run the operators, append, commit.
+
+**One step** of a query consumes the next records of one source topic-partition:
+
+1. read up to ``max_records`` records from the query's committed offset (a tail read waits for data in
+   background mode);
+2. run them through the operators (the sink operator appends to the sink topic);
+3. commit a checkpoint holding the new source offsets and the sink's end offsets.
+
+Steps 2 and 3 run under the sink topic's writer lock, shared by every writer of that topic, so at any
+moment a sink has at most one uncommitted tail, written by the writer holding the lock. **Recovery** (on
+engine start, before any query runs) truncates every sink partition to the largest end offset any writer
+committed for it: that removes exactly an uncommitted tail, whose input the query then reads again from
+its committed offsets. Output is therefore neither lost nor repeated, whenever a crash happens.
+
+With ``background=True`` each query runs :meth:`PersistentQuery.run` on its own thread; with
+``background=False`` the caller drives it through :meth:`PersistentQuery.process` and
+:meth:`PersistentQuery.process_available`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from headwater.engine.catalog import DataSource
+from headwater.engine.operators.base import Operator
+from headwater.engine.operators.source_scan import PARTITION_COLUMN
+from headwater.engine.planner.logical import PlanNode
+from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
+from headwater.errors import ExecutionError, HeadwaterError
+
+__all__ = ["PersistentQuery", "QueryState", "SinkLocks"]
+
+
+class QueryState:
+    RUNNING = "RUNNING"
+    ERROR = "ERROR"
+    TERMINATED = "TERMINATED"
+    PAUSED = "PAUSED"
+
+
+class SinkLocks:
+    """One re-entrant lock per sink topic, shared by every writer of the topic in the engine."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.RLock] = {}
+        self._guard = threading.Lock()
+
+    def lock(self, topic: str) -> threading.RLock:
+        with self._guard:
+            return self._locks.setdefault(topic, threading.RLock())
+
+
+@dataclass
+class PersistentQuery:
+    """A running CSAS / CTAS / INSERT INTO ... SELECT.
+
+    Attributes:
+        query_id: ksqlDB's id (CSAS_<SINK>_<n>, INSERTQUERY_<n>...).
+        statement_text: the statement that created it.
+        plan: its logical plan (for EXPLAIN).
+        sources: the sources it reads.
+        sink: the source it writes.
+        operators: the physical operators, scan first, sink last.
+        log: the event log.
+        checkpoints: where its checkpoint lives.
+        sink_lock: the sink topic's writer lock.
+        start_at_end: with no checkpoint yet, start from the end of the sources (auto.offset.reset=latest)
+            instead of the beginning.
+    """
+
+    query_id: str
+    statement_text: str
+    plan: PlanNode
+    sources: tuple[DataSource, ...]
+    sink: DataSource
+    operators: list[Operator]
+    log: Any
+    checkpoints: CheckpointStore
+    sink_lock: threading.RLock
+    start_at_end: bool = False
+    on_failure: Callable[[PersistentQuery, BaseException], None] | None = None
+    state: str = QueryState.RUNNING
+    error: str | None = None
+    records_consumed: int = 0
+    _offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    _epoch: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    # -- identity --------------------------------------------------------------------------------------------
+    @property
+    def source_topics(self) -> list[str]:
+        return list(dict.fromkeys(s.topic for s in self.sources))
+
+    @property
+    def sink_topic(self) -> str:
+        return self.sink.topic
+
+    @property
+    def sink_name(self) -> str:
+        return self.sink.name
+
+    def committed_offsets(self) -> dict[tuple[str, int], int]:
+        return dict(self._offsets)
+
+    # -- start -----------------------------------------------------------------------------------------------
+    def initialise(self) -> None:
+        """Load the checkpoint, or write the first one (start positions, current sink ends)."""
+        checkpoint = self.checkpoints.load()
+        positions: dict[tuple[str, int], int] = {}
+        for topic_name in self.source_topics:
+            topic = self.log.topic(topic_name)
+            ends = topic.end_offsets()
+            for partition in range(len(ends)):
+                tp = (topic_name, partition)
+                if checkpoint is not None and tp in checkpoint.sources:
+                    positions[tp] = checkpoint.sources[tp]
+                elif self.start_at_end:
+                    positions[tp] = int(ends[partition])
+                else:
+                    positions[tp] = int(topic.partition(partition).start_offset)
+        self._offsets = positions
+        if checkpoint is not None:
+            self._epoch = checkpoint.epoch
+            for operator, key in zip(self.operators, _operator_ids(self.operators)):
+                state = checkpoint.state.get(key)
+                if state is not None:
+                    operator.restore(state)
+        if checkpoint is None or set(checkpoint.sources) != set(positions):
+            with self.sink_lock:
+                self._commit()
+
+    def _commit(self) -> None:
+        sink_topic = self.log.topic(self.sink.topic)
+        ends = sink_topic.end_offsets()
+        self._epoch += 1
+        state = {}
+        for operator, key in zip(self.operators, _operator_ids(self.operators)):
+            snapshot = operator.snapshot()
+            if snapshot is not None:
+                state[key] = snapshot
+        self.checkpoints.commit(
+            Checkpoint(
+                epoch=self._epoch,
+                sources=dict(self._offsets),
+                sinks={(self.sink.topic, p): int(end) for p, end in enumerate(ends)},
+                state=state,
+            )
+        )
+
+    # -- processing ------------------------------------------------------------------------------------------
+    def process(self, topic: str, partition: int, max_records: int | None = 1) -> int:
+        """Consume the next records (at most ``max_records``) of ``topic``'s ``partition``, process them,
+        append the output and commit. Returns the number of records consumed (0 when none are waiting).
+
+        Raises:
+            ExecutionError: the query failed (it is then in the ERROR state and consumes nothing more).
+        """
+        if self.state == QueryState.ERROR:
+            raise ExecutionError(f"Query {self.query_id} has failed: {self.error}")
+        if self.state != QueryState.RUNNING:
+            return 0
+        tp = (topic, partition)
+        if tp not in self._offsets:
+            if topic not in self.source_topics:
+                raise ExecutionError(f"Query {self.query_id} does not read topic {topic}")
+            self._offsets[tp] = 0
+        result = self.log.topic(topic).partition(partition).read(self._offsets[tp], max_records=max_records)
+        return self._run_step(tp, result.batches, int(result.next_offset))
+
+    def _run_step(self, tp: tuple[str, int], batches: Sequence[pa.RecordBatch], next_offset: int) -> int:
+        consumed = next_offset - self._offsets[tp]
+        if consumed <= 0:
+            return 0
+        with self.sink_lock:
+            try:
+                for batch in batches:
+                    if batch.num_rows == 0:
+                        continue
+                    stored = batch.append_column(
+                        PARTITION_COLUMN, pa.repeat(pa.scalar(tp[1], pa.int32()), batch.num_rows)
+                    )
+                    self._push(stored)
+            except HeadwaterError as error:
+                self._fail(error)
+                raise
+            except Exception as error:  # a bug or an unexpected kernel failure: the query stops, loudly
+                self._fail(error)
+                raise ExecutionError(
+                    f"Query {self.query_id} failed: {type(error).__name__}: {error}"
+                ) from error
+            self._offsets[tp] = next_offset
+            self._commit()
+        self.records_consumed += consumed
+        return consumed
+
+    def _push(self, batch: pa.RecordBatch) -> None:
+        batches = [batch]
+        for operator in self.operators:
+            produced: list[pa.RecordBatch] = []
+            for item in batches:
+                produced.extend(operator.process(item))
+            batches = produced
+            if not batches:
+                return
+
+    def _fail(self, error: BaseException) -> None:
+        self.state = QueryState.ERROR
+        self.error = str(error)
+        if self.on_failure is not None:
+            self.on_failure(self, error)
+
+    def process_available(self) -> int:
+        """Drain every source partition up to its current end. Returns the records consumed."""
+        total = 0
+        while True:
+            step = 0
+            for topic, partition in sorted(self._offsets):
+                step += self.process(topic, partition, max_records=None)
+            total += step
+            if step == 0:
+                return total
+
+    # -- background ------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Run on a thread until :meth:`stop`."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self.run, name=f"query-{self.query_id}", daemon=True)
+        self._thread.start()
+
+    def run(self, poll_timeout_s: float = 0.2, batch_records: int = 10_000) -> None:
+        """The background loop: tail each source partition and process what arrives."""
+        while not self._stop.is_set() and self.state == QueryState.RUNNING:
+            progressed = 0
+            partitions = sorted(self._offsets)
+            for topic, partition in partitions:
+                if self._stop.is_set():
+                    return
+                try:
+                    progressed += self.process(topic, partition, max_records=batch_records)
+                except HeadwaterError:
+                    return
+            if progressed == 0 and partitions:
+                topic, partition = partitions[0]
+                wait_timeout = poll_timeout_s / max(1, len(partitions))
+                for topic, partition in partitions:
+                    if self._stop.is_set():
+                        return
+                    self.log.topic(topic).partition(partition).read_wait(
+                        self._offsets[(topic, partition)], 1, wait_timeout
+                    )
+            elif not partitions:
+                self._stop.wait(poll_timeout_s)
+
+    def stop(self, *, state: str | None = None) -> None:
+        """Stop the background thread (if any) after its current step."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
+        self._thread = None
+        if state is not None:
+            self.state = state
+
+    def close(self) -> None:
+        self.stop()
+        for operator in self.operators:
+            operator.close()
+
+
+def _operator_ids(operators: Sequence[Operator]) -> list[str]:
+    return [f"{i}-{op.kind}" for i, op in enumerate(operators)]

@@ -1,0 +1,290 @@
+"""SHOW / LIST and DESCRIBE: entities describing the catalog, the topics, the queries and the functions."""
+
+from __future__ import annotations
+
+from headwater.engine.catalog import DataSource, SourceType
+from headwater.engine.config import PROPERTIES
+from headwater.engine.entities import (
+    ArgumentInfo,
+    Entity,
+    FieldInfo,
+    FunctionDescriptionList,
+    FunctionInfo,
+    FunctionNameList,
+    KafkaTopicInfo,
+    KafkaTopicInfoExtended,
+    KafkaTopicsList,
+    KafkaTopicsListExtended,
+    PropertiesList,
+    PropertyEntry,
+    Queries,
+    QueryDescription,
+    QueryDescriptionEntity,
+    RunningQuery,
+    SimpleFunctionInfo,
+    SourceDescription,
+    SourceDescriptionEntity,
+    SourceDescriptionList,
+    SourceInfo,
+    StreamsList,
+    TablesList,
+    TypeList,
+    VariableEntry,
+    VariablesList,
+    schema_info,
+)
+from headwater.engine.planner.logical import walk_plan
+from headwater.engine.runtime.persistent import PersistentQuery
+from headwater.engine.statements.context import StatementContext
+from headwater.errors import PlanError
+from headwater.parser import ast
+from headwater.parser import types as t
+
+__all__ = [
+    "describe_function",
+    "describe_source",
+    "describe_sources",
+    "explain",
+    "list_functions",
+    "list_properties",
+    "list_queries",
+    "list_sources",
+    "list_topics",
+    "list_types",
+    "list_variables",
+    "running_query",
+    "source_description",
+]
+
+_INTERNAL_PREFIXES = ("_",)
+
+
+def _source_info(source: DataSource) -> SourceInfo:
+    return SourceInfo(
+        source.kind.value,
+        source.name,
+        source.topic,
+        source.key_format.name,
+        source.value_format.name,
+        source.window is not None,
+    )
+
+
+def list_sources(ctx: StatementContext, stmt: ast.ListStreams | ast.ListTables) -> Entity:
+    """SHOW STREAMS / SHOW TABLES [EXTENDED]."""
+    kind = SourceType.STREAM if isinstance(stmt, ast.ListStreams) else SourceType.TABLE
+    sources = [s for s in ctx.catalog.sources() if s.kind is kind]
+    if stmt.extended:
+        return SourceDescriptionList(
+            stmt.text, source_descriptions=tuple(source_description(ctx, s, extended=True) for s in sources)
+        )
+    infos = tuple(_source_info(s) for s in sorted(sources, key=lambda s: s.name))
+    if kind is SourceType.STREAM:
+        return StreamsList(stmt.text, streams=infos)
+    return TablesList(stmt.text, tables=infos)
+
+
+def list_topics(ctx: StatementContext, stmt: ast.ListTopics) -> Entity:
+    """SHOW [ALL] TOPICS [EXTENDED]: internal topics (names starting with '_') only with ALL."""
+    names = sorted(ctx.log.list_topics())
+    if not stmt.all:
+        names = [n for n in names if not n.startswith(_INTERNAL_PREFIXES)]
+    if stmt.extended:
+        infos = []
+        for name in names:
+            readers = [q for q in ctx.engine.persistent_queries() if name in q.source_topics]
+            partitions = ctx.engine.partition_count(name)
+            infos.append(
+                KafkaTopicInfoExtended(name, (1,) * partitions, len(readers) * partitions, len(readers))
+            )
+        return KafkaTopicsListExtended(stmt.text, topics=tuple(infos))
+    return KafkaTopicsList(
+        stmt.text, topics=tuple(KafkaTopicInfo(n, (1,) * ctx.engine.partition_count(n)) for n in names)
+    )
+
+
+def running_query(query: PersistentQuery) -> RunningQuery:
+    return RunningQuery(
+        query.statement_text,
+        (query.sink.name,),
+        (query.sink.topic,),
+        query.query_id,
+        state=query.state,
+    )
+
+
+def list_queries(ctx: StatementContext, stmt: ast.ListQueries) -> Entity:
+    """SHOW QUERIES [EXTENDED]."""
+    queries = ctx.engine.persistent_queries()
+    if stmt.extended:
+        from headwater.engine.entities import QueryDescriptionList
+
+        return QueryDescriptionList(
+            stmt.text, query_descriptions=tuple(query_description(q) for q in queries)
+        )
+    return Queries(stmt.text, queries=tuple(running_query(q) for q in queries))
+
+
+def list_properties(ctx: StatementContext, stmt: ast.ListProperties) -> Entity:
+    """SHOW PROPERTIES: every known property with its effective value."""
+    overridden = ctx.config.overridden()
+    entries = []
+    for name in ctx.config:
+        definition = PROPERTIES.get(name)
+        value = ctx.config[name]
+        entries.append(
+            PropertyEntry(
+                name, definition.scope if definition else "KSQL", None if value is None else str(value)
+            )
+        )
+    defaults = tuple(name for name in ctx.config if name not in overridden)
+    return PropertiesList(
+        stmt.text,
+        properties=tuple(entries),
+        overwritten_properties=tuple(overridden),
+        default_properties=defaults,
+    )
+
+
+def list_variables(ctx: StatementContext, stmt: ast.ListVariables) -> Entity:
+    variables = {**ctx.engine.variables, **ctx.variables}
+    return VariablesList(stmt.text, variables=tuple(VariableEntry(k, v) for k, v in variables.items()))
+
+
+def list_types(ctx: StatementContext, stmt: ast.ListTypes) -> Entity:
+    return TypeList(
+        stmt.text, types=tuple((name, schema_info(ty)) for name, ty in sorted(ctx.catalog.types().items()))
+    )
+
+
+def list_functions(ctx: StatementContext, stmt: ast.ListFunctions) -> Entity:
+    infos = []
+    registry = ctx.engine.registry
+    for function in registry.functions():
+        infos.append(
+            SimpleFunctionInfo(function.name.upper(), function.kind.value, function.category.upper())
+        )
+    for name in registry.names():
+        if registry.lookup(name) is None:
+            infos.append(SimpleFunctionInfo(name, "AGGREGATE", "AGGREGATE"))
+    return FunctionNameList(stmt.text, functions=tuple(sorted(infos, key=lambda i: i.name)))
+
+
+def describe_function(ctx: StatementContext, stmt: ast.DescribeFunction) -> Entity:
+    function = ctx.engine.registry.lookup(stmt.name)
+    if function is None:
+        raise PlanError(f"Can't find any functions with the name '{stmt.name.upper()}'")
+    overloads = []
+    for signature in function.signatures:
+        params = signature.params
+        arguments = tuple(
+            ArgumentInfo(
+                p.name,
+                p.type.sql() + ("[]" if signature.variadic and i == len(params) - 1 else ""),
+                p.description,
+                signature.variadic and i == len(params) - 1,
+            )
+            for i, p in enumerate(params)
+        )
+        returns = signature.returns
+        overloads.append(
+            FunctionInfo(
+                arguments, returns.sql() if hasattr(returns, "sql") else "ANY", signature.description
+            )
+        )
+    return FunctionDescriptionList(
+        stmt.text,
+        name=function.name.upper(),
+        description=function.description,
+        functions=tuple(overloads),
+        type=function.kind.value,
+    )
+
+
+def _fields(source: DataSource) -> tuple[FieldInfo, ...]:
+    fields = [FieldInfo("ROWTIME", schema_info(t.BIGINT), "SYSTEM")]
+    for column in source.schema:
+        kind = "KEY" if column.is_key else ("HEADER" if column.is_header else None)
+        fields.append(FieldInfo(column.name, schema_info(column.type), kind))
+    return tuple(fields)
+
+
+def source_description(ctx: StatementContext, source: DataSource, *, extended: bool) -> SourceDescription:
+    queries = ctx.engine.persistent_queries()
+    readers = tuple(running_query(q) for q in queries if source.name in [s.name for s in q.sources])
+    writers = tuple(running_query(q) for q in queries if q.sink.name == source.name)
+    partitions = ctx.engine.partition_count(source.topic) if ctx.log.has_topic(source.topic) else 0
+    statistics = ""
+    if extended:
+        consumed = sum(q.records_consumed for q in queries if source.name in [s.name for s in q.sources])
+        statistics = f"consumer-total-messages: {consumed}"
+    return SourceDescription(
+        name=source.name,
+        type=source.kind.value,
+        fields=_fields(source),
+        topic=source.topic,
+        key_format=source.key_format.name,
+        value_format=source.value_format.name,
+        partitions=partitions,
+        statement=source.sql,
+        window_type=source.window.type.value if source.window else None,
+        read_queries=readers,
+        write_queries=writers,
+        timestamp=source.timestamp_column or "",
+        statistics=statistics,
+        extended=extended,
+    )
+
+
+def describe_source(ctx: StatementContext, stmt: ast.DescribeSource) -> Entity:
+    """DESCRIBE name [EXTENDED]."""
+    source = ctx.catalog.source(stmt.name)
+    if source is None:
+        raise PlanError(f"Could not find STREAM/TABLE '{stmt.name}' in the Metastore")
+    return SourceDescriptionEntity(
+        stmt.text, source_description=source_description(ctx, source, extended=stmt.extended)
+    )
+
+
+def describe_sources(ctx: StatementContext, stmt: ast.DescribeStreams | ast.DescribeTables) -> Entity:
+    """DESCRIBE STREAMS | TABLES [EXTENDED]."""
+    kind = SourceType.STREAM if isinstance(stmt, ast.DescribeStreams) else SourceType.TABLE
+    return SourceDescriptionList(
+        stmt.text,
+        source_descriptions=tuple(
+            source_description(ctx, s, extended=stmt.extended)
+            for s in ctx.catalog.sources()
+            if s.kind is kind
+        ),
+    )
+
+
+def query_description(query: PersistentQuery) -> QueryDescription:
+    """EXPLAIN's description of a running query: its plan as text, one node per line."""
+    nodes = walk_plan(query.plan)
+    plan_text = "\n".join(
+        " " * (2 * depth) + " > [ " + node.explain_line() + " ]" for depth, node in enumerate(reversed(nodes))
+    )
+    topology = " -> ".join(op.kind for op in query.operators)
+    return QueryDescription(
+        id=query.query_id,
+        statement_text=query.statement_text,
+        fields=_fields(query.sink)[1:],
+        sources=tuple(s.name for s in query.sources),
+        sinks=(query.sink.name,),
+        topology=topology,
+        execution_plan=plan_text,
+        state=query.state,
+    )
+
+
+def explain(ctx: StatementContext, stmt: ast.Explain) -> Entity:
+    """EXPLAIN query_id (a running query)."""
+    if stmt.query_id is not None:
+        query = ctx.engine.query(stmt.query_id)
+        if query is None:
+            raise PlanError(
+                f"Query with id:{stmt.query_id} does not exist, use SHOW QUERIES to view the full set of queries."
+            )
+        return QueryDescriptionEntity(stmt.text, query_description=query_description(query))
+    raise PlanError("EXPLAIN of a statement is not supported yet; EXPLAIN a running query by its id.")

@@ -1,0 +1,143 @@
+"""Persistent queries: CREATE STREAM AS SELECT, INSERT INTO ... SELECT, and TERMINATE.
+
+The sink of a CSAS is a new stream over a new typed topic: named by the KAFKA_TOPIC property or the
+sink's name, prefixed with ``ksql.output.topic.name.prefix``; partitions from PARTITIONS,
+``ksql.sink.partitions`` or the source's topic; formats inherited from the source unless given.
+"""
+
+from __future__ import annotations
+
+from headwater.engine.catalog import DataSource, SourceType
+from headwater.engine.entities import Entity
+from headwater.engine.planner.builder import QueryBuilder
+from headwater.engine.planner.logical import PlanNode, RepartitionNode, SinkNode
+from headwater.engine.schema import quote
+from headwater.engine.serde import SourceSerde
+from headwater.engine.statements.context import StatementContext
+from headwater.engine.statements.ddl import build_formats, status
+from headwater.engine.statements.with_clause import WithClause
+from headwater.errors import PlanError
+from headwater.parser import ast
+
+__all__ = ["create_as_select", "insert_into", "terminate"]
+
+
+def _sink_plan(plan: PlanNode, sink: DataSource, keys: tuple[str, ...]) -> PlanNode:
+    if keys:
+        plan = RepartitionNode(plan, keys, sink)
+    return SinkNode(plan, sink)
+
+
+def create_as_select(
+    ctx: StatementContext, stmt: ast.CreateStreamAsSelect | ast.CreateTableAsSelect
+) -> Entity:
+    """CREATE [OR REPLACE] STREAM name [WITH (...)] AS SELECT ..."""
+    if isinstance(stmt, ast.CreateTableAsSelect):
+        raise PlanError("CREATE TABLE AS SELECT is not supported yet: it arrives with the stateful engine.")
+    if stmt.query.limit is not None:
+        raise PlanError("CREATE STREAM AS SELECT statements don't support LIMIT clause.")
+    props = WithClause.parse(stmt.properties, for_create_as=True)
+    existing = ctx.catalog.source(stmt.name)
+    if existing is not None:
+        if stmt.if_not_exists:
+            return status(ctx, stmt, f"stream/{quote(stmt.name)}/create", "Stream already exists.")
+        if not stmt.or_replace:
+            raise PlanError(
+                f"Cannot add stream '{stmt.name}': A {existing.kind.value.lower()} with the same name already exists"
+            )
+    builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict())
+    built = builder.build(stmt.query, sink_name=stmt.name, persistent=True)
+    if built.source.kind is SourceType.TABLE:
+        raise PlanError(
+            "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead."
+        )
+    key_format, value_format = build_formats(
+        ctx, props, built.schema, inherited=(built.source.key_format, built.source.value_format)
+    )
+    prefix = str(ctx.config.get("ksql.output.topic.name.prefix", "") or "")
+    topic = prefix + (props.kafka_topic or stmt.name)
+    timestamp = props.timestamp_column
+    if timestamp is not None and built.schema.find(timestamp) is None:
+        raise PlanError(
+            f"The TIMESTAMP column set in the WITH clause does not exist in the schema: '{timestamp}'"
+        )
+    sink = DataSource(
+        name=stmt.name,
+        kind=SourceType.STREAM,
+        schema=built.schema,
+        topic=topic,
+        key_format=key_format,
+        value_format=value_format,
+        timestamp_column=timestamp,
+        timestamp_format=props.timestamp_format,
+        window=built.source.window,
+        sql=stmt.text,
+        is_sink=True,
+    )
+    SourceSerde(sink)
+    if existing is not None:
+        ctx.engine.check_replace(existing, sink)
+    partitions = props.partitions or ctx.config.get_int("ksql.sink.partitions")
+    if partitions is None:
+        partitions = ctx.engine.partition_count(built.source.topic)
+    plan = _sink_plan(built.plan, sink, built.key_columns)
+    ctx.engine.record(ctx, stmt)
+    ctx.engine.ensure_sink_topic(sink, partitions)
+    ctx.catalog.put_source(sink)
+    replaced = ctx.engine.writer_of(sink.name) if existing is not None else None
+    query_id = (
+        replaced.query_id if replaced is not None else ctx.engine.next_query_id(f"CSAS_{stmt.name.upper()}_")
+    )
+    ctx.engine.start_query(ctx, query_id, stmt.text, plan, (built.source,), sink)
+    return status(
+        ctx, stmt, f"stream/{quote(stmt.name)}/create", f"Created query with ID {query_id}", query_id
+    )
+
+
+def insert_into(ctx: StatementContext, stmt: ast.InsertInto) -> Entity:
+    """INSERT INTO target SELECT ...: a persistent query writing into an existing stream."""
+    target = ctx.catalog.source(stmt.target)
+    if target is None:
+        raise PlanError(f"Source {stmt.target} does not exist.")
+    if target.kind is SourceType.TABLE:
+        raise PlanError(f"INSERT INTO can only be used to insert into a stream. {target.name} is a table.")
+    if target.is_source:
+        raise PlanError(f"Cannot insert into read-only stream: {target.name}")
+    if any(c.is_header for c in target.schema):
+        raise PlanError(f"Cannot insert into {target.name} because it has header columns")
+    if stmt.query.limit is not None:
+        raise PlanError("INSERT INTO statements don't support LIMIT clause.")
+    WithClause.parse(stmt.properties, for_create_as=True)
+    builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict())
+    built = builder.build(stmt.query, sink_name=target.name, persistent=True)
+    result = [(c.name, c.type, c.namespace) for c in built.schema]
+    expected = [(c.name, c.type, c.namespace) for c in target.schema]
+    if result != expected:
+        raise PlanError(
+            "Incompatible schema between results and sink.\n"
+            f"Result schema is {built.schema}\nSink schema is {target.schema}"
+        )
+    plan = _sink_plan(built.plan, target, built.key_columns)
+    ctx.engine.record(ctx, stmt)
+    ctx.engine.ensure_sink_topic(target, ctx.engine.partition_count(target.topic))
+    query_id = ctx.engine.next_query_id("INSERTQUERY_")
+    ctx.engine.start_query(ctx, query_id, stmt.text, plan, (built.source,), target)
+    return status(
+        ctx, stmt, f"stream/{quote(target.name)}/create", f"Created query with ID {query_id}", query_id
+    )
+
+
+def terminate(ctx: StatementContext, stmt: ast.TerminateQuery) -> Entity:
+    """TERMINATE query_id | ALL."""
+    if stmt.query_id is None:
+        ids = [q.query_id for q in ctx.engine.persistent_queries()]
+    else:
+        query = ctx.engine.query(stmt.query_id)
+        if query is None:
+            raise PlanError(f"Unknown queryId: {stmt.query_id}")
+        ids = [query.query_id]
+    ctx.engine.record(ctx, stmt)
+    for query_id in ids:
+        ctx.engine.terminate_query(query_id)
+    target = stmt.query_id or "ALL"
+    return status(ctx, stmt, f"terminate/{target}/execute", "Query terminated.")
