@@ -162,7 +162,7 @@ class Engine:
         if ctx.replaying:
             self.last_command_sequence += 1
             return
-        text = statement.text or parser.to_sql(statement)
+        text = getattr(statement, "text", "") or parser.to_sql(statement)
         self.last_command_sequence = self.commands.append(Command(text, ctx.config.overridden()))
 
     def next_query_id(self, prefix: str) -> str:

@@ -17,6 +17,7 @@ from headwater.engine.catalog import DataSource
 from headwater.engine.expressions.scope import Scope
 from headwater.engine.functions.registry import FunctionRegistry
 from headwater.parser import ast
+from headwater.parser import expressions as pe
 from headwater.parser import types as t
 
 __all__ = [
@@ -91,7 +92,7 @@ def derive_name(expression: ast.Expression, index: int) -> str:
 
 def is_table_function_call(expression: ast.Expression, registry: FunctionRegistry) -> bool:
     """Whether ``expression`` is a call of a table function (EXPLODE, CUBE...)."""
-    if not isinstance(expression, ast.FunctionCall):
+    if not isinstance(expression, pe.FunctionCall):
         return False
     function = registry.lookup(expression.name)
     return function is not None and type(function).__name__ == "TableFunction"

@@ -46,6 +46,7 @@ from headwater.engine.schema import (
 )
 from headwater.errors import PlanError
 from headwater.parser import ast
+from headwater.parser import expressions as pe
 from headwater.parser import types as t
 
 __all__ = ["BuiltQuery", "QueryBuilder", "SelectColumn"]
@@ -201,14 +202,14 @@ class QueryBuilder:
                 if item.source is not None and item.source not in (alias, source.name):
                     raise PlanError(f"'{item.source}' is not a valid stream/table name or alias.")
                 for column in source.schema:
-                    items.append((ast.ColumnRef(column.name, alias), None))
+                    items.append((pe.ColumnRef(column.name, alias), None))
                 continue
             if isinstance(item, ast.StructAll):
                 base = self._bind(item.base, binding.build_scope(source, alias), "SELECT")
                 if not isinstance(base.type, t.Struct):
                     raise PlanError(f"Cannot dereference a non-struct: {_sql(item.base)}")
                 for name, _ in base.type.fields:
-                    items.append((ast.Dereference(item.base, name), name))
+                    items.append((pe.Dereference(item.base, name), name))
                 continue
             assert isinstance(item, ast.SingleColumn)
             items.append((item.expression, item.alias))
@@ -219,14 +220,14 @@ class QueryBuilder:
     ) -> tuple[list[tuple[ast.Expression, str | None]], Scope, FlatMapNode | None]:
         """Replace table-function calls by synthetic columns (ksqlDB's ``KSQL_SYNTH_n``) computed by a
         flat map, so the projection binds them as plain column references."""
-        calls: list[ast.FunctionCall] = []
+        calls: list[pe.FunctionCall] = []
 
         def collect(node: Any) -> None:
-            if isinstance(node, ast.FunctionCall) and binding.is_table_function_call(node, self.registry):
+            if isinstance(node, pe.FunctionCall) and binding.is_table_function_call(node, self.registry):
                 if node not in calls:
                     calls.append(node)
                 return
-            for child in ast.iter_children(node) if isinstance(node, ast.Node) else ():
+            for child in pe.iter_children(node) if isinstance(node, ast.Node) else ():
                 collect(child)
 
         for expression, _ in items:
@@ -298,7 +299,7 @@ class QueryBuilder:
         """The names of the projection items that become key columns (see the module docstring)."""
         target = quote(sink_name) if sink_name else "the result"
         if query.partition_by is not None:
-            partition_exprs = [e for e in query.partition_by if not isinstance(e, ast.NullLiteral)]
+            partition_exprs = [e for e in query.partition_by if not isinstance(e, pe.NullLiteral)]
             if not query.partition_by:
                 raise PlanError("PARTITION BY requires at least one expression")
             if partition_exprs and len(partition_exprs) != len(query.partition_by):
@@ -309,7 +310,7 @@ class QueryBuilder:
                 try:
                     bound = self._bind(expression, scope, "PARTITION BY")
                 except PlanError as error:
-                    if isinstance(expression, ast.ColumnRef):
+                    if isinstance(expression, pe.ColumnRef):
                         raise PlanError(
                             f"PARTITION BY column '{expression.name}' cannot be resolved."
                         ) from error

@@ -69,5 +69,5 @@ def dispatch(ctx: StatementContext, statement: ast.Statement) -> Entity:
         return handler(ctx, statement)
     except PlanError as error:
         if error.statement is None:
-            error.statement = statement.text
+            error.statement = getattr(statement, "text", "")
         raise

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from headwater.engine.catalog import Catalog
 from headwater.engine.config import EngineConfig
 
 if TYPE_CHECKING:
@@ -31,9 +32,9 @@ class StatementContext:
     replaying: bool = False
 
     @property
-    def catalog(self):  # type: ignore[no-untyped-def]
+    def catalog(self) -> Catalog:
         return self.engine.catalog
 
     @property
-    def log(self):  # type: ignore[no-untyped-def]
+    def log(self) -> Any:
         return self.engine.log

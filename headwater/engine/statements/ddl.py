@@ -43,7 +43,7 @@ def status(
 ) -> CommandStatusEntity:
     """A SUCCESS ``currentStatus`` for ``stmt``."""
     return CommandStatusEntity(
-        stmt.text,
+        getattr(stmt, "text", ""),
         command_id=command_id,
         command_status=CommandStatus("SUCCESS", message, query_id),
         command_sequence_number=ctx.engine.last_command_sequence,

@@ -6,8 +6,9 @@ clause: ...". Values are literals; names are upper case (the parser upper-cases 
 
 Example:
     >>> from headwater.parser import ast
-    >>> props = WithClause.parse((ast.Property("KAFKA_TOPIC", ast.StringLiteral("t")),
-    ...                           ast.Property("PARTITIONS", ast.IntegerLiteral(2))), for_create_as=False)
+    >>> from headwater.parser import expressions as pe
+    >>> props = WithClause.parse((ast.Property("KAFKA_TOPIC", pe.StringLiteral("t")),
+    ...                           ast.Property("PARTITIONS", pe.IntegerLiteral(2))), for_create_as=False)
     >>> props.kafka_topic, props.partitions
     ('t', 2)
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 from headwater.errors import PlanError
 from headwater.parser import ast
+from headwater.parser import expressions as pe
 
 __all__ = ["CREATE_AS_PROPERTIES", "CREATE_PROPERTIES", "WithClause", "parse_duration_ms"]
 
@@ -109,19 +111,19 @@ def parse_duration_ms(text: str, property_name: str) -> int:
 
 def _literal(prop: ast.Property) -> object:
     value = prop.value
-    if isinstance(value, ast.StringLiteral):
+    if isinstance(value, pe.StringLiteral):
         return value.value
-    if isinstance(value, ast.IntegerLiteral):
+    if isinstance(value, pe.IntegerLiteral):
         return value.value
-    if isinstance(value, ast.BooleanLiteral):
+    if isinstance(value, pe.BooleanLiteral):
         return value.value
-    if isinstance(value, ast.DecimalLiteral):
+    if isinstance(value, pe.DecimalLiteral):
         return value.value
-    if isinstance(value, ast.DoubleLiteral):
+    if isinstance(value, pe.DoubleLiteral):
         return value.value
-    if isinstance(value, ast.NullLiteral):
+    if isinstance(value, pe.NullLiteral):
         return None
-    if isinstance(value, ast.ArithmeticUnary) and isinstance(value.operand, ast.IntegerLiteral):
+    if isinstance(value, pe.ArithmeticUnary) and isinstance(value.operand, pe.IntegerLiteral):
         return -value.operand.value if value.negative else value.operand.value
     raise PlanError(f"Invalid value for property {prop.name}: expected a literal")
 
