@@ -66,7 +66,9 @@ def skip_reason(case: TestCase) -> str | None:
             return f"needs {found}"
     if any(_REGISTRY_PROPERTY.search(s) for s in case.statements):
         return "needs a schema registry"
-    if any(t.has_key_schema or t.has_value_schema or t.key_schema_id or t.value_schema_id for t in case.topics):
+    if any(
+        t.has_key_schema or t.has_value_schema or t.key_schema_id or t.value_schema_id for t in case.topics
+    ):
         return "needs a schema registry"
     if case.post is not None and any(
         c.has_key_schema or c.has_value_schema or c.key_schema_id is not None or c.value_schema_id is not None

@@ -1,0 +1,131 @@
+"""``python -m headwater.conformance``: run ksqlDB's functional tests against Headwater.
+
+Usage::
+
+    python -m headwater.conformance PATH... [--json FILE] [--filter REGEX] [--mode straight|resumed]
+                                            [--jobs N] [--timeout SECONDS] [--failures N] [--verbose]
+
+PATH is a QTT file or a directory of them (``../shared/conformance/qtt``), or a KsqlTester ``.sql``
+script or a directory of them (``../shared/conformance/sql``). The command prints a table per file with
+passed, failed, errored and skipped counts, the totals, the skip reasons and the most frequent failure
+reasons. The exit status is 0 whatever the cases do; it is 2 for bad arguments and 1 only if the runner
+itself breaks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from headwater.conformance.jsonc import TestFileError
+from headwater.conformance.results import (
+    CaseResult,
+    Status,
+    failure_groups,
+    render_failure_groups,
+    render_summary_table,
+    summarise,
+    to_json_objects,
+)
+from headwater.conformance.runner import DEFAULT_TIMEOUT_SECONDS, RunOptions, default_jobs, run_qtt
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m headwater.conformance",
+        description="Run ksqlDB's query-validation tests (QTT) and KsqlTester scripts against Headwater.",
+    )
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH", help="QTT .json files / .sql scripts or directories"
+    )
+    parser.add_argument("--json", metavar="FILE", help="write one JSON object per expanded case to FILE")
+    parser.add_argument("--filter", metavar="REGEX", help="run only cases whose expanded name matches REGEX")
+    parser.add_argument(
+        "--mode",
+        choices=("straight", "resumed"),
+        default="straight",
+        help="resumed: restart the engine half-way through each case's input",
+    )
+    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per CPU)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        help="seconds per case (default %(default)s)",
+    )
+    parser.add_argument(
+        "--failures", type=int, default=25, metavar="N", help="show the N most frequent failure reasons"
+    )
+    parser.add_argument("--verbose", action="store_true", help="print every case as it finishes")
+    return parser
+
+
+def _split_paths(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
+    """(QTT paths, KsqlTester paths): .sql files and directories holding .sql files are scripts."""
+    qtt: list[Path] = []
+    scripts: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        is_script = (
+            path.suffix == ".sql" if path.is_file() else path.is_dir() and not any(path.glob("*.json"))
+        )
+        (scripts if is_script else qtt).append(path)
+    return qtt, scripts
+
+
+def _report(results: Sequence[CaseResult], out: TextIO, failures: int, seconds: float) -> None:
+    per_file, total = summarise(results)
+    print(render_summary_table(per_file, total), file=out)
+    print(f"\n{total.total} cases in {seconds:.1f} s", file=out)
+    skips = failure_groups(results, [Status.SKIP])
+    if skips:
+        print("\n" + render_failure_groups("skipped, by reason:", skips), file=out)
+    errors = failure_groups(results, [Status.ERROR])
+    if errors:
+        print("\n" + render_failure_groups("errored, by reason:", errors, failures), file=out)
+    fails = failure_groups(results, [Status.FAIL])
+    if fails:
+        print("\n" + render_failure_groups("failed, by reason:", fails, failures), file=out)
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command; return its exit status."""
+    out = out or sys.stdout
+    args = _parser().parse_args(argv)
+    jobs = args.jobs or default_jobs()
+    options = RunOptions(mode=args.mode, jobs=jobs, timeout=args.timeout or None)
+
+    def progress(result: CaseResult) -> None:
+        if args.verbose:
+            print(f"{result.status.value:<5} {result.seconds:6.2f}s  {result.name}", file=out, flush=True)
+            if result.status in (Status.FAIL, Status.ERROR):
+                print("      " + result.summary, file=out, flush=True)
+
+    qtt_paths, script_paths = _split_paths(args.paths)
+    started = time.perf_counter()
+    results: list[CaseResult] = []
+    try:
+        if qtt_paths:
+            results += run_qtt(qtt_paths, options, pattern=args.filter, on_result=progress)
+        if script_paths:
+            from headwater.conformance.sql_scripts import run_scripts
+
+            results += run_scripts(script_paths, options, pattern=args.filter, on_result=progress)
+    except TestFileError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 1
+    _report(results, out, args.failures, time.perf_counter() - started)
+    if args.json:
+        Path(args.json).write_text(json.dumps(to_json_objects(results), indent=1) + "\n", encoding="utf-8")
+        print(f"\nwrote {len(results)} results to {args.json}", file=out)
+    return 0

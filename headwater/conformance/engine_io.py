@@ -1,0 +1,176 @@
+"""How the runner writes input records into the engine's topics and reads records back out.
+
+Inputs go to *raw* topics (``__key`` / ``__value`` bytes, ``__timestamp``, ``__headers``), exactly the
+bytes the harness serialised, as Kafka would hold them. Outputs come from two kinds of topics:
+
+* raw topics (a source declared over a topic the case produced to, or INSERT VALUES targets): the bytes
+  are read back as stored;
+* typed topics (every persistent query's sink): the rows are first encoded into the bytes ksqlDB would
+  have written, with the product's own encoders for the sink's key and value formats
+  (:class:`headwater.engine.serde.SourceSerde`, windowed keys included), and then read back with the
+  harness serdes like any other record. This is where the product's serialisation is checked.
+
+Records of a topic with several partitions are read partition by partition, each in offset order;
+ksqlDB's stub Kafka keeps one production order per topic, which a partitioned log does not record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from headwater.conformance.comparator import ActualRecord
+from headwater.conformance.serde import SerdeFailure, TopicSerdes
+from headwater.engine.catalog import DataSource
+
+__all__ = [
+    "HEADERS_TYPE",
+    "RawRecord",
+    "append_raw",
+    "create_raw_topic",
+    "partition_count",
+    "read_records",
+    "topic_names",
+]
+
+HEADERS_TYPE = pa.list_(pa.struct([pa.field("key", pa.string()), pa.field("value", pa.binary())]))
+"""The stored type of record headers (docs/architecture.md, the stored record layout)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """A serialised record to append: key and value bytes (None: null), timestamp, headers (None: none)."""
+
+    key: bytes | None
+    value: bytes | None
+    timestamp: int
+    headers: tuple[tuple[str, bytes | None], ...] | None = None
+
+
+def create_raw_topic(engine: Any, name: str, partitions: int) -> None:
+    """Create a raw topic unless it exists (the harness creates declared topics before the statements)."""
+    from headwater.storage import TopicConfig
+
+    if not engine.log.has_topic(name):
+        engine.log.create_topic(name, TopicConfig(partitions=partitions))
+
+
+def topic_names(engine: Any) -> list[str]:
+    """Every topic of the engine's log, by name."""
+    names = []
+    for topic in engine.log.list_topics():
+        names.append(topic if isinstance(topic, str) else topic.name)
+    return names
+
+
+def partition_count(engine: Any, name: str) -> int | None:
+    """The partitions of topic ``name``, or None when it does not exist."""
+    if not engine.log.has_topic(name):
+        return None
+    return len(engine.log.topic(name).end_offsets())
+
+
+def _is_raw(topic: Any) -> bool:
+    return getattr(topic, "schema", None) is None
+
+
+def append_raw(engine: Any, name: str, records: Sequence[RawRecord], source: DataSource) -> None:
+    """Append ``records`` to partition 0 of topic ``name``, in order, as one batch.
+
+    Raises:
+        SerdeFailure: the topic is typed (a query's sink), which the harness cannot produce bytes into.
+    """
+    topic = engine.log.topic(name)
+    if not _is_raw(topic):
+        raise SerdeFailure(
+            f"Failed to serialize value: topic {name} is the typed sink of {source.name}; "
+            "the runner cannot produce serialised records into it"
+        )
+    headers = [None if r.headers is None else [{"key": k, "value": v} for k, v in r.headers] for r in records]
+    batch = pa.RecordBatch.from_arrays(
+        [
+            pa.array([r.key for r in records], pa.binary()),
+            pa.array([r.value for r in records], pa.binary()),
+            pa.array([r.timestamp for r in records], pa.int64()),
+            pa.array(headers, HEADERS_TYPE),
+        ],
+        names=["__key", "__value", "__timestamp", "__headers"],
+    )
+    topic.append(batch, partition=0)
+
+
+def _headers_of(value: Any) -> tuple[tuple[str, bytes | None], ...]:
+    if not value:
+        return ()
+    return tuple((h["key"], h["value"]) for h in value)
+
+
+def _encoded_typed(batch: pa.RecordBatch, source: DataSource) -> tuple[list[Any], list[Any]]:
+    """Key and value bytes of a typed batch, as the product's encoders write them; a tombstone row (a
+    table's deletion) has a null value."""
+    from headwater.engine.serde import SourceSerde
+
+    serde = SourceSerde(source)
+    names = batch.schema.names
+    key_columns = [batch.column(c.name) for c in source.schema.key_columns]
+    value_columns = [batch.column(c.name) for c in source.schema.value_columns]
+    if source.window is not None:
+        key_columns = [*key_columns, *(batch.column(n) for n in ("WINDOWSTART", "WINDOWEND") if n in names)]
+    keys, key_errors = serde.encode_key(key_columns)
+    values, value_errors = serde.encode_value(value_columns)
+    if key_errors or value_errors:
+        row, message = (key_errors or value_errors)[0]
+        part = "key" if key_errors else "value"
+        raise SerdeFailure(f"Failed to serialize {part} of the sink's row {row}: {message}")
+    value_list = values.to_pylist()
+    if "__tombstone" in names:
+        for i, tombstone in enumerate(batch.column("__tombstone").to_pylist()):
+            if tombstone:
+                value_list[i] = None
+    return keys.to_pylist(), value_list
+
+
+def read_records(engine: Any, name: str, serdes: TopicSerdes) -> list[ActualRecord]:
+    """Every record of topic ``name``, deserialised with the harness serdes (an absent topic has none).
+
+    Rows of a typed topic are encoded with the formats of the query's sink that writes it (the source
+    the typed columns belong to), or of ``serdes``' source when no sink writes the topic.
+
+    Raises:
+        SerdeFailure: a record cannot be encoded or deserialised.
+    """
+    if not engine.log.has_topic(name):
+        return []
+    topic = engine.log.topic(name)
+    writer = next((s for s in engine.catalog.sources_on_topic(name) if s.is_sink), serdes.source)
+    records: list[ActualRecord] = []
+    for partition in range(len(topic.end_offsets())):
+        result = topic.partition(partition).read(0)
+        for batch in result.batches:
+            if batch.num_rows == 0:
+                continue
+            names = batch.schema.names
+            if "__value" in names:
+                keys = batch.column("__key").to_pylist()
+                values = batch.column("__value").to_pylist()
+            else:
+                keys, values = _encoded_typed(batch, writer)
+            timestamps = batch.column("__timestamp").to_pylist()
+            headers = (
+                batch.column("__headers").to_pylist() if "__headers" in names else [None] * batch.num_rows
+            )
+            for key, value, timestamp, header in zip(keys, values, timestamps, headers):
+                key_spec, window = serdes.deserialize_key(key)
+                records.append(
+                    ActualRecord(
+                        key=key_spec,
+                        value=serdes.deserialize_value(value),
+                        timestamp=int(timestamp),
+                        headers=_headers_of(header),
+                        window=window,
+                    )
+                )
+    return records

@@ -1,0 +1,92 @@
+"""Running a selection of the corpus: load, filter, run in parallel, summarise.
+
+:func:`run_qtt` is what ``python -m headwater.conformance`` and the floor test call. It loads every QTT
+file under the given paths, keeps the cases whose expanded name matches ``--filter`` (a regular
+expression searched in the name, as ksqlDB's ``ksql.functional.test.regex``), runs them on worker
+processes and returns the results in corpus order. A file that fails to load becomes one ``error``
+result named after the file, so a broken file is visible in the totals instead of silently missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from headwater.conformance.executor import Mode, run_case
+from headwater.conformance.loader import load_paths
+from headwater.conformance.model import TestCase
+from headwater.conformance.pool import run_cases
+from headwater.conformance.results import CaseResult, Status
+
+__all__ = ["DEFAULT_TIMEOUT_SECONDS", "RunOptions", "default_jobs", "run_qtt", "select_cases"]
+
+DEFAULT_TIMEOUT_SECONDS = 60.0
+
+
+def default_jobs() -> int:
+    """Worker processes by default: one per CPU this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How to run: straight or resumed, worker count, per-case time budget, where temp dirs go."""
+
+    mode: Mode = "straight"
+    jobs: int = 1
+    timeout: float | None = DEFAULT_TIMEOUT_SECONDS
+    work_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    case: TestCase
+    options: RunOptions
+
+
+def _run_job(job: _Job) -> CaseResult:
+    return run_case(
+        job.case, mode=job.options.mode, timeout=job.options.timeout, work_dir=job.options.work_dir
+    )
+
+
+def _describe_job(job: _Job) -> tuple[str, str, str]:
+    return job.case.file, job.case.test, job.case.name
+
+
+def select_cases(cases: Iterable[TestCase], pattern: str | None) -> list[TestCase]:
+    """The cases whose expanded name contains a match of ``pattern`` (all when None)."""
+    if not pattern:
+        return list(cases)
+    regex = re.compile(pattern)
+    return [c for c in cases if regex.search(c.name)]
+
+
+def run_qtt(
+    paths: Sequence[Path | str],
+    options: RunOptions,
+    *,
+    pattern: str | None = None,
+    on_result: Callable[[CaseResult], None] | None = None,
+) -> list[CaseResult]:
+    """Run the QTT cases under ``paths`` and return one result per expanded case, in corpus order.
+
+    Raises:
+        TestFileError: a path does not exist.
+    """
+    loaded = load_paths(paths)
+    cases = select_cases(loaded.cases, pattern)
+    jobs = [_Job(case, options) for case in cases]
+    results = run_cases(
+        jobs, _run_job, _describe_job, jobs=options.jobs, timeout=options.timeout, on_result=on_result
+    )
+    for file_name, message in loaded.file_errors.items():
+        stem = file_name[: -len(".json")] if file_name.endswith(".json") else file_name
+        results.append(CaseResult(file_name, "", stem, Status.ERROR, f"the file does not load\n{message}"))
+    return results
