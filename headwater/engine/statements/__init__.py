@@ -6,44 +6,56 @@ from collections.abc import Callable
 from typing import Any
 
 from headwater.engine.entities import Entity
-from headwater.engine.statements import ddl, listing, queries, session
 from headwater.engine.statements.context import StatementContext
 from headwater.errors import PlanError
 from headwater.parser import ast
 
-__all__ = ["HANDLERS", "StatementContext", "dispatch"]
+__all__ = ["StatementContext", "dispatch", "handlers"]
 
-HANDLERS: dict[type[ast.Statement], Callable[[StatementContext, Any], Entity]] = {
-    ast.CreateStream: ddl.create_source,
-    ast.CreateTable: ddl.create_source,
-    ast.DropStream: ddl.drop_source,
-    ast.DropTable: ddl.drop_source,
-    ast.AlterSource: ddl.alter_source,
-    ast.CreateType: ddl.create_type,
-    ast.DropType: ddl.drop_type,
-    ast.CreateStreamAsSelect: queries.create_as_select,
-    ast.CreateTableAsSelect: queries.create_as_select,
-    ast.InsertInto: queries.insert_into,
-    ast.TerminateQuery: queries.terminate,
-    ast.SetProperty: session.set_property,
-    ast.UnsetProperty: session.unset_property,
-    ast.DefineVariable: session.define,
-    ast.UndefineVariable: session.undefine,
-    ast.ListStreams: listing.list_sources,
-    ast.ListTables: listing.list_sources,
-    ast.ListTopics: listing.list_topics,
-    ast.ListQueries: listing.list_queries,
-    ast.ListProperties: listing.list_properties,
-    ast.ListVariables: listing.list_variables,
-    ast.ListTypes: listing.list_types,
-    ast.ListFunctions: listing.list_functions,
-    ast.DescribeSource: listing.describe_source,
-    ast.DescribeStreams: listing.describe_sources,
-    ast.DescribeTables: listing.describe_sources,
-    ast.DescribeFunction: listing.describe_function,
-    ast.Explain: listing.explain,
-}
-"""Statement class -> handler. Statements missing here are refused with a message naming them."""
+_HANDLERS: dict[type[ast.Statement], Callable[[StatementContext, Any], Entity]] = {}
+
+
+def handlers() -> dict[type[ast.Statement], Callable[[StatementContext, Any], Entity]]:
+    """Statement class -> handler (built on first use, so light modules load without the storage and
+    formats packages). Statements missing here are refused with a message naming them."""
+    if not _HANDLERS:
+        _HANDLERS.update(_build())
+    return _HANDLERS
+
+
+def _build() -> dict[type[ast.Statement], Callable[[StatementContext, Any], Entity]]:
+    from headwater.engine.statements import ddl, listing, queries, session
+
+    return {
+        ast.CreateStream: ddl.create_source,
+        ast.CreateTable: ddl.create_source,
+        ast.DropStream: ddl.drop_source,
+        ast.DropTable: ddl.drop_source,
+        ast.AlterSource: ddl.alter_source,
+        ast.CreateType: ddl.create_type,
+        ast.DropType: ddl.drop_type,
+        ast.CreateStreamAsSelect: queries.create_as_select,
+        ast.CreateTableAsSelect: queries.create_as_select,
+        ast.InsertInto: queries.insert_into,
+        ast.TerminateQuery: queries.terminate,
+        ast.SetProperty: session.set_property,
+        ast.UnsetProperty: session.unset_property,
+        ast.DefineVariable: session.define,
+        ast.UndefineVariable: session.undefine,
+        ast.ListStreams: listing.list_sources,
+        ast.ListTables: listing.list_sources,
+        ast.ListTopics: listing.list_topics,
+        ast.ListQueries: listing.list_queries,
+        ast.ListProperties: listing.list_properties,
+        ast.ListVariables: listing.list_variables,
+        ast.ListTypes: listing.list_types,
+        ast.ListFunctions: listing.list_functions,
+        ast.DescribeSource: listing.describe_source,
+        ast.DescribeStreams: listing.describe_sources,
+        ast.DescribeTables: listing.describe_sources,
+        ast.DescribeFunction: listing.describe_function,
+        ast.Explain: listing.explain,
+    }
 
 
 def dispatch(ctx: StatementContext, statement: ast.Statement) -> Entity:
@@ -62,7 +74,7 @@ def dispatch(ctx: StatementContext, statement: ast.Statement) -> Entity:
             f"[{'Query' if isinstance(statement, ast.SelectStatement) else 'PrintTopic'}]. "
             "Use Engine.stream() to run it."
         )
-    handler = HANDLERS.get(type(statement))
+    handler = handlers().get(type(statement))
     if handler is None:
         raise PlanError(f"Statement type {type(statement).__name__} is not supported.")
     try:
