@@ -1,0 +1,306 @@
+"""The stored record layout: system columns, user columns, and turning a caller's batch into a stored one.
+
+Every stored batch starts with the system columns (names exported here as constants), then the user
+columns (see docs/architecture.md, "The stored record layout"):
+
+=================  ==========================================  ===========================================
+column             type                                        meaning
+=================  ==========================================  ===========================================
+``__offset``       int64                                       offset in the partition, assigned by the log
+``__timestamp``    int64                                       event time, ms since the epoch (ROWTIME)
+``__headers``      list<struct<key: string, value: binary>>    Kafka-style headers; null when none
+``__tombstone``    bool                                        typed topics: the record deletes its key
+``__key``          binary                                      raw topics: serialised key
+``__value``        binary                                      raw topics: serialised value (null = tombstone)
+=================  ==========================================  ===========================================
+
+:class:`AppendPreparer` validates a caller's batch against the topic's columns once per distinct input
+schema (the plan is cached) and fills what is missing with whole-column constants, so the per-append
+cost does not grow with the number of rows beyond Arrow's own work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from headwater.storage.errors import RecordBatchError
+
+__all__ = [
+    "HEADERS",
+    "HEADERS_TYPE",
+    "KEY",
+    "KEY_FIELD_METADATA",
+    "OFFSET",
+    "RAW_SYSTEM_FIELDS",
+    "SYSTEM_COLUMNS",
+    "TIMESTAMP",
+    "TOMBSTONE",
+    "TYPED_SYSTEM_FIELDS",
+    "VALUE",
+    "AppendPreparer",
+    "is_key_field",
+    "key_column_names",
+    "raw_stored_schema",
+    "rows_to_batch",
+    "typed_stored_schema",
+    "user_schema_of",
+    "validate_user_schema",
+    "wall_clock_ms",
+]
+
+OFFSET = "__offset"
+TIMESTAMP = "__timestamp"
+HEADERS = "__headers"
+TOMBSTONE = "__tombstone"
+KEY = "__key"
+VALUE = "__value"
+SYSTEM_COLUMNS = frozenset({OFFSET, TIMESTAMP, HEADERS, TOMBSTONE, KEY, VALUE})
+KEY_FIELD_METADATA = b"headwater.key"
+
+HEADERS_TYPE = pa.list_(pa.struct([pa.field("key", pa.string()), pa.field("value", pa.binary())]))
+
+OFFSET_FIELD = pa.field(OFFSET, pa.int64(), nullable=False)
+TIMESTAMP_FIELD = pa.field(TIMESTAMP, pa.int64(), nullable=False)
+HEADERS_FIELD = pa.field(HEADERS, HEADERS_TYPE)
+TOMBSTONE_FIELD = pa.field(TOMBSTONE, pa.bool_(), nullable=False)
+KEY_FIELD = pa.field(KEY, pa.binary())
+VALUE_FIELD = pa.field(VALUE, pa.binary())
+
+TYPED_SYSTEM_FIELDS = (OFFSET_FIELD, TIMESTAMP_FIELD, HEADERS_FIELD, TOMBSTONE_FIELD)
+RAW_SYSTEM_FIELDS = (OFFSET_FIELD, TIMESTAMP_FIELD, HEADERS_FIELD, KEY_FIELD, VALUE_FIELD)
+
+_CONSTANT_CACHE_LIMIT = 64
+
+
+def wall_clock_ms() -> int:
+    """Milliseconds since the epoch, the default record timestamp."""
+    return time.time_ns() // 1_000_000
+
+
+def is_key_field(field: pa.Field) -> bool:
+    """True for a user column declared as part of the key (field metadata ``headwater.key = "true"``)."""
+    return bool(field.metadata) and field.metadata.get(KEY_FIELD_METADATA) == b"true"
+
+
+def key_column_names(schema: pa.Schema) -> list[str]:
+    """Names of the key columns of a typed schema, in schema order."""
+    return [f.name for f in schema if is_key_field(f)]
+
+
+def validate_user_schema(schema: pa.Schema) -> pa.Schema:
+    """Check a typed topic's user schema: unique names, no system names, no dictionary columns.
+
+    Dictionary columns are refused because a segment holds one schema and dictionary batches would make
+    segment files depend on state outside each batch; decode them before appending.
+    """
+    if not isinstance(schema, pa.Schema):
+        raise RecordBatchError(f"A typed topic's schema must be a pyarrow.Schema, got {type(schema).__name__}")
+    seen: set[str] = set()
+    for field in schema:
+        if field.name in SYSTEM_COLUMNS or field.name.startswith("__"):
+            raise RecordBatchError(f"Column name {field.name!r} is reserved: names starting with '__' are system columns")
+        if field.name in seen:
+            raise RecordBatchError(f"Column {field.name!r} appears twice in the schema")
+        if pa.types.is_dictionary(field.type):
+            raise RecordBatchError(f"Column {field.name!r} is dictionary encoded; store its value type instead")
+        seen.add(field.name)
+    return schema
+
+
+def typed_stored_schema(user_schema: pa.Schema) -> pa.Schema:
+    """The stored schema of a typed topic: system columns, then the user columns (with their metadata)."""
+    validate_user_schema(user_schema)
+    return pa.schema([*TYPED_SYSTEM_FIELDS, *user_schema], metadata=user_schema.metadata)
+
+
+def raw_stored_schema() -> pa.Schema:
+    """The stored schema of a raw topic: system columns with key and value bytes."""
+    return pa.schema(list(RAW_SYSTEM_FIELDS))
+
+
+def user_schema_of(stored: pa.Schema) -> pa.Schema:
+    """The user columns of a stored schema (what a typed topic declared)."""
+    return pa.schema([f for f in stored if f.name not in SYSTEM_COLUMNS], metadata=stored.metadata)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How to build a stored batch (without ``__offset``) from batches of one input schema.
+
+    ``sources`` has one entry per stored column after ``__offset``: the input column index to take,
+    or -1 to fill with the column's default (wall clock, null headers, false tombstone, nulls).
+    ``casts`` holds the target type for input columns that need a cheap, lossless cast.
+    """
+
+    sources: tuple[int, ...]
+    casts: tuple[pa.DataType | None, ...]
+    check_timestamp_nulls: bool
+
+
+class AppendPreparer:
+    """Turns a caller's batch into a stored batch minus ``__offset`` (the partition assigns offsets).
+
+    The stored schema's fields (with their metadata) are used for the output, so a caller's batch
+    need not carry key metadata. Checks run once per distinct input schema; the result is cached.
+    """
+
+    def __init__(self, stored_schema: pa.Schema, *, raw: bool) -> None:
+        self.stored_schema = stored_schema
+        self.raw = raw
+        self.output_schema = pa.schema(list(stored_schema)[1:], metadata=stored_schema.metadata)
+        self._plans: dict[pa.Schema, _Plan] = {}
+        self._null_headers: dict[int, pa.Array] = {}
+        self._false_tombstones: dict[int, pa.Array] = {}
+
+    def prepare(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Return the stored batch without ``__offset``: validated, reordered, defaults filled."""
+        if not isinstance(batch, pa.RecordBatch):
+            raise RecordBatchError(f"Expected a pyarrow.RecordBatch, got {type(batch).__name__}")
+        plan = self._plans.get(batch.schema)
+        if plan is None:
+            plan = self._plan(batch.schema)
+            if len(self._plans) < _CONSTANT_CACHE_LIMIT:
+                self._plans[batch.schema] = plan
+        n = batch.num_rows
+        arrays: list[pa.Array] = []
+        now: int | None = None
+        for field, source, cast in zip(self.output_schema, plan.sources, plan.casts):
+            if source >= 0:
+                column = batch.column(source)
+                if cast is not None:
+                    column = column.cast(cast)
+                if field.name == TIMESTAMP and plan.check_timestamp_nulls and column.null_count:
+                    if now is None:
+                        now = wall_clock_ms()
+                    column = column.fill_null(now)
+                elif field.name == TOMBSTONE and column.null_count:
+                    column = column.fill_null(False)
+                arrays.append(column)
+            else:
+                if field.name == TIMESTAMP:
+                    if now is None:
+                        now = wall_clock_ms()
+                    arrays.append(pa.array(np.full(n, now, dtype=np.int64)))
+                elif field.name == HEADERS:
+                    arrays.append(self._constant(self._null_headers, n, lambda k: pa.nulls(k, HEADERS_TYPE)))
+                elif field.name == TOMBSTONE:
+                    arrays.append(self._constant(self._false_tombstones, n, lambda k: pa.array(np.zeros(k, dtype=bool))))
+                else:
+                    arrays.append(pa.nulls(n, field.type))
+        return pa.RecordBatch.from_arrays(arrays, schema=self.output_schema)
+
+    @staticmethod
+    def _constant(cache: dict[int, pa.Array], n: int, make: Any) -> pa.Array:
+        """A cached constant column of length ``n`` (appends of one size reuse one array)."""
+        array = cache.get(n)
+        if array is None:
+            array = make(n)
+            if len(cache) >= _CONSTANT_CACHE_LIMIT:
+                cache.clear()
+            cache[n] = array
+        return array
+
+    def _plan(self, schema: pa.Schema) -> _Plan:
+        """Match input columns to stored columns by name and check types; raise naming the column."""
+        names = schema.names
+        if len(set(names)) != len(names):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            raise RecordBatchError(f"Batch has duplicate columns: {', '.join(dupes)}")
+        expected = {f.name for f in self.output_schema} | {OFFSET}
+        extra = [n for n in names if n not in expected]
+        if extra:
+            allowed = ", ".join(f.name for f in self.output_schema if f.name not in SYSTEM_COLUMNS) or "(none)"
+            raise RecordBatchError(
+                f"Batch has column(s) the topic does not declare: {', '.join(extra)}; topic columns: {allowed}"
+            )
+        sources: list[int] = []
+        casts: list[pa.DataType | None] = []
+        for field in self.output_schema:
+            if field.name not in names:
+                if field.name not in SYSTEM_COLUMNS and not field.nullable:
+                    raise RecordBatchError(f"Batch lacks column {field.name!r} ({field.type}), which is not nullable")
+                sources.append(-1)
+                casts.append(None)
+                continue
+            index = names.index(field.name)
+            actual = schema.field(index).type
+            sources.append(index)
+            casts.append(self._cast_for(field, actual))
+        return _Plan(tuple(sources), tuple(casts), check_timestamp_nulls=True)
+
+    def _cast_for(self, field: pa.Field, actual: pa.DataType) -> pa.DataType | None:
+        """None when the column's type is the stored one, the target for an accepted cast, else raise."""
+        if actual.equals(field.type):
+            return None
+        name = field.name
+        if name == TIMESTAMP and (pa.types.is_integer(actual) or pa.types.is_timestamp(actual)):
+            if pa.types.is_timestamp(actual) and actual.unit != "ms":
+                raise RecordBatchError(f"Column {name!r} is {actual}; give milliseconds (timestamp[ms] or int64)")
+            return pa.int64()
+        if name in (KEY, VALUE) and (
+            pa.types.is_string(actual) or pa.types.is_large_binary(actual) or pa.types.is_large_string(actual)
+        ):
+            return pa.binary()
+        if name in (KEY, VALUE) and pa.types.is_null(actual):
+            return pa.binary()
+        if pa.types.is_null(actual) and field.nullable:
+            return field.type
+        raise RecordBatchError(f"Column {name!r} has type {actual}, but the topic declares {field.type}")
+
+
+def _headers_value(value: Any) -> list[dict[str, Any]] | None:
+    """Headers given as a mapping or as (key, value) pairs, as the stored list of structs."""
+    if value is None:
+        return None
+    pairs: Iterable[tuple[Any, Any]] = value.items() if isinstance(value, Mapping) else value
+    out = []
+    for key, raw in pairs:
+        out.append({"key": key, "value": raw.encode() if isinstance(raw, str) else raw})
+    return out
+
+
+def rows_to_batch(rows: Sequence[Mapping[str, Any]], stored_schema: pa.Schema) -> pa.RecordBatch:
+    """Build a batch from a list of dicts keyed by column name (a convenience, not the fast path).
+
+    Rows may hold the user columns and the optional system columns ``__timestamp``, ``__headers``
+    (a dict or a list of (key, value) pairs), ``__tombstone``, ``__key`` and ``__value``. This walks the
+    rows in Python once per column, which is fine for the small inserts it is meant for.
+    """
+    if isinstance(rows, Mapping):
+        raise RecordBatchError("append_rows takes a list of dicts, not one dict")
+    known = {f.name for f in stored_schema} - {OFFSET}
+    present: list[str] = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise RecordBatchError(f"Row {i} is a {type(row).__name__}, not a dict")
+        for name in row:
+            if name not in known:
+                raise RecordBatchError(f"Row {i} has column {name!r}, which the topic does not declare")
+            if name not in present:
+                present.append(name)
+    arrays = []
+    fields = []
+    for field in stored_schema:
+        if field.name not in present:
+            continue
+        values = [row.get(field.name) for row in rows]
+        if field.name == HEADERS:
+            values = [_headers_value(v) for v in values]
+        elif field.name in (KEY, VALUE):
+            values = [v.encode() if isinstance(v, str) else v for v in values]
+        try:
+            arrays.append(pa.array(values, type=field.type))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
+            raise RecordBatchError(f"Column {field.name!r} ({field.type}): {exc}") from None
+        fields.append(field)
+    if not fields:
+        return pa.RecordBatch.from_arrays(
+            [pa.nulls(len(rows), pa.int64())], schema=pa.schema([pa.field(TIMESTAMP, pa.int64())])
+        )
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))

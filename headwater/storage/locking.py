@@ -1,0 +1,100 @@
+"""One writer per partition: an exclusive ``flock`` on the partition's ``writer.lock`` file.
+
+``flock`` locks belong to an open file description, so a second writer is refused whether it is
+another process or another :class:`PartitionLock` in the same process (another thread, another
+``EventLog`` over the same directory). The kernel drops the lock when the holder's descriptor is
+closed, including when the process dies, so a crashed writer never leaves a stale lock behind.
+
+After taking the lock the holder writes who it is (pid, host, thread, purpose, time) into the file,
+so a refused writer's :class:`PartitionLockedError` names the holder. A holder whose purpose is
+``recovery`` (an ``EventLog.open`` repairing the tail) keeps the lock only briefly, so a writer
+meeting one waits for it, boundedly, instead of failing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+from headwater.storage.errors import PartitionLockedError
+from headwater.storage.names import LOCK_FILE
+
+__all__ = ["PartitionLock"]
+
+_RECOVERY_WAIT_S = 10.0
+
+
+class PartitionLock:
+    """The held write lock of one partition directory; release with :meth:`release`."""
+
+    def __init__(self, directory: Path, fd: int, purpose: str) -> None:
+        self.directory = directory
+        self.purpose = purpose
+        self._fd: int | None = fd
+
+    @classmethod
+    def acquire(cls, directory: Path, purpose: str, description: str) -> PartitionLock:
+        """Take the lock or raise :class:`PartitionLockedError` naming the current holder.
+
+        Args:
+            directory: the partition directory.
+            purpose: ``append`` or ``recovery`` (recorded for whoever is refused).
+            description: how to name the partition in messages, e.g. ``orders/3``.
+        """
+        path = directory / LOCK_FILE
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + _RECOVERY_WAIT_S
+        delay = 0.002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = cls._holder(path)
+                if '"purpose": "recovery"' in holder and time.monotonic() < deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.05)
+                    continue
+                os.close(fd)
+                raise PartitionLockedError(
+                    f"Partition {description} already has a writer ({holder or 'holder unknown'}); "
+                    "a partition takes one writer at a time",
+                    partition_dir=str(directory), holder=holder,
+                ) from None
+        holder_record = json.dumps({
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "thread": threading.current_thread().name,
+            "purpose": purpose,
+            "since_ms": time.time_ns() // 1_000_000,
+        })
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, holder_record.encode(), 0)
+        return cls(directory, fd, purpose)
+
+    @staticmethod
+    def _holder(path: Path) -> str:
+        """What the current holder wrote into the lock file ('' if nothing readable)."""
+        try:
+            return path.read_text(errors="replace").strip()
+        except OSError:
+            return ""
+
+    @property
+    def held(self) -> bool:
+        """True until :meth:`release`."""
+        return self._fd is not None
+
+    def release(self) -> None:
+        """Drop the lock (idempotent)."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
