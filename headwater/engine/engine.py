@@ -88,6 +88,7 @@ class Engine:
         self.last_command_sequence = -1
         self._queries: dict[str, PersistentQuery] = {}
         self._query_counter = 0
+        self._transient_counter = 0
         self._sink_locks = SinkLocks()
         self._lock = threading.RLock()
         self._closed = False
@@ -164,6 +165,11 @@ class Engine:
             return
         text = getattr(statement, "text", "") or parser.to_sql(statement)
         self.last_command_sequence = self.commands.append(Command(text, ctx.config.overridden()))
+
+    def next_transient_id(self) -> str:
+        """An id for a push or historical query (ksqlDB's transient ids are opaque too)."""
+        self._transient_counter += 1
+        return f"transient_{self._transient_counter}"
 
     def next_query_id(self, prefix: str) -> str:
         query_id = f"{prefix}{self._query_counter}"
@@ -277,6 +283,18 @@ class Engine:
                 sinks[tp] = max(end, sinks.get(tp, 0))
             retired.commit(Checkpoint(epoch=previous.epoch + 1, sinks=sinks))
         query.checkpoints.delete()
+
+    def note_external_append(self, topic_name: str) -> None:
+        """Records appended outside a query (INSERT VALUES) to a query's sink count as committed: the
+        "_retired" writer's checkpoint takes the topic's new end offsets, so recovery keeps them."""
+        if not any(q.sink.topic == topic_name for q in self._queries.values()):
+            return
+        retired = CheckpointStore(self.data_dir / "queries" / RETIRED_WRITER)
+        previous = retired.load() or Checkpoint()
+        sinks = dict(previous.sinks)
+        for partition, end in enumerate(self.log.topic(topic_name).end_offsets()):
+            sinks[(topic_name, partition)] = max(int(end), sinks.get((topic_name, partition), 0))
+        retired.commit(Checkpoint(epoch=previous.epoch + 1, sinks=sinks))
 
     # -- internals ---------------------------------------------------------------------------------------
     def _lowering_context(self, ctx: StatementContext, query_id: str) -> LoweringContext:

@@ -1,0 +1,264 @@
+"""Transient queries: push queries (``EMIT CHANGES``) and historical SELECTs over streams (DuckDB).
+
+A :class:`QueryStream` is what :meth:`headwater.engine.Engine.stream` returns: ``header`` (a
+:class:`~headwater.engine.entities.QueryHeader`), iteration over :class:`~headwater.engine.entities.QueryRow`
+as rows come, ``close()``, and ``final_message`` once the query ended by itself.
+
+* **Push queries** run the stateless operators on a thread over the source's partitions, from the end
+  (or from the beginning with ``auto.offset.reset=earliest``), tailing with ``read_wait``; LIMIT ends
+  them with "Limit Reached".
+* **Historical queries** (a SELECT over a stream without EMIT CHANGES) decode the stream's records into
+  one Arrow table (the scan operator: the same decoding as every query) and hand it to DuckDB with the
+  query's WHERE, projection and LIMIT rendered as DuckDB SQL through sqlglot.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from headwater.engine.entities import FinalMessage, QueryHeader, QueryRow
+from headwater.engine.operators.base import HEADERS_COLUMN
+from headwater.engine.operators.limit import LimitOperator
+from headwater.engine.operators.source_scan import PARTITION_COLUMN
+from headwater.engine.planner.builder import BuiltQuery, QueryBuilder
+from headwater.engine.planner.physical import LoweringContext, lower
+from headwater.engine.runtime.processing_log import ProcessingLogEntry
+from headwater.engine.schema import ROWOFFSET, ROWPARTITION, ROWTIME, format_type
+from headwater.engine.statements.context import StatementContext
+from headwater.errors import ExecutionError, PlanError
+from headwater.parser import ast
+
+__all__ = ["QueryStream", "open_stream"]
+
+_END = object()
+
+
+class QueryStream:
+    """Rows of one transient query, as they come."""
+
+    def __init__(self, header: QueryHeader) -> None:
+        self.header = header
+        self.final_message: FinalMessage | None = None
+        self._rows: queue.Queue[Any] = queue.Queue()
+        self._closed = threading.Event()
+        self._error: BaseException | None = None
+
+    # producer side
+    def _put(self, row: QueryRow) -> None:
+        self._rows.put(row)
+
+    def _finish(self, message: str | None = None, error: BaseException | None = None) -> None:
+        if message is not None:
+            self.final_message = FinalMessage(message)
+        self._error = error
+        self._rows.put(_END)
+
+    # consumer side
+    def __iter__(self) -> Iterator[QueryRow]:
+        while True:
+            item = self._rows.get()
+            if item is _END:
+                if self._error is not None:
+                    raise self._error
+                return
+            yield item
+
+    def close(self) -> None:
+        """Stop the query; iteration ends after the rows already produced."""
+        if not self._closed.is_set():
+            self._closed.set()
+            self._rows.put(_END)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+
+def _header(built: BuiltQuery, query_id: str) -> QueryHeader:
+    columns = [c.column for c in built.columns]
+    schema = ", ".join(c.describe() for c in columns)
+    return QueryHeader(
+        query_id, schema, tuple(c.name for c in columns), tuple(format_type(c.type) for c in columns)
+    )
+
+
+def _rows(batch: pa.RecordBatch, names: list[str]) -> list[QueryRow]:
+    columns = [batch.column(n).to_pylist() for n in names]
+    return [QueryRow(tuple(values)) for values in zip(*columns)]
+
+
+def open_stream(ctx: StatementContext, statement: ast.Statement) -> QueryStream:
+    if not isinstance(statement, ast.SelectStatement):
+        raise PlanError("Only SELECT statements stream rows.")
+    query = statement.query
+    builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict())
+    if query.emit is None:
+        return _historical(ctx, builder, query)
+    built = builder.build(query, sink_name=None, persistent=False)
+    query_id = ctx.engine.next_transient_id()
+    stream = QueryStream(_header(built, query_id))
+    lowering = _lowering(ctx, query_id)
+    operators = lower(built.plan, lowering)
+    earliest = str(ctx.config.get("auto.offset.reset", "latest")).lower() == "earliest"
+    names = [c.column.name for c in built.columns]
+    thread = threading.Thread(
+        target=_run_push, args=(ctx, built, operators, stream, names, earliest), name=query_id, daemon=True
+    )
+    thread.start()
+    return stream
+
+
+def _lowering(ctx: StatementContext, query_id: str) -> LoweringContext:
+    engine = ctx.engine
+
+    def report_row(kind: str, row: int, message: str) -> None:
+        engine.processing_log.write([ProcessingLogEntry.processing(query_id, message, None)])
+
+    def report_record(target: str, partition: int, offset: int, message: str, raw: bytes | None) -> None:
+        engine.processing_log.write(
+            [ProcessingLogEntry.deserialization(query_id, "", partition, target, message, raw, offset)]
+        )
+
+    base = engine._lowering_context(ctx, query_id)
+    return LoweringContext(
+        config=base.config,
+        report_row=report_row,
+        report_record=report_record,
+        open_topic=base.open_topic,
+        timestamp_parser=base.timestamp_parser,
+    )
+
+
+def _run_push(
+    ctx: StatementContext,
+    built: BuiltQuery,
+    operators: list[Any],
+    stream: QueryStream,
+    names: list[str],
+    earliest: bool,
+) -> None:
+    try:
+        topic = ctx.log.topic(built.source.topic)
+        ends = topic.end_offsets()
+        positions = {
+            p: (int(topic.partition(p).start_offset) if earliest else int(ends[p])) for p in range(len(ends))
+        }
+        limit = next((op for op in operators if isinstance(op, LimitOperator)), None)
+        if limit is not None and limit.limit == 0:
+            stream._finish("Limit Reached")
+            return
+        while not stream.closed:
+            progressed = False
+            for partition, offset in positions.items():
+                result = topic.partition(partition).read(offset, max_records=10_000)
+                if int(result.next_offset) == offset:
+                    continue
+                progressed = True
+                positions[partition] = int(result.next_offset)
+                for batch in result.batches:
+                    if batch.num_rows == 0:
+                        continue
+                    batches = [
+                        batch.append_column(
+                            PARTITION_COLUMN, pa.repeat(pa.scalar(partition, pa.int32()), batch.num_rows)
+                        )
+                    ]
+                    for operator in operators:
+                        batches = [out for item in batches for out in operator.process(item)]
+                    for out in batches:
+                        for row in _rows(out, names):
+                            stream._put(row)
+                    if limit is not None and limit.done:
+                        stream._finish("Limit Reached")
+                        return
+            if not progressed:
+                partition = next(iter(positions), None)
+                if partition is None:
+                    stream._closed.wait(0.1)
+                else:
+                    for p, offset in positions.items():
+                        topic.partition(p).read_wait(offset, 1, 0.1 / max(1, len(positions)))
+    except BaseException as error:
+        stream._finish(error=error if isinstance(error, Exception) else ExecutionError(str(error)))
+
+
+def _historical(ctx: StatementContext, builder: QueryBuilder, query: ast.Query) -> QueryStream:
+    """A SELECT over a stream without EMIT CHANGES: decode the stream, let DuckDB run the query."""
+    import duckdb
+
+    from headwater.parser import to_sql
+
+    built = builder.build(
+        ast.Query(
+            select=query.select, from_=query.from_, where=None, partition_by=None, emit=ast.EmitMode.CHANGES
+        ),
+        sink_name=None,
+        persistent=False,
+    )
+    source = built.source
+    scan_plan = built.plan
+    while scan_plan.inputs:
+        scan_plan = scan_plan.inputs[0]
+    lowering = _lowering(ctx, "HISTORICAL")
+    scan = lower(scan_plan, lowering)[0]
+    topic = ctx.log.topic(source.topic)
+    batches = []
+    for partition in range(len(topic.end_offsets())):
+        part = topic.partition(partition)
+        result = part.read(part.start_offset)
+        for batch in result.batches:
+            if batch.num_rows:
+                stamped = batch.append_column(
+                    PARTITION_COLUMN, pa.repeat(pa.scalar(partition, pa.int32()), batch.num_rows)
+                )
+                batches.extend(scan.process(stamped))
+    columns = [c.name for c in source.schema] + [ROWTIME, ROWPARTITION, ROWOFFSET]
+    if batches:
+        table = pa.Table.from_batches([b.drop_columns([HEADERS_COLUMN]) for b in batches]).select(columns)
+    else:
+        table = pa.table({c: pa.array([], type=f.type) for c, f in zip(columns, _empty_fields(built))})
+    alias = query.from_.alias if isinstance(query.from_, ast.AliasedRelation) else None
+    name = alias or source.name
+    select_sql = ", ".join(f'{_duck(to_sql(c.expression))} AS "{c.column.name}"' for c in built.columns)
+    sql = f'SELECT {select_sql} FROM relation AS "{name}"'
+    if query.where is not None:
+        sql += f" WHERE {_duck(to_sql(query.where))}"
+    if query.limit is not None:
+        sql += f" LIMIT {int(query.limit)}"
+    connection = duckdb.connect()
+    try:
+        connection.register("relation", table)
+        result = connection.execute(sql).fetch_arrow_table()
+    except duckdb.Error as error:
+        raise ExecutionError(f"Historical query failed: {error}") from None
+    finally:
+        connection.close()
+    stream = QueryStream(_header(built, ctx.engine.next_transient_id()))
+    for row in zip(*[result.column(i).to_pylist() for i in range(result.num_columns)]):
+        stream._put(QueryRow(tuple(row)))
+    stream._finish("Query Completed")
+    return stream
+
+
+def _empty_fields(built: BuiltQuery) -> list[pa.Field]:
+    from headwater.engine.types import to_arrow
+
+    fields = [pa.field(c.name, to_arrow(c.type)) for c in built.source.schema]
+    return fields + [
+        pa.field(ROWTIME, pa.int64()),
+        pa.field(ROWPARTITION, pa.int32()),
+        pa.field(ROWOFFSET, pa.int64()),
+    ]
+
+
+def _duck(ksql: str) -> str:
+    """ksqlDB expression text as DuckDB SQL: sqlglot reads the backtick-quoted identifiers (MySQL style)
+    and writes DuckDB's dialect."""
+    import sqlglot
+
+    return str(sqlglot.transpile(ksql, read="mysql", write="duckdb")[0])

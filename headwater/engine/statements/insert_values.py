@@ -1,0 +1,127 @@
+"""INSERT INTO target [(columns)] VALUES (...): one record, serialised in the target's formats.
+
+Values are expressions without columns; each is bound, evaluated once over a one-row batch and cast to
+its column's type with CAST's rules. ROWTIME and key columns may be set. The record goes to a raw topic
+as key/value bytes in the source's formats, or to a typed topic (another query's sink) as typed columns;
+either way its partition comes from the serialised key, as Kafka's producer would choose it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pyarrow as pa
+
+from headwater.engine.catalog import DataSource
+from headwater.engine.entities import Entity, StatementApplied
+from headwater.engine.expressions.scope import Scope
+from headwater.engine.operators.sink import stored_schema
+from headwater.engine.planner import binding
+from headwater.engine.schema import ROWOFFSET, ROWPARTITION, ROWTIME, quote
+from headwater.engine.serde import SourceSerde
+from headwater.engine.statements.context import StatementContext
+from headwater.engine.types import to_arrow
+from headwater.errors import PlanError
+from headwater.parser import ast
+from headwater.parser import types as t
+
+__all__ = ["insert_values"]
+
+
+def _target(ctx: StatementContext, name: str) -> DataSource:
+    source = ctx.catalog.source(name)
+    if source is not None:
+        return source
+    message = f"Cannot insert values into an unknown stream/table: {quote(name)}"
+    other = ctx.catalog.find_case_insensitive(name)
+    if other is not None:
+        if other.name == other.name.upper():
+            message += f"\nDid you mean {other.name}? Hint: try removing double quotes from the source name."
+        else:
+            message += f'\nDid you mean "{other.name}"? Hint: wrap the source name in double quotes to make it case-sensitive.'
+    raise PlanError(message)
+
+
+def _value(ctx: StatementContext, expression: ast.Expression, column: str, sql_type: t.SqlType) -> pa.Array:
+    bound = binding.bind_expression(expression, Scope(), ctx.engine.registry, ctx.catalog.resolve_type)
+    errors: list[str] = []
+    evaluator = binding.compile_expression(
+        bound, config=ctx.config.as_dict(), on_error=lambda row, message: errors.append(message)
+    )
+    one_row = pa.RecordBatch.from_arrays([pa.array([0])], names=["__row"])
+    result = evaluator.evaluate(one_row)
+    array = pa.repeat(result, 1) if isinstance(result, pa.Scalar) else result
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if errors:
+        raise PlanError(f"Failed to insert values into '{column}': {errors[0]}")
+    wanted = to_arrow(sql_type)
+    bound_type = getattr(bound, "type", None)
+    if array.type != wanted:
+        from headwater.engine import casts
+
+        try:
+            array = casts.cast(array, bound_type or sql_type, sql_type)
+        except Exception as error:
+            raise PlanError(f"Failed to insert values into column {quote(column)}: {error}") from None
+    return array
+
+
+def insert_values(ctx: StatementContext, stmt: ast.InsertValues) -> Entity:
+    """Append one record to the target's topic."""
+    target = _target(ctx, stmt.target)
+    if target.is_source:
+        raise PlanError(f"Cannot insert values into read-only {target.kind.value.lower()}: {target.name}")
+    schema = target.schema
+    columns = list(stmt.columns) if stmt.columns is not None else [c.name for c in schema if not c.is_header]
+    if not columns and stmt.values:
+        raise PlanError("No columns supplied.")
+    for name in columns:
+        if name in (ROWPARTITION, ROWOFFSET):
+            raise PlanError(f"Inserting into column {quote(name)} is not allowed.")
+    headers = [n for n in columns if (c := schema.find(n)) is not None and c.is_header]
+    if headers:
+        raise PlanError("Cannot insert into HEADER columns: " + ", ".join(headers))
+    if len(columns) != len(stmt.values):
+        raise PlanError(
+            f"Failed to prepare statement: Expected number columns and values to match: {len(columns)}, {len(stmt.values)}"
+        )
+    values: dict[str, pa.Array] = {}
+    timestamp = int(time.time() * 1000)
+    for name, expression in zip(columns, stmt.values):
+        if name == ROWTIME:
+            timestamp = int(_value(ctx, expression, ROWTIME, t.BIGINT)[0].as_py() or 0)
+            continue
+        column = schema.find(name)
+        if column is None:
+            raise PlanError(f"Column name {quote(name)} does not exist.")
+        values[name] = _value(ctx, expression, name, column.type)
+    arrays = {c.name: values.get(c.name, pa.nulls(1, to_arrow(c.type))) for c in schema if not c.is_header}
+    serde = SourceSerde(target)
+    key_bytes, key_errors = serde.encode_key([arrays[c.name] for c in schema.key_columns])
+    if key_errors:
+        raise PlanError(f"Failed to insert values into '{target.name}'. {key_errors[0][1]}")
+    topic: Any = ctx.log.topic(target.topic)
+    lock = ctx.engine._sink_locks.lock(target.topic)
+    with lock:
+        if getattr(topic, "schema", None) is None:
+            value_bytes, value_errors = serde.encode_value([arrays[c.name] for c in schema.value_columns])
+            if value_errors:
+                raise PlanError(f"Failed to insert values into '{target.name}'. {value_errors[0][1]}")
+            batch = pa.RecordBatch.from_arrays(
+                [key_bytes, value_bytes, pa.array([timestamp], pa.int64())],
+                names=["__key", "__value", "__timestamp"],
+            )
+        else:
+            fields = stored_schema(target)
+            batch = pa.RecordBatch.from_arrays(
+                [arrays[f.name].cast(f.type) for f in fields] + [pa.array([timestamp], pa.int64())],
+                schema=pa.schema([*fields, pa.field("__timestamp", pa.int64())]),
+            )
+        if schema.key_columns:
+            topic.append(batch, key_bytes=key_bytes)
+        else:
+            topic.append(batch, partition=0)
+        ctx.engine.note_external_append(target.topic)
+    return StatementApplied(stmt.text, message=f"Inserted one record into {target.name}.")
