@@ -249,7 +249,8 @@ def _empty_fields(built: BuiltQuery) -> list[pa.Field]:
     from headwater.engine.types import to_arrow
 
     fields = [pa.field(c.name, to_arrow(c.type)) for c in built.source.schema]
-    return fields + [
+    return [
+        *fields,
         pa.field(ROWTIME, pa.int64()),
         pa.field(ROWPARTITION, pa.int32()),
         pa.field(ROWOFFSET, pa.int64()),
