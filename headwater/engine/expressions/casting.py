@@ -1,0 +1,95 @@
+"""Conversions at run time: the exact widenings the language inserts itself, and CAST.
+
+Implicit conversions that only widen (INTEGER to BIGINT, an integer or DECIMAL to a DECIMAL that holds
+it, any number to DOUBLE, DATE to TIMESTAMP, and ARRAY / MAP / STRUCT of those element by element) are
+exact Arrow casts done here. Everything else, explicit CAST in particular, has ksqlDB's CAST semantics
+and is the business of :mod:`headwater.engine.casts` (``cast``, ``check_cast``), which this module
+calls. Row-level CAST failures arrive as :class:`~headwater.engine.functions.registry.FunctionError`
+and are handled like any function's.
+
+Example:
+    >>> from headwater.parser import types as t
+    >>> is_widening(t.INT, t.Decimal(12, 2)), is_widening(t.DOUBLE, t.INT)
+    (True, False)
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from headwater.engine.expressions.errors import ExpressionTypeError
+from headwater.engine.types import numeric_rank, to_arrow, to_decimal_type
+from headwater.errors import PlanError
+from headwater.parser import types as t
+
+__all__ = ["cast_datum", "check_cast", "is_widening"]
+
+Datum: TypeAlias = pa.Array | pa.Scalar
+
+
+def is_widening(source: t.SqlType, target: t.SqlType) -> bool:
+    """Whether every ``source`` value converts exactly to ``target`` by an Arrow cast."""
+    if source == target:
+        return True
+    src_rank, dst_rank = numeric_rank(source), numeric_rank(target)
+    if src_rank is not None and dst_rank is not None:
+        if src_rank > dst_rank:
+            return False
+        if isinstance(target, t.Decimal):
+            src = to_decimal_type(source)
+            assert src is not None
+            return src.scale <= target.scale and src.precision - src.scale <= target.precision - target.scale
+        return True
+    if source == t.DATE and target == t.TIMESTAMP:
+        return True
+    if isinstance(source, t.Array) and isinstance(target, t.Array):
+        return is_widening(source.element, target.element)
+    if isinstance(source, t.Map) and isinstance(target, t.Map):
+        return is_widening(source.key, target.key) and is_widening(source.value, target.value)
+    if isinstance(source, t.Struct) and isinstance(target, t.Struct):
+        for name, field_type in source.fields:
+            other = target.field(name)
+            if other is None or not is_widening(field_type, other):
+                return False
+        return True
+    return False
+
+
+def _casts() -> Any:
+    try:
+        from headwater.engine import casts
+    except ImportError as error:  # the CAST module is a separate component of the engine
+        raise PlanError(f"CAST is unavailable: {error}") from None
+    return casts
+
+
+def check_cast(source: t.SqlType, target: t.SqlType) -> None:
+    """Refuse a CAST ksqlDB refuses ("Cast of X to Y is not supported").
+
+    Raises:
+        ExpressionTypeError: the CAST is not supported.
+    """
+    if is_widening(source, target):
+        return
+    try:
+        _casts().check_cast(source, target)
+    except PlanError as error:
+        raise ExpressionTypeError(error.message) from None
+
+
+def cast_datum(value: Datum, source: t.SqlType, target: t.SqlType) -> Datum:
+    """``value`` (of ``source``) as ``target``: an Arrow cast for widenings, ksqlDB's CAST otherwise.
+    Scalars stay scalars."""
+    if source == target:
+        return value
+    if is_widening(source, target):
+        return pc.cast(value, to_arrow(target))
+    scalar = isinstance(value, pa.Scalar)
+    array = pa.repeat(value, 1) if scalar else value
+    result = _casts().cast(array, source, target)
+    if isinstance(result, pa.ChunkedArray):
+        result = result.combine_chunks()
+    return result[0] if scalar else result
