@@ -42,6 +42,7 @@ from headwater.engine.planner.physical import LoweringContext, lower
 from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
 from headwater.engine.runtime.persistent import PersistentQuery, QueryState, SinkLocks
 from headwater.engine.runtime.processing_log import ProcessingLog, ProcessingLogEntry
+from headwater.engine.runtime.recovery import recover_sinks
 from headwater.engine.statements.context import StatementContext
 from headwater.errors import HeadwaterError, PlanError
 from headwater.parser import ast
@@ -92,6 +93,7 @@ class Engine:
         self._sink_locks = SinkLocks()
         self._lock = threading.RLock()
         self._closed = False
+        self.recovery_report: dict[tuple[str, int], int] = {}
         self._replay()
         self._recover_sinks()
         for query in self._queries.values():
@@ -292,7 +294,7 @@ class Engine:
         retired = CheckpointStore(self.data_dir / "queries" / RETIRED_WRITER)
         previous = retired.load() or Checkpoint()
         sinks = dict(previous.sinks)
-        for partition, end in enumerate(self.log.topic(topic_name).end_offsets()):
+        for partition, end in self.log.topic(topic_name).end_offsets().items():
             sinks[(topic_name, partition)] = max(int(end), sinks.get((topic_name, partition), 0))
         retired.commit(Checkpoint(epoch=previous.epoch + 1, sinks=sinks))
 
@@ -337,21 +339,9 @@ class Engine:
 
     def _recover_sinks(self) -> None:
         """Truncate each sink partition to the largest end offset any writer committed for it."""
-        committed: dict[tuple[str, int], int] = {}
         stores = [q.checkpoints for q in self._queries.values()]
         stores.append(CheckpointStore(self.data_dir / "queries" / RETIRED_WRITER))
-        for store in stores:
-            checkpoint = store.load()
-            if checkpoint is None:
-                continue
-            for tp, end in checkpoint.sinks.items():
-                committed[tp] = max(end, committed.get(tp, 0))
-        for (topic_name, partition), end in committed.items():
-            if not self.log.has_topic(topic_name):
-                continue
-            part = self.log.topic(topic_name).partition(partition)
-            if int(part.end_offset) > end:
-                part.truncate_to(end)
+        self.recovery_report = recover_sinks(self.log, stores)
 
 
 def _split(sql: str) -> list[str]:

@@ -17,7 +17,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from headwater.engine import formats
 from headwater.engine.catalog import DataSource, FormatSpec
 from headwater.engine.schema import Column
 from headwater.engine.types import to_arrow
@@ -54,6 +53,8 @@ class SourceSerde:
     """Decoders and encoders for one source's key and value."""
 
     def __init__(self, source: DataSource) -> None:
+        from headwater.engine import formats  # type: ignore[attr-defined]
+
         self.source = source
         schema = source.schema
         self.key_columns = schema.key_columns

@@ -149,7 +149,7 @@ class PersistentQuery:
             Checkpoint(
                 epoch=self._epoch,
                 sources=dict(self._offsets),
-                sinks={(self.sink.topic, p): int(end) for p, end in enumerate(ends)},
+                sinks={(self.sink.topic, p): int(end) for p, end in ends.items()},
                 state=state,
             )
         )
