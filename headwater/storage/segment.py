@@ -529,6 +529,15 @@ class Segment:
         writer = pa.ipc.new_file(pa.PythonFile(sink, mode="w"), self.schema, metadata=self.footer_metadata())
         for batch in batches:
             writer.write_batch(batch)
+        if sink.position == 0:
+            # No batch: pyarrow writes magic and schema only at close, so capture them too.
+            sink.capturing = True
+            writer.close()
+            written = b"".join(sink.captured)
+            header = MAGIC + self.schema.serialize().to_pybytes()
+            if self.data_end != len(header) or not written.startswith(header):
+                return None
+            return written[len(header):]
         if sink.position != self.data_end:
             writer.close()
             return None
