@@ -77,9 +77,7 @@ class Engine:
         self.log = EventLog.open(self.data_dir / "log")
         self.config = EngineConfig().with_overrides(dict(config or {}))
         if function_registry is None:
-            from headwater.engine.functions import default_registry
-
-            function_registry = default_registry()
+            function_registry = _default_registry()
         self.registry = function_registry
         self.background = background
         self.catalog = Catalog()
@@ -342,6 +340,14 @@ class Engine:
         stores = [q.checkpoints for q in self._queries.values()]
         stores.append(CheckpointStore(self.data_dir / "queries" / RETIRED_WRITER))
         self.recovery_report = recover_sinks(self.log, stores)
+
+
+def _default_registry() -> FunctionRegistry:
+    """The product's function library (an empty registry while the library is not installed)."""
+    from headwater.engine import functions
+
+    factory = getattr(functions, "default_registry", None)
+    return factory() if factory is not None else FunctionRegistry()
 
 
 def _split(sql: str) -> list[str]:

@@ -53,7 +53,7 @@ class SourceSerde:
     """Decoders and encoders for one source's key and value."""
 
     def __init__(self, source: DataSource) -> None:
-        from headwater.engine import formats  # type: ignore[attr-defined]
+        from headwater.engine import formats
 
         self.source = source
         schema = source.schema

@@ -7,7 +7,7 @@ the expression package sits in one place.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -15,8 +15,7 @@ import pyarrow as pa
 from headwater.engine import expressions as ex
 from headwater.engine.catalog import DataSource
 from headwater.engine.expressions.scope import Scope
-from headwater.engine.functions.registry import FunctionRegistry
-from headwater.parser import ast
+from headwater.engine.functions.registry import FunctionRegistry, TableFunction
 from headwater.parser import expressions as pe
 from headwater.parser import types as t
 
@@ -25,26 +24,30 @@ __all__ = [
     "build_scope",
     "compile_expression",
     "compile_table_function",
-    "derive_name",
     "is_aggregate_call",
     "is_table_function_call",
+    "select_names",
 ]
 
 
 def build_scope(source: DataSource, alias: str | None = None) -> Scope:
     """The scope of a query over one source: its columns qualified by ``alias`` (or the source's
     name), the pseudo-columns, and the window bounds of a windowed source."""
-    return Scope.from_schema(source.schema, source=alias or source.name, windowed=source.window is not None)
+    scope = Scope.from_schema(source.schema, source=alias or source.name, windowed=source.window is not None)
+    if alias is not None and alias != source.name:
+        return Scope(scope.columns, (*scope.sources, source.name), scope.derived)
+    return scope
 
 
 def bind_expression(
-    expression: ast.Expression,
-    scope: Any,
+    expression: pe.Expression,
+    scope: Scope,
     registry: FunctionRegistry,
     resolve_type: Callable[[t.SqlType], t.SqlType],
+    clause: str | None = None,
 ) -> Any:
     """Bind and type ``expression`` in ``scope``; PlanError (ksqlDB's wording) when it cannot be."""
-    return ex.bind(expression, scope, registry, types=resolve_type)
+    return ex.bind(expression, scope, registry, types=resolve_type, clause=clause)
 
 
 def compile_expression(
@@ -52,53 +55,45 @@ def compile_expression(
     *,
     config: Mapping[str, Any],
     on_error: Callable[[int, str], None] | None = None,
+    context: str | None = None,
 ) -> Any:
     """A compiled evaluator of ``bound`` (``evaluate(batch) -> Arrow``). Rows whose evaluation fails are
     NULL in the result and reported through ``on_error(row, message)``."""
-    return ex.compile(bound, config=config, on_error=on_error)
+    return ex.compile_expression(bound, config=config, context=context, on_error=on_error)
 
 
 class _TableFunctionEvaluator:
-    """Evaluates a bound table-function call: arguments compiled as ordinary expressions, then the
-    function's table kernel over them."""
+    """Adapts the expression package's compiled table function to the flat-map operator's protocol."""
 
-    def __init__(
-        self, bound: Any, config: Mapping[str, Any], on_error: Callable[[int, str], None] | None
-    ) -> None:
-        self.bound = bound
-        self.resolved = bound.function
-        self.arguments = [compile_expression(a, config=config, on_error=on_error) for a in bound.args]
-        self.config = config
+    def __init__(self, compiled: Any) -> None:
+        self.compiled = compiled
 
     def evaluate_table(self, batch: pa.RecordBatch) -> tuple[pa.Array, pa.Array]:
-        args = [a.evaluate(batch) for a in self.arguments]
-        context = self.resolved.context(batch.num_rows, self.config)
-        values, parents = self.resolved.kernel(args, context)
+        values, parents = self.compiled.evaluate(batch)
         return values, parents
 
 
-def compile_table_function(
-    bound: Any, *, config: Mapping[str, Any], on_error: Callable[[int, str], None] | None = None
-) -> _TableFunctionEvaluator:
+def compile_table_function(bound: Any, *, config: Mapping[str, Any]) -> _TableFunctionEvaluator:
     """An evaluator for a bound table-function call (EXPLODE...)."""
-    return _TableFunctionEvaluator(bound, config, on_error)
+    return _TableFunctionEvaluator(ex.compile_table_function(bound, config=config))
 
 
-def derive_name(expression: ast.Expression, index: int) -> str:
-    """ksqlDB's name for an unaliased SELECT item at ``index`` (a column keeps its name, a struct field
-    its field name, anything else ``KSQL_COL_<index>``)."""
-    return str(ex.derive_column_name(expression, index))
+def select_names(
+    items: Sequence[tuple[pe.Expression, str | None]], source_columns: Sequence[str], scope: Scope
+) -> list[str]:
+    """ksqlDB's names for the SELECT items: the alias, or a column's name, a struct field's name, or
+    ``KSQL_COL_<n>``, unique against the source's columns."""
+    return list(ex.select_column_names(items, source_columns, scope))
 
 
-def is_table_function_call(expression: ast.Expression, registry: FunctionRegistry) -> bool:
+def is_table_function_call(expression: pe.Expression, registry: FunctionRegistry) -> bool:
     """Whether ``expression`` is a call of a table function (EXPLODE, CUBE...)."""
     if not isinstance(expression, pe.FunctionCall):
         return False
-    function = registry.lookup(expression.name)
-    return function is not None and type(function).__name__ == "TableFunction"
+    return isinstance(registry.lookup(expression.name), TableFunction)
 
 
-def is_aggregate_call(expression: ast.Expression, registry: FunctionRegistry) -> bool:
+def is_aggregate_call(expression: pe.Expression, registry: FunctionRegistry) -> bool:
     """Whether ``expression`` contains an aggregate call (GROUP BY queries arrive with the stateful
     engine; until then the planner refuses them with a clear message)."""
     return bool(ex.contains_aggregate(expression, registry))

@@ -62,7 +62,7 @@ class SelectColumn:
     column: RowColumn
     bound: Any
     sql: str
-    expression: ast.Expression
+    expression: pe.Expression
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +80,13 @@ class BuiltQuery:
 
 
 def _sql(node: ast.Node) -> str:
-    try:
-        from headwater.parser import to_sql
+    """An expression as ksqlDB prints it in messages; other nodes as canonical SQL."""
+    from headwater.engine.expressions import format_expression
+    from headwater.parser import to_sql
 
-        return str(to_sql(node))
-    except Exception:  # the printer is the parser's; a missing form must not break planning
-        return type(node).__name__
+    if isinstance(node, pe.Expression):
+        return str(format_expression(node))
+    return str(to_sql(node))
 
 
 class QueryBuilder:
@@ -194,9 +195,9 @@ class QueryBuilder:
     # -- SELECT --------------------------------------------------------------------------------------------
     def _expand(
         self, select: tuple[ast.SelectItem, ...], source: DataSource, alias: str
-    ) -> list[tuple[ast.Expression, str | None]]:
+    ) -> list[tuple[pe.Expression, str | None]]:
         """SELECT items as (expression, alias) pairs with ``*`` and ``s->*`` expanded."""
-        items: list[tuple[ast.Expression, str | None]] = []
+        items: list[tuple[pe.Expression, str | None]] = []
         for item in select:
             if isinstance(item, ast.AllColumns):
                 if item.source is not None and item.source not in (alias, source.name):
@@ -216,8 +217,8 @@ class QueryBuilder:
         return items
 
     def _table_functions(
-        self, items: list[tuple[ast.Expression, str | None]], scope: Scope, plan: PlanNode
-    ) -> tuple[list[tuple[ast.Expression, str | None]], Scope, FlatMapNode | None]:
+        self, items: list[tuple[pe.Expression, str | None]], scope: Scope, plan: PlanNode
+    ) -> tuple[list[tuple[pe.Expression, str | None]], Scope, FlatMapNode | None]:
         """Replace table-function calls by synthetic columns (ksqlDB's ``KSQL_SYNTH_n``) computed by a
         flat map, so the projection binds them as plain column references."""
         calls: list[pe.FunctionCall] = []
@@ -245,18 +246,18 @@ class QueryBuilder:
 
     def _project(
         self,
-        items: list[tuple[ast.Expression, str | None]],
+        items: list[tuple[pe.Expression, str | None]],
         scope: Scope,
         source: DataSource,
         query: ast.Query,
         sink_name: str | None,
         persistent: bool,
     ) -> tuple[SelectColumn, ...]:
+        names = binding.select_names(items, [c.name for c in source.schema], scope)
         bound_items = []
-        for index, (expression, alias) in enumerate(items):
-            bound = self._bind(expression, scope, "SELECT")
-            name = alias if alias is not None else binding.derive_name(expression, index)
-            if alias is not None and alias.upper() in SYSTEM_COLUMNS and alias in SYSTEM_COLUMNS:
+        for (expression, alias), name in zip(items, names):
+            bound = self._bind(expression, scope, "SELECT", allow_null=True)
+            if alias is not None and alias in SYSTEM_COLUMNS:
                 raise PlanError(
                     f"{quote(alias)} is a reserved column name. You cannot use it as an alias for a column."
                 )
@@ -289,7 +290,7 @@ class QueryBuilder:
 
     def _keys(
         self,
-        items: list[tuple[ast.Expression, str, Any]],
+        items: list[tuple[pe.Expression, str, Any]],
         scope: Scope,
         source: DataSource,
         query: ast.Query,
@@ -354,8 +355,17 @@ class QueryBuilder:
         return keys
 
     # -- helpers -------------------------------------------------------------------------------------------
-    def _bind(self, expression: ast.Expression, scope: Scope, clause: str) -> Any:
-        return binding.bind_expression(expression, scope, self.registry, self.catalog.resolve_type)
+    def _bind(self, expression: pe.Expression, scope: Scope, clause: str, allow_null: bool = False) -> Any:
+        from headwater.engine import expressions as ex
+
+        return ex.bind(
+            expression,
+            scope,
+            self.registry,
+            types=self.catalog.resolve_type,
+            clause=clause,
+            allow_untyped_null=allow_null,
+        )
 
 
 def _join(names: list[str]) -> str:

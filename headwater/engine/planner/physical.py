@@ -87,9 +87,7 @@ def _flat_map(node: FlatMapNode, ctx: LoweringContext) -> Operator:
     functions = [
         (
             name,
-            binding.compile_table_function(
-                bound, config=ctx.config, on_error=lambda row, msg: ctx.report_row("flat_map", row, msg)
-            ),
+            binding.compile_table_function(bound, config=ctx.config),
             to_arrow(sql_type),
         )
         for name, bound, sql_type in node.functions

@@ -221,6 +221,6 @@ class ProcessingLog:
         assert log is not None
         if log.has_topic(PROCESSING_LOG_TOPIC):  # type: ignore[attr-defined]
             return log.topic(PROCESSING_LOG_TOPIC)  # type: ignore[attr-defined]
-        from headwater.storage import TopicConfig  # type: ignore[attr-defined]
+        from headwater.storage import TopicConfig
 
         return log.create_topic(PROCESSING_LOG_TOPIC, TopicConfig(partitions=1), schema=schema)  # type: ignore[attr-defined]

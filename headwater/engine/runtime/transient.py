@@ -177,8 +177,7 @@ def _run_push(
                         stream._finish("Limit Reached")
                         return
             if not progressed:
-                partition = next(iter(positions), None)
-                if partition is None:
+                if not positions:
                     stream._closed.wait(0.1)
                 else:
                     for p, offset in positions.items():
@@ -233,7 +232,7 @@ def _historical(ctx: StatementContext, builder: QueryBuilder, query: ast.Query) 
     connection = duckdb.connect()
     try:
         connection.register("relation", table)
-        result = connection.execute(sql).fetch_arrow_table()
+        result: pa.Table = connection.execute(sql).to_arrow_table()
     except duckdb.Error as error:
         raise ExecutionError(f"Historical query failed: {error}") from None
     finally:

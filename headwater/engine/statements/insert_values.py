@@ -15,15 +15,14 @@ import pyarrow as pa
 
 from headwater.engine.catalog import DataSource
 from headwater.engine.entities import Entity, StatementApplied
-from headwater.engine.expressions.scope import Scope
 from headwater.engine.operators.sink import stored_schema
-from headwater.engine.planner import binding
 from headwater.engine.schema import ROWOFFSET, ROWPARTITION, ROWTIME, quote
 from headwater.engine.serde import SourceSerde
 from headwater.engine.statements.context import StatementContext
 from headwater.engine.types import to_arrow
 from headwater.errors import PlanError
 from headwater.parser import ast
+from headwater.parser import expressions as pe
 from headwater.parser import types as t
 
 __all__ = ["insert_values"]
@@ -43,29 +42,14 @@ def _target(ctx: StatementContext, name: str) -> DataSource:
     raise PlanError(message)
 
 
-def _value(ctx: StatementContext, expression: ast.Expression, column: str, sql_type: t.SqlType) -> pa.Array:
-    bound = binding.bind_expression(expression, Scope(), ctx.engine.registry, ctx.catalog.resolve_type)
-    errors: list[str] = []
-    evaluator = binding.compile_expression(
-        bound, config=ctx.config.as_dict(), on_error=lambda row, message: errors.append(message)
-    )
-    one_row = pa.RecordBatch.from_arrays([pa.array([0])], names=["__row"])
-    result = evaluator.evaluate(one_row)
-    array = pa.repeat(result, 1) if isinstance(result, pa.Scalar) else result
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    if errors:
-        raise PlanError(f"Failed to insert values into '{column}': {errors[0]}")
-    wanted = to_arrow(sql_type)
-    bound_type = getattr(bound, "type", None)
-    if array.type != wanted:
-        from headwater.engine import casts
+def _value(ctx: StatementContext, expression: pe.Expression, column: str, sql_type: t.SqlType) -> pa.Array:
+    """The value of one VALUES expression as a one-row array of the column's type."""
+    from headwater.engine.expressions import evaluate_literal
 
-        try:
-            array = casts.cast(array, bound_type or sql_type, sql_type)
-        except Exception as error:
-            raise PlanError(f"Failed to insert values into column {quote(column)}: {error}") from None
-    return array
+    scalar = evaluate_literal(
+        expression, sql_type, ctx.engine.registry, types=ctx.catalog.resolve_type, config=ctx.config.as_dict()
+    )
+    return pa.repeat(scalar, 1) if scalar.is_valid else pa.nulls(1, to_arrow(sql_type))
 
 
 def insert_values(ctx: StatementContext, stmt: ast.InsertValues) -> Entity:
