@@ -209,8 +209,8 @@ def _historical(ctx: StatementContext, builder: QueryBuilder, query: ast.Query) 
     batches = []
     for partition in range(len(topic.end_offsets())):
         part = topic.partition(partition)
-        result = part.read(part.start_offset)
-        for batch in result.batches:
+        stored = part.read(part.start_offset)
+        for batch in stored.batches:
             if batch.num_rows:
                 stamped = batch.append_column(
                     PARTITION_COLUMN, pa.repeat(pa.scalar(partition, pa.int32()), batch.num_rows)
