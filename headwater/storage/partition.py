@@ -267,6 +267,8 @@ class PartitionLog:
         for i, segment in enumerate(self._segments):
             is_last = i == len(self._segments) - 1
             junk = 0 if segment.sealed else segment.file_size - segment.data_end
+            if not segment.indexes_match_files:
+                rebuilt += 1
             if junk > 0:
                 bytes_dropped += junk
                 batches_dropped += 1
@@ -277,7 +279,6 @@ class PartitionLog:
                 sealed += 1
             if not segment.indexes_match_files:
                 segment.write_indexes(durable=self._durable())
-                rebuilt += 2
             if i and self._segments[i - 1].next_offset > segment.base_offset:
                 raise CorruptSegmentError(
                     f"Partition {self.name}: segment {segment.path.name} starts at {segment.base_offset} but the "
@@ -391,7 +392,9 @@ class PartitionLog:
         """The schema a new segment gets for ``stored``: the topic's, which the batch must match."""
         current = self._stored_schema()
         if not stored.schema.equals(current, check_metadata=True):
-            raise RecordBatchError(f"Batch schema does not match topic {self.topic}'s current schema")
+            raise RecordBatchError(
+                f"Batch schema does not match topic {self.topic}'s stored schema; append through Topic.append, "
+                "which validates and completes batches")
         return current
 
     def flush(self) -> None:

@@ -147,7 +147,7 @@ class PartitionRecovery:
         bytes_dropped: bytes removed from segment tails (torn batches, torn footers).
         batches_dropped: batch messages removed (a torn tail counts as one).
         segments_sealed: segments that were left unsealed by a crash and got their footer.
-        indexes_rebuilt: index files that were missing, stale or invalid and were written anew.
+        indexes_rebuilt: segments whose index files were missing, stale or invalid and were written anew.
         temp_files_removed: leftovers of interrupted atomic writes that were deleted.
     """
 

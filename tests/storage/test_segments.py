@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ def test_roll_by_segment_bytes_and_stats(log: EventLog, orders_schema: pa.Schema
     assert len(infos) > 3
     assert all(info.sealed for info in infos[:-1]) and not infos[-1].sealed
     assert sum(info.record_count for info in infos) == 400
-    for previous, info in zip(infos, infos[1:]):
+    for previous, info in itertools.pairwise(infos):
         assert previous.next_offset == info.base_offset
     for info in infos:
         assert info.size_bytes == info.path.stat().st_size
