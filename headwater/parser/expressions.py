@@ -13,6 +13,8 @@ Example:
     True
 """
 
+# ruff: noqa: RUF009  (every node's span/text default is a dataclasses.field() built by a helper)
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,7 +41,7 @@ class Span:
 
 
 def _span() -> Span | None:
-    return field(default=None, compare=False, kw_only=True, repr=False)  # type: ignore[return-value]
+    return field(default=None, compare=False, kw_only=True, repr=False)
 
 
 class Node:
