@@ -12,8 +12,12 @@ import pyarrow.compute as pc
 __all__ = [
     "Datum",
     "broadcast",
+    "collection_lengths",
+    "element_positions",
+    "map_entries",
     "is_scalar",
     "null_mask",
+    "parent_indices",
     "scatter",
     "true_mask",
     "valid_mask",
@@ -88,3 +92,33 @@ def scatter(pieces: Sequence[tuple[np.ndarray, pa.Array]], length: int, arrow_ty
         gather[indexes] = np.arange(offset, offset + len(values), dtype=np.int64)
         offset += len(values)
     return combined.take(pa.array(gather))
+
+
+def collection_lengths(values: pa.Array) -> np.ndarray:
+    """Element counts of a LIST or MAP column (0 for a NULL row), from its offsets."""
+    offsets = np.asarray(values.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+    lengths = np.diff(offsets)
+    if values.null_count:
+        lengths[~valid_mask(values, len(values))] = 0
+    return lengths
+
+
+def parent_indices(values: pa.Array) -> np.ndarray:
+    """For each element of a LIST or MAP column, flattened (NULL rows contribute none), its row."""
+    lengths = collection_lengths(values)
+    return np.repeat(np.arange(len(values), dtype=np.int64), lengths)
+
+
+def element_positions(values: pa.Array) -> np.ndarray:
+    """Positions, in the unsliced child array of a LIST or MAP column, of its elements row by row
+    (NULL rows contribute none): ``values.values.take(element_positions(values))`` flattens a list."""
+    lengths = collection_lengths(values)
+    starts = np.asarray(values.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)[:-1]
+    before = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else lengths
+    return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - before, lengths)
+
+
+def map_entries(maps: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """The keys and the values of a MAP column, flattened row by row (NULL rows contribute none)."""
+    positions = pa.array(element_positions(maps))
+    return maps.keys.take(positions), maps.items.take(positions)

@@ -26,7 +26,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.engine.expressions.arrays import Datum, broadcast, is_scalar, scatter, valid_mask
+from headwater.engine.expressions.arrays import (
+    Datum,
+    broadcast,
+    collection_lengths,
+    is_scalar,
+    map_entries,
+    parent_indices,
+    scatter,
+    valid_mask,
+)
 from headwater.engine.types import to_arrow
 from headwater.parser import types as t
 from headwater.parser.expressions import ComparisonOp
@@ -127,9 +136,7 @@ def deep_equal(a: pa.Array, b: pa.Array, sql_type: t.SqlType) -> np.ndarray:
             equal &= deep_equal(pc.struct_field(a, [index]), pc.struct_field(b, [index]), field_type)
         return both_null | equal
     if isinstance(sql_type, t.Array | t.Map):
-        la = np.asarray(pc.fill_null(pc.list_value_length(a), -1).to_numpy(zero_copy_only=False))
-        lb = np.asarray(pc.fill_null(pc.list_value_length(b), -2).to_numpy(zero_copy_only=False))
-        rows = np.flatnonzero(va & vb & (la == lb))
+        rows = np.flatnonzero(va & vb & (collection_lengths(a) == collection_lengths(b)))
         result = both_null.copy()
         if rows.size:
             result[rows] = _collection_rows_equal(a.take(pa.array(rows)), b.take(pa.array(rows)), sql_type)
@@ -140,7 +147,7 @@ def deep_equal(a: pa.Array, b: pa.Array, sql_type: t.SqlType) -> np.ndarray:
 
 def _collection_rows_equal(a: pa.Array, b: pa.Array, sql_type: t.SqlType) -> np.ndarray:
     """For lists (or maps) of equal lengths row by row: whether all elements match."""
-    parents = np.asarray(pc.list_parent_indices(a).to_numpy(zero_copy_only=False), dtype=np.int64)
+    parents = parent_indices(a)
     if isinstance(sql_type, t.Map):
         keys_a, values_a = _sorted_entries(a, parents)
         keys_b, values_b = _sorted_entries(b, parents)
@@ -155,8 +162,7 @@ def _collection_rows_equal(a: pa.Array, b: pa.Array, sql_type: t.SqlType) -> np.
 
 
 def _sorted_entries(maps: pa.Array, parents: np.ndarray) -> tuple[pa.Array, pa.Array]:
-    keys = pc.list_flatten(pc.map_keys(maps))
-    values = pc.list_flatten(pc.map_values(maps))
+    keys, values = map_entries(maps)
     order = pc.sort_indices(
         pa.table({"row": pa.array(parents), "key": keys}),
         sort_keys=[("row", "ascending"), ("key", "ascending")],

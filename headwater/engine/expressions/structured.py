@@ -25,7 +25,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.engine.expressions.arrays import Datum, broadcast, is_scalar, scatter, valid_mask
+from headwater.engine.expressions.arrays import (
+    Datum,
+    broadcast,
+    is_scalar,
+    map_entries,
+    parent_indices,
+    scatter,
+    valid_mask,
+)
 from headwater.engine.types import to_arrow
 from headwater.parser import types as t
 
@@ -74,9 +82,8 @@ def map_value(maps: Datum, key: Datum, length: int) -> Datum:
             return pc.map_lookup(pa.repeat(maps, 1), query_key=key, occurrence="first")[0]
         return pc.map_lookup(maps, query_key=key, occurrence="first")
     arrays = broadcast(maps, length)
-    parents = np.asarray(pc.list_parent_indices(arrays).to_numpy(zero_copy_only=False), dtype=np.int64)
-    keys = pc.list_flatten(pc.map_keys(arrays))
-    values = pc.list_flatten(pc.map_values(arrays))
+    parents = parent_indices(arrays)
+    keys, values = map_entries(arrays)
     wanted = key.take(pa.array(parents))
     hits = np.flatnonzero(np.asarray(pc.fill_null(pc.equal(keys, wanted), False), dtype=bool))
     rows, first = np.unique(parents[hits], return_index=True)
