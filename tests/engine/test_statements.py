@@ -17,18 +17,19 @@ from headwater.engine.entities import (
     VariablesList,
     WarningEntity,
 )
+from headwater.engine.functions.registry import FunctionRegistry
 from headwater.errors import HeadwaterError, ParseError, PlanError
 
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
-    opened = Engine(tmp_path, background=False)
+    opened = Engine(tmp_path, background=False, function_registry=FunctionRegistry())
     yield opened  # type: ignore[misc]
     opened.close()
 
 
 def test_create_type_is_listed_and_survives_restart(tmp_path: Path) -> None:
-    engine = Engine(tmp_path, background=False)
+    engine = Engine(tmp_path, background=False, function_registry=FunctionRegistry())
     status = engine.execute("CREATE TYPE ADDRESS AS STRUCT<STREET STRING, NUM INT>;")[0]
     assert isinstance(status, CommandStatusEntity)
     assert status.command_status.message == (
@@ -36,7 +37,7 @@ def test_create_type_is_listed_and_survives_restart(tmp_path: Path) -> None:
     )
     engine.execute("CREATE TYPE GONE AS INT; DROP TYPE GONE;")
     engine.close()
-    again = Engine(tmp_path, background=False)
+    again = Engine(tmp_path, background=False, function_registry=FunctionRegistry())
     types = again.execute("SHOW TYPES;")[0]
     assert isinstance(types, TypeList)
     assert [name for name, _ in types.types] == ["ADDRESS"]

@@ -93,8 +93,10 @@ def _rows(batch: pa.RecordBatch, names: list[str]) -> list[QueryRow]:
 
 
 def open_stream(ctx: StatementContext, statement: ast.Statement) -> QueryStream:
+    if isinstance(statement, ast.PrintTopic):
+        return _print(ctx, statement)
     if not isinstance(statement, ast.SelectStatement):
-        raise PlanError("Only SELECT statements stream rows.")
+        raise PlanError("Only SELECT and PRINT statements stream rows; use Engine.execute for the others.")
     query = statement.query
     builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict())
     if query.emit is None:
@@ -184,6 +186,67 @@ def _run_push(
                         topic.partition(p).read_wait(offset, 1, 0.1 / max(1, len(positions)))
     except BaseException as error:
         stream._finish(error=error if isinstance(error, Exception) else ExecutionError(str(error)))
+
+
+def _print(ctx: StatementContext, statement: ast.PrintTopic) -> QueryStream:
+    """PRINT topic [FROM BEGINNING] [INTERVAL n] [LIMIT n] as rows of one text column."""
+    from headwater.engine.runtime.print_topic import render_batch
+
+    log = ctx.log
+    name = statement.topic
+    if not log.has_topic(name):
+        matches = [t for t in log.list_topics() if t.upper() == name.upper()]
+        if len(matches) != 1:
+            raise PlanError(
+                f"Could not find topic '{name}', or the KSQL user does not have permissions to list the topic. "
+                "Topic names are case-sensitive."
+            )
+        name = matches[0]
+    topic = log.topic(name)
+    key_columns = topic.key_columns()
+    stream = QueryStream(QueryHeader(ctx.engine.next_transient_id(), "`TEXT` STRING", ("TEXT",), ("STRING",)))
+    interval = max(1, statement.interval or 1)
+    limit = statement.limit
+
+    def run() -> None:
+        try:
+            ends = topic.end_offsets()
+            positions = {
+                p: (int(topic.partition(p).start_offset) if statement.from_beginning else int(ends[p]))
+                for p in range(len(ends))
+            }
+            seen = printed = 0
+            announced = False
+            while not stream.closed:
+                progressed = False
+                for partition, offset in positions.items():
+                    result = topic.partition(partition).read(offset, max_records=1000)
+                    if int(result.next_offset) == offset:
+                        continue
+                    progressed = True
+                    positions[partition] = int(result.next_offset)
+                    for batch in result.batches:
+                        for key_format, value_format, line in render_batch(batch, partition, key_columns):
+                            seen += 1
+                            if (seen - 1) % interval:
+                                continue
+                            if not announced:
+                                stream._put(QueryRow((f"Key format: {key_format}",)))
+                                stream._put(QueryRow((f"Value format: {value_format}",)))
+                                announced = True
+                            stream._put(QueryRow((line,)))
+                            printed += 1
+                            if limit is not None and printed >= limit:
+                                stream._finish("Limit Reached")
+                                return
+                if not progressed:
+                    for p, offset in positions.items():
+                        topic.partition(p).read_wait(offset, 1, 0.1 / max(1, len(positions)))
+        except Exception as error:  # handed to the consumer, who sees it on iteration
+            stream._finish(error=error)
+
+    threading.Thread(target=run, name="print-" + name, daemon=True).start()
+    return stream
 
 
 def _historical(ctx: StatementContext, builder: QueryBuilder, query: ast.Query) -> QueryStream:
