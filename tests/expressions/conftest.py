@@ -108,6 +108,12 @@ def scope_of(batch: pa.RecordBatch | pa.Table, types: dict[str, t.SqlType] | Non
     return Scope(tuple(ScopeColumn(f.name, types.get(f.name) or from_arrow(f.type)) for f in batch.schema))
 
 
+@pytest.fixture(name="scope_of")
+def scope_of_fixture() -> Callable[..., Scope]:
+    """The :func:`scope_of` helper, for tests that bind by hand."""
+    return scope_of
+
+
 Evaluator = Callable[..., list[Any]]
 
 

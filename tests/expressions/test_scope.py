@@ -47,12 +47,12 @@ def test_unresolved_reference_names_the_clause() -> None:
     with pytest.raises(UnresolvedColumnError) as caught:
         JOINED.resolve(ColumnRef("IID", "I1"), clause="JOIN ON")
     assert str(caught.value) == "JOIN ON column 'I1.IID' cannot be resolved."
-    with pytest.raises(UnresolvedColumnError, match="^Column 'UNKNOWN' cannot be resolved.$"):
+    with pytest.raises(UnresolvedColumnError, match=r"^Column 'UNKNOWN' cannot be resolved\.$"):
         JOINED.resolve(ColumnRef("UNKNOWN"))
 
 
 def test_unknown_qualifier() -> None:
-    with pytest.raises(UnknownSourceError, match="^'FOO' is not a valid stream/table name or alias.$"):
+    with pytest.raises(UnknownSourceError, match=r"^'FOO' is not a valid stream/table name or alias\.$"):
         JOINED.resolve(ColumnRef("BAR", "FOO"))
 
 
@@ -94,5 +94,5 @@ def test_merged_scopes_keep_both_sources() -> None:
     right = Scope((), ("R",))
     merged = left.merged(right)
     assert merged.source_names() == ("L", "R")
-    with pytest.raises(UnresolvedColumnError, match="Column 'R.A' cannot be resolved"):
+    with pytest.raises(UnresolvedColumnError, match=r"Column 'R\.A' cannot be resolved"):
         merged.resolve(ColumnRef("A", "R"))
