@@ -7,7 +7,8 @@ or after a subcommand, so ``headwater --data-dir d topic list`` and ``headwater 
 both work.
 
 Exit status: 0 on success, 1 when a statement or a tool fails (the message goes to stderr, never a
-traceback), 2 for a command line that does not parse, 130 when interrupted.
+traceback; ``HEADWATER_DEBUG=1`` shows the traceback of an internal error), 2 for a command line that
+does not parse, 130 when interrupted.
 
 Example:
     >>> parser = build_parser()
@@ -29,6 +30,7 @@ __all__ = ["DATA_DIR_ENV", "DEFAULT_DATA_DIR", "build_parser", "main", "resolve_
 
 DATA_DIR_ENV = "HEADWATER_DATA_DIR"
 DEFAULT_DATA_DIR = "headwater-data"
+DEBUG_ENV = "HEADWATER_DEBUG"
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -166,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_argument(
         "--header", action="store_true", help="csv: the first line names the fields and is not a record"
     )
+    produce.add_argument("--delimiter", default=",", metavar="CHAR", help="csv: the field delimiter (default ',')")
     produce.add_argument(
         "--skip-bad-lines", action="store_true", help="leave bad lines out (each is reported) instead of rejecting the load"
     )
@@ -232,3 +235,12 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except Exception as error:  # a bug in Headwater: one line for the user, the trace only on request
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(
+            f"Internal error ({type(error).__name__}): {error}. This is a bug in Headwater; "
+            f"run again with {DEBUG_ENV}=1 to see where it happened.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
