@@ -74,7 +74,7 @@ def type_sql(sql_type: ty.SqlType) -> str:
         return f"MAP<{type_sql(sql_type.key)}, {type_sql(sql_type.value)}>"
     if isinstance(sql_type, ty.Struct):
         fields = ", ".join(f"{quote_name(name)} {type_sql(field)}" for name, field in sql_type.fields)
-        return f"STRUCT<{fields}>"
+        return f"STRUCT<{fields}>" if fields else "STRUCT< >"
     if isinstance(sql_type, ty.UserType):
         return quote_name(sql_type.name)
     raise TypeError(f"not a SQL type: {sql_type!r}")
