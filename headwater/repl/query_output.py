@@ -64,7 +64,7 @@ def _column_names(header: Any) -> list[str]:
     return [part.split("`")[1] for part in schema.split("`,") if part.count("`") >= 2] or ["ROW"]
 
 
-def print_query(stream: Any, console: Console, *, output_format: str = "TABULAR") -> None:
+def print_query(stream: Any, console: Console, *, output_format: str = "TABULAR", as_text: bool = False) -> None:
     """Print the rows of ``stream`` until it ends; Ctrl-C closes it.
 
     Args:
@@ -72,9 +72,13 @@ def print_query(stream: Any, console: Console, *, output_format: str = "TABULAR"
             query ended by itself, ``final_message``.
         console: where to print.
         output_format: ``TABULAR`` or ``JSON`` (one ksqlDB ``/query`` JSON document per line).
+        as_text: the rows are lines of text to print as they are (``PRINT``), not a table.
     """
     header = stream.header
     as_json = output_format.upper() == "JSON"
+    if as_text:
+        _print_text(stream, console)
+        return
     table = RowTable(_column_names(header))
     if as_json:
         console.line(orjson.dumps(header.to_json(), default=json_default).decode())
@@ -137,6 +141,33 @@ def print_query(stream: Any, console: Console, *, output_format: str = "TABULAR"
             console.line(orjson.dumps({"finalMessage": message}).decode())
         return
     console.lines(_closing(table, printed_rows=printed_rows, header_shown=header_shown))
+    if message:
+        console.line(str(message))
+
+
+def _print_text(stream: Any, console: Console) -> None:
+    """PRINT's output: each row is one line of text."""
+    items: queue.Queue[Any] = queue.Queue()
+    worker = threading.Thread(target=_pump, args=(stream, items), name="headwater-print-output", daemon=True)
+    worker.start()
+    try:
+        while True:
+            try:
+                item = items.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+            if item is _END:
+                break
+            if isinstance(item, _Failure):
+                raise item.error
+            console.line(str(_columns_of(item)[0]))
+    except KeyboardInterrupt:
+        stream.close()
+        worker.join(timeout=5)
+        console.line("Topic printing ceased")
+        return
+    final = getattr(stream, "final_message", None)
+    message = getattr(final, "message", final)
     if message:
         console.line(str(message))
 

@@ -60,6 +60,11 @@ def _strip_leading_comments(text: str) -> str:
             return text
 
 
+def _first_word(statement: str) -> str:
+    words = _strip_leading_comments(statement).split(None, 1)
+    return words[0].rstrip(";").upper() if words else ""
+
+
 def is_query(statement: str) -> bool:
     """Whether a statement streams rows (``SELECT``, ``PRINT``) rather than returning one entity.
 
@@ -67,8 +72,7 @@ def is_query(statement: str) -> bool:
         >>> is_query("-- rows\\nselect * from s emit changes;"), is_query("EXPLAIN SELECT * FROM s;")
         (True, False)
     """
-    words = _strip_leading_comments(statement).split(None, 1)
-    return bool(words) and words[0].rstrip(";").upper() in _QUERY_KEYWORDS
+    return _first_word(statement) in _QUERY_KEYWORDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +132,12 @@ class Session:
         sql = statement.text if statement.terminated else statement.text + ";"
         try:
             if is_query(sql):
-                print_query(self._open_stream(sql), self.console, output_format=self.output_format)
+                print_query(
+                    self._open_stream(sql),
+                    self.console,
+                    output_format=self.output_format,
+                    as_text=_first_word(sql) == "PRINT",
+                )
             else:
                 with self.engine_lock:
                     entities = self.engine.execute(sql, variables=self.variables or None)
