@@ -92,13 +92,23 @@ def _crash_loop(tmp_path: Path, seed: int, kills: int) -> tuple[Path, list[int]]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(script.parent), *sys.path]))
     progress = []
     store = fx.CheckpointStore(data_dir / "queries" / "CSAS_O_0")
+    previous = 0
     for attempt in range(kills):
         proc = subprocess.Popen([sys.executable, str(script), str(data_dir), str(seed + attempt)], env=env)
-        time.sleep(rng.uniform(0.4, 0.9))
+        # Kill at a random moment after the process has made progress: wait for a new commit, then a
+        # random extra delay, so the kill lands anywhere in a step (reading, appending, committing).
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            checkpoint = store.load()
+            if checkpoint is not None and sum(checkpoint.sources.values()) > previous:
+                break
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.08))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         checkpoint = store.load()
-        progress.append(0 if checkpoint is None else sum(checkpoint.sources.values()))
+        previous = 0 if checkpoint is None else sum(checkpoint.sources.values())
+        progress.append(previous)
     return data_dir, progress
 
 
@@ -123,3 +133,19 @@ def test_sigkill_at_random_moments_neither_loses_nor_repeats_output(tmp_path: Pa
     assert sorted(actual) == sorted(expected)
     for parity in (0, 1):
         assert [r for r in actual if r[0] % 2 == parity] == [r for r in expected if r[0] % 2 == parity]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [101, 202, 303])
+def test_many_sigkills_neither_lose_nor_repeat_output(tmp_path: Path, seed: int) -> None:
+    reference = tmp_path / "reference"
+    log = fx.open_log(reference)
+    fx.produce(log, RECORDS)
+    log.close()
+    expected = _expected(reference)
+    crashed, progress = _crash_loop(tmp_path, seed, kills=20)
+    assert len([p for p in progress if 0 < p < RECORDS]) >= 5, progress
+    log, query, _ = fx.start(crashed)
+    query.process_available()
+    assert sorted(fx.sink_rows(log)) == sorted(expected)
+    log.close()
