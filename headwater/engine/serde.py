@@ -20,6 +20,7 @@ import pyarrow as pa
 from headwater.engine.catalog import DataSource, FormatSpec
 from headwater.engine.schema import Column
 from headwater.engine.types import to_arrow
+from headwater.errors import PlanError
 from headwater.parser import types as t
 
 __all__ = ["DecodedColumns", "SourceSerde", "format_options"]
@@ -50,7 +51,11 @@ def _columns(columns: Sequence[Column]) -> list[tuple[str, t.SqlType]]:
 
 
 class SourceSerde:
-    """Decoders and encoders for one source's key and value."""
+    """Decoders and encoders for one source's key and value.
+
+    Building one validates the source's schema against its formats (ksqlDB's statement-time messages:
+    unsupported types, too many columns for KAFKA, WRAP_SINGLE_VALUE rules, bad delimiters...).
+    """
 
     def __init__(self, source: DataSource) -> None:
         from headwater.engine import formats
@@ -61,19 +66,26 @@ class SourceSerde:
         self.value_columns = schema.value_columns
         self._key_format = formats.get_format(source.key_format.name)
         self._value_format = formats.get_format(source.value_format.name)
+        key_columns, value_columns = _columns(self.key_columns), _columns(self.value_columns)
+        self._key_format.validate_properties(dict(source.key_format.properties))
+        self._value_format.validate_properties(dict(source.value_format.properties))
+        self._key_format.validate_columns(key_columns, is_key=True)
+        self._value_format.validate_columns(value_columns, is_key=False)
         key_options = format_options(source.key_format, is_key=True)
         value_options = format_options(source.value_format, is_key=False)
-        self._key_decoder = self._key_format.decoder(_columns(self.key_columns), **key_options)
-        self._value_decoder = self._value_format.decoder(_columns(self.value_columns), **value_options)
-        self._key_encoder = self._key_format.encoder(_columns(self.key_columns), **key_options)
-        self._value_encoder = self._value_format.encoder(_columns(self.value_columns), **value_options)
+        self._key_decoder: Any = self._key_format.decoder(key_columns, **key_options)
+        self._value_decoder: Any = self._value_format.decoder(value_columns, **value_options)
+        self._key_encoder: Any = self._key_format.encoder(key_columns, **key_options)
+        self._value_encoder: Any = self._value_format.encoder(value_columns, **value_options)
         if source.window is not None:
-            self._key_decoder = formats.windowed_key_decoder(
-                self._key_decoder, source.window.type.value, source.window.size_ms
-            )
-            self._key_encoder = formats.windowed_key_encoder(
-                self._key_encoder, source.window.type.value, source.window.size_ms
-            )
+            window_type = source.window.type.value
+            size = source.window.size_ms
+            wrap_decoder = getattr(formats, "windowed_key_decoder", None)
+            wrap_encoder = getattr(formats, "windowed_key_encoder", None)
+            if wrap_decoder is None or wrap_encoder is None:
+                raise PlanError("Windowed keys are not supported by the installed formats package yet.")
+            self._key_decoder = wrap_decoder(self._key_decoder, window_type, size)
+            self._key_encoder = wrap_encoder(self._key_encoder, window_type, size)
 
     def decode_key(self, data: pa.Array) -> DecodedColumns:
         return self._decode(self._key_decoder, data, self.key_columns)
@@ -87,16 +99,15 @@ class SourceSerde:
     def encode_value(self, columns: Sequence[pa.Array]) -> tuple[pa.Array, list[tuple[int, str]]]:
         return self._encode(self._value_encoder, columns, self.value_columns)
 
-    @staticmethod
-    def _decode(decoder: Any, data: pa.Array, columns: Sequence[Column]) -> DecodedColumns:
-        result = decoder.decode(data)
-        table = result.table if hasattr(result, "table") else result.columns
+    def _decode(self, decoder: Any, data: pa.Array, columns: Sequence[Column]) -> DecodedColumns:
+        result = decoder.decode(data, topic=self.source.topic)
+        table = result.table
         errors = [(int(e.row), str(e.message)) for e in result.errors]
         out: dict[str, pa.Array] = {}
         for column in columns:
-            values = table.column(column.name) if hasattr(table, "column") else table[column.name]
+            values = table.column(column.name)
             if isinstance(values, pa.ChunkedArray):
-                values = values.combine_chunks()
+                values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
             wanted = to_arrow(column.type)
             if values.type != wanted:
                 values = values.cast(wanted)
@@ -107,10 +118,6 @@ class SourceSerde:
     def _encode(
         encoder: Any, arrays: Sequence[pa.Array], columns: Sequence[Column]
     ) -> tuple[pa.Array, list[tuple[int, str]]]:
-        table = pa.table({c.name: a for c, a in zip(columns, arrays)}) if columns else None
-        result = encoder.encode(table)
-        if isinstance(result, tuple):
-            data, errors = result
-        else:
-            data, errors = result.data, result.errors
-        return data, [(int(e.row), str(e.message)) for e in errors]
+        del columns
+        result = encoder.encode(list(arrays))
+        return result.data, [(int(e.row), str(e.message)) for e in result.errors]

@@ -83,7 +83,11 @@ def insert_values(ctx: StatementContext, stmt: ast.InsertValues) -> Entity:
         values[name] = _value(ctx, expression, name, column.type)
     arrays = {c.name: values.get(c.name, pa.nulls(1, to_arrow(c.type))) for c in schema if not c.is_header}
     serde = SourceSerde(target)
-    key_bytes, key_errors = serde.encode_key([arrays[c.name] for c in schema.key_columns])
+    key_errors: list[tuple[int, str]] = []
+    if schema.key_columns:
+        key_bytes, key_errors = serde.encode_key([arrays[c.name] for c in schema.key_columns])
+    else:
+        key_bytes = pa.nulls(1, pa.binary())
     if key_errors:
         raise PlanError(f"Failed to insert values into '{target.name}'. {key_errors[0][1]}")
     topic: Any = ctx.log.topic(target.topic)
