@@ -81,11 +81,13 @@ def test_compaction_keeps_latest_per_key_and_offsets(log: EventLog) -> None:
     rng = np.random.default_rng(7)
     history: list[tuple[int, bytes | None, bytes | None]] = []
     for step in range(60):
-        keys = [f"k{rng.integers(0, 12)}".encode() for _ in range(5)]
+        keys: list[bytes | None] = [f"k{rng.integers(0, 12)}".encode() for _ in range(5)]
         values: list[bytes | None] = [f"v{step}-{i}".encode() if rng.random() > 0.2 else None for i in range(5)]
-        keys[0] = None if step % 17 == 0 else keys[0]
-        topic.append(_raw_batch(keys, values, [step] * 5), partition=0)  # type: ignore[arg-type]
-        history.extend((len(history), k, v) for k, v in zip(keys, values))
+        if step % 17 == 0:
+            keys[0] = None
+        topic.append(_raw_batch(keys, values, [step] * 5), partition=0)
+        first = len(history)
+        history.extend((first + i, k, v) for i, (k, v) in enumerate(zip(keys, values)))
     p = topic.partition(0)
     infos = p.segments()
     active_base = infos[-1].base_offset

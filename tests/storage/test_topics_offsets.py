@@ -67,7 +67,7 @@ def test_update_config_grows_partitions_only(log: EventLog, make_orders: Any, or
         topic.update_config({"partitions": 1})
     with pytest.raises(InvalidConfigError, match="Unknown topic property"):
         topic.update_config({"retention.hours": 1})
-    with pytest.raises(InvalidConfigError, match="cleanup.policy"):
+    with pytest.raises(InvalidConfigError, match=r"cleanup\.policy"):
         topic.update_config({"cleanup.policy": "shred"})
 
 

@@ -1,0 +1,181 @@
+"""One writer per partition, many readers: threads and real processes, tail reads without spinning."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from headwater.storage import EventLog, PartitionLockedError, TopicConfig
+
+SCRIPT = Path(__file__).with_name("log_process.py")
+SCHEMA = pa.schema([pa.field("id", pa.int64()), pa.field("batch_size", pa.int32()),
+                    pa.field("batch_pos", pa.int32()), pa.field("payload", pa.string())])
+
+
+def _batch(first: int, size: int) -> pa.RecordBatch:
+    ids = np.arange(first, first + size, dtype=np.int64)
+    return pa.record_batch({"id": ids, "batch_size": np.full(size, size, np.int32),
+                            "batch_pos": np.arange(size, dtype=np.int32), "payload": [f"p{i}" for i in ids]})
+
+
+def _spawn(*args: object) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, str(SCRIPT), *map(str, args)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_second_writer_in_the_same_process_is_refused(log_dir: Path) -> None:
+    first = EventLog.open(log_dir)
+    topic = first.create_topic("t", schema=SCHEMA)
+    topic.append(_batch(0, 3))
+    second = EventLog.open(log_dir)
+    other = second.topic("t")
+    errors: list[BaseException] = []
+
+    def try_append() -> None:
+        try:
+            other.append(_batch(3, 1))
+        except PartitionLockedError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=try_append, name="second-writer")
+    thread.start()
+    thread.join()
+    assert len(errors) == 1
+    message = str(errors[0])
+    assert "t/0" in message and f'"pid": {os.getpid()}' in message and "MainThread" in message
+    assert other.partition(0).read(0).record_count == 3, "the refused writer can still read"
+    assert last_recovery_skipped(second) == [("t", 0)]
+    first.close()
+    assert other.append(_batch(3, 1))[0].base_offset == 3, "the lock is free once the first writer closes"
+    second.close()
+
+
+def last_recovery_skipped(log: EventLog) -> list[tuple[str, int]]:
+    return list(log.last_recovery.skipped_locked)
+
+
+def test_second_writer_process_is_refused_and_named(log_dir: Path) -> None:
+    log = EventLog.open(log_dir)
+    log.create_topic("t", schema=SCHEMA)
+    holder = _spawn("hold", log_dir, "t")
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(PartitionLockedError) as info:
+            log.topic("t").append(_batch(1, 1))
+        assert f'"pid": {holder.pid}' in str(info.value)
+    finally:
+        holder.communicate("", timeout=30)
+    assert log.topic("t").append(_batch(1, 1))[0].base_offset == 1
+    log.close()
+
+
+def test_readers_follow_a_writer_process(log_dir: Path) -> None:
+    """A writer process appends; two reader processes and a reader thread see a growing prefix."""
+    log = EventLog.open(log_dir)
+    log.create_topic("t", TopicConfig(segment_bytes=16 * 1024), schema=SCHEMA)
+    batches, rows = 60, 50
+    total = batches * rows
+    readers = [_spawn("read", log_dir, "t", total, 60) for _ in range(2)]
+    writer = _spawn("append", log_dir, "t", batches, rows, 5)
+    partition = log.topic("t").partition(0)
+    seen: list[int] = []
+    next_offset = 0
+    deadline = time.monotonic() + 60
+    while next_offset < total and time.monotonic() < deadline:
+        result = partition.read_wait(next_offset, 1000, timeout_s=2.0)
+        for batch in result.batches:
+            offsets = batch.column("__offset").to_numpy()
+            assert offsets[0] == next_offset and np.array_equal(offsets, batch.column("id").to_numpy())
+            next_offset = int(offsets[-1]) + 1
+        if result.batches:
+            seen.append(next_offset)
+    writer_out, writer_err = writer.communicate(timeout=60)
+    assert writer.returncode == 0, writer_err
+    assert next_offset == total
+    assert len(seen) >= 5, f"expected to see the log grow step by step, saw {seen}"
+    assert len(partition.segments()) > 1
+    for reader in readers:
+        out, err = reader.communicate(timeout=60)
+        assert reader.returncode == 0, err
+        lines = out.split()
+        assert "error" not in lines
+        assert out.strip().splitlines()[-1] == f"end {total}"
+        assert len([line for line in out.splitlines() if line.startswith("got")]) >= 3
+    assert writer_out.strip().endswith("done")
+    log.close()
+
+
+def test_tail_read_waits_without_spinning_for_its_own_writer(log: EventLog) -> None:
+    topic = log.create_topic("t", schema=SCHEMA)
+    partition = topic.partition(0)
+    topic.append(_batch(0, 1))
+    cpu, wall = time.process_time(), time.monotonic()
+    result = partition.read_wait(1, None, timeout_s=0.5)
+    assert result.batches == () and result.next_offset == 1
+    assert time.monotonic() - wall >= 0.45
+    assert time.process_time() - cpu < 0.1
+
+    timer = threading.Timer(0.2, lambda: topic.append(_batch(1, 2)))
+    timer.start()
+    wall = time.monotonic()
+    result = partition.read_wait(1, None, timeout_s=5)
+    assert result.record_count == 2 and time.monotonic() - wall < 2
+    timer.join()
+
+
+def test_tail_read_of_another_writer_blocks_on_inotify(log_dir: Path) -> None:
+    writer_log = EventLog.open(log_dir)
+    topic = writer_log.create_topic("t", schema=SCHEMA)
+    topic.append(_batch(0, 1))
+    reader_log = EventLog.open(log_dir, recover=False)
+    follower = reader_log.topic("t").partition(0)
+    cpu, wall = time.process_time(), time.monotonic()
+    assert follower.read_wait(1, None, timeout_s=0.5).batches == ()
+    assert time.monotonic() - wall >= 0.45 and time.process_time() - cpu < 0.1
+    assert follower._watcher is not None and follower._watcher.uses_inotify
+    timer = threading.Timer(0.2, lambda: topic.append(_batch(1, 3)))
+    timer.start()
+    wall = time.monotonic()
+    result = follower.read_wait(1, None, timeout_s=5)
+    assert result.record_count == 3 and time.monotonic() - wall < 2
+    timer.join()
+    reader_log.close()
+    writer_log.close()
+
+
+def test_threads_read_while_a_thread_appends(log: EventLog) -> None:
+    topic = log.create_topic("t", TopicConfig(segment_bytes=8192), schema=SCHEMA)
+    total = 3000
+    failures: list[str] = []
+
+    def follow() -> None:
+        partition = topic.partition(0)
+        next_offset = 0
+        while next_offset < total:
+            result = partition.read_wait(next_offset, 128, timeout_s=5)
+            if not result.batches:
+                failures.append(f"stalled at {next_offset}")
+                return
+            for batch in result.batches:
+                if batch.column("__offset")[0].as_py() != next_offset:
+                    failures.append(f"gap at {next_offset}")
+                    return
+                next_offset += batch.num_rows
+
+    readers = [threading.Thread(target=follow) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    for first in range(0, total, 30):
+        topic.append(_batch(first, 30))
+    for reader in readers:
+        reader.join(timeout=30)
+    assert failures == []
