@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Union
+from typing import Any
 
 import pyarrow as pa
 
@@ -43,6 +43,8 @@ from headwater.errors import PlanError
 from headwater.parser import types as t
 
 __all__ = [
+    "INTERVAL_UNIT",
+    "AnyDecimal",
     "AnyType",
     "CallContext",
     "CompiledLambda",
@@ -51,6 +53,7 @@ __all__ = [
     "FunctionKind",
     "FunctionRegistry",
     "Generic",
+    "IntervalUnitType",
     "LambdaType",
     "Param",
     "ResolvedFunction",
@@ -60,7 +63,7 @@ __all__ = [
     "rowwise",
 ]
 
-Datum = Union[pa.Array, pa.ChunkedArray, pa.Scalar]
+Datum = pa.Array | pa.ChunkedArray | pa.Scalar
 """A kernel argument: a column of the batch, or a scalar for a literal (pyarrow.compute broadcasts)."""
 
 
@@ -102,17 +105,47 @@ class AnyType(t.SqlType):
 
 
 @dataclass(frozen=True, slots=True)
+class AnyDecimal(t.SqlType):
+    """A parameter that accepts a DECIMAL of any precision and scale (ksqlDB's ``BigDecimal``
+    parameters). It binds nothing: the parameter's type is the argument's own DECIMAL type, and an
+    INTEGER or BIGINT argument widens to DECIMAL(10, 0) or DECIMAL(19, 0)."""
+
+    def sql(self) -> str:
+        return "DECIMAL"
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalUnitType(t.SqlType):
+    """The type of a time-unit argument such as ``SECONDS`` in ``TIMESTAMPADD(SECONDS, 5, ts)``.
+
+    The binder types an :class:`~headwater.parser.expressions.IntervalUnit` argument as
+    :data:`INTERVAL_UNIT` and passes it to the kernel, uncast, as a ``pa.scalar`` string holding the
+    :class:`~headwater.parser.expressions.TimeUnit` member's name (``"SECONDS"``). Only parameters of
+    this type accept it, and they accept nothing else, as in ksqlDB."""
+
+    def sql(self) -> str:
+        return "INTERVALUNIT"
+
+
+INTERVAL_UNIT = IntervalUnitType()
+
+
+@dataclass(frozen=True, slots=True)
 class LambdaType(t.SqlType):
     """A lambda parameter: ``inputs`` are the lambda's parameter types (usually generics bound by earlier
     arguments, e.g. ``T`` for TRANSFORM(ARRAY<T>, T => U)), ``output`` its result type (a generic that
-    binds to the body's type, or a concrete type such as BOOLEAN for FILTER)."""
+    binds to the body's type, or a concrete type such as BOOLEAN for FILTER).
+
+    As an *argument* type (what the binder passes to resolution), ``output`` is None while the body is
+    not yet typed; see :mod:`headwater.engine.functions.resolution` for the two-step protocol."""
 
     inputs: tuple[t.SqlType, ...]
-    output: t.SqlType
+    output: t.SqlType | None
 
     def sql(self) -> str:
         ins = ", ".join(i.sql() for i in self.inputs)
-        return f"LAMBDA<({ins}) => {self.output.sql()}>"
+        out = "?" if self.output is None else self.output.sql()
+        return f"LAMBDA<({ins}) => {out}>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +193,7 @@ TableKernel = Callable[[Sequence[Datum], CallContext], tuple[pa.Array, pa.Array]
 """A table-function kernel: -> (values, parent_index), one output row per value; ``parent_index[i]`` is
 the input row that produced ``values[i]``, in non-decreasing order."""
 
-ReturnType = Union[t.SqlType, Callable[[tuple[t.SqlType, ...]], t.SqlType]]
+ReturnType = t.SqlType | Callable[[tuple[t.SqlType, ...]], t.SqlType]
 """A fixed type, a type with generics bound from the arguments, or a function of the argument types
 (for rules such as DECIMAL precision that generics cannot express)."""
 
