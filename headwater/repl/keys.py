@@ -94,9 +94,10 @@ class KeySerializer:
         if self._encoder is None:
             encoded: pa.Array = typed.cast(pa.binary())
         else:
-            encoded, errors = self._encoder.encode([typed])
-            for row, message in errors:
-                bad[int(row)] = f"key cannot be serialised as {self.key_format}: {message}"
+            result = self._encoder.encode([typed])
+            encoded = result.data
+            for error in result.errors:
+                bad[int(error.row)] = f"key cannot be serialised as {self.key_format}: {error.message}"
         if bad:
             mask = np.zeros(len(values), dtype=bool)
             mask[np.fromiter(bad, dtype=np.int64, count=len(bad))] = True

@@ -46,6 +46,7 @@ __all__ = [
     "RawCsvParser",
     "RawJsonParser",
     "newline_joined",
+    "non_blank_rows",
 ]
 
 _BLANK_JSON_LINE = r"^\s*$"
@@ -93,7 +94,7 @@ def newline_joined(lines: pa.Array) -> pa.Buffer:
     return data.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
 
 
-def _non_blank(block: LineBlock, *, whitespace_is_blank: bool) -> np.ndarray:
+def non_blank_rows(block: LineBlock, *, whitespace_is_blank: bool) -> np.ndarray:
     """Indexes (into the block) of the lines that are records."""
     if whitespace_is_blank:
         blank = pc.match_substring_regex(block.lines, _BLANK_JSON_LINE)
@@ -134,7 +135,7 @@ class RawJsonParser:
         self.keys = keys
 
     def parse(self, block: LineBlock) -> ParsedBlock:
-        kept = _non_blank(block, whitespace_is_blank=True)
+        kept = non_blank_rows(block, whitespace_is_blank=True)
         lines = block.lines.take(pa.array(kept, pa.int64()))
         fast = self._parse_fast(lines)
         bad_rows: dict[int, str]
@@ -307,7 +308,7 @@ class RawCsvParser:
         self.keys = keys
 
     def parse(self, block: LineBlock) -> ParsedBlock:
-        kept = _non_blank(block, whitespace_is_blank=False)
+        kept = non_blank_rows(block, whitespace_is_blank=False)
         lines = block.lines.take(pa.array(kept, pa.int64()))
         table, bad_rows = csv_string_table(lines, self.layout.field_count, self.layout.delimiter)
         good = np.setdiff1d(np.arange(len(lines)), np.fromiter(bad_rows, dtype=np.int64, count=len(bad_rows)))

@@ -121,8 +121,13 @@ def _first_line(
     return None, iter(seen)
 
 
-def _csv_layout(blocks: Iterator[LineBlock], options: ProduceOptions) -> tuple[CsvLayout | None, Iterator[LineBlock]]:
-    """The CSV field layout, from the header line or the first record; None for empty input."""
+def _csv_layout(
+    blocks: Iterator[LineBlock], options: ProduceOptions, known_field_count: int | None
+) -> tuple[CsvLayout | None, Iterator[LineBlock]]:
+    """The CSV field layout, from the header line, else the known column count (typed topics), else the
+    first record; None for empty input."""
+    if known_field_count is not None and not options.header:
+        return CsvLayout(None, known_field_count, options.delimiter), blocks
     first, blocks = _first_line(blocks, consume=options.header)
     if first is None:
         return None, blocks
@@ -182,7 +187,12 @@ def produce(
     blocks: Iterator[LineBlock] = read_line_blocks(stream)
     layout = None
     if options.input_format == "csv":
-        layout, blocks = _csv_layout(blocks, options)
+        known = None
+        if not topic.is_raw:
+            from headwater.repl.typed_records import line_field_count
+
+            known = line_field_count(topic)
+        layout, blocks = _csv_layout(blocks, options, known)
         if layout is None:
             report.written = True
             return report
