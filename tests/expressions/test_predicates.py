@@ -148,7 +148,9 @@ def test_like(mixed, evaluate, duck) -> None:
         ]
         assert evaluate(sql, mixed) == expected, pattern
     assert evaluate("S NOT LIKE 'a%'", mixed) == duck("S NOT LIKE 'a%'", mixed)
-    assert evaluate("S LIKE 'x%'", pa.record_batch({"S": ["x\ny", "xy"]})) == [False, True]
+    terminators = pa.record_batch({"S": ["x\ny", "x\ry", "x\u2028y", "x\u0085y", "xy", "x\ty"]})
+    assert evaluate("S LIKE 'x%'", terminators) == [False, False, False, False, True, True]
+    assert evaluate("S LIKE 'x_y'", terminators) == [False, False, False, False, False, True]
     batch = pa.record_batch(
         {"S": ["a%c", "abc", "a_c", "STATE_9", None], "P": ["a!%c", "a%", None, "%_9", "%"]}
     )

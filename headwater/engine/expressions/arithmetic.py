@@ -78,38 +78,41 @@ def arithmetic(op: ArithmeticOp, left: Datum, right: Datum, result_type: t.SqlTy
 # Integers
 
 
+def _plain_divisors(divisor: Datum) -> bool:
+    """No divisor is 0 or -1 (where Arrow's division errors, or answers 0 for MIN / -1)."""
+    if is_scalar(divisor):
+        return bool(divisor.is_valid and divisor.as_py() not in (0, -1))
+    special = pc.or_(pc.equal(divisor, 0), pc.equal(divisor, -1))
+    return not pc.any(special).as_py()
+
+
 def _integer_division(
     op: ArithmeticOp, left: Datum, right: Datum, result_type: t.SqlType, frame: Frame
 ) -> Datum:
-    length = 1 if is_scalar(left) and is_scalar(right) else frame.length
-    arrow_type = to_arrow(result_type)
-    dividend = broadcast(left, length)
-    divisor = broadcast(right, length)
+    if op is ArithmeticOp.DIVIDE and _plain_divisors(right):
+        return pc.divide(left, right)  # Arrow truncates toward zero as Java does
+    scalar = is_scalar(left) and is_scalar(right)
+    length = 1 if scalar else frame.length
+    dtype = np.int64 if result_type == t.BIGINT else np.int32
+    dividend, divisor = broadcast(left, length), broadcast(right, length)
     valid = valid_mask(dividend, length) & valid_mask(divisor, length)
-    a = np.asarray(
-        pc.fill_null(dividend, 0).to_numpy(zero_copy_only=False),
-        dtype=np.int64 if result_type == t.BIGINT else np.int32,
-    )
-    b = np.asarray(pc.fill_null(divisor, 1).to_numpy(zero_copy_only=False), dtype=a.dtype)
+    a = np.asarray(pc.fill_null(dividend, 0).to_numpy(zero_copy_only=False), dtype=dtype)
+    b = np.asarray(pc.fill_null(divisor, 1).to_numpy(zero_copy_only=False), dtype=dtype)
     zero = valid & (b == 0)
-    # Java: x / -1 and x % -1 never trap (MIN / -1 wraps to MIN); numpy on 0 or -1 divisors would.
-    unsafe = (b == 0) | (b == -1)
-    safe_b = np.where(unsafe, 1, b)
+    # Java never traps on x / -1 or x % -1 (MIN / -1 wraps to MIN); numpy would, as on 0.
+    minus_one = b == -1
+    safe = np.where((b == 0) | minus_one, 1, b)
+    remainder = np.fmod(a, safe)
     if op is ArithmeticOp.DIVIDE:
-        remainder = np.fmod(a, safe_b)  # a - remainder divides exactly: floor division truncates
-        values = (a - remainder) // safe_b
-        negated = np.negative(a.astype(np.int64)).astype(a.dtype)  # wraps: -MIN is MIN, as in Java
-        values = np.where(b == -1, negated, values)
+        values = (a - remainder) // safe  # a - remainder divides exactly, so floor division truncates
+        if minus_one.any():
+            values = np.where(minus_one, np.negative(a.astype(np.int64)).astype(dtype), values)
     else:
-        values = np.where(b == -1, 0, np.fmod(a, safe_b))
-    values = values.astype(a.dtype, copy=False)
-    result = pa.array(values, type=arrow_type, mask=~valid | zero)
+        values = np.where(minus_one, 0, remainder) if minus_one.any() else remainder
+    result = pa.array(values.astype(dtype, copy=False), type=to_arrow(result_type), mask=~valid | zero)
     if zero.any():
-        if length == 1 and frame.length != 1:
-            frame.fail(np.arange(frame.length), "/ by zero")
-        else:
-            frame.fail(np.flatnonzero(zero), "/ by zero")
-    return result[0] if length == 1 and is_scalar(left) and is_scalar(right) else result
+        frame.fail(np.arange(frame.length) if scalar else np.flatnonzero(zero), "/ by zero")
+    return result[0] if scalar else result
 
 
 # ------------------------------------------------------------------------------------------------------

@@ -3,9 +3,9 @@
 Implicit conversions that only widen (INTEGER to BIGINT, an integer or DECIMAL to a DECIMAL that holds
 it, any number to DOUBLE, DATE to TIMESTAMP, and ARRAY / MAP / STRUCT of those element by element) are
 exact Arrow casts done here. Everything else, explicit CAST in particular, has ksqlDB's CAST semantics
-and is the business of :mod:`headwater.engine.casts` (``cast``, ``check_cast``), which this module
-calls. Row-level CAST failures arrive as :class:`~headwater.engine.functions.registry.FunctionError`
-and are handled like any function's.
+and is the business of :mod:`headwater.engine.casts` (``try_cast``, ``cast``, ``check_cast``), which
+this module calls. :func:`try_cast_datum` returns the rows a CAST could not convert (``'abc'`` to
+INTEGER) so the compiler fails exactly those rows, in one vectorized pass.
 
 Example:
     >>> from headwater.parser import types as t
@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeAlias
 
 import pyarrow as pa
@@ -25,7 +26,7 @@ from headwater.engine.types import numeric_rank, to_arrow, to_decimal_type
 from headwater.errors import PlanError
 from headwater.parser import types as t
 
-__all__ = ["cast_datum", "check_cast", "is_widening"]
+__all__ = ["cast_datum", "check_cast", "is_widening", "try_cast_datum"]
 
 Datum: TypeAlias = pa.Array | pa.Scalar
 
@@ -93,3 +94,18 @@ def cast_datum(value: Datum, source: t.SqlType, target: t.SqlType) -> Datum:
     if isinstance(result, pa.ChunkedArray):
         result = result.combine_chunks()
     return result[0] if scalar else result
+
+
+def try_cast_datum(value: Datum, source: t.SqlType, target: t.SqlType) -> tuple[Datum, Mapping[int, str]]:
+    """Like :func:`cast_datum`, but returns the failures (row -> ksqlDB's message) instead of raising:
+    for a scalar, a failure is reported at row 0 and stands for every row."""
+    if source == target:
+        return value, {}
+    if is_widening(source, target):
+        return pc.cast(value, to_arrow(target)), {}
+    scalar = isinstance(value, pa.Scalar)
+    outcome = _casts().try_cast(pa.repeat(value, 1) if scalar else value, source, target)
+    values = outcome.values
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return (values[0] if scalar else values), outcome.failures

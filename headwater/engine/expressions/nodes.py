@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from headwater.engine.expressions import arithmetic, predicates, structured
 from headwater.engine.expressions.arrays import Datum, broadcast, is_scalar, scatter, true_mask
-from headwater.engine.expressions.casting import cast_datum, is_widening
+from headwater.engine.expressions.casting import is_widening, try_cast_datum
 from headwater.engine.expressions.frame import Frame
 from headwater.engine.functions.registry import CompiledLambda, FunctionError, ResolvedFunction
 from headwater.engine.types import to_arrow
@@ -97,7 +97,14 @@ class CastNode(Node):
         self.may_fail = operand.may_fail or not is_widening(source, target)
 
     def evaluate(self, frame: Frame) -> Datum:
-        return cast_datum(self.operand.evaluate(frame), self.source, self.target)
+        values, failures = try_cast_datum(self.operand.evaluate(frame), self.source, self.target)
+        if failures:
+            if is_scalar(values):  # a constant that does not convert fails every row
+                frame.fail(np.arange(frame.length), next(iter(failures.values())))
+            else:
+                for row, message in failures.items():
+                    frame.fail(np.array([row], dtype=np.int64), message)
+        return values
 
 
 class NegateNode(Node):
@@ -240,13 +247,7 @@ class CaseNode(Node):
     def evaluate(self, frame: Frame) -> Datum:
         n = frame.length
         if not self.may_fail:
-            conditions = [pa.array(true_mask(c.evaluate(frame), n)) for c, _ in self.whens]
-            results = [broadcast(r.evaluate(frame), n) for _, r in self.whens]
-            default = (
-                broadcast(self.default.evaluate(frame), n) if self.default else pa.nulls(n, self.arrow_type)
-            )
-            names = [f"c{i}" for i in range(len(conditions))]
-            return pc.case_when(pa.StructArray.from_arrays(conditions, names=names), *results, default)
+            return self._whole_columns(frame)
         remaining = np.arange(n, dtype=np.int64)
         pieces: list[tuple[np.ndarray, pa.Array]] = []
         for condition, result in self.whens:
@@ -263,6 +264,24 @@ class CaseNode(Node):
                 (remaining, broadcast(self.default.evaluate(self._rows(frame, remaining)), remaining.size))
             )
         return scatter(pieces, n, self.arrow_type)
+
+    def _whole_columns(self, frame: Frame) -> Datum:
+        """Every branch over every row: constant results are picked by branch number with one
+        ``take``; column results through a chain of ``if_else`` from the last WHEN to the first."""
+        n = frame.length
+        conditions = [c.evaluate(frame) for c, _ in self.whens]
+        results = [r.evaluate(frame) for _, r in self.whens]
+        default = self.default.evaluate(frame) if self.default else pa.scalar(None, self.arrow_type)
+        if all(is_scalar(r) for r in results) and is_scalar(default):
+            branch = np.full(n, len(results), dtype=np.int32)
+            for number in range(len(conditions) - 1, -1, -1):
+                branch[true_mask(conditions[number], n)] = number
+            choices = pa.array([r.as_py() for r in [*results, default]], type=self.arrow_type)
+            return choices.take(pa.array(branch))
+        value: Datum = default
+        for condition, result in zip(reversed(conditions), reversed(results)):
+            value = pc.if_else(pc.fill_null(condition, False), result, value)
+        return value
 
     @staticmethod
     def _rows(frame: Frame, rows: np.ndarray) -> Frame:

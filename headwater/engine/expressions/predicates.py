@@ -8,14 +8,15 @@
   (``is_in``).
 * LIKE translates the pattern to an anchored regular expression once per distinct pattern: ``%`` is
   any run of characters, ``_`` one character, the escape character makes the next one literal;
-  matching is case-sensitive and ``%``/``_`` do not cross line breaks, as with Java's regex.
+  matching is case-sensitive and ``%``/``_`` do not match line terminators (``\\n``, ``\\r``,
+  U+0085, U+2028, U+2029), as with Java's regex.
 
 Example:
     >>> import pyarrow as pa
     >>> compare(ComparisonOp.LESS_THAN, pa.array([1, None, 3]), pa.scalar(2), t.INT, 3).to_pylist()
     [True, False, False]
-    >>> like_regex("a%_b")
-    '^(?:a.*.b)$'
+    >>> like_regex("a%_b") == "^(?:a" + ANY_CHARACTER + "*" + ANY_CHARACTER + "b)$"
+    True
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from headwater.engine.types import to_arrow
 from headwater.parser import types as t
 from headwater.parser.expressions import ComparisonOp
 
-__all__ = ["between", "compare", "deep_equal", "in_list", "like", "like_regex"]
+__all__ = ["ANY_CHARACTER", "between", "compare", "deep_equal", "in_list", "like", "like_regex"]
 
 _ORDERING = {
     ComparisonOp.EQUAL: pc.equal,
@@ -52,6 +53,8 @@ _ORDERING = {
 }
 _STRUCTURED = (t.Array, t.Map, t.Struct)
 _REGEX_SPECIAL = set("\\.^$|?*+()[]{}")
+ANY_CHARACTER = "[^\\n\\r\\x{85}\\x{2028}\\x{2029}]"
+"""Java's ``.``: any character but a line terminator (RE2's ``.`` only excludes ``\\n``)."""
 
 
 def _bool_result(values: np.ndarray, scalar: bool) -> Datum:
@@ -189,9 +192,9 @@ def like_regex(pattern: str, escape: str | None = None) -> str:
         elif escape is not None and char == escape:
             escaped = True
         elif char == "%":
-            parts.append(".*")
+            parts.append(ANY_CHARACTER + "*")
         elif char == "_":
-            parts.append(".")
+            parts.append(ANY_CHARACTER)
         else:
             parts.append("\\" + char if char in _REGEX_SPECIAL else char)
     if escaped:
