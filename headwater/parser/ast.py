@@ -163,6 +163,7 @@ class Statement(Node):
     the parser for messages and the command log; like spans, it takes no part in equality."""
 
     __slots__ = ()
+    text: str
 
 
 def _text() -> str:

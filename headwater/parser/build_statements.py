@@ -210,44 +210,47 @@ class StatementCallbacks:
         source = children[0].name if len(children) == 3 else None
         return ast.AllColumns(source, span=span_of(children))
 
-    def opt_window(self, children: list) -> ast.WindowExpression | None:
-        return children[1] if children else None
+    # Optional query clauses: a Part holding the clause's value and span, or None when absent.
 
-    def opt_where(self, children: list) -> ex.Expression | None:
-        return children[1] if children else None
+    def opt_window(self, children: list) -> Part | None:
+        return Part("window", children[1], span_of(children)) if children else None
 
-    def opt_group_by(self, children: list) -> tuple[ex.Expression, ...] | None:
-        return children[2] if children else None
+    def opt_where(self, children: list) -> Part | None:
+        return Part("where", children[1], span_of(children)) if children else None
 
-    def opt_partition_by(self, children: list) -> tuple[ex.Expression, ...] | None:
-        return children[2] if children else None
+    def opt_group_by(self, children: list) -> Part | None:
+        return Part("group_by", children[2], span_of(children)) if children else None
 
-    def opt_having(self, children: list) -> ex.Expression | None:
-        return children[1] if children else None
+    def opt_partition_by(self, children: list) -> Part | None:
+        return Part("partition_by", children[2], span_of(children)) if children else None
 
-    def opt_emit(self, children: list) -> ast.EmitMode | None:
+    def opt_having(self, children: list) -> Part | None:
+        return Part("having", children[1], span_of(children)) if children else None
+
+    def opt_emit(self, children: list) -> Part | None:
         if not children:
             return None
-        return ast.EmitMode.FINAL if children[1].type == "FINAL" else ast.EmitMode.CHANGES
+        mode = ast.EmitMode.FINAL if children[1].type == "FINAL" else ast.EmitMode.CHANGES
+        return Part("emit", mode, span_of(children))
 
-    def opt_limit(self, children: list) -> int | None:
-        return children[0].value if children else None
+    def opt_limit(self, children: list) -> Part | None:
+        return children[0] if children else None
 
     def grouping(self, children: list) -> tuple[ex.Expression, ...]:
         return tuple(c for c in children if not isinstance(c, Token))
 
     def query(self, children: list) -> ast.Query:
-        (_, select, _, relation, window, where, group_by, partition_by, having, emit, limit) = children
+        parts = _parts(children)
         return ast.Query(
-            select,
-            relation,
-            window=window,
-            where=where,
-            group_by=group_by,
-            partition_by=partition_by,
-            having=having,
-            emit=emit,
-            limit=limit,
+            children[1],
+            children[3],
+            window=_part_value(parts, "window"),
+            where=_part_value(parts, "where"),
+            group_by=_part_value(parts, "group_by"),
+            partition_by=_part_value(parts, "partition_by"),
+            having=_part_value(parts, "having"),
+            emit=_part_value(parts, "emit"),
+            limit=_part_value(parts, "limit"),
             span=span_of(children),
         )
 

@@ -45,9 +45,10 @@ def _span() -> Span | None:
 
 
 class Node:
-    """Base of every tree node."""
+    """Base of every tree node. Every concrete node has a ``span`` (declared here for type checkers)."""
 
     __slots__ = ()
+    span: Span | None
 
 
 # --------------------------------------------------------------------------------------------------------

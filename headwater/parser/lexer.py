@@ -110,6 +110,7 @@ _SCANNER = re.compile(
     (?P<ws>[ \t\r\n]+)
   | (?P<line_comment>--[^\r\n]*)
   | (?P<block_comment>/\*.*?\*/)
+  | (?P<open_comment>/\*)
   | (?P<string>'(?:[^']|'')*')
   | (?P<quoted>"(?:[^"]|"")*")
   | (?P<backquoted>`(?:[^`]|``)*`)
@@ -188,11 +189,11 @@ def tokenize(text: str, *, offset: int = 0, line: int = 1, column: int = 1) -> l
             if char in "'\"`":
                 what = {"'": "string literal", '"': "quoted identifier", "`": "quoted identifier"}[char]
                 raise _error(text, pos, line, line_start, f"unterminated {what} (no closing {char})", char)
-            if text.startswith("/*", pos):
-                raise _error(text, pos, line, line_start, "unterminated comment (no closing */)", "/*")
             raise _error(text, pos, line, line_start, f"unexpected character {char!r}", char)
         kind = match.lastgroup
         stop = match.end()
+        if kind == "open_comment":
+            raise _error(text, pos, line, line_start, "unterminated comment (no closing */)", "/*")
         if kind == "number":
             token_type, stop = _scan_number(text, pos)
             if not token_type:  # '.' not followed by a digit is handled by the operator rule

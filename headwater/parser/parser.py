@@ -209,7 +209,7 @@ def parse(
         if not chunk:
             assert semicolon is not None
             raise syntax_error(None, [], semicolon, text)
-        if current and references_variables(chunk):
+        if references_variables(chunk):
             chunk, source = _substituted(text, chunk, semicolon, current)
         first, last = chunk[0], chunk[-1]
         span = Span(first.start_pos or 0, last.end_pos or 0, first.line or 1, first.column or 1)

@@ -13,6 +13,7 @@ The summary line is printed (run with ``-s`` to see it).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 from pathlib import Path
@@ -25,7 +26,7 @@ from headwater.parser import ast, parse
 _FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "parser"
 
 
-def _load_corpus_module():  # type: ignore[no-untyped-def]
+def _load_corpus_module():
     spec = importlib.util.spec_from_file_location("headwater_parser_corpus", _FIXTURES / "corpus.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -40,7 +41,7 @@ corpus = _load_corpus_module()
 KNOWN_DIFFERENCES: dict[str, str] = {}
 
 
-def _requests(case) -> list[str]:  # type: ignore[no-untyped-def]
+def _requests(case) -> list[str]:
     """The scripts ksqlDB's runner parses for a case: one for QTT and sql-tests; for RQTT the admin
     statements together, then each query alone."""
     if not case.name.startswith("rqtt/"):
@@ -50,7 +51,7 @@ def _requests(case) -> list[str]:  # type: ignore[no-untyped-def]
     return (["\n".join(admin)] if admin else []) + queries
 
 
-def _check_case(case) -> tuple[str | None, int]:  # type: ignore[no-untyped-def]
+def _check_case(case) -> tuple[str | None, int]:
     """None when the case behaves as in ksqlDB, else the reason; plus the statements parsed."""
     parsed = 0
     for request in _requests(case):
@@ -89,8 +90,10 @@ def outcomes() -> list[tuple[object, str | None, int]]:
     return results
 
 
-def test_every_case_parses_as_in_ksqldb(outcomes) -> None:  # type: ignore[no-untyped-def]
-    failures = {case.name: reason for case, reason, _ in outcomes if reason and case.name not in KNOWN_DIFFERENCES}
+def test_every_case_parses_as_in_ksqldb(outcomes) -> None:
+    failures = {
+        case.name: reason for case, reason, _ in outcomes if reason and case.name not in KNOWN_DIFFERENCES
+    }
     statements = sum(parsed for _, _, parsed in outcomes)
     negative = sum(1 for case, _, _ in outcomes if case.expects_parse_failure)
     agreeing = len(outcomes) - len(failures)
@@ -104,7 +107,7 @@ def test_every_case_parses_as_in_ksqldb(outcomes) -> None:  # type: ignore[no-un
     assert not failures, "\n".join(f"{name}: {reason}" for name, reason in sorted(failures.items()))
 
 
-def test_corpus_is_complete_enough_to_mean_something(outcomes) -> None:  # type: ignore[no-untyped-def]
+def test_corpus_is_complete_enough_to_mean_something(outcomes) -> None:
     # The shared subset holds 17 expanded cases expecting ParseFailedException and ~5,000 statements.
     assert sum(1 for case, _, _ in outcomes if case.expects_parse_failure) >= 15
     assert sum(parsed for _, _, parsed in outcomes) > 4000
@@ -122,13 +125,11 @@ def test_parse_failure_cases_fail_on_their_last_statement() -> None:
 
 
 def test_corpus_statement_kinds_include_the_common_ones() -> None:
-    kinds = set()
+    kinds: set[type] = set()
     for case in corpus.corpus_cases():
         for request in _requests(case):
-            try:
+            with contextlib.suppress(ParseError):
                 kinds.update(type(s) for s in parse(request, allow_test_statements=case.test_statements))
-            except ParseError:
-                pass
     for kind in (
         ast.CreateStream,
         ast.CreateTable,

@@ -47,7 +47,8 @@ def test_identity_statement_round_trips(text: str) -> None:
 def _all_subclasses(base: type) -> set[str]:
     """Names of the concrete subclasses of ``base``. (Names, because ``dataclass(slots=True)``
     replaces each class, and the replaced one still shows in ``__subclasses__``.)"""
-    found = set()
+    found: set[str] = set()
+    sub: type
     for sub in base.__subclasses__():
         if dataclasses.is_dataclass(sub):
             found.add(sub.__name__)
@@ -102,7 +103,7 @@ def test_no_parse_tree_leaks_into_statements() -> None:
 def test_statement_text_and_span_are_the_source_slice() -> None:
     statements = _identity_statements()
     for statement in statements:
-        span = statement.span  # type: ignore[attr-defined]
+        span = statement.span
         assert span is not None
         assert IDENTITY[span.start : span.end] == statement.text
         assert not statement.text.endswith(";")
@@ -121,7 +122,7 @@ def test_printing_is_canonical_for_equivalent_spellings() -> None:
     assert printed == {"SELECT A AS B FROM S WHERE (X > 1) EMIT CHANGES"}
 
 
-def _load_corpus_module():  # type: ignore[no-untyped-def]
+def _load_corpus_module():
     spec = importlib.util.spec_from_file_location("headwater_parser_corpus", _FIXTURES / "corpus.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
