@@ -19,6 +19,13 @@ MAP<K, V>          map<K, V>
 STRUCT<...>        struct<...>                   field names kept exactly
 =================  ============================  ==================================================
 
+The second half of the module holds ksqlDB's typing rules for expressions, used by the binder
+(:mod:`headwater.engine.expressions`): literal types (``integer_literal_type``,
+``decimal_literal_type``), the numeric widening order INTEGER < BIGINT < DECIMAL < DOUBLE
+(``numeric_rank``, ``common_numeric_type``, ``widen_decimals``), arithmetic result types with
+DECIMAL precision and scale rules (``arithmetic_result_type``, ``decimal_result_type``) and which
+types compare (``comparison_allowed``). CAST rules live in :mod:`headwater.engine.casts`.
+
 Example:
     >>> from headwater.parser import types as t
     >>> to_arrow(t.Array(t.Decimal(4, 2)))

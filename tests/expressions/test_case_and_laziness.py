@@ -67,3 +67,10 @@ def test_functions_that_fail_are_isolated_row_by_row(evaluate) -> None:
     assert errors[0][1] == "Error computing expression: cannot take the square root of a negative number"
     assert result[4] == 2.0 and result[3] is None and result[999] is None
     assert evaluate("CASE WHEN X >= 0 THEN SAFE_SQRT(X) ELSE 0.0E0 END", batch)[3] == 0.0
+
+
+def test_a_failing_expression_without_columns_fails_every_row_at_once(evaluate) -> None:
+    batch = pa.record_batch({"X": np.arange(100_000, dtype=np.float64)})
+    errors: list = []
+    assert evaluate("SAFE_SQRT(-1.0E0)", batch, errors=errors) == [None] * 100_000
+    assert len(errors) == 100_000 and errors[-1][0] == 99_999
