@@ -31,6 +31,7 @@ __all__ = [
     "RawRecord",
     "append_raw",
     "create_raw_topic",
+    "decoded_rows",
     "partition_count",
     "read_records",
     "topic_names",
@@ -174,3 +175,54 @@ def read_records(engine: Any, name: str, serdes: TopicSerdes) -> list[ActualReco
                     )
                 )
     return records
+
+
+def decoded_rows(engine: Any, source: DataSource) -> list[dict[str, Any]]:
+    """Every record of ``source``'s topic as a dict of column name to Python value, decoded with the
+    product's decoders for raw topics, with ``ROWTIME`` (the record's timestamp) and ``__tombstone``
+    (True for a record without a value). Records appear partition by partition, each in offset order.
+
+    Raises:
+        SerdeFailure: a raw record cannot be decoded.
+    """
+    from headwater.engine.schema import ROWTIME
+    from headwater.engine.serde import SourceSerde
+
+    if not engine.log.has_topic(source.topic):
+        return []
+    topic = engine.log.topic(source.topic)
+    serde = SourceSerde(source)
+    rows: list[dict[str, Any]] = []
+    for partition in range(len(topic.end_offsets())):
+        for batch in topic.partition(partition).read(0).batches:
+            if batch.num_rows == 0:
+                continue
+            names = batch.schema.names
+            columns: dict[str, list[Any]] = {}
+            if "__value" in names:
+                values = batch.column("__value")
+                tombstones = values.is_null().to_pylist()
+                for decoded in (serde.decode_key(batch.column("__key")), serde.decode_value(values)):
+                    if decoded.errors:
+                        row, message = decoded.errors[0]
+                        if not (decoded is not None and tombstones[row]):
+                            raise SerdeFailure(
+                                f"record {row} of topic {source.topic} does not decode: {message}"
+                            )
+                    columns.update({name: array.to_pylist() for name, array in decoded.columns.items()})
+            else:
+                tombstones = (
+                    batch.column("__tombstone").to_pylist()
+                    if "__tombstone" in names
+                    else [False] * batch.num_rows
+                )
+                for column in source.schema:
+                    if column.name in names:
+                        columns[column.name] = batch.column(column.name).to_pylist()
+            timestamps = batch.column("__timestamp").to_pylist()
+            for i in range(batch.num_rows):
+                row = {name: values_[i] for name, values_ in columns.items()}
+                row[ROWTIME] = timestamps[i]
+                row["__tombstone"] = bool(tombstones[i])
+                rows.append(row)
+    return rows

@@ -28,6 +28,7 @@ __all__ = ["CaseTimeout", "run_cases", "time_limit"]
 T = TypeVar("T")
 
 _GRACE_SECONDS = 30.0
+_READY = "ready"
 _POLL_SECONDS = 0.5
 
 
@@ -63,8 +64,9 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 
 
 def _worker_main(connection: Connection, run_one: Callable[[Any], CaseResult]) -> None:
-    """A worker's loop: receive a case, run it, send the result; None ends the loop."""
+    """A worker's loop: say it is ready, then receive a case, run it, send the result; None ends it."""
     try:
+        connection.send(_READY)
         while True:
             case = connection.recv()
             if case is None:
@@ -81,6 +83,7 @@ class _Worker:
     index: int | None = None
     started: float = 0.0
     done: int = 0
+    ready: bool = False
 
 
 def _lost_case(case: Any, describe: Callable[[Any], tuple[str, str, str]], reason: str) -> CaseResult:
@@ -146,6 +149,9 @@ def run_cases(
     workers = [start() for _ in range(min(jobs, len(cases)))]
 
     def assign(worker: _Worker) -> None:
+        if not worker.ready:
+            worker.index = None
+            return
         if pending:
             worker.index = pending.pop()
             worker.started = time.monotonic()
@@ -158,13 +164,25 @@ def run_cases(
         if on_result:
             on_result(result)
 
+    def running() -> bool:
+        return any(w.index is not None or (not w.ready and pending) for w in workers)
+
     try:
-        for worker in workers:
-            assign(worker)
-        while any(w.index is not None for w in workers):
-            busy = {w.connection: w for w in workers if w.index is not None}
+        while running():
+            busy = {w.connection: w for w in workers if w.index is not None or not w.ready}
             for ready in wait(list(busy), timeout=_POLL_SECONDS):
                 worker = busy[ready]  # type: ignore[index]
+                if not worker.ready:
+                    try:
+                        worker.connection.recv()
+                    except (EOFError, OSError):
+                        worker.process.join(timeout=5)
+                        raise RuntimeError(
+                            f"a worker process failed to start (exit code {worker.process.exitcode})"
+                        ) from None
+                    worker.ready = True
+                    assign(worker)
+                    continue
                 assert worker.index is not None
                 try:
                     result = worker.connection.recv()
