@@ -38,6 +38,7 @@ from headwater.engine.functions.registry import (
     Datum,
     FunctionError,
     Generic,
+    Kernel,
     Param,
     ScalarFunction,
     Signature,
@@ -145,7 +146,7 @@ def _distinct(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     return _rebuild(values, keep, parents, ctx.length, validity, arrays.type)
 
 
-def _set_operation(kind: str):  # type: ignore[no-untyped-def]
+def _set_operation(kind: str) -> Kernel:
     """ARRAY_UNION, ARRAY_INTERSECT or ARRAY_EXCEPT: distinct elements in first-seen order."""
 
     def kernel(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
@@ -187,7 +188,7 @@ def _remove(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     return _rebuild(values, keep, parents, ctx.length, validity, arrays.type)
 
 
-def _extreme(function: str):  # type: ignore[no-untyped-def]
+def _extreme(function: str) -> Kernel:
     def kernel(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
         arrays = as_array(args[0], ctx.length)
         lengths, values, _ = list_parts(arrays)
@@ -229,10 +230,10 @@ def _sort(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
         }
     )
     ascending_order = pc.sort_indices(
-        table, sort_keys=[("row", "ascending"), ("asc_value", "ascending")], null_placement="at_end"
+        table, sort_keys=[("row", "ascending", "at_end"), ("asc_value", "ascending", "at_end")]
     )
     descending_order = pc.sort_indices(
-        table, sort_keys=[("row", "ascending"), ("desc_value", "descending")], null_placement="at_end"
+        table, sort_keys=[("row", "ascending", "at_end"), ("desc_value", "descending", "at_end")]
     )
     asc_np = as_numpy(ascending_order).astype(np.int64)
     desc_np = as_numpy(descending_order).astype(np.int64)
@@ -297,7 +298,7 @@ def _generate_series(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     if (valid & (((diff > 0) & (step < 0)) | ((diff < 0) & (step > 0)))).any():
         raise FunctionError("GENERATE_SERIES step has wrong sign")
     safe_step = np.where(step == 0, 1, step)
-    sizes = np.where(valid, 1 + np.trunc(diff / safe_step).astype(np.int64), 0)
+    sizes = np.where(valid, 1 + np.abs(diff) // np.abs(safe_step), 0).astype(np.int64)
     parents = parent_indices(sizes)
     local = np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     flat = start[parents] + safe_step[parents] * local

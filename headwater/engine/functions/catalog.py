@@ -13,7 +13,6 @@ from functools import lru_cache
 from headwater.engine.functions import (
     arrays,
     conditional,
-    datetime_functions,
     encoding,
     json_functions,
     lambdas,
@@ -25,6 +24,7 @@ from headwater.engine.functions import (
     table,
     url,
 )
+from headwater.engine.functions import datetime_functions as datetime_functions
 from headwater.engine.functions.registry import FunctionRegistry, ScalarFunction, TableFunction
 
 __all__ = ["FAMILIES", "build_registry", "default_registry"]

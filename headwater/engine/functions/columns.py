@@ -112,9 +112,10 @@ def list_parts(array: pa.Array) -> tuple[np.ndarray, pa.Array, np.ndarray]:
 
 def map_parts(array: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array, np.ndarray]:
     """Split a map column into (lengths per row, flat keys, flat values, validity mask)."""
-    validity = valid_mask(array)
-    lengths = np.asarray(pc.fill_null(pc.list_value_length(array), 0).to_numpy(), dtype=np.int64)
-    entries = pc.list_flatten(array)
+    if pa.types.is_map(array.type):
+        entry = pa.struct([pa.field("key", array.type.key_type), pa.field("value", array.type.item_type)])
+        array = array.cast(pa.list_(entry))
+    lengths, entries, validity = list_parts(array)
     return lengths, entries.field(0), entries.field(1), validity
 
 
@@ -176,13 +177,13 @@ def apply_by_distinct(
     batch are few, the rows many. With a sequence of keys, ``value`` is the tuple of their values and a
     row is NULL when any of them is.
     """
-    keys = [key] if not isinstance(key, (list, tuple)) else list(key)
+    keys: list[Datum] = [key] if not isinstance(key, (list, tuple)) else list(key)
     single = not isinstance(key, (list, tuple))
     if all(isinstance(k, pa.Scalar) for k in keys):
-        values = [k.as_py() for k in keys]  # type: ignore[union-attr]
-        if any(not k.is_valid for k in keys):  # type: ignore[union-attr]
+        scalars = [k.as_py() for k in keys]
+        if any(not k.is_valid for k in keys):
             return pa.nulls(length, out_type)
-        return compute(values[0] if single else tuple(values), np.arange(length))
+        return compute(scalars[0] if single else tuple(scalars), np.arange(length))
     coded = [_codes(k, length) for k in keys]
     stacked = np.stack([codes for codes, _ in coded], axis=1)
     null_rows = (stacked < 0).any(axis=1)
@@ -204,3 +205,12 @@ def apply_by_distinct(
     position = np.empty(length, dtype=np.int64)
     position[order] = np.arange(length)
     return combined.take(pa.array(position))
+
+
+def choose_rows(choice: np.ndarray, columns: Sequence[pa.Array]) -> pa.Array:
+    """Row ``i`` of the result is row ``i`` of ``columns[choice[i]]``, for columns of any type (Arrow's
+    ``choose`` has no kernel for nested types); ``choice`` -1 gives NULL."""
+    length = len(choice)
+    combined = pa.concat_arrays([*columns, pa.nulls(1, columns[0].type)])
+    index = np.where(choice < 0, len(combined) - 1, choice.astype(np.int64) * length + np.arange(length))
+    return combined.take(pa.array(index, pa.int64()))

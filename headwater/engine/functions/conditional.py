@@ -24,12 +24,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.engine.functions.columns import as_array, as_numpy, valid_mask, with_nulls
+from headwater.engine.functions.columns import as_array, as_numpy, choose_rows, valid_mask, with_nulls
 from headwater.engine.functions.registry import (
     AnyDecimal,
     CallContext,
     Datum,
     Generic,
+    Kernel,
     Param,
     ScalarFunction,
     Signature,
@@ -56,8 +57,7 @@ def _coalesce(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     choice = np.full(ctx.length, -1, dtype=np.int64)
     for index, column in enumerate(columns):
         choice = np.where((choice < 0) & valid_mask(column), index, choice)
-    picked = pc.choose(pa.array(np.maximum(choice, 0).astype(np.int32)), *columns)
-    return with_nulls(picked, choice < 0)
+    return choose_rows(choice, columns)
 
 
 def _equal_values(left: pa.Array, right: pa.Array) -> np.ndarray:
@@ -81,7 +81,7 @@ def _nullif(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     return with_nulls(first, _equal_values(first, second))
 
 
-def _extreme(greatest: bool):  # type: ignore[no-untyped-def]
+def _extreme(greatest: bool) -> Kernel:
     def kernel(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
         out_type = to_arrow(ctx.return_type)
         columns = [as_array(a, ctx.length).cast(out_type) for a in args]

@@ -97,8 +97,22 @@ def _default_zone(ctx: CallContext) -> str:
 
 
 def _ints(datum: Datum, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integers, dates (days), times (ms of day) or timestamps (epoch ms) as int64, with validity."""
     array = as_array(datum, length)
+    if pa.types.is_date32(array.type) or pa.types.is_time32(array.type):
+        array = array.view(pa.int32())
+    elif pa.types.is_timestamp(array.type):
+        array = array.view(pa.int64())
     return as_numpy(array.cast(pa.int64()), fill=0).astype(np.int64), valid_mask(array)
+
+
+def _typed(values: np.ndarray, out_type: pa.DataType, valid: np.ndarray | None = None) -> pa.Array:
+    """A numpy array of epoch numbers as a column of ``out_type`` (dates in days, times in ms of
+    the day, timestamps in ms), NULL where ``valid`` is False."""
+    mask = None if valid is None or valid.all() else ~valid
+    width = pa.int32() if out_type.bit_width == 32 else pa.int64()
+    numbers = pa.array(values.astype(np.int32 if width == pa.int32() else np.int64), width, mask=mask)
+    return numbers.view(out_type) if out_type != width else numbers
 
 
 def _epoch_millis(datum: Datum, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -207,7 +221,7 @@ def _parsing_kernel(
                 raise FunctionError(
                     f"Failed to parse {what} '{first}'{where} with formatter '{pattern}': {error.message}"
                 ) from None
-            return pa.array(values, out_type, mask=~valid[rows] if not valid[rows].all() else None)
+            return _typed(values, out_type, valid[rows])
 
         result = apply_by_distinct(keys if len(keys) > 1 else keys[0], ctx.length, out_type, compute)
         return with_nulls(result, ~valid)
@@ -263,7 +277,7 @@ def _convert_tz(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
             raise FunctionError(f"Invalid time zone: {error.message}") from None
         subset = millis[rows]
         shifted = subset + offsets_millis(subset, target) - offsets_millis(subset, source)
-        return pa.array(shifted, pa.timestamp("ms"))
+        return _typed(shifted, pa.timestamp("ms"))
 
     result = apply_by_distinct([args[1], args[2]], ctx.length, pa.timestamp("ms"), compute)
     return with_nulls(result, ~valid)
@@ -287,12 +301,12 @@ def _unix_date(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
 
 def _from_unixtime(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     millis, valid = _ints(args[0], ctx.length)
-    return pa.array(millis, pa.timestamp("ms"), mask=~valid if not valid.all() else None)
+    return _typed(millis, pa.timestamp("ms"), valid)
 
 
 def _from_days(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     days, valid = _ints(args[0], ctx.length)
-    return pa.array(days.astype(np.int32), pa.date32(), mask=~valid if not valid.all() else None)
+    return _typed(days, pa.date32(), valid)
 
 
 def _interval_kernel(kind: str, sign: int) -> Callable[[Sequence[Datum], CallContext], pa.Array]:
@@ -323,7 +337,7 @@ def _interval_kernel(kind: str, sign: int) -> Callable[[Sequence[Datum], CallCon
                 out = (nanos // 1_000_000).astype(np.int32)
         else:
             out = base + unit_millis(name, amounts)
-        return pa.array(out, out_type, mask=~valid if not valid.all() else None)
+        return _typed(out, out_type, valid)
 
     kernel.__name__ = f"{kind}_{'add' if sign > 0 else 'sub'}"
     return kernel

@@ -78,6 +78,22 @@ _TIME_LETTERS = frozenset("ahKkHmsSAnN")
 _ZONE_LETTERS = frozenset("VzOXxZ")
 
 
+def _month_names(count: int) -> tuple[str, ...]:
+    return tuple(m[:3] for m in _MONTHS) if count == 3 else (_MONTHS if count == 4 else tuple(m[0] for m in _MONTHS))
+
+
+def _day_names(count: int) -> tuple[str, ...]:
+    return tuple(d[:3] for d in _DAYS) if count <= 3 else (_DAYS if count == 4 else tuple(d[0] for d in _DAYS))
+
+
+def _era_names(count: int) -> tuple[str, ...]:
+    return ("BC", "AD") if count <= 3 else (("Before Christ", "Anno Domini") if count == 4 else ("B", "A"))
+
+
+def _quarter_names(count: int) -> tuple[str, ...]:
+    return ("Q1", "Q2", "Q3", "Q4") if count == 3 else (_QUARTER_WORDS if count == 4 else ("1", "2", "3", "4"))
+
+
 # --------------------------------------------------------------------------------------------------------
 # Compiling a pattern
 
@@ -308,7 +324,8 @@ def _zone_names(values: _Values, count: int) -> pa.Array:
         name = "Coordinated Universal Time" if count == 4 else "UTC"
         return pa.array([name] * values.length, pa.string())
     info = zoneinfo.ZoneInfo(zone.region)
-    instants = values.days * _DAY_MS + values.millis_of_day - values.offset_ms  # type: ignore[operator]
+    assert values.millis_of_day is not None
+    instants = values.days * _DAY_MS + values.millis_of_day - values.offset_ms
     _, first, inverse = np.unique(values.offset_ms, return_index=True, return_inverse=True)
     names = []
     for index in first:
@@ -351,7 +368,7 @@ def _field_column(item: _Field, values: _Values) -> pa.Array:
         year, _, _ = values.civil()
         if letter == "G":
             era = (year > 0).astype(np.int64)
-            names = ("BC", "AD") if count <= 3 else (("Before Christ", "Anno Domini") if count == 4 else ("B", "A"))
+            names = _era_names(count)
             return _names(era, names)
         shown = year if letter == "u" else np.where(year > 0, year, 1 - year)
         if count == 2:
@@ -361,7 +378,7 @@ def _field_column(item: _Field, values: _Values) -> pa.Array:
         _, month, _ = values.civil()
         if count <= 2:
             return _digits(month, count)
-        names = tuple(m[:3] for m in _MONTHS) if count == 3 else (_MONTHS if count == 4 else tuple(m[0] for m in _MONTHS))
+        names = _month_names(count)
         return _names(month - 1, names)
     if letter == "d":
         return _digits(values.civil()[2], count)
@@ -374,14 +391,14 @@ def _field_column(item: _Field, values: _Values) -> pa.Array:
         quarter = (month - 1) // 3
         if count <= 2:
             return _digits(quarter + 1, count)
-        names = ("Q1", "Q2", "Q3", "Q4") if count == 3 else (_QUARTER_WORDS if count == 4 else ("1", "2", "3", "4"))
+        names = _quarter_names(count)
         return _names(quarter, names)
     if letter in "Eec":
         assert values.days is not None
         iso = iso_day_of_week(values.days)
         if letter in "ec" and count <= 2:
             return _digits(np.mod(iso, 7) + 1, count)  # localized: Sunday is day 1
-        names = tuple(d[:3] for d in _DAYS) if count <= 3 else (_DAYS if count == 4 else tuple(d[0] for d in _DAYS))
+        names = _day_names(count)
         return _names(iso - 1, names)
     if letter in "YwWF":
         week_year, week, week_of_month = _week_fields(values)
@@ -493,18 +510,18 @@ def _field_regex(item: _Field, insensitive: bool) -> str:
             return r"[+-]?\d+"
         return rf"[+-]?\d{{{count},}}"
     if letter in "ML" and count >= 3:
-        names = tuple(m[:3] for m in _MONTHS) if count == 3 else (_MONTHS if count == 4 else tuple(m[0] for m in _MONTHS))
+        names = _month_names(count)
         return _alternatives(names, insensitive)
     if letter in "Eec" and (count >= 3 or letter == "E"):
-        names = tuple(d[:3] for d in _DAYS) if count <= 3 else (_DAYS if count == 4 else tuple(d[0] for d in _DAYS))
+        names = _day_names(count)
         return _alternatives(names, insensitive)
     if letter == "G":
-        names = ("BC", "AD") if count <= 3 else (("Before Christ", "Anno Domini") if count == 4 else ("B", "A"))
+        names = _era_names(count)
         return _alternatives(names, insensitive)
     if letter == "a":
         return _alternatives(("AM", "PM"), insensitive)
     if letter in "Qq" and count >= 3:
-        names = ("Q1", "Q2", "Q3", "Q4") if count == 3 else (_QUARTER_WORDS if count == 4 else ("1", "2", "3", "4"))
+        names = _quarter_names(count)
         return _alternatives(names, insensitive)
     if letter == "S":
         return rf"\d{{{count}}}"
@@ -645,21 +662,21 @@ def _interpret(item: _Field, column: pa.Array, insensitive: bool) -> tuple[str, 
     if letter in "VzXxZO":
         return "zone", np.zeros(0)
     if letter in "ML" and count >= 3:
-        names = tuple(m[:3] for m in _MONTHS) if count == 3 else (_MONTHS if count == 4 else tuple(m[0] for m in _MONTHS))
+        names = _month_names(count)
         return "month", _text_index(column, names, insensitive) + 1
     if letter in "Eec" and (count >= 3 or letter == "E"):
-        names = tuple(d[:3] for d in _DAYS) if count <= 3 else (_DAYS if count == 4 else tuple(d[0] for d in _DAYS))
+        names = _day_names(count)
         return "day_of_week", _text_index(column, names, insensitive) + 1
     if letter in "ec":
         return "day_of_week", np.mod(_as_int(column) - 2, 7) + 1
     if letter == "G":
-        names = ("BC", "AD") if count <= 3 else (("Before Christ", "Anno Domini") if count == 4 else ("B", "A"))
+        names = _era_names(count)
         return "era", _text_index(column, names, insensitive)
     if letter == "a":
         return "ampm", _text_index(column, ("AM", "PM"), insensitive)
     if letter in "Qq":
         if count >= 3:
-            names = ("Q1", "Q2", "Q3", "Q4") if count == 3 else (_QUARTER_WORDS if count == 4 else ("1", "2", "3", "4"))
+            names = _quarter_names(count)
             return "quarter", _text_index(column, names, insensitive) + 1
         return "quarter", _as_int(column)
     number = _as_int(column)

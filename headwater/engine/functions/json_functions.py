@@ -308,9 +308,10 @@ def _json_array_contains(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     texts = as_array(args[0], ctx.length).to_pylist()
     values_array = as_array(args[1], ctx.length)
     value_type = ctx.arg_types[1]
-    kind = {t.INT: "int", t.BIGINT: "int", t.DOUBLE: "double", t.STRING: "string", t.BOOLEAN: "boolean"}.get(
-        value_type, "other"  # type: ignore[arg-type]
-    )
+    kinds: dict[t.SqlType, str] = {
+        t.INT: "int", t.BIGINT: "int", t.DOUBLE: "double", t.STRING: "string", t.BOOLEAN: "boolean"
+    }
+    kind = kinds.get(value_type, "other") if value_type is not None else "other"
     values = values_array.to_pylist()
     return pa.array(
         [_json_array_contains_one(text, value, kind) for text, value in zip(texts, values)], pa.bool_()

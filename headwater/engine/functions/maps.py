@@ -120,7 +120,8 @@ def _entries(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     if sort_rows.any() and len(keys):
         table = pa.table({"row": pa.array(parents), "key": keys})
         by_key = as_numpy(pc.sort_indices(table, sort_keys=[("row", "ascending"), ("key", "ascending")]))
-        natural = np.arange(len(keys))
+        by_key = by_key.astype(np.int64)
+        natural = np.arange(len(keys), dtype=np.int64)
         order = np.where(sort_rows[parents[by_key]], by_key, natural)
         keys, items = keys.take(pa.array(order)), items.take(pa.array(order))
     list_type = to_arrow(ctx.return_type)

@@ -153,6 +153,8 @@ def _rounding_kernel(op: Callable[[pa.Array], pa.Array]) -> Callable[[Sequence[D
         array = as_array(args[0], ctx.length)
         if pa.types.is_decimal(array.type):
             return _decimal_to(op(_decimal_widened(array, 1)), ctx.return_type)
+        if pa.types.is_integer(array.type):
+            return array  # already integral (Arrow's ceil/floor would return a double)
         return op(array)
 
     return kernel

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, TypeAlias
 
 import pyarrow as pa
 
@@ -63,7 +63,7 @@ __all__ = [
     "rowwise",
 ]
 
-Datum = pa.Array | pa.ChunkedArray | pa.Scalar
+Datum: TypeAlias = pa.Array | pa.ChunkedArray | pa.Scalar
 """A kernel argument: a column of the batch, or a scalar for a literal (pyarrow.compute broadcasts)."""
 
 
@@ -186,14 +186,14 @@ class CallContext:
     lambdas: tuple[CompiledLambda, ...] = ()
 
 
-Kernel = Callable[[Sequence[Datum], CallContext], pa.Array]
+Kernel: TypeAlias = Callable[[Sequence[Datum], CallContext], pa.Array]
 """A scalar kernel: argument columns (cast to the signature's types) -> result column."""
 
-TableKernel = Callable[[Sequence[Datum], CallContext], tuple[pa.Array, pa.Array]]
+TableKernel: TypeAlias = Callable[[Sequence[Datum], CallContext], tuple[pa.Array, pa.Array]]
 """A table-function kernel: -> (values, parent_index), one output row per value; ``parent_index[i]`` is
 the input row that produced ``values[i]``, in non-decreasing order."""
 
-ReturnType = t.SqlType | Callable[[tuple[t.SqlType, ...]], t.SqlType]
+ReturnType: TypeAlias = t.SqlType | Callable[[tuple[t.SqlType, ...]], t.SqlType]
 """A fixed type, a type with generics bound from the arguments, or a function of the argument types
 (for rules such as DECIMAL precision that generics cannot express)."""
 

@@ -43,7 +43,9 @@ from headwater.engine.functions.columns import (
     apply_by_distinct,
     as_array,
     as_numpy,
+    choose_rows,
     is_scalar,
+    rebuild_list,
     rebuild_map,
     scalar_value,
     valid_mask,
@@ -148,15 +150,24 @@ def _concat(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
 
 
 def _concat_ws(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
+    """Joins the non-NULL values of each row with the row's separator. (Arrow's
+    ``binary_join_element_wise`` with ``null_handling="skip"`` loses rows whose values are all NULL,
+    so the values are gathered into one list per row and joined with ``binary_join``.)"""
     separator = as_array(args[0], ctx.length)
-    columns = [as_array(a, ctx.length) for a in args[1:]]
-    if not columns:
-        empty = pa.array([b"" if _is_binary(separator) else ""] * ctx.length, separator.type)
-        return with_nulls(empty, ~valid_mask(separator))
-    joined = pc.binary_join_element_wise(*columns, separator, null_handling="skip")
-    # all-NULL inputs give NULL from Arrow; ksqlDB gives an empty value unless the separator is NULL
-    empty = pa.scalar(b"" if _is_binary(separator) else "", separator.type)
-    return with_nulls(pc.fill_null(joined, empty), ~valid_mask(separator))
+    columns = [as_array(a, ctx.length).cast(separator.type) for a in args[1:]]
+    count = len(columns)
+    if count:
+        interleaved = pa.concat_arrays(columns).take(
+            pa.array((np.arange(count)[None, :] * ctx.length + np.arange(ctx.length)[:, None]).reshape(-1))
+        )
+        present = valid_mask(interleaved)
+        values = interleaved.filter(pa.array(present))
+        lengths = present.reshape(ctx.length, count).sum(axis=1).astype(np.int64)
+    else:
+        values = pa.array([], separator.type)
+        lengths = np.zeros(ctx.length, dtype=np.int64)
+    lists = rebuild_list(lengths, values, None, pa.list_(separator.type))
+    return pc.binary_join(lists, separator)
 
 
 def _len(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
@@ -282,7 +293,7 @@ def _instr_rowwise(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     columns = [as_array(a, ctx.length).to_pylist() for a in args]
     positions = columns[2] if len(columns) > 2 else [1] * ctx.length
     occurrences = columns[3] if len(columns) > 3 else [1] * ctx.length
-    out = []
+    out: list[int | None] = []
     for text, search, position, occurrence in zip(columns[0], columns[1], positions, occurrences):
         if position is None or occurrence is None:
             out.append(None)
@@ -405,8 +416,7 @@ def _elt(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     in_range = index_valid & (index >= 1) & (index <= len(choices))
     if not choices:
         return pa.nulls(ctx.length, pa.string())
-    picked = pc.choose(pa.array(np.where(in_range, index - 1, 0).astype(np.int32)), *choices)
-    return with_nulls(picked, ~in_range)
+    return choose_rows(np.where(in_range, index - 1, -1), choices)
 
 
 def _field(args: Sequence[Datum], ctx: CallContext) -> pa.Array:

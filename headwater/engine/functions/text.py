@@ -42,7 +42,7 @@ def buffers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     else:
         offset_dtype = np.int32
     bufs = array.buffers()
-    raw_offsets = np.frombuffer(bufs[1], dtype=offset_dtype) if bufs[1] is not None else np.zeros(1, offset_dtype)
+    raw_offsets: np.ndarray = np.frombuffer(bufs[1], dtype=offset_dtype) if bufs[1] is not None else np.zeros(1, offset_dtype)
     offsets = raw_offsets[array.offset : array.offset + len(array) + 1].astype(np.int64)
     data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
     return offsets, data

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -101,9 +102,34 @@ def offsets_millis(instants: np.ndarray, zone: Zone) -> np.ndarray:
         return np.full(len(instants), zone.fixed_offset_millis, dtype=np.int64)
     if zone.region == "UTC":
         return np.zeros(len(instants), dtype=np.int64)
-    stamps = pa.array(instants.astype(np.int64), pa.int64()).cast(pa.timestamp("ms", tz=zone.region))
+    instants = instants.astype(np.int64)
+    stamps = pa.array(instants, pa.int64()).cast(pa.timestamp("ms", tz=zone.region))
     local = pc.local_timestamp(stamps).cast(pa.int64())
-    return np.asarray(local.to_numpy(zero_copy_only=False), dtype=np.int64) - instants.astype(np.int64)
+    offsets = np.asarray(local.to_numpy(zero_copy_only=False), dtype=np.int64) - instants
+    late = instants >= _EXPLICIT_TRANSITIONS_END
+    if late.any():
+        offsets[late] = _rule_offsets(instants[late], zone.region)
+    return offsets
+
+
+_EXPLICIT_TRANSITIONS_END = 2_114_380_800_000  # 2037-01-01T00:00Z
+"""Arrow's time-zone kernels read only the explicit transitions of the zone files, which end in 2037;
+later instants follow the zone's recurring rule, which Python's ``zoneinfo`` (like Java) applies."""
+
+
+def _rule_offsets(instants: np.ndarray, region: str) -> np.ndarray:
+    """Offsets past the explicit transitions, one ``zoneinfo`` lookup per distinct minute (zones change
+    offset on minute boundaries)."""
+    info = zoneinfo.ZoneInfo(region)
+    minutes, inverse = np.unique(np.floor_divide(instants, 60_000), return_inverse=True)
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    limit = 253_402_300_799  # the last second Python's datetime holds
+    found = []
+    for minute in minutes.tolist():
+        seconds = min(minute * 60, limit - 86_400)
+        offset = (epoch + dt.timedelta(seconds=seconds)).astimezone(info).utcoffset()
+        found.append(int(offset.total_seconds() * 1000) if offset is not None else 0)
+    return np.array(found, dtype=np.int64)[inverse.reshape(-1)]
 
 
 def local_to_instant_millis(local: np.ndarray, zone: Zone) -> np.ndarray:
