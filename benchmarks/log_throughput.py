@@ -1,0 +1,303 @@
+"""Event log throughput: append and read narrow events, against plain Arrow IPC on the same batches.
+
+For each batch size (10,000 and 100 rows by default) the same pre-built batches are
+
+* written with ``pa.ipc.new_file`` to a file and read back (memory-mapped, every batch materialised):
+  the floor a log on Arrow IPC can be compared with;
+* appended to a one-partition typed topic with ``Topic.append`` and read back with
+  ``PartitionLog.read`` in chunks of 100,000 records (zero-copy, like the plain read).
+
+Events have five columns: int64 id, int64 event time (stored as ``__timestamp``), double price,
+an 8-16 character string symbol and an int32 category. The log adds ``__offset``, ``__headers`` and
+``__tombstone``, so it writes more bytes per event than plain IPC; MB/s is reported for the bytes
+each actually wrote.
+
+Usage::
+
+    .venv/bin/python benchmarks/log_throughput.py                 # 10M events, both batch sizes
+    .venv/bin/python benchmarks/log_throughput.py --events 1000000 --batch-sizes 10000,100
+
+Prints a table and the targets (append and read >= 0.7x plain IPC at 10,000-row batches, >= 200,000
+events/s appended at 100-row batches), writes ``results/log_throughput.json`` and, when matplotlib is
+installed, ``results/log_throughput.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from headwater.storage import EventLog, TopicConfig
+
+HERE = Path(__file__).resolve().parent
+READ_CHUNK = 100_000
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One timed run: what, at which batch size, how many events and bytes, how long."""
+
+    method: str
+    operation: str
+    batch_rows: int
+    events: int
+    seconds: float
+    bytes: int
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.bytes / self.seconds / 1e6
+
+
+def make_table(events: int, seed: int = 42) -> pa.Table:
+    """The benchmark's events, built once with numpy (symbols are 8-16 characters)."""
+    rng = np.random.default_rng(seed)
+    symbol_pool = np.array([("SYM" + "X" * int(n))[:int(n)] + f"{i:03d}"[-3:]
+                            for i, n in enumerate(rng.integers(5, 14, size=1000))], dtype=object)
+    symbols = pa.array(symbol_pool[rng.integers(0, len(symbol_pool), size=events)], type=pa.string())
+    return pa.table({
+        "id": pa.array(np.arange(events, dtype=np.int64)),
+        "__timestamp": pa.array(1_700_000_000_000 + np.arange(events, dtype=np.int64) // 10),
+        "price": pa.array(rng.random(events) * 1000.0),
+        "symbol": symbols,
+        "category": pa.array(rng.integers(0, 50, size=events).astype(np.int32)),
+    })
+
+
+class Progress:
+    """Prints how far a timed loop got, a few times per run, to stderr."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label = label
+        self.total = total
+        self.step = max(total // 10, 1)
+        self.next = self.step
+        self.start = time.perf_counter()
+
+    def update(self, done: int) -> None:
+        if done >= self.next or done == self.total:
+            elapsed = time.perf_counter() - self.start
+            print(f"\r  {self.label}: {done:>11,}/{self.total:,} events  {elapsed:6.2f} s", end="", file=sys.stderr)
+            self.next += self.step
+            if done >= self.total:
+                print(file=sys.stderr)
+
+
+def settle() -> None:
+    """Write back dirty pages before a timed phase, so no phase pays for the previous one's writes.
+
+    On a small machine the kernel's writeback competes for the CPUs; without this, whichever method
+    runs second is measured against the first one's flushing.
+    """
+    os.sync()
+    time.sleep(0.2)
+
+
+def timed(run: Callable[[Progress], int], label: str, total: int) -> tuple[float, int]:
+    settle()
+    progress = Progress(label, total)
+    start = time.perf_counter()
+    result = run(progress)
+    return time.perf_counter() - start, result
+
+
+def plain_ipc(batches: list[pa.RecordBatch], path: Path, batch_rows: int) -> list[Measurement]:
+    total = sum(b.num_rows for b in batches)
+
+    def write(progress: Progress) -> int:
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, batches[0].schema) as writer:
+            done = 0
+            for batch in batches:
+                writer.write_batch(batch)
+                done += batch.num_rows
+                progress.update(done)
+        return done
+
+    def read(progress: Progress) -> int:
+        reader = pa.ipc.open_file(pa.memory_map(str(path)))
+        done = 0
+        for i in range(reader.num_record_batches):
+            done += reader.get_batch(i).num_rows
+            progress.update(done)
+        return done
+
+    write_s, written = timed(write, f"plain IPC write  ({batch_rows:>6} rows/batch)", total)
+    size = path.stat().st_size
+    read_s, read_count = timed(read, f"plain IPC read   ({batch_rows:>6} rows/batch)", total)
+    assert written == read_count == total
+    return [Measurement("plain IPC", "append", batch_rows, total, write_s, size),
+            Measurement("plain IPC", "read", batch_rows, total, read_s, size)]
+
+
+def event_log(batches: list[pa.RecordBatch], directory: Path, batch_rows: int) -> list[Measurement]:
+    total = sum(b.num_rows for b in batches)
+    user_schema = pa.schema([f for f in batches[0].schema if not f.name.startswith("__")])
+    log = EventLog.open(directory)
+    topic = log.create_topic("events", TopicConfig(segment_bytes=256 * 1024 * 1024), schema=user_schema)
+    partition = topic.partition(0)
+
+    def append(progress: Progress) -> int:
+        done = 0
+        for batch in batches:
+            topic.append(batch, partition=0)
+            done += batch.num_rows
+            progress.update(done)
+        return done
+
+    def read(progress: Progress) -> int:
+        offset = 0
+        done = 0
+        end = partition.end_offset
+        while offset < end:
+            result = partition.read(offset, READ_CHUNK)
+            done += sum(b.num_rows for b in result.batches)
+            offset = result.next_offset
+            progress.update(done)
+        return done
+
+    append_s, appended = timed(append, f"event log append ({batch_rows:>6} rows/batch)", total)
+    size = partition.size_bytes
+    read_s, read_count = timed(read, f"event log read   ({batch_rows:>6} rows/batch)", total)
+    log.close()
+    assert appended == read_count == total
+    return [Measurement("event log", "append", batch_rows, total, append_s, size),
+            Measurement("event log", "read", batch_rows, total, read_s, size)]
+
+
+def best_of(runs: list[Measurement]) -> list[Measurement]:
+    """The fastest run of each (method, operation, batch size), in first-seen order."""
+    best: dict[tuple[str, str, int], Measurement] = {}
+    for m in runs:
+        key = (m.method, m.operation, m.batch_rows)
+        if key not in best or m.seconds < best[key].seconds:
+            best[key] = m
+    return list(best.values())
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"nproc": str(os.cpu_count()), "cpu": cpu, "python": platform.python_version(),
+            "pyarrow": pa.__version__, "platform": platform.platform()}
+
+
+def report(results: list[Measurement], batch_sizes: Iterable[int]) -> list[str]:
+    lines = [f"{'method':<10} {'op':<7} {'rows/batch':>10} {'events/s':>14} {'MB/s':>9} {'seconds':>8}"]
+    for m in results:
+        lines.append(f"{m.method:<10} {m.operation:<7} {m.batch_rows:>10,} {m.events_per_s:>14,.0f} "
+                     f"{m.mb_per_s:>9.1f} {m.seconds:>8.3f}")
+    lines.append("")
+    by_key = {(m.method, m.operation, m.batch_rows): m for m in results}
+    for rows in batch_sizes:
+        for op in ("append", "read"):
+            ours, plain = by_key[("event log", op, rows)], by_key[("plain IPC", op, rows)]
+            lines.append(f"ratio event log / plain IPC, {op:<6} at {rows:>6,} rows/batch: "
+                         f"{ours.events_per_s / plain.events_per_s:.2f}")
+    lines.append("")
+    if 10_000 in batch_sizes:
+        for op in ("append", "read"):
+            ratio = by_key[("event log", op, 10_000)].events_per_s / by_key[("plain IPC", op, 10_000)].events_per_s
+            lines.append(f"target {op} >= 0.7x plain IPC at 10,000 rows/batch: {'met' if ratio >= 0.7 else 'MISSED'}"
+                         f" ({ratio:.2f})")
+    if 100 in batch_sizes:
+        rate = by_key[("event log", "append", 100)].events_per_s
+        lines.append(f"target >= 200,000 events/s appended at 100 rows/batch: "
+                     f"{'met' if rate >= 200_000 else 'MISSED'} ({rate:,.0f})")
+    return lines
+
+
+def plot(results: list[Measurement], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot written", file=sys.stderr)
+        return False
+    sizes = sorted({m.batch_rows for m in results}, reverse=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, op in zip(axes, ("append", "read")):
+        width = 0.38
+        x = np.arange(len(sizes))
+        for i, method in enumerate(("plain IPC", "event log")):
+            values = [next(m.events_per_s for m in results if (m.method, m.operation, m.batch_rows) == (method, op, s))
+                      for s in sizes]
+            bars = ax.bar(x + (i - 0.5) * width, values, width, label=method)
+            ax.bar_label(bars, labels=[f"{v / 1e6:.1f}M" for v in values], fontsize=8)
+        ax.set_xticks(x, [f"{s:,} rows/batch" for s in sizes])
+        ax.set_yscale("log")
+        ax.set_ylabel("events/s (log scale)")
+        ax.set_title(f"{op}")
+        ax.legend()
+    fig.suptitle("Headwater event log vs plain Arrow IPC")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=10_000_000, help="events per batch size (default 10M)")
+    parser.add_argument("--batch-sizes", default="10000,100", help="comma-separated rows per batch")
+    parser.add_argument("--data-dir", type=Path, default=None, help="where to write (default: a temp dir)")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="where to put the JSON and PNG")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the fastest counts")
+    args = parser.parse_args(argv)
+    batch_sizes = [int(s) for s in args.batch_sizes.split(",") if s]
+    work = Path(tempfile.mkdtemp(prefix="log-throughput-", dir=args.data_dir))
+    print(f"building {args.events:,} events ...", file=sys.stderr)
+    table = make_table(args.events)
+    results: list[Measurement] = []
+    try:
+        for rows in batch_sizes:
+            batches = table.to_batches(max_chunksize=rows)
+            runs: list[Measurement] = []
+            for attempt in range(args.repeat):
+                print(f"round {attempt + 1}/{args.repeat}, {rows:,} rows/batch", file=sys.stderr)
+                runs += plain_ipc(batches, work / f"plain-{rows}.arrow", rows)
+                (work / f"plain-{rows}.arrow").unlink()
+                runs += event_log(batches, work / f"log-{rows}", rows)
+                shutil.rmtree(work / f"log-{rows}")
+            results += best_of(runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    lines = report(results, batch_sizes)
+    info = machine()
+    print(f"\nmachine: {info['nproc']} CPUs, {info['cpu']}, Python {info['python']}, pyarrow {info['pyarrow']}")
+    print(f"events per run: {args.events:,}; best of {args.repeat} runs\n")
+    print("\n".join(lines))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "log_throughput.json").write_text(json.dumps(
+        {"machine": info, "events": args.events,
+         "results": [asdict(m) | {"events_per_s": m.events_per_s, "mb_per_s": m.mb_per_s} for m in results]},
+        indent=2))
+    if plot(results, args.out / "log_throughput.png"):
+        print(f"\nplot: {args.out / 'log_throughput.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
