@@ -14,11 +14,10 @@ import math
 from decimal import Decimal as PyDecimal
 from decimal import InvalidOperation
 
-from lark import Token
-
 from headwater.parser import expressions as ex
 from headwater.parser import types as ty
 from headwater.parser.expressions import Expression, Span, TimeUnit
+from headwater.parser.lexer import Token
 from headwater.parser.positions import AstCheckError, Ident, TypeAt, span_between, span_of, token_span
 
 __all__ = ["ExpressionCallbacks", "unquote_string"]

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 
-from lark import Token
-
 from headwater.parser import ast
 from headwater.parser import expressions as ex
 from headwater.parser.build_expressions import duration, integer_value, unquote_string
+from headwater.parser.lexer import Token
 from headwater.parser.positions import AstCheckError, Ident, Part, TypeAt, span_between, span_of, token_span
 from headwater.parser.properties import (
     INSERT_PROPERTIES,

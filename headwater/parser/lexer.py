@@ -20,18 +20,38 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from lark import Token
-
 from headwater.errors import ParseError
 
 __all__ = [
     "KEYWORDS",
     "NON_RESERVED",
     "RESERVED",
+    "Token",
     "keyword_type",
     "split_statements",
     "tokenize",
 ]
+
+
+class Token:
+    """One token: its type (a grammar terminal, or WORD until the parser classifies it), its text,
+    and where it is (``start_pos``/``end_pos`` offsets into the script, 1-based ``line``/``column``)."""
+
+    __slots__ = ("column", "end_pos", "line", "start_pos", "type", "value")
+
+    def __init__(self, type: str, value: str, start_pos: int, end_pos: int, line: int, column: int) -> None:
+        self.type = type
+        self.value = value
+        self.start_pos = start_pos
+        self.end_pos = end_pos
+        self.line = line
+        self.column = column
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Token({self.type!r}, {self.value!r}, line={self.line}, column={self.column})"
 
 
 def _words(text: str) -> frozenset[str]:
@@ -209,16 +229,7 @@ def tokenize(text: str, *, offset: int = 0, line: int = 1, column: int = 1) -> l
             token_type = ""
             value = ""
         if token_type:
-            append(
-                Token(
-                    token_type,
-                    value,
-                    start_pos=offset + pos,
-                    line=line,
-                    column=pos - line_start + 1,
-                    end_pos=offset + stop,
-                )
-            )
+            append(Token(token_type, value, offset + pos, offset + stop, line, pos - line_start + 1))
         newlines = text.count("\n", pos, stop)
         if newlines:
             line += newlines
@@ -262,7 +273,6 @@ def split_statements(text: str) -> list[str]:
     for _, semicolon in iter_statement_tokens(tokens):
         if semicolon is None:
             break
-        assert semicolon.start_pos is not None
         pieces.append(text[start : semicolon.start_pos])
         start = semicolon.start_pos + 1
     pieces.append(text[start:])

@@ -1,17 +1,11 @@
-"""Text -> statement objects: the LALR parser, its context-sensitive lexer, and the public entry points.
+"""Text -> statement objects: the public entry points.
 
-One lark LALR(1) parser is built per process, lazily, from ``grammar.lark``, with the tree builder
-embedded (its callbacks run on each reduction, so no intermediate parse tree is made). Its parse table
-is cached on disk by lark, so loading it is cheap after the first run.
-
-ksqlDB lets its non-reserved keywords (``KEY``, ``EMIT``, ``PARTITION``, ``TYPE``...) be used as names,
-and its ANTLR parser decides which one a word is with unlimited lookahead. Here the lexer decides, word
-by word, by asking the LALR table which reading can continue the statement: the keyword, a name, or,
-when both can, which of them still fits the token after it (``FROM s EMIT CHANGES`` vs ``FROM s emit;``).
-Reserved keywords are always keywords, as in ksqlDB.
-
-A script is parsed statement by statement (statements end at ``;``; the last one may omit it), so
-``DEFINE`` takes effect for the statements after it, as it does in ksqlDB.
+A script is scanned once (:mod:`headwater.parser.lexer`), cut at its semicolons, and each statement is
+parsed by the LALR(1) driver (:mod:`headwater.parser.lalr`) with the tree builder running on every
+reduction, so no intermediate parse tree is made. Statements are parsed one after the other, so a
+``DEFINE`` takes effect for the statements after it, as in ksqlDB. Every failure is a
+:class:`~headwater.errors.ParseError`: syntax errors in ksqlDB's words (:mod:`headwater.parser.syntax_errors`),
+and the checks ksqlDB makes while building its tree, with its messages.
 
 Example:
     >>> [type(s).__name__ for s in parse("SHOW STREAMS; SELECT * FROM s EMIT CHANGES;")]
@@ -21,141 +15,30 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
-
-from lark import Lark, Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
-from lark.lexer import Lexer
 
 from headwater.errors import ParseError
 from headwater.parser import ast
-from headwater.parser.build_expressions import ExpressionCallbacks
-from headwater.parser.build_statements import StatementCallbacks
 from headwater.parser.checks import check_qualifiers
 from headwater.parser.expressions import Expression, Span
-from headwater.parser.lexer import RESERVED, iter_statement_tokens, keyword_type, tokenize
+from headwater.parser.lalr import UnexpectedTokenError, parser_tables, run
+from headwater.parser.lexer import Token, iter_statement_tokens, tokenize
 from headwater.parser.positions import AstCheckError
-from headwater.parser.syntax_errors import advance, syntax_error
+from headwater.parser.syntax_errors import syntax_error
 from headwater.parser.types import SqlType
 from headwater.parser.variables import normalise_variables, references_variables, substitute_variables
 
 __all__ = ["parse", "parse_expression", "parse_statement", "parse_type"]
 
-_GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 
-
-class _Builder(StatementCallbacks, ExpressionCallbacks):
-    """The grammar callbacks, statements and expressions together. (Every rule has one; the tests
-    check that no lark Tree is left in a parsed statement.)"""
-
-
-class _TokenFeed:
-    """What the parser reads: the tokens of one statement and what follows them."""
-
-    __slots__ = ("end", "tokens")
-
-    def __init__(self, tokens: list[Token], end: Token | None) -> None:
-        self.tokens = tokens
-        self.end = end  # the ';' after the statement, None at the end of the script
-
-
-def _readings(token: Token | None) -> tuple[str, ...]:
-    """The terminals ``token`` may become: both readings of a non-reserved keyword."""
-    if token is None:
-        return ("$END",)
-    if token.type != "WORD":
-        return (token.type,)
-    keyword = keyword_type(str(token))
-    if keyword is None:
-        return ("IDENTIFIER",)
-    if str(token).upper() in RESERVED:
-        return (keyword,)
-    return (keyword, "IDENTIFIER")
-
-
-class StatementLexer(Lexer):
-    """Feeds a statement's tokens to the parser, deciding for each word whether it is a keyword."""
-
-    __future_interface__ = 2
-
-    def __init__(self, lexer_conf: object) -> None:
-        pass
-
-    def lex(self, lexer_state: Any, parser_state: Any) -> Iterator[Token]:
-        feed: _TokenFeed = lexer_state.text
-        tokens = feed.tokens
-        states = parser_state.parse_conf.states
-        end_state = parser_state.parse_conf.end_state
-        previous = ""
-        for index, token in enumerate(tokens):
-            if token.type == "WORD":
-                token.type = self._classify(token, tokens, index, previous, states, end_state, parser_state)
-            previous = token.type
-            yield token
-
-    @staticmethod
-    def _classify(
-        token: Token,
-        tokens: list[Token],
-        index: int,
-        previous: str,
-        states: dict,
-        end_state: int,
-        parser_state: Any,
-    ) -> str:
-        word = str(token).upper()
-        keyword = keyword_type(word)
-        # A variable name may be any word, even a reserved one (ksqlDB's SyntaxErrorValidator).
-        if keyword is None or (index == 1 and previous in ("DEFINE", "UNDEFINE")):
-            return "IDENTIFIER"
-        if word in RESERVED:
-            return keyword
-        stack = parser_state.state_stack
-        as_keyword = advance(states, end_state, stack, keyword)
-        as_name = advance(states, end_state, stack, "IDENTIFIER")
-        if as_keyword is None or as_name is None:
-            return keyword if as_name is None else "IDENTIFIER"
-        following = _readings(tokens[index + 1] if index + 1 < len(tokens) else None)
-        if any(advance(states, end_state, as_keyword, t) is not None for t in following):
-            return keyword
-        if any(advance(states, end_state, as_name, t) is not None for t in following):
-            return "IDENTIFIER"
-        return keyword
-
-
-_STARTS = ["statement_entry", "test_statement_entry", "expression_entry", "type_entry"]
-_lock = threading.Lock()
-_parser: Lark | None = None
-
-
-def _lark() -> Lark:
-    """The process-wide parser, built on first use (the parse table comes from lark's cache)."""
-    global _parser
-    if _parser is None:
-        with _lock:
-            if _parser is None:
-                _parser = Lark(
-                    _GRAMMAR_PATH.read_text(encoding="utf-8"),
-                    parser="lalr",
-                    lexer=StatementLexer,
-                    start=_STARTS,
-                    transformer=_Builder(),
-                    maybe_placeholders=False,
-                )
-    return _parser
-
-
-def _run(feed: _TokenFeed, start: str, source: str) -> Any:
+def _run(tokens: list[Token], end: Token | None, start: str, source: str) -> Any:
     """Parse one statement's tokens from the ``start`` rule, turning every failure into a ParseError."""
+    tables = parser_tables()
     try:
-        return _lark().parse(feed, start=start)
-    except UnexpectedToken as error:
-        raise syntax_error(error, feed.tokens, feed.end, source) from None
-    except (UnexpectedCharacters, UnexpectedEOF) as error:  # not raised with our own lexer
-        raise ParseError(f"Syntax Error\n{error}", source=source) from None
+        return run(tables, tokens, start)
+    except UnexpectedTokenError as error:
+        raise syntax_error(error, tables, tokens, end, source) from None
     except AstCheckError as error:
         raise ParseError(
             error.message, line=error.line, column=error.column, token=error.token, source=source
@@ -208,14 +91,16 @@ def parse(
         source = text
         if not chunk:
             assert semicolon is not None
-            raise syntax_error(None, [], semicolon, text)
+            raise syntax_error(None, parser_tables(), [], semicolon, text)
         if references_variables(chunk):
             chunk, source = _substituted(text, chunk, semicolon, current)
         first, last = chunk[0], chunk[-1]
-        span = Span(first.start_pos or 0, last.end_pos or 0, first.line or 1, first.column or 1)
-        statement = _with_text(_run(_TokenFeed(chunk, semicolon), start, source), source, span)
+        span = Span(first.start_pos, last.end_pos, first.line, first.column)
+        statement = _with_text(_run(chunk, semicolon, start, source), source, span)
         try:
-            check_qualifiers(statement)
+            # Only `x.col` and `x.*` carry a qualifier, and both need a '.' token.
+            if any(token.type == "DOT" for token in chunk):
+                check_qualifiers(statement)
         except AstCheckError as error:
             raise ParseError(
                 error.message, line=error.line, column=error.column, token=error.token, source=source
@@ -232,14 +117,14 @@ def _substituted(
     text: str, chunk: list[Token], semicolon: Token | None, variables: Mapping[str, str]
 ) -> tuple[list[Token], str]:
     """A statement's tokens after ``${name}`` substitution, and the script as the parser then sees it."""
-    start, end = chunk[0].start_pos or 0, chunk[-1].end_pos or 0
+    start, end = chunk[0].start_pos, chunk[-1].end_pos
     replaced = substitute_variables(text[start:end], variables)
     source = text[:start] + replaced + text[end:]
-    tokens = tokenize(replaced, offset=start, line=chunk[0].line or 1, column=chunk[0].column or 1)
+    tokens = tokenize(replaced, offset=start, line=chunk[0].line, column=chunk[0].column)
     if semicolon is not None:
         shift = len(replaced) - (end - start)
-        semicolon.start_pos = (semicolon.start_pos or 0) + shift
-        semicolon.end_pos = (semicolon.end_pos or 0) + shift
+        semicolon.start_pos += shift
+        semicolon.end_pos += shift
     return tokens, source
 
 
@@ -281,7 +166,7 @@ def parse_expression(text: str) -> Expression:
     semicolon = next((t for t in tokens if t.type == "SEMICOLON"), None)
     if semicolon is not None:
         tokens = tokens[: tokens.index(semicolon) + 1]
-    return _run(_TokenFeed(tokens, None), "expression_entry", text)
+    return _run(tokens, None, "expression_entry", text)
 
 
 def parse_type(text: str) -> SqlType:
@@ -291,5 +176,4 @@ def parse_type(text: str) -> SqlType:
         >>> str(parse_type("map<varchar, decimal(4, 2)>"))
         'MAP<STRING, DECIMAL(4, 2)>'
     """
-    tokens = tokenize(text)
-    return _run(_TokenFeed(tokens, None), "type_entry", text)
+    return _run(tokenize(text), None, "type_entry", text)

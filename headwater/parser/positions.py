@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from lark import Token
-
 from headwater.parser.expressions import Node, Span
+from headwater.parser.lexer import Token
 from headwater.parser.types import SqlType
 
 __all__ = [

@@ -10,14 +10,11 @@ repairs are tried on a copy of the parser's state stack.
 
 from __future__ import annotations
 
-from lark import Token
-from lark.exceptions import UnexpectedToken
-from lark.parsers.lalr_analysis import Shift
-
 from headwater.errors import ParseError
-from headwater.parser.lexer import RESERVED, keyword_type
+from headwater.parser.lalr import END, LalrTables, UnexpectedTokenError, advance
+from headwater.parser.lexer import RESERVED, Token, keyword_type
 
-__all__ = ["advance", "display_terminal", "syntax_error"]
+__all__ = ["display_terminal", "syntax_error"]
 
 _PUNCTUATION = {
     "SEMICOLON": ";",
@@ -75,28 +72,6 @@ def _expecting(names: set[str]) -> str:
     return "{" + ", ".join(shown) + "}"
 
 
-def advance(states: dict, end_state: int, stack: list[int], terminal: str) -> list[int] | None:
-    """The state stack after the parser reads ``terminal`` from ``stack``, or None if it cannot.
-
-    Runs the reductions the terminal triggers, as the LALR driver would, on a copy of the stack.
-    """
-    stack = list(stack)
-    while True:
-        action = states[stack[-1]].get(terminal)
-        if action is None:
-            return None
-        kind, arg = action
-        if kind is Shift:
-            stack.append(arg)
-            return stack
-        size = len(arg.expansion)
-        if size:
-            del stack[-size:]
-        stack.append(states[stack[-1]][arg.origin.name][1])
-        if stack[-1] == end_state:
-            return stack
-
-
 def _type_of(token: Token | None) -> str:
     if token is None:
         return "$END"
@@ -106,12 +81,17 @@ def _type_of(token: Token | None) -> str:
 
 
 def syntax_error(
-    error: UnexpectedToken | None, tokens: list[Token], end: Token | None, source: str
+    error: UnexpectedTokenError | None,
+    tables: LalrTables,
+    tokens: list[Token],
+    end: Token | None,
+    source: str,
 ) -> ParseError:
     """The ParseError for a token the parser could not accept.
 
     Args:
-        error: lark's report (None for an empty statement: a ``;`` with nothing before it).
+        error: the driver's report (None for an empty statement: a ``;`` with nothing before it).
+        tables: the parse table, to work out what was expected and what would repair the statement.
         tokens: the statement's tokens.
         end: the ``;`` that ends the statement, or None at the end of the script.
         source: the script.
@@ -120,66 +100,35 @@ def syntax_error(
         assert end is not None
         return ParseError(
             "Syntax Error\nextraneous input ';' expecting a statement",
-            line=end.line or 1,
-            column=end.column or 1,
+            line=end.line,
+            column=end.column,
             token=";",
             expected=(),
             source=source,
         )
-    offending: Token | None = error.token
-    if offending is not None and offending.type == "$END":
-        offending = end
-    expected = _truly_expected(error)
+    offending = error.token if error.token is not None else end
+    expected = {
+        name
+        for name in tables.terminals
+        if advance(tables.rows, error.end_state, error.stack, name) is not None
+    }
     line, column = _position(offending, tokens, source)
-    detail = _diagnose(error, offending, tokens, expected)
+    detail = _diagnose(error, tables, offending, tokens, expected)
     return ParseError(
         f"Syntax Error\n{detail}",
         line=line,
         column=column,
-        token="" if offending is None else str(offending),
+        token="" if offending is None else offending.value,
         expected=tuple(sorted(display_terminal(n) for n in expected)),
         source=source,
     )
 
 
-_terminals_cache: dict[int, frozenset[str]] = {}
-
-
-def _all_terminals(states: dict) -> frozenset[str]:
-    key = id(states)
-    if key not in _terminals_cache:
-        _terminals_cache[key] = frozenset(
-            name for actions in states.values() for name in actions if name.isupper() or name == "$END"
-        )
-    return _terminals_cache[key]
-
-
-def _truly_expected(error: UnexpectedToken) -> set[str]:
-    """The terminals that can really continue the statement where it failed.
-
-    lark reports the lookahead set of the state it failed in; after LALR state merging that set can
-    hold terminals of other contexts (a name reduced as an alias "expects" everything a name can be
-    followed by anywhere). Simulating each terminal from the failing state stack keeps the real ones.
-    """
-    state = getattr(error, "state", None)
-    reported = {name for name in error.expected if name.isupper() or name == "$END"}
-    if state is None:
-        return reported
-    states = state.parse_conf.states
-    end_state = state.parse_conf.end_state
-    stack = list(state.state_stack)
-    return {name for name in _all_terminals(states) if advance(states, end_state, stack, name) is not None}
-
-
 def _position(offending: Token | None, tokens: list[Token], source: str) -> tuple[int, int]:
-    """Where the offending token starts; at the end of input, just after the last character."""
+    """Where the offending token starts; at the end of input, just after the last token."""
     if offending is not None:
-        return offending.line or 1, offending.column or 1
-    if tokens:
-        last = tokens[-1]
-        end = last.end_pos or 0
-    else:
-        end = len(source)
+        return offending.line, offending.column
+    end = tokens[-1].end_pos if tokens else len(source)
     text = source[:end]
     line = text.count("\n") + 1
     column = end - (text.rfind("\n") + 1) + 1
@@ -187,35 +136,43 @@ def _position(offending: Token | None, tokens: list[Token], source: str) -> tupl
 
 
 def _diagnose(
-    error: UnexpectedToken, offending: Token | None, tokens: list[Token], expected: set[str]
+    error: UnexpectedTokenError,
+    tables: LalrTables,
+    offending: Token | None,
+    tokens: list[Token],
+    expected: set[str],
 ) -> str:
-    state = getattr(error, "state", None)
+    rows, end_state, stack = tables.rows, error.end_state, error.stack
     shown = _display_token(offending)
-    if state is None:
-        return f"mismatched input {shown} expecting {_expecting(expected)}"
-    states = state.parse_conf.states
-    end_state = state.parse_conf.end_state
-    stack = list(state.state_stack)
     offending_type = _type_of(offending)
     # One token missing: exactly one expected token X such that X then the offending token fits.
     repairs = []
     for name in sorted(expected):
-        if name == "$END":
+        if name == END:
             continue
-        after = advance(states, end_state, stack, name)
-        if after is not None and advance(states, end_state, after, offending_type) is not None:
+        after = advance(rows, end_state, stack, name)
+        if after is not None and advance(rows, end_state, after, offending_type) is not None:
             repairs.append(name)
     if len(repairs) == 1:
         return f"missing {display_terminal(repairs[0])} at {shown}"
-    # One token too many: the token after the offending one fits here.
     if offending is not None:
         position = next((i for i, t in enumerate(tokens) if t is offending), None)
         following = tokens[position + 1] if position is not None and position + 1 < len(tokens) else None
-        if position is not None and advance(states, end_state, stack, _type_of(following)) is not None:
-            if str(offending).upper() in RESERVED and offending.type not in _NAMED:
-                return (
-                    f'"{offending}" is a reserved keyword and it can\'t be used as an identifier. '
-                    f"You can use it as an identifier by escaping it as '{offending}' "
-                )
+        reserved = offending.value.upper() in RESERVED and offending.type not in _NAMED
+        # One token too many: the token after the offending one fits here.
+        if position is not None and advance(rows, end_state, stack, _type_of(following)) is not None:
+            if reserved:
+                return _reserved_message(offending)
             return f"extraneous input {shown} expecting {_expecting(expected)}"
+        if reserved and "IDENTIFIER" in expected:
+            return (
+                f"mismatched input {shown} expecting {_expecting(expected)}\n{_reserved_message(offending)}"
+            )
     return f"mismatched input {shown} expecting {_expecting(expected)}"
+
+
+def _reserved_message(token: Token) -> str:
+    return (
+        f'"{token.value}" is a reserved keyword and it can\'t be used as an identifier. '
+        f"You can use it as an identifier by escaping it as '{token.value}' "
+    )

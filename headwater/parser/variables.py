@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from lark import Token
+from headwater.parser.lexer import Token
 
 __all__ = ["normalise_variables", "references_variables", "substitute_variables"]
 
@@ -32,7 +32,7 @@ def normalise_variables(variables: Mapping[str, str] | None) -> dict[str, str]:
 
 def references_variables(tokens: Sequence[Token]) -> bool:
     """True when a statement's tokens may hold a ``${name}`` reference."""
-    return any(t.type == "VARIABLE" or (t.type != "WORD" and "${" in t) for t in tokens)
+    return any(t.type == "VARIABLE" or (t.type != "WORD" and "${" in t.value) for t in tokens)
 
 
 def _replace_references(text: str, variables: Mapping[str, str], quote: bool) -> str:
