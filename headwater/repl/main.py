@@ -75,7 +75,8 @@ def run_shell_command(args: argparse.Namespace, data_dir: Path) -> int:
 
     engine = Engine(data_dir)
     try:
-        session = Session(engine, console, output_format=args.output, variables=dict(args.define))
+        session = Session(engine, console, output_format=args.output)
+        session.define(dict(args.define))
         if script is not None:
             outcome = session.run_text(script)
             return 1 if outcome.failed else 0

@@ -90,7 +90,6 @@ class Session:
         engine: the engine (its ``execute`` and ``stream``).
         console: where results and errors go.
         output_format: ``TABULAR`` (tables, as ksqlDB's CLI) or ``JSON`` (ksqlDB's REST JSON).
-        variables: values for ``${name}`` substitution, as ``--define`` gives them.
         engine_lock: held around ``execute`` calls, when another thread (the demo's producer) runs
             statements on the same engine.
     """
@@ -101,14 +100,24 @@ class Session:
         console: Console,
         *,
         output_format: OutputFormat = "TABULAR",
-        variables: dict[str, str] | None = None,
         engine_lock: threading.Lock | None = None,
     ) -> None:
         self.engine = engine
         self.console = console
         self.output_format = output_format.upper()
-        self.variables = dict(variables or {})
         self.engine_lock = engine_lock or threading.Lock()
+
+    def define(self, variables: dict[str, str]) -> None:
+        """Define variables for ``${name}`` substitution (``--define``), with the session's own
+        ``DEFINE`` statement, so they apply to queries and statements alike.
+
+        Raises:
+            HeadwaterError: a name that is not a valid variable name.
+        """
+        for name, value in variables.items():
+            quoted = value.replace("'", "''")
+            with self.engine_lock:
+                self.engine.execute(f"DEFINE {name} = '{quoted}';")
 
     def run_text(self, text: str) -> RunOutcome:
         """Run every statement in ``text`` in order; stop at the first that fails.
@@ -119,19 +128,22 @@ class Session:
         show_statement = self.output_format == "TABULAR" and len(statements) > 1
         succeeded = 0
         for statement in statements:
-            if show_statement:
-                self.console.line()
-                self.console.line(self.console.emphasis(statement.text))
-            if not self.run_statement(statement, whole_text=text):
+            if not self.run_statement(statement, whole_text=text, show_text=show_statement):
                 return RunOutcome(succeeded, failed=True)
             succeeded += 1
         return RunOutcome(succeeded, failed=False)
 
-    def run_statement(self, statement: StatementText, *, whole_text: str | None = None) -> bool:
-        """Run one statement and show its result or its error; returns whether it succeeded."""
+    def run_statement(
+        self, statement: StatementText, *, whole_text: str | None = None, show_text: bool = False
+    ) -> bool:
+        """Run one statement and show its result (after a blank line, and after the statement itself
+        when ``show_text``) or its error; returns whether it succeeded."""
         sql = statement.text if statement.terminated else statement.text + ";"
+        heading = ["", self.console.emphasis(statement.text)] if show_text else [""]
         try:
             if is_query(sql):
+                if self.output_format == "TABULAR":
+                    self.console.lines(heading)
                 print_query(
                     self._open_stream(sql),
                     self.console,
@@ -140,8 +152,8 @@ class Session:
                 )
             else:
                 with self.engine_lock:
-                    entities = self.engine.execute(sql, variables=self.variables or None)
-                self.show_entities(entities)
+                    entities = self.engine.execute(sql)
+                self.show_entities(entities, heading=heading)
             return True
         except ParseError as error:
             self.console.error(str(_rebase(error, statement, whole_text)))
@@ -157,8 +169,9 @@ class Session:
         with self.engine_lock:
             return self.engine.stream(sql, properties=None)
 
-    def show_entities(self, entities: Sequence[Any]) -> None:
-        """Print the results of executed statements in the session's output format."""
+    def show_entities(self, entities: Sequence[Any], *, heading: Sequence[str] = ("",)) -> None:
+        """Print the results of executed statements in the session's output format; in TABULAR,
+        ``heading`` goes before the first entity that shows anything (an INSERT shows nothing)."""
         documents = [entity.to_json() for entity in entities]
         if self.output_format == "JSON":
             visible = [doc for doc, entity in zip(documents, entities) if getattr(entity, "rest_visible", True)]
@@ -169,7 +182,8 @@ class Session:
         for document in documents:
             lines = render_entity(document, width=self.console.width)
             if lines:
-                self.console.lines(["", *lines] if document.get("@type") != "statement_applied" else lines)
+                self.console.lines([*heading, *lines])
+                heading = ("",)
 
 
 def _rebase(error: ParseError, statement: StatementText, whole_text: str | None) -> ParseError:
