@@ -1,0 +1,390 @@
+"""Numbers as Java writes and reads them, over whole Arrow columns.
+
+ksqlDB is a Java program, so every number that becomes text (``CAST(x AS STRING)``, JSON and DELIMITED
+output) is formatted by ``Double.toString`` or ``BigDecimal.toString`` / ``toPlainString``, and every text
+that becomes a number is parsed by ``Integer.parseInt``, ``Long.parseLong``, ``Double.parseDouble`` or
+``new BigDecimal(String)``. Python's formats differ (``1e+16`` against Java's ``1.0E16``; Python's
+``float('inf')`` accepts text Java rejects), so this module reproduces the Java rules, vectorized:
+
+* ``Double.toString``: the shortest decimal that reads back as the same double (Arrow's float to string
+  cast computes exactly those digits), laid out plainly for ``1e-3 <= |x| < 1e7`` (``100.0``,
+  ``0.001``) and as ``d.dddE<n>`` otherwise (``1.0E7``, ``1.0E-4``); ``NaN``, ``Infinity``. This is the
+  specification of Java 19 and later; older JDKs print a few values with a superfluous digit.
+* ``BigDecimal.toString``: plain unless the adjusted exponent is below -6 (``1E-7``, ``0E-8``), which
+  for ksqlDB's non-negative scales happens only for tiny values with a scale of 7 or more.
+* Parsing: each Java grammar as an RE2 pattern (Arrow's own parsers accept hexadecimal integers,
+  ``inf``, ``nan`` and reject ``+5``, so they only run after the Java grammar has been checked).
+
+The vectorized functions return a :class:`Parsed` (values plus a mask of rows Java would reject);
+per-value twins (``java_double_str``...) serve the per-row paths.
+
+Example:
+    >>> import pyarrow as pa
+    >>> java_double_text(pa.array([1.0, 1e16, 0.0001, 123.5, None])).to_pylist()
+    ['1.0', '1.0E16', '1.0E-4', '123.5', None]
+    >>> parse_java_int(pa.array(["+7", " 7", "0x7"]), bits=32).values.to_pylist()
+    [7, None, None]
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = [
+    "JAVA_TRIM_CHARS",
+    "Parsed",
+    "java_decimal_str",
+    "java_decimal_text",
+    "java_double_str",
+    "java_double_text",
+    "java_trim",
+    "parse_java_bigdecimal",
+    "parse_java_double",
+    "parse_java_double_str",
+    "parse_java_int",
+    "parse_java_int_str",
+]
+
+JAVA_TRIM_CHARS = "".join(chr(c) for c in range(0x21))
+"""What Java's ``String.trim`` removes from both ends: every char up to and including the space."""
+
+INT_PATTERN = r"^[+-]?[0-9]+$"
+DOUBLE_PATTERN = (
+    r"^[+-]?(?:NaN|Infinity|(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFdD]?)"
+    r"|(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?[0-9]+[fFdD]?))$"
+)
+BIGDECIMAL_PATTERN = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+_HEX_FLOAT = r"[xX]"
+_DOUBLE_RE = re.compile(DOUBLE_PATTERN[1:-1])
+
+_INT_BOUNDS = {32: (-(2**31), 2**31 - 1), 64: (-(2**63), 2**63 - 1)}
+_SMALLEST_NORMAL = 2.2250738585072014e-308
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """Text parsed to numbers: ``values`` is null where the text was null or invalid; ``invalid`` marks
+    the rows Java would have rejected (null text is not invalid)."""
+
+    values: pa.Array
+    invalid: np.ndarray
+
+    def invalid_rows(self) -> np.ndarray:
+        """Indices of the rejected rows."""
+        return np.flatnonzero(self.invalid)
+
+
+def _as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    return values
+
+
+def _mask(values: pa.Array) -> np.ndarray:
+    """A boolean Arrow array as a numpy mask, null counting as False."""
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def java_trim(strings: pa.Array) -> pa.Array:
+    """Java's ``String.trim``: strips every char ``<= ' '`` (controls included) from both ends."""
+    return pc.utf8_trim(strings, characters=JAVA_TRIM_CHARS)
+
+
+# --------------------------------------------------------------------------------------------------
+# Double.toString
+
+
+def java_double_str(value: float) -> str:
+    """``Double.toString(value)`` for one double (the per-row twin of :func:`java_double_text`)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    sign = "-" if value < 0 else ""
+    digits, exponent = _shortest_digits(abs(value))
+    if -3 <= exponent < 7:
+        if exponent >= 0:
+            whole = digits[: exponent + 1].ljust(exponent + 1, "0")
+            fraction = digits[exponent + 1 :] or "0"
+            return f"{sign}{whole}.{fraction}"
+        return f"{sign}0.{'0' * (-exponent - 1)}{digits}"
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{exponent}"
+
+
+def _shortest_digits(value: float) -> tuple[str, int]:
+    """Significant digits and the exponent of the first one, as Java 19+ chooses them: the shortest
+    decimal that rounds to ``value`` (Python's ``repr`` finds the same digits), except that a one-digit
+    result is replaced by the two-digit decimal closest to ``value`` when that one also rounds to it,
+    which changes the spelling only for subnormals such as ``4.9E-324``."""
+    body, _, exp_text = repr(value).partition("e")
+    int_part, _, frac_part = body.partition(".")
+    all_digits = int_part + frac_part
+    stripped = all_digits.lstrip("0")
+    exponent = len(int_part) - (len(all_digits) - len(stripped)) - 1 + (int(exp_text) if exp_text else 0)
+    digits = stripped.rstrip("0") or "0"
+    if len(digits) == 1:
+        exact = decimal.Decimal(value)
+        exact_exponent = exact.adjusted()
+        two = exact.scaleb(1 - exact_exponent).to_integral_value(rounding=decimal.ROUND_HALF_EVEN)
+        if two == 100:
+            two, exact_exponent = decimal.Decimal(10), exact_exponent + 1
+        if float(two.scaleb(exact_exponent - 1)) == value:
+            digits, exponent = str(int(two)).rstrip("0"), exact_exponent
+    return digits, exponent
+
+
+def java_double_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``Double.toString`` of every value of a float64 column (null stays null), vectorized.
+
+    Arrow's float-to-string cast yields the shortest round-trip digits, plainly for ``1e-6 <= |x| <
+    1e21`` and as ``1.5e+300`` otherwise; the rows whose Java layout differs are rewritten with string
+    kernels, and only subnormal doubles (whose Java spelling may carry a second digit) go through
+    :func:`java_double_str` one by one.
+    """
+    values = _as_array(values).cast(pa.float64())
+    if len(values) == 0:
+        return pa.array([], pa.string())
+    text = pc.cast(values, pa.string())
+    magnitude = pc.abs(values)
+    finite = pc.is_finite(values)
+    plain_range = pc.and_(pc.greater_equal(magnitude, 1e-3), pc.less(magnitude, 1e7))
+    # Java's plain layout always has a fraction: 100 -> 100.0
+    no_point = pc.invert(pc.match_substring(text, "."))
+    plain = pc.if_else(pc.and_(plain_range, no_point), pc.binary_join_element_wise(text, ".0", ""), text)
+    result = plain
+    sci_mask = pc.and_(pc.and_(finite, pc.invert(plain_range)), pc.not_equal(values, 0.0))
+    if pc.any(sci_mask).as_py():
+        result = pc.if_else(sci_mask, _scientific(text), result)
+    special = pc.invert(finite)
+    if pc.any(special).as_py():
+        names = pc.if_else(
+            pc.is_nan(values),
+            pa.scalar("NaN"),
+            pc.if_else(pc.greater(values, 0.0), pa.scalar("Infinity"), pa.scalar("-Infinity")),
+        )
+        result = pc.if_else(special, names, result)
+    zero = pc.equal(values, 0.0)
+    if pc.any(zero).as_py():
+        np_values = values.to_numpy(zero_copy_only=False)
+        negative_zero = pa.array(np.signbit(np_values) & (np_values == 0))
+        zeros = pc.if_else(negative_zero, pa.scalar("-0.0"), pa.scalar("0.0"))
+        result = pc.if_else(zero, zeros, result)
+    subnormal = pc.and_(pc.less(magnitude, _SMALLEST_NORMAL), pc.not_equal(values, 0.0))
+    if pc.any(subnormal).as_py():
+        rows = np.flatnonzero(_mask(subnormal))
+        py = result.to_pylist()
+        for row in rows:
+            py[row] = java_double_str(values[int(row)].as_py())
+        result = pa.array(py, pa.string())
+    return result
+
+
+def _scientific(text: pa.Array) -> pa.Array:
+    """Java's ``d.dddE<n>`` from Arrow's shortest text, for values outside ``[1e-3, 1e7)``."""
+    parts = pc.extract_regex(
+        text, r"^(?P<sign>-?)(?P<ip>[0-9]+)(?:\.(?P<fp>[0-9]+))?(?:e\+?(?P<exp>-?[0-9]+))?$"
+    )
+    sign = pc.struct_field(parts, "sign")
+    int_part = pc.struct_field(parts, "ip")
+    frac_part = pc.struct_field(parts, "fp")
+    exp_text = pc.struct_field(parts, "exp")
+    all_digits = pc.binary_join_element_wise(int_part, frac_part, "")
+    significant = pc.utf8_ltrim(all_digits, characters="0")
+    leading_zeros = pc.subtract(pc.utf8_length(all_digits), pc.utf8_length(significant))
+    explicit_exp = pc.cast(pc.if_else(pc.equal(exp_text, ""), pa.scalar("0"), exp_text), pa.int32())
+    exponent = pc.add(pc.subtract(pc.subtract(pc.utf8_length(int_part), leading_zeros), 1), explicit_exp)
+    first = pc.utf8_slice_codeunits(significant, 0, 1)
+    rest = pc.utf8_rtrim(pc.utf8_slice_codeunits(significant, 1), characters="0")
+    rest = pc.if_else(pc.equal(rest, ""), pa.scalar("0"), rest)
+    return pc.binary_join_element_wise(sign, first, ".", rest, "E", pc.cast(exponent, pa.string()), "")
+
+
+# --------------------------------------------------------------------------------------------------
+# BigDecimal.toString / toPlainString
+
+
+def java_decimal_str(value: decimal.Decimal) -> str:
+    """``BigDecimal.toString()``: Python's Decimal follows the same specification (plain unless the
+    exponent is positive or the adjusted exponent is below -6)."""
+    return str(value)
+
+
+def java_decimal_text(values: pa.Array | pa.ChunkedArray, *, plain: bool = False) -> pa.Array:
+    """``BigDecimal.toString()`` (or ``toPlainString()`` with ``plain``) of a decimal column.
+
+    Arrow's decimal-to-string cast is ``toPlainString``; ``toString`` differs only for values whose
+    adjusted exponent is below -6, which exist only with a scale of 7 or more, and those few rows are
+    formatted one by one.
+    """
+    values = _as_array(values)
+    text = pc.cast(values, pa.string())
+    scale = values.type.scale
+    if plain or scale < 7 or len(values) == 0:
+        return text
+    tiny = pc.less(pc.abs(values), pa.scalar(decimal.Decimal("0.000001"), values.type))
+    if not pc.any(tiny).as_py():
+        return text
+    py = text.to_pylist()
+    for row in np.flatnonzero(_mask(tiny)):
+        py[row] = java_decimal_str(values[int(row)].as_py())
+    return pa.array(py, pa.string())
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing
+
+
+def parse_java_int_str(text: str, bits: int) -> int:
+    """``Integer.parseInt`` (bits=32) / ``Long.parseLong`` (bits=64) of one string.
+
+    Raises:
+        ValueError: with Java's message, ``For input string: "x"``.
+    """
+    low, high = _INT_BOUNDS[bits]
+    if text and (text.isascii() and ((text[0] in "+-" and text[1:].isdigit()) or text.isdigit())):
+        value = int(text)
+        if low <= value <= high:
+            return value
+    raise ValueError(f'For input string: "{text}"')
+
+
+def parse_java_int(strings: pa.Array | pa.ChunkedArray, *, bits: int) -> Parsed:
+    """``Integer.parseInt`` / ``Long.parseLong`` over a string column (no trimming, as Java)."""
+    strings = _as_array(strings)
+    target = pa.int32() if bits == 32 else pa.int64()
+    if len(strings) == 0:
+        return Parsed(pa.array([], target), np.zeros(0, dtype=bool))
+    well_formed = pc.match_substring_regex(strings, INT_PATTERN)
+    unsigned = pc.utf8_ltrim(strings, characters="+-")
+    digits = pc.utf8_ltrim(unsigned, characters="0")
+    short_enough = pc.less_equal(pc.utf8_length(digits), 19)
+    candidate = pc.and_(well_formed, short_enough)
+    plus = pc.starts_with(strings, "+")
+    text = pc.if_else(plus, pc.utf8_slice_codeunits(strings, 1), strings)
+    text = pc.if_else(candidate, text, pa.scalar(None, pa.string()))
+    wide = pc.cast(text, pa.decimal128(20, 0))
+    low, high = _INT_BOUNDS[bits]
+    in_range = pc.and_(
+        pc.greater_equal(wide, pa.scalar(decimal.Decimal(low), pa.decimal128(20, 0))),
+        pc.less_equal(wide, pa.scalar(decimal.Decimal(high), pa.decimal128(20, 0))),
+    )
+    ok = pc.and_(candidate, in_range)
+    values = pc.cast(pc.if_else(ok, wide, pa.scalar(None, wide.type)), target)
+    invalid = _mask(pc.and_(strings.is_valid(), pc.invert(pc.fill_null(ok, False))))
+    return Parsed(values, invalid)
+
+
+def parse_java_double_str(text: str) -> float:
+    """``Double.parseDouble`` of one string (it trims, and accepts ``NaN``, ``Infinity``, a trailing
+    ``d``/``f`` and hexadecimal floats).
+
+    Raises:
+        ValueError: ``empty String`` or ``For input string: "x"``, as Java.
+    """
+    trimmed = text.strip(JAVA_TRIM_CHARS)
+    if not trimmed:
+        raise ValueError("empty String")
+    if not _DOUBLE_RE.fullmatch(trimmed):
+        raise ValueError(f'For input string: "{text}"')
+    if "x" in trimmed or "X" in trimmed:
+        body = trimmed.rstrip("fFdD") if "p" in trimmed.lower() else trimmed
+        sign = -1.0 if body.startswith("-") else 1.0
+        return sign * float.fromhex(body.lstrip("+-"))
+    return float(trimmed.rstrip("fFdD"))
+
+
+def parse_java_double(strings: pa.Array | pa.ChunkedArray) -> Parsed:
+    """``Double.parseDouble`` over a string column (Java trims first)."""
+    strings = _as_array(strings)
+    if len(strings) == 0:
+        return Parsed(pa.array([], pa.float64()), np.zeros(0, dtype=bool))
+    trimmed = java_trim(strings)
+    well_formed = pc.fill_null(pc.match_substring_regex(trimmed, DOUBLE_PATTERN), False)
+    hexadecimal = pc.and_(well_formed, pc.match_substring_regex(trimmed, _HEX_FLOAT))
+    decimal_ok = pc.and_(well_formed, pc.invert(hexadecimal))
+    body = pc.utf8_rtrim(trimmed, characters="fFdD")
+    body = pc.if_else(decimal_ok, body, pa.scalar(None, pa.string()))
+    values = pc.cast(body, pa.float64())
+    if pc.any(hexadecimal).as_py():
+        py = values.to_pylist()
+        for row in np.flatnonzero(_mask(hexadecimal)):
+            py[row] = parse_java_double_str(strings[int(row)].as_py())
+        values = pa.array(py, pa.float64())
+    invalid = _mask(pc.and_(strings.is_valid(), pc.invert(well_formed)))
+    return Parsed(values, invalid)
+
+
+def parse_java_bigdecimal(
+    strings: pa.Array | pa.ChunkedArray, target: pa.DataType, *, exact: bool
+) -> tuple[Parsed, np.ndarray]:
+    """``new BigDecimal(s)`` over a string column, fitted to the decimal type ``target``.
+
+    With ``exact`` (the serde rule, ``DecimalUtil.ensureFit``) a value needing rounding is rejected;
+    otherwise (the CAST rule, ``DecimalUtil.cast``) it is rounded HALF_UP. Either way a value whose
+    magnitude is not below ``10^(precision - scale)`` overflows.
+
+    Returns:
+        The parsed values, and a mask of the rows rejected for overflow or rounding (a subset of
+        ``Parsed.invalid``, so callers can word the two failures differently).
+    """
+    strings = _as_array(strings)
+    n = len(strings)
+    if n == 0:
+        return Parsed(pa.array([], target), np.zeros(0, dtype=bool)), np.zeros(0, dtype=bool)
+    well_formed = pc.fill_null(pc.match_substring_regex(strings, BIGDECIMAL_PATTERN), False)
+    text = pc.if_else(well_formed, strings, pa.scalar(None, pa.string()))
+    fits = np.zeros(n, dtype=bool)
+    out: pa.Array | None = None
+    try:
+        # Fast: every value already has at most `scale` fraction digits, so no rounding is involved.
+        wide = pc.cast(text, _widened(target))
+        limit = pa.scalar(decimal.Decimal(10) ** (target.precision - target.scale), wide.type)
+        ok = pc.fill_null(pc.less(pc.abs(wide), limit), False)
+        fits = _mask(ok)
+        out = pc.cast(pc.if_else(ok, wide, pa.scalar(None, wide.type)), target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        out = None
+    if out is None:
+        py: list[decimal.Decimal | None] = [None] * n
+        for row in np.flatnonzero(_mask(well_formed)):
+            raw = text[int(row)].as_py()
+            py[row] = fit_decimal(decimal.Decimal(raw), target.precision, target.scale, exact=exact)
+            fits[row] = py[row] is not None
+        out = pa.array(py, target)
+    rejected_fit = _mask(well_formed) & ~fits
+    invalid = _mask(strings.is_valid()) & ~fits
+    return Parsed(out, invalid), rejected_fit
+
+
+def _widened(target: pa.DataType) -> pa.DataType:
+    """A decimal type with the target's scale and room for any overflowing value to be compared."""
+    if target.precision <= 38 and target.scale <= 38 - 1:
+        return pa.decimal128(38, target.scale)
+    return pa.decimal256(76, target.scale)
+
+
+def fit_decimal(value: decimal.Decimal, precision: int, scale: int, *, exact: bool) -> decimal.Decimal | None:
+    """One decimal fitted to DECIMAL(precision, scale): None if it overflows (``ensureMax``) or, with
+    ``exact``, if it would need rounding; otherwise rescaled, HALF_UP."""
+    if not value.is_finite():
+        return None
+    if abs(value) >= decimal.Decimal(10) ** (precision - scale):
+        return None
+    quantum = decimal.Decimal(1).scaleb(-scale)
+    with decimal.localcontext() as ctx:
+        ctx.prec = max(precision, len(value.as_tuple().digits)) + 2
+        rounded = value.quantize(quantum, rounding=decimal.ROUND_HALF_UP)
+    if exact and rounded != value:
+        return None
+    if abs(rounded) >= decimal.Decimal(10) ** (precision - scale):
+        return None
+    return rounded
