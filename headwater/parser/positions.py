@@ -12,10 +12,10 @@ position of the offending construct; :mod:`headwater.parser.parser` turns them i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from headwater.parser.expressions import Node, Span
+from headwater.parser.expressions import Span
 from headwater.parser.lexer import Token
 from headwater.parser.types import SqlType
 
@@ -136,22 +136,3 @@ class TypeAt:
 
     type: SqlType
     span: Span | None
-
-
-def parts_by_kind(children: Iterable[object]) -> dict[str, Part]:
-    """The :class:`Part` children of a callback, by kind."""
-    return {child.kind: child for child in children if isinstance(child, Part)}
-
-
-def tokens_of(children: Iterable[object]) -> dict[str, Token]:
-    """The token children of a callback, by token type (the first of each type)."""
-    found: dict[str, Token] = {}
-    for child in children:
-        if isinstance(child, Token) and child.type not in found:
-            found[child.type] = child
-    return found
-
-
-def nodes_of(children: Iterable[object], kind: type[Node] | tuple[type, ...]) -> list:
-    """The children of a callback that are instances of ``kind``, in order."""
-    return [child for child in children if isinstance(child, kind)]

@@ -414,3 +414,37 @@ def test_split_statements_respects_strings_identifiers_and_comments() -> None:
 def test_types(text: str, expected: ty.SqlType) -> None:
     assert parse_type(text) == expected
     assert parse_type(to_sql(expected)) == expected
+
+
+# ------------------------------------------------------------------------------------------------------
+# Tables and threads
+
+
+def test_keyword_tables_match_the_grammar_and_the_type_printer() -> None:
+    import re
+    from pathlib import Path
+
+    from headwater.parser import lexer
+
+    grammar = (Path(lexer.__file__).with_name("grammar.lark")).read_text(encoding="utf-8")
+    declared = {
+        name for line in re.findall(r"^%declare (.*)$", grammar, re.MULTILINE) for name in line.split()
+    }
+    assert {lexer.keyword_type(word) for word in lexer.KEYWORDS} <= declared
+    assert lexer.NON_RESERVED <= lexer.KEYWORDS
+    # types.quote_identifier (Struct.sql) must quote every reserved word, or its output would not parse.
+    assert lexer.RESERVED <= ty.RESERVED_WORDS
+
+
+def test_parsing_from_many_threads_gives_the_same_statements() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    identity = (Path(__file__).resolve().parents[1] / "fixtures" / "parser" / "identity.sql").read_text(
+        encoding="utf-8"
+    )
+    texts = split_statements(identity)
+    expected = [parse(text, allow_test_statements=True) for text in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda text: parse(text, allow_test_statements=True), texts * 3))
+    assert results == expected * 3
