@@ -404,8 +404,13 @@ def walk(node: Node) -> Iterator[Node]:
         stack.extend(reversed(list(iter_children(current))))
 
 
-__all__ = sorted(
-    name
-    for name, value in list(globals().items())
-    if not name.startswith("_") and (isinstance(value, type) or callable(value)) and value.__module__ == __name__
-)
+# A literal list, so that type checkers see what `from headwater.parser.expressions import *` (as in
+# headwater.parser.ast) brings in; a test checks it against the module's public classes and functions.
+__all__ = [
+    "ArithmeticBinary", "ArithmeticOp", "ArithmeticUnary", "ArrayConstructor", "AtTimeZone", "Between",
+    "BooleanLiteral", "Cast", "ColumnRef", "Comparison", "ComparisonOp", "DecimalLiteral", "Dereference",
+    "DoubleLiteral", "Duration", "Expression", "FunctionCall", "InList", "IntegerLiteral", "IntervalUnit",
+    "IsNull", "Lambda", "LambdaVariable", "Like", "LogicalBinary", "LogicalOp", "MapConstructor", "Node",
+    "Not", "NullLiteral", "SearchedCase", "SimpleCase", "Span", "StringLiteral", "StructConstructor",
+    "Subscript", "TimeUnit", "TypedLiteral", "WhenClause", "iter_children", "walk",
+]  # fmt: skip

@@ -448,3 +448,15 @@ def test_parsing_from_many_threads_gives_the_same_statements() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda text: parse(text, allow_test_statements=True), texts * 3))
     assert results == expected * 3
+
+
+def test_expression_module_exports_every_public_name() -> None:
+    public = {
+        name
+        for name, value in vars(ex).items()
+        if not name.startswith("_")
+        and (isinstance(value, type) or callable(value))
+        and value.__module__ == ex.__name__
+    }
+    assert set(ex.__all__) == public
+    assert all(hasattr(ast, name) for name in ex.__all__)  # the statement tree re-exports them
