@@ -11,7 +11,8 @@ that becomes a number is parsed by ``Integer.parseInt``, ``Long.parseLong``, ``D
   ``0.001``) and as ``d.dddE<n>`` otherwise (``1.0E7``, ``1.0E-4``); ``NaN``, ``Infinity``. This is the
   specification of Java 19 and later; older JDKs print a few values with a superfluous digit.
 * ``BigDecimal.toString``: plain unless the adjusted exponent is below -6 (``1E-7``, ``0E-8``), which
-  for ksqlDB's non-negative scales happens only for tiny values with a scale of 7 or more.
+  for ksqlDB's non-negative scales happens only for tiny values with a scale of 7 or more; Arrow's
+  decimal-to-string cast follows the same rule, and ``toPlainString`` rewrites those rows.
 * Parsing: each Java grammar as an RE2 pattern (Arrow's own parsers accept hexadecimal integers,
   ``inf``, ``nan`` and reject ``+5``, so they only run after the Java grammar has been checked).
 
@@ -221,21 +222,20 @@ def java_decimal_str(value: decimal.Decimal) -> str:
 def java_decimal_text(values: pa.Array | pa.ChunkedArray, *, plain: bool = False) -> pa.Array:
     """``BigDecimal.toString()`` (or ``toPlainString()`` with ``plain``) of a decimal column.
 
-    Arrow's decimal-to-string cast is ``toPlainString``; ``toString`` differs only for values whose
-    adjusted exponent is below -6, which exist only with a scale of 7 or more, and those few rows are
-    formatted one by one.
+    Arrow's decimal-to-string cast is exactly ``toString`` (``1.2E-7`` for values whose adjusted
+    exponent is below -6, which needs a scale of 7 or more); for ``toPlainString`` those few rows are
+    rewritten one by one.
     """
     values = _as_array(values)
     text = pc.cast(values, pa.string())
-    scale = values.type.scale
-    if plain or scale < 7 or len(values) == 0:
+    if not plain or values.type.scale < 7 or len(values) == 0:
         return text
-    tiny = pc.less(pc.abs(values), pa.scalar(decimal.Decimal("0.000001"), values.type))
-    if not pc.any(tiny).as_py():
+    scientific = pc.fill_null(pc.match_substring(text, "E"), False)
+    if not pc.any(scientific).as_py():
         return text
     py = text.to_pylist()
-    for row in np.flatnonzero(_mask(tiny)):
-        py[row] = java_decimal_str(values[int(row)].as_py())
+    for row in np.flatnonzero(_mask(scientific)):
+        py[row] = f"{values[int(row)].as_py():f}"
     return pa.array(py, pa.string())
 
 
