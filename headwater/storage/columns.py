@@ -46,6 +46,7 @@ __all__ = [
     "AppendPreparer",
     "is_key_field",
     "key_column_names",
+    "null_headers",
     "raw_stored_schema",
     "rows_to_batch",
     "typed_stored_schema",
@@ -81,6 +82,17 @@ _CONSTANT_CACHE_LIMIT = 64
 def wall_clock_ms() -> int:
     """Milliseconds since the epoch, the default record timestamp."""
     return time.time_ns() // 1_000_000
+
+
+def null_headers(n: int) -> pa.Array:
+    """A ``__headers`` column of ``n`` nulls, as small as Arrow allows (validity and offsets only).
+
+    ``pa.nulls`` would give the struct child buffers sized for ``n`` entries, which IPC writes out:
+    three times the bytes for nothing.
+    """
+    empty = pa.array([], type=HEADERS_TYPE.value_type)
+    return pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), empty,
+                                    mask=pa.array(np.ones(n, dtype=bool)))
 
 
 def is_key_field(field: pa.Field) -> bool:
@@ -188,7 +200,7 @@ class AppendPreparer:
                         now = wall_clock_ms()
                     arrays.append(pa.array(np.full(n, now, dtype=np.int64)))
                 elif field.name == HEADERS:
-                    arrays.append(self._constant(self._null_headers, n, lambda k: pa.nulls(k, HEADERS_TYPE)))
+                    arrays.append(self._constant(self._null_headers, n, null_headers))
                 elif field.name == TOMBSTONE:
                     arrays.append(self._constant(self._false_tombstones, n, lambda k: pa.array(np.zeros(k, dtype=bool))))
                 else:

@@ -369,17 +369,18 @@ class PartitionLog:
             if n == 0:
                 return AppendResult(self.partition, base, 0)
             stored = batch.add_column(0, _OFFSET_FIELD, pa.array(np.arange(base, base + n, dtype=np.int64)))
-            payload = stored.serialize()
+            timestamps = stored.column(1).to_numpy()
+            batch_min, batch_max = int(timestamps.min()), int(timestamps.max())
             if active.sealed or not stored.schema.equals(active.schema, check_metadata=True):
                 active = self._roll_locked(self._schema_for(stored))
             else:
-                timestamps = stored.column(1).to_numpy()
                 params = RollParams(self.config.segment_bytes, self.config.segment_ms, active.data_end,
-                                    active.first_timestamp, payload.size, int(timestamps.max()))
+                                    active.first_timestamp, pa.ipc.get_record_batch_size(stored), batch_max)
                 if params.should_roll():
                     active = self._roll_locked(active.schema)
             durable = self._durable()
-            active.append(stored, durable=durable, payload=payload)
+            active.append(stored, durable=durable, first_offset=base, min_timestamp=batch_min,
+                          max_timestamp=batch_max)
             if self.config.flush_policy == "interval":
                 now = time.monotonic()
                 if (now - self._last_fsync) * 1000.0 >= self.config.flush_ms:

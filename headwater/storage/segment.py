@@ -58,6 +58,7 @@ EOS_MARKER = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 _TRAILER_MAGIC = b"ARROW1"
 _META_PREFIX = "headwater."
 FORMAT_VERSION = "1"
+_IOV_MAX = 1024
 
 
 def write_all(fd: int, data: Any) -> None:
@@ -101,6 +102,72 @@ class _CaptureSink:
 
     def close(self) -> None:
         self.closed = True
+
+
+class _AppendSink:
+    """A write-only file object for ``pa.PythonFile`` that appends one batch per ``writev`` call.
+
+    pyarrow's stream writer hands it the pieces of each batch message: small ``bytes`` (framing,
+    metadata, padding) and ``pa.Buffer`` objects that point straight at the batch's column buffers.
+    The sink only keeps references; :meth:`commit` writes them with one ``os.writev``, so an append
+    costs no intermediate copy and one system call. The first ``skip`` bytes (the schema message the
+    writer emits before its first batch, already in the file) are dropped. ``position`` is the file
+    offset the next byte will land at.
+    """
+
+    def __init__(self, fd: int, position: int, skip: int) -> None:
+        self.fd = fd
+        self.position = position
+        self.skip = skip
+        self.pending: list[Any] = []
+        self.pending_bytes = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        size = data.size if isinstance(data, pa.Buffer) else len(data)
+        if self.skip:
+            if size <= self.skip:
+                self.skip -= size
+                return size
+            data = memoryview(data)[self.skip:]
+            size -= self.skip
+            self.skip = 0
+        self.pending.append(data)
+        self.pending_bytes += size
+        return size
+
+    def commit(self) -> int:
+        """Write the pending pieces (one ``writev`` unless the kernel takes less); return the byte count."""
+        pieces, total = self.pending, self.pending_bytes
+        self.pending, self.pending_bytes = [], 0
+        remaining = total
+        while pieces:
+            written = os.writev(self.fd, pieces[:_IOV_MAX])
+            remaining -= written
+            while pieces and written >= _piece_size(pieces[0]):
+                written -= _piece_size(pieces[0])
+                pieces.pop(0)
+            if pieces and written:
+                pieces[0] = memoryview(pieces[0]).cast("B")[written:]
+        self.position += total
+        return total
+
+    def discard(self) -> None:
+        """Forget pending pieces (the append failed before its write)."""
+        self.pending, self.pending_bytes = [], 0
+
+    def tell(self) -> int:
+        return self.position + self.pending_bytes
+
+    def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _piece_size(piece: Any) -> int:
+    return piece.size if isinstance(piece, pa.Buffer) else memoryview(piece).nbytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +221,8 @@ class Segment:
         self._bytes_since_offset_entry = 0
         self._bytes_since_time_entry = 0
         self._fd: int | None = None
+        self._sink: _AppendSink | None = None
+        self._stream: pa.ipc.RecordBatchStreamWriter | None = None
         self._buffer: pa.Buffer | None = None
         self._inode = 0
 
@@ -465,37 +534,74 @@ class Segment:
     # writing (the partition writer only)
 
     def open_writer(self) -> None:
-        """Open the file for appending; the caller has removed any torn tail first."""
+        """Open the file for appending; the caller has removed any torn tail first.
+
+        Appends go through a pyarrow stream writer whose sink (:class:`_AppendSink`) drops the schema
+        message the writer emits first (the file has it already) and writes each batch message at
+        the end of the file.
+        """
         if self.sealed:
             raise CorruptSegmentError(f"Segment {self.path} is sealed and cannot take appends", path=str(self.path))
         if self._fd is None:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-            size = os.fstat(self._fd).st_size
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            size = os.fstat(fd).st_size
             if size != self.data_end:
-                os.close(self._fd)
-                self._fd = None
+                os.close(fd)
                 raise CorruptSegmentError(
                     f"Segment {self.path} has {size - self.data_end} bytes after its last batch; recover first",
                     path=str(self.path), position=self.data_end)
+            self._fd = fd
+            self._sink = _AppendSink(fd, self.data_end, skip=self.header_end - len(MAGIC))
+            self._stream = pa.ipc.new_stream(pa.PythonFile(self._sink, mode="w"), self.schema)
 
-    def append(self, batch: pa.RecordBatch, *, durable: bool, payload: pa.Buffer | None = None) -> int:
-        """Append one batch (with ``__offset`` filled) as one write; return its serialized size.
+    def append(self, batch: pa.RecordBatch, *, durable: bool, first_offset: int, min_timestamp: int,
+               max_timestamp: int) -> int:
+        """Append one batch (``__offset`` filled, contiguous from ``first_offset``) with one write.
 
-        ``payload`` is ``batch.serialize()`` when the caller already has it.
+        Returns the bytes written. The caller passes the batch's timestamp bounds, which it has
+        already computed for the roll decision.
         """
-        if self._fd is None:
+        if self._stream is None:
             self.open_writer()
-        assert self._fd is not None
-        if payload is None:
-            payload = batch.serialize()
+        assert self._stream is not None and self._sink is not None and self._fd is not None
         position = self.data_end
-        write_all(self._fd, payload)
+        try:
+            self._stream.write_batch(batch)
+        except BaseException:
+            self._sink.discard()
+            raise
+        size = self._sink.commit()
         if durable:
             os.fsync(self._fd)
-        self.data_end += payload.size
+        self.data_end += size
         self.file_size = self.data_end
-        self._account(batch, position, payload.size, persist=True)
-        return int(payload.size)
+        self._account_append(batch, position, size, first_offset, min_timestamp, max_timestamp)
+        return size
+
+    def _account_append(self, batch: pa.RecordBatch, position: int, size: int, first: int, batch_min: int,
+                        batch_max: int) -> None:
+        """:meth:`_account` for a freshly appended batch whose offsets and timestamp bounds are known."""
+        n = batch.num_rows
+        if not self.offset_index._first or self._bytes_since_offset_entry >= self.index_interval_bytes:
+            self.offset_index.append(first, position)
+            self._bytes_since_offset_entry = 0
+        if self.max_timestamp is None or batch_max > self.max_timestamp:
+            if not self.time_index._first or self._bytes_since_time_entry >= self.index_interval_bytes:
+                at = int(np.argmax(batch.column(1).to_numpy())) if batch_min != batch_max else 0
+                self.time_index.append(batch_max, first + at)
+                self._bytes_since_time_entry = 0
+            self.max_timestamp = batch_max
+        if self.min_timestamp is None or batch_min < self.min_timestamp:
+            self.min_timestamp = batch_min
+        if self.first_offset is None:
+            self.first_offset = first
+            self.first_timestamp = int(batch.column(1)[0].as_py())
+        self.last_offset = first + n - 1
+        self.next_offset = first + n
+        self.record_count += n
+        self.batch_count += 1
+        self._bytes_since_offset_entry += size
+        self._bytes_since_time_entry += size
 
     def fsync(self) -> None:
         """Force appended batches and index entries to disk."""
@@ -560,6 +666,7 @@ class Segment:
             if footer is None:
                 raise CorruptSegmentError(f"Segment {self.path} could not be sealed: the IPC replay disagrees",
                                           path=str(self.path))
+        self._close_stream()
         fd = self._fd if self._fd is not None else os.open(self.path, os.O_WRONLY | os.O_APPEND)
         try:
             write_all(fd, footer)
@@ -601,8 +708,18 @@ class Segment:
                     os.fsync(f.fileno())
         self.indexes_match_files = True
 
+    def _close_stream(self) -> None:
+        """Drop the stream writer without letting its end-of-stream marker reach the file."""
+        if self._stream is not None and self._sink is not None:
+            self._sink.skip = 1 << 62
+            with contextlib.suppress(pa.ArrowException, OSError):
+                self._stream.close()
+        self._stream = None
+        self._sink = None
+
     def close_writer(self) -> None:
         """Close the append descriptors (the segment stays readable)."""
+        self._close_stream()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -55,16 +54,3 @@ def make_orders() -> Callable[..., pa.RecordBatch]:
     """The ``orders_batch`` builder (test modules cannot import conftest under importlib mode)."""
     return orders_batch
 
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip this directory's @slow tests unless asked for (``-m slow`` or ``HEADWATER_RUN_SLOW=1``).
-
-    The default run stays fast; the long crash loop runs when selected explicitly.
-    """
-    if "slow" in (config.getoption("markexpr", "") or "") or os.environ.get("HEADWATER_RUN_SLOW") == "1":
-        return
-    here = Path(__file__).parent
-    skip = pytest.mark.skip(reason="slow: run with -m slow or HEADWATER_RUN_SLOW=1")
-    for item in items:
-        if "slow" in item.keywords and here in Path(item.path).parents:
-            item.add_marker(skip)

@@ -38,8 +38,9 @@ def test_retention_ms_deletes_whole_expired_segments_never_the_active(log: Event
 
 
 def test_retention_bytes_keeps_at_least_the_limit(log: EventLog, orders_schema: pa.Schema, make_orders: Any) -> None:
-    topic = log.create_topic("orders", TopicConfig(segment_bytes=4096, retention_bytes=10_000), schema=orders_schema)
-    _fill(topic, make_orders, 30)
+    topic = log.create_topic("orders", TopicConfig(segment_bytes=4096), schema=orders_schema)
+    _fill(topic, make_orders, 60)
+    topic.update_config({"retention.bytes": 10_000})
     p = topic.partition(0)
     before = p.segments()
     p.enforce_retention(now_ms=0)
