@@ -30,10 +30,11 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.engine.functions.columns import as_array, valid_mask
+from headwater.engine.functions.columns import as_array, list_parts, rebuild_list, valid_mask
 from headwater.engine.functions.javafmt import java_decimal_str, java_double_str
 from headwater.engine.functions.registry import (
     CallContext,
@@ -88,6 +89,29 @@ def parse_json(text: str) -> Any:
     except (ValueError, RecursionError) as error:
         raise FunctionError(f"Invalid JSON format:{text}") from error
     return value
+
+
+def parse_json_fast(text: str) -> Any:
+    """:func:`parse_json` through orjson (C) when it can: numbers become Python floats, so callers
+    that write numbers back must use :func:`parse_json` for trees holding floats (see
+    :func:`holds_float`). Anything orjson refuses (trailing content, huge integers, bad JSON) goes
+    through :func:`parse_json`, which decides like Jackson."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return parse_json(text)
+
+
+def holds_float(node: Any) -> bool:
+    """Whether a parsed tree holds a non-integral number (whose exact text only :func:`parse_json`
+    keeps)."""
+    if isinstance(node, float):
+        return True
+    if isinstance(node, dict):
+        return any(holds_float(v) for v in node.values())
+    if isinstance(node, list):
+        return any(holds_float(v) for v in node)
+    return False
 
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
@@ -198,23 +222,31 @@ def json_path_tokens(path: str) -> tuple[str, ...]:
 def extract_json_field(text: str, path: str) -> str | None:
     """One row of EXTRACTJSONFIELD."""
     tokens = json_path_tokens(path)
-    node = parse_json(text)
+    node = _walk(parse_json_fast(text), tokens)
+    if node is MISSING:
+        return None
+    if isinstance(node, str):
+        return node
+    if holds_float(node):
+        node = _walk(parse_json(text), tokens)
+    return _node_text(node)
+
+
+def _walk(node: Any, tokens: tuple[str, ...]) -> Any:
     for token in tokens:
         if isinstance(node, list):
             try:
                 position = int(token)
             except ValueError:
-                return None
+                return MISSING
             node = node[position] if 0 <= position < len(node) else MISSING
         elif isinstance(node, dict):
             node = node.get(token, MISSING)
         else:
-            return None
+            return MISSING
         if node is MISSING:
-            return None
-    if node is MISSING:
-        return None
-    return node if isinstance(node, str) else _node_text(node)
+            return MISSING
+    return node
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -225,18 +257,18 @@ def _is_json_string(text: str | None) -> bool:
     if text is None:
         return False
     try:
-        return parse_json(text) is not MISSING
+        return parse_json_fast(text) is not MISSING
     except FunctionError:
         return False
 
 
 def _json_array_length(text: str) -> int | None:
-    node = parse_json(text)
+    node = parse_json_fast(text)
     return len(node) if isinstance(node, list) else None
 
 
 def _json_keys(text: str) -> list[str] | None:
-    node = parse_json(text)
+    node = parse_json_fast(text)
     return list(node) if isinstance(node, dict) else None
 
 
@@ -390,16 +422,36 @@ def _prepare(value: Any, sql_type: t.SqlType) -> Any:
     return value
 
 
+_PLAIN_TEXT_TYPES = (t.INT, t.BIGINT, t.BOOLEAN)
+
+
+def _plain_json(values: pa.Array, sql_type: t.SqlType) -> pa.Array | None:
+    """The JSON of a column computed with Arrow kernels, when its type allows (numbers and booleans
+    are their text, strings need only quotes unless they hold characters to escape, arrays of those
+    are their elements joined); None when only the per-row writer can do it."""
+    if sql_type in _PLAIN_TEXT_TYPES:
+        return values.cast(pa.string())
+    if sql_type == t.STRING:
+        if pc.any(pc.match_substring_regex(values, _NEEDS_ESCAPE.pattern)).as_py():
+            return None
+        return pc.binary_join_element_wise('"', values, '"', "")
+    if isinstance(sql_type, t.Array) and (sql_type.element in _PLAIN_TEXT_TYPES or sql_type.element == t.STRING):
+        lengths, elements, validity = list_parts(values)
+        element_text = _plain_json(elements, sql_type.element)
+        if element_text is None:
+            return None
+        texts = rebuild_list(lengths, pc.fill_null(element_text, "null"), validity, pa.list_(pa.string()))
+        return pc.binary_join_element_wise("[", pc.binary_join(texts, ","), "]", "")
+    return None
+
+
 def _to_json_string(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     values = as_array(args[0], ctx.length)
     sql_type = ctx.arg_types[0]
     assert sql_type is not None
     valid = valid_mask(values)
-    if sql_type in (t.INT, t.BIGINT, t.BOOLEAN):
-        text = values.cast(pa.string())
-    elif sql_type == t.STRING and not pc.any(pc.match_substring_regex(values, '["\\\\\\x00-\\x1f]')).as_py():
-        text = pc.binary_join_element_wise('"', values, '"', "")
-    else:
+    text = _plain_json(values, sql_type)
+    if text is None:
         text = pa.array(
             [None if v is None else write_json(_prepare(v, sql_type)) for v in values.to_pylist()], pa.string()
         )

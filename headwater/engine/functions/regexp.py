@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.engine.functions.columns import apply_by_distinct, as_array, as_numpy, valid_mask, with_nulls
+from headwater.engine.functions.columns import apply_by_distinct, as_array, valid_mask, with_nulls
 from headwater.engine.functions.java_regex import (
     JavaPattern,
     compile_java,
@@ -39,7 +39,7 @@ from headwater.engine.functions.registry import (
     ScalarFunction,
     Signature,
 )
-from headwater.engine.functions.text import buffers, from_buffers
+from headwater.engine.functions.text import spans_to_strings
 from headwater.parser import types as t
 
 __all__ = ["FUNCTIONS"]
@@ -89,21 +89,6 @@ def _numbered(pattern: JavaPattern) -> str:
     return "(?P<g0>" + "".join(out) + ")"
 
 
-def _spans_to_strings(values: pa.Array, spans: pa.Array) -> pa.Array:
-    """Substrings of ``values`` given (start, length) byte spans from ``extract_regex_span``; a NULL
-    span gives NULL."""
-    offsets, data = buffers(values)
-    span_valid = valid_mask(spans)
-    flat = as_numpy(pc.list_flatten(pc.fill_null(spans, pa.scalar([0, 0], spans.type))), fill=0)
-    starts = offsets[:-1] + flat[0::2]
-    lengths = flat[1::2].astype(np.int64)
-    lengths = np.where(span_valid, lengths, 0)
-    new_offsets = np.zeros(len(values) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=new_offsets[1:])
-    index = np.arange(int(new_offsets[-1]), dtype=np.int64) + np.repeat(starts - new_offsets[:-1], lengths)
-    return from_buffers(pa.string(), new_offsets, data[index], pa.array(span_valid))
-
-
 def _extract_one(pattern: JavaPattern, text: str, group: int) -> str | None:
     match = pattern.python.search(text)
     return match.group(group) if match else None
@@ -126,7 +111,7 @@ def _extract(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
                 [None if v is None else _extract_one(pattern, v, group) for v in subset.to_pylist()], pa.string()
             )
         spans = pc.extract_regex_span(subset, pattern=_numbered(pattern))
-        return _spans_to_strings(subset, pc.struct_field(spans, [group]))
+        return spans_to_strings(subset, pc.struct_field(spans, [group]))
 
     return apply_by_distinct([args[0], group_arg], ctx.length, pa.string(), compute)
 

@@ -30,6 +30,7 @@ __all__ = [
     "java_lengths",
     "slice_bytes",
     "slice_codepoints",
+    "spans_to_strings",
     "split_characters",
 ]
 
@@ -179,3 +180,20 @@ def split_characters(array: pa.Array, *, binary: bool) -> pa.Array:
     values = from_buffers(pa.binary() if binary else pa.string(), new_offsets, new_data, None)
     mask = None if valid.all() else pa.array(~valid)
     return pa.ListArray.from_arrays(pa.array(list_offsets.astype(np.int32)), values, mask=mask)
+
+
+def spans_to_strings(values: pa.Array, spans: pa.Array) -> pa.Array:
+    """Substrings of ``values`` given (start, length) byte spans from ``extract_regex_span``; a NULL
+    span gives NULL."""
+    offsets, data = buffers(values)
+    span_valid = np.asarray(spans.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    child = pc.fill_null(spans.values, 0)
+    flat = np.asarray(child.to_numpy(zero_copy_only=False), dtype=np.int64)
+    flat = flat[spans.offset * 2 : (spans.offset + len(spans)) * 2]
+    starts = offsets[:-1] + flat[0::2]
+    lengths = flat[1::2].astype(np.int64)
+    lengths = np.where(span_valid, lengths, 0)
+    new_offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_offsets[1:])
+    index = np.arange(int(new_offsets[-1]), dtype=np.int64) + np.repeat(starts - new_offsets[:-1], lengths)
+    return from_buffers(pa.string(), new_offsets, data[index], pa.array(span_valid))

@@ -5,8 +5,9 @@ ksqlDB parses URLs with ``java.net.URI`` (RFC 2396), whose rules this module rep
 :func:`parse_uri`: a URL with characters URI forbids (a space, ``"``, ``<``, a stray ``%``...) fails
 the row ("URL input has invalid syntax"); a scheme followed by something other than ``/`` makes an
 opaque URI with no host, path or query; a host that is not a valid host name (``test_host``) leaves
-the host NULL; components come back percent-decoded. Parsing is per row in Python (with a cache, as
-URLs repeat), listed in docs/architecture.md.
+the host NULL; components come back percent-decoded. :func:`parse_uri_column` does this for a whole
+column with RE2 kernels (split, validate, decode); :func:`parse_uri` is the same rules for one value,
+kept as the readable statement of them and as the reference the column version is tested against.
 
 The parameter encoders are vectorized over the UTF-8 bytes: URL_ENCODE_PARAM is Guava's form
 parameter escaper (letters, digits and ``-_.*`` stay, a space becomes ``+``, everything else
@@ -26,8 +27,9 @@ from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from headwater.engine.functions.columns import as_array
+from headwater.engine.functions.columns import apply_by_distinct, as_array
 from headwater.engine.functions.registry import (
     CallContext,
     Datum,
@@ -35,12 +37,11 @@ from headwater.engine.functions.registry import (
     Param,
     ScalarFunction,
     Signature,
-    rowwise,
 )
-from headwater.engine.functions.text import buffers, from_buffers
+from headwater.engine.functions.text import buffers, from_buffers, spans_to_strings
 from headwater.parser import types as t
 
-__all__ = ["FUNCTIONS", "ParsedUri", "parse_uri"]
+__all__ = ["FUNCTIONS", "ParsedUri", "UriColumns", "parse_uri", "parse_uri_column"]
 
 CATEGORY = "URL"
 
@@ -94,7 +95,7 @@ def _server_authority(authority: str) -> tuple[str | None, int]:
     """(host, port) of a server-based authority, or (None, -1) when it is registry-based."""
     rest = authority
     if "@" in rest:
-        userinfo, _, rest = rest.rpartition("@")
+        userinfo, _, rest = rest.partition("@")
         if not _USERINFO.match(userinfo):
             return None, -1
     port = -1
@@ -143,8 +144,8 @@ def parse_uri(url: str) -> ParsedUri:
             if not _URIC_RUN.match(rest):
                 raise invalid
             return ParsedUri(scheme, None, -1, None, None, _decode(fragment_text))
-    elif rest.startswith(":"):
-        raise invalid  # "Expected scheme name"
+    elif re.match(r"[^/?#]*:", rest):
+        raise invalid  # a ':' before any '/', '?' or '#' must end a valid scheme name
     path_part, question, query = rest.partition("?")
     query_text: str | None = query if question else None
     if query_text is not None and not _QUERY_RUN.match(query_text):
@@ -168,27 +169,157 @@ def parse_uri(url: str) -> ParsedUri:
     return ParsedUri(scheme, host, port, _decode(path), _decode(query_text), _decode(fragment_text))
 
 
-def _component(getter: Callable[[ParsedUri], object]) -> Callable[[str], object]:
-    def extract(url: str) -> object:
-        return getter(parse_uri(url))
+# --------------------------------------------------------------------------------------------------------
+# java.net.URI over a whole column
 
-    return extract
+# Each optional part has a marker group that holds its delimiter when the part is present, because
+# Arrow's extract_regex reports a group that took no part in the match as "" rather than NULL.
+_SPLIT = re.compile(
+    r"^(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*):)?(?P<rest>[^#]*)(?P<hash>#?)(?P<fragment>.*)$"
+)
+_HIERARCHICAL = re.compile(
+    r"^(?:(?P<slashes>//)(?P<authority>[^/?]*))?(?P<path>[^?]*)(?P<qmark>\??)(?P<query>.*)$"
+)
+_SERVER = re.compile(r"^(?:(?P<userinfo>[^@]*)(?P<at>@))?(?P<host>\[[^\]]*\]|[^:\[\]]*)(?:(?P<colon>:)(?P<port>[^:]*))?$")
+_RE2_OTHER = r"\x{80}-\x{10FFFF}"
+_RE2_UNRESERVED = rf"A-Za-z0-9\-_.!~*'(){_RE2_OTHER}"
+_RE2_ESCAPED = r"%[0-9A-Fa-f]{2}"
 
 
-def _extract_parameter(url: str, name: str) -> str | None:
-    query = parse_uri(url).query
-    if query is None:
-        return None
-    for param in query.split("&"):
-        key, equals, value = param.partition("=")
-        if key == name:
-            return value if equals else ""
-    return None
+def _run(chars: str) -> str:
+    return rf"^(?:[{chars}]|{_RE2_ESCAPED})*$"
 
 
-def _port(url: str) -> int | None:
-    port = parse_uri(url).port
-    return None if port == -1 else port
+_RE2_URIC = _run(_RE2_UNRESERVED + r";/?:@&=+$,\[\]")
+_RE2_PATH = _run(_RE2_UNRESERVED + r";/:@&=+$,")
+_RE2_AUTHORITY = _run(_RE2_UNRESERVED + r";:@&=+$,\[\]")
+_RE2_USERINFO = _run(_RE2_UNRESERVED + r";:&=+$,")
+_RE2_HOST = (
+    r"^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)*[A-Za-z](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.?"
+    r"|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+(?:%[^\]]*)?\])$"
+)
+
+
+@dataclass(frozen=True)
+class UriColumns:
+    """The components ``java.net.URI`` reports for a column of URLs (NULL where URI gives null)."""
+
+    scheme: pa.Array
+    host: pa.Array
+    port: pa.Array
+    path: pa.Array
+    query: pa.Array
+    fragment: pa.Array
+
+
+def _groups(values: pa.Array, pattern: re.Pattern[str]) -> dict[str, pa.Array]:
+    """Every named group of one RE2 match per row (NULL rows stay NULL)."""
+    matched = pc.extract_regex(values, pattern=pattern.pattern)
+    return {name: pc.struct_field(matched, [name]) for name in pattern.groupindex}
+
+
+def _present(value: pa.Array, marker: pa.Array, delimiter: str) -> pa.Array:
+    """``value`` where its marker group holds ``delimiter``, NULL elsewhere."""
+    return pc.if_else(pc.equal(marker, delimiter), value, pa.scalar(None, pa.string()))
+
+
+def _matches(values: pa.Array, regex: str) -> np.ndarray:
+    """True where the value matches (NULL values count as matching)."""
+    return np.asarray(pc.fill_null(pc.match_substring_regex(values, regex), True).to_numpy(zero_copy_only=False),
+                      dtype=bool)
+
+
+def _is_null(values: pa.Array) -> np.ndarray:
+    return np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _percent_decode(values: pa.Array) -> pa.Array:
+    """``URI.decode`` of validated components: each ``%XX`` becomes its byte, read as UTF-8."""
+    offsets, data = buffers(values)
+    chunk = data[offsets[0] : offsets[-1]].copy()
+    relative = offsets - offsets[0]
+    percent = np.flatnonzero(chunk == ord("%"))
+    if not len(percent):
+        return values
+    chunk[percent] = (_hex_values(chunk[percent + 1]) * 16 + _hex_values(chunk[percent + 2])).astype(np.uint8)
+    keep = np.ones(len(chunk), dtype=bool)
+    keep[percent + 1] = False
+    keep[percent + 2] = False
+    kept_before = np.concatenate([[0], np.cumsum(keep)]).astype(np.int64)
+    validity = values.is_valid() if values.null_count else None
+    decoded = from_buffers(pa.binary(), kept_before[relative], chunk[keep], validity)
+    try:
+        return decoded.cast(pa.string())
+    except pa.ArrowInvalid:
+        return pa.array(
+            [None if v is None else v.decode("utf-8", errors="replace") for v in decoded.to_pylist()], pa.string()
+        )
+
+
+def parse_uri_column(urls: pa.Array) -> UriColumns:
+    """Parse every URL of a column like ``new java.net.URI(url)`` (see :func:`parse_uri`), with RE2
+    kernels over the whole column.
+
+    Raises:
+        FunctionError: some URL is not valid URI syntax (the row retry then fails only those rows).
+    """
+    split = _groups(urls, _SPLIT)
+    scheme = pc.if_else(pc.equal(split["scheme"], ""), pa.scalar(None, pa.string()), split["scheme"])
+    rest = split["rest"]
+    fragment = _present(split["fragment"], split["hash"], "#")
+    has_scheme = ~_is_null(scheme)
+    opaque = has_scheme & ~np.asarray(pc.fill_null(pc.starts_with(rest, "/"), False).to_numpy(zero_copy_only=False),
+                                      dtype=bool)
+    hierarchical_rest = pc.if_else(pa.array(opaque), pa.scalar(None, pa.string()), rest)
+    parts = _groups(hierarchical_rest, _HIERARCHICAL)
+    authority = _present(parts["authority"], parts["slashes"], "//")
+    path = parts["path"]
+    query = _present(parts["query"], parts["qmark"], "?")
+    rest_empty = np.asarray(pc.fill_null(pc.equal(rest, ""), False).to_numpy(zero_copy_only=False), dtype=bool)
+    no_scheme_colon = ~has_scheme & np.asarray(
+        pc.fill_null(pc.match_substring_regex(rest, r"^[^/?#]*:"), False).to_numpy(zero_copy_only=False), dtype=bool
+    )
+    authority_empty = np.asarray(pc.fill_null(pc.equal(authority, ""), False).to_numpy(zero_copy_only=False), dtype=bool)
+    bad = (
+        ~_is_null(urls)
+        & (
+            ~_matches(fragment, _RE2_URIC)
+            | (has_scheme & rest_empty)
+            | no_scheme_colon
+            | (opaque & ~_matches(rest, _RE2_URIC))
+            | ~_matches(query, _RE2_URIC)
+            | ~_matches(path, _RE2_PATH)
+            | ~_matches(authority, _RE2_AUTHORITY)
+            | (has_scheme & authority_empty & np.asarray(pc.fill_null(pc.equal(path, ""), False).to_numpy(
+                zero_copy_only=False), dtype=bool) & _is_null(query) & _is_null(fragment))
+        )
+    )
+    if bad.any():
+        raise FunctionError(f"URL input has invalid syntax: {urls[int(np.flatnonzero(bad)[0])].as_py()}")
+    server_parts = _groups(authority, _SERVER)
+    userinfo = _present(server_parts["userinfo"], server_parts["at"], "@")
+    host = server_parts["host"]
+    port_text = _present(server_parts["port"], server_parts["colon"], ":")
+    server = (
+        ~_is_null(host)
+        & _matches(userinfo, _RE2_USERINFO)
+        & _matches(port_text, r"^[0-9]*$")
+        & np.asarray(pc.fill_null(pc.match_substring_regex(host, _RE2_HOST), False).to_numpy(zero_copy_only=False),
+                     dtype=bool)
+    )
+    nothing = pa.scalar(None, pa.string())
+    host = pc.if_else(pa.array(server), host, nothing)
+    port_digits = pc.if_else(pa.array(server), port_text, nothing)
+    port = pc.cast(pc.if_else(pc.equal(port_digits, ""), nothing, port_digits), pa.int64())
+    port = pc.if_else(pc.greater(port, 2**31 - 1), pa.scalar(None, pa.int64()), port).cast(pa.int32())
+    return UriColumns(
+        scheme=scheme,
+        host=host,
+        port=port,
+        path=_percent_decode(path),
+        query=_percent_decode(query),
+        fragment=_percent_decode(fragment),
+    )
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -260,12 +391,36 @@ def _decode_param(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
         )
 
 
+def _component_kernel(component: str) -> Callable[[Sequence[Datum], CallContext], pa.Array]:
+    def kernel(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
+        parsed = parse_uri_column(as_array(args[0], ctx.length))
+        return getattr(parsed, component)
+
+    kernel.__name__ = f"url_extract_{component}"
+    return kernel
+
+
+def _extract_parameter(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
+    """The first ``name[=value]`` of the decoded query: its value, '' without one, NULL if absent."""
+    query = parse_uri_column(as_array(args[0], ctx.length)).query
+
+    def compute(name: str, rows: np.ndarray) -> pa.Array:
+        subset = query.take(pa.array(rows)) if len(rows) != ctx.length else query
+        pattern = rf"(?:^|&){re.escape(name)}(?P<value>=[^&]*)?(?:&|$)"
+        spans = pc.extract_regex_span(subset, pattern=pattern)
+        matched = pc.is_valid(spans)
+        value = spans_to_strings(subset, pc.struct_field(spans, ["value"]))
+        text = pc.if_else(pc.is_valid(value), pc.utf8_slice_codeunits(value, 1), "")
+        return pc.if_else(matched, text, pa.scalar(None, pa.string()))
+
+    return apply_by_distinct(args[1], ctx.length, pa.string(), compute)
+
+
 _URL = Param("input", t.STRING, "A valid URL.")
 
 
-def _extractor(name: str, description: str, getter: Callable[[ParsedUri], object], returns: t.SqlType
-               ) -> ScalarFunction:
-    return ScalarFunction(name, CATEGORY, description, (Signature((_URL,), returns, rowwise(_component(getter))),))
+def _extractor(name: str, description: str, component: str, returns: t.SqlType) -> ScalarFunction:
+    return ScalarFunction(name, CATEGORY, description, (Signature((_URL,), returns, _component_kernel(component)),))
 
 
 FUNCTIONS: tuple[ScalarFunction, ...] = (
@@ -283,32 +438,21 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
         (Signature((Param("input", t.STRING, "The value to decode."),), t.STRING, _decode_param),),
     ),
     _extractor("url_extract_fragment", "Extracts the decoded fragment of a URL, or NULL if it has none.",
-               lambda u: u.fragment, t.STRING),
+               "fragment", t.STRING),
     _extractor("url_extract_host", "Extracts the host-name of a URL, or NULL if it has no valid host.",
-               lambda u: u.host, t.STRING),
+               "host", t.STRING),
     _extractor("url_extract_path", "Extracts the decoded path of a URL ('' when empty, NULL when opaque).",
-               lambda u: u.path, t.STRING),
-    ScalarFunction(
-        "url_extract_port",
-        CATEGORY,
-        "Extracts the port of a URL, or NULL if it has no explicit port.",
-        (Signature((_URL,), t.INT, rowwise(_port)),),
-    ),
+               "path", t.STRING),
+    _extractor("url_extract_port", "Extracts the port of a URL, or NULL if it has no explicit port.", "port", t.INT),
     _extractor("url_extract_protocol", "Extracts the protocol (scheme) of a URL, or NULL if it has none.",
-               lambda u: u.scheme, t.STRING),
+               "scheme", t.STRING),
     _extractor("url_extract_query", "Extracts the decoded query-string of a URL, or NULL if it has none.",
-               lambda u: u.query, t.STRING),
+               "query", t.STRING),
     ScalarFunction(
         "url_extract_parameter",
         CATEGORY,
         "Extracts the decoded value of a parameter of the query-string of a URL; '' when the parameter "
         "has no value, NULL when it is absent.",
-        (
-            Signature(
-                (_URL, Param("paramToFind", t.STRING, "The parameter key.")),
-                t.STRING,
-                rowwise(_extract_parameter),
-            ),
-        ),
+        (Signature((_URL, Param("paramToFind", t.STRING, "The parameter key.")), t.STRING, _extract_parameter),),
     ),
 )
