@@ -163,3 +163,13 @@ def test_bad_patterns_and_zones() -> None:
         call("FORMAT_TIMESTAMP", col(t.TIMESTAMP, [stamp(0)]), lit(t.STRING, "HH"), lit(t.STRING, "Nowhere"))
     assert zone_of("UTC+05:30").fixed_offset_millis == 19_800_000
     assert zone_of("-08").fixed_offset_millis == -28_800_000
+
+
+def test_parsing_is_case_insensitive_like_ksqldb() -> None:
+    assert call("PARSE_TIME", col(t.STRING, ["01:00:00 Pm"]), lit(t.STRING, "hh:mm:ss a")) == [dt.time(13)]
+    assert call("STRINGTOTIMESTAMP", col(t.STRING, ["2020-05-11T21:58:33z"]), lit(t.STRING, "yyyy-MM-dd'T'HH:mm:ssX")) == [
+        ms(2020, 5, 11, 21, 58, 33)
+    ]
+    assert call("PARSE_TIMESTAMP", col(t.STRING, ["2018-05-11T21:58:33 PST"]), lit(t.STRING, "yyyy-MM-dd'T'HH:mm:ss zzz")) == [
+        stamp(ms(2018, 5, 11, 21, 58, 33, tz=zoneinfo.ZoneInfo("America/Los_Angeles")))
+    ]

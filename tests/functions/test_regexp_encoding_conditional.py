@@ -142,3 +142,10 @@ def test_greatest_least_resolution_follows_ksqldb() -> None:
 def test_least_decimal_values_widen() -> None:
     got = call("LEAST", col(t.Decimal(9, 2), [D("1234567.89")]), col(t.Decimal(7, 6), [D("0.123456")]))
     assert got == [D("0.123456")]
+
+
+def test_untyped_nulls_do_not_widen_decimal_results() -> None:
+    decimal_type = t.Decimal(9, 3)
+    resolved = resolve("LEAST", col(decimal_type, []), col(decimal_type, []), lit(None, None))
+    assert resolved.return_type == decimal_type
+    assert resolve("GREATEST", col(t.INT, []), col(t.Decimal(5, 2), [])).return_type == t.Decimal(12, 2)

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from headwater.engine.functions.columns import as_array, as_numpy, choose_rows, valid_mask, with_nulls
+from headwater.engine.functions.numeric import as_decimal
 from headwater.engine.functions.registry import (
     AnyDecimal,
     CallContext,
@@ -103,10 +104,11 @@ _greatest = _extreme(True)
 _least = _extreme(False)
 
 
-def widen_decimals(types: Sequence[t.SqlType]) -> t.SqlType:
-    """ksqlDB's ``DecimalUtil.widen`` over several DECIMAL types: enough integer digits for the widest
-    integer part and enough scale for the widest fraction."""
-    decimals = [d for d in types if isinstance(d, t.Decimal)]
+def widen_decimals(types: Sequence[t.SqlType | None]) -> t.SqlType:
+    """ksqlDB's ``DecimalUtil.widen`` over the typed arguments (untyped NULLs are left out; INT and
+    BIGINT count as DECIMAL(10, 0) and DECIMAL(19, 0)): enough integer digits for the widest integer
+    part and enough scale for the widest fraction."""
+    decimals = [as_decimal(d) for d in types if d is not None] or [as_decimal(None)]
     integer_digits = max(d.precision - d.scale for d in decimals)
     scale = max(d.scale for d in decimals)
     return t.Decimal(integer_digits + scale, scale)
@@ -122,7 +124,7 @@ def _extreme_function(name: str, greatest: bool) -> ScalarFunction:
     signatures.append(
         Signature(
             (Param("val", AnyDecimal()), Param("vals", AnyDecimal())),
-            lambda ts: widen_decimals(ts),
+            widen_decimals,
             kernel,
             variadic=True,
         )

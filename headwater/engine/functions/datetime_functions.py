@@ -235,12 +235,12 @@ def _parse_timestamp_values(pattern: str, texts: pa.Array, zone: str | None) -> 
     return instants_from_fields(fields, zone_of(zone))
 
 
-def _parse_date_values(*, insensitive: bool, reject_time: bool) -> Callable[[str, pa.Array, str | None], np.ndarray]:
+def _parse_date_values(*, reject_time: bool) -> Callable[[str, pa.Array, str | None], np.ndarray]:
     def parse(pattern: str, texts: pa.Array, _: str | None) -> np.ndarray:
         compiled = compile_pattern(pattern)
         if reject_time and compiled.has_time:
             raise FunctionError("Date format contains time field.")
-        fields = parse_column(compiled, texts, insensitive=insensitive)
+        fields = parse_column(compiled, texts)
         days, full = resolve_date(fields, default_year=None)
         valid = valid_mask(texts)
         if (valid & ~full).any():
@@ -432,7 +432,7 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
             Signature(
                 (_p("formattedDate", t.STRING, "The string representation of a date."), _PATTERN),
                 t.DATE,
-                _parsing_kernel(_parse_date_values(insensitive=True, reject_time=True), pa.date32(), "date",
+                _parsing_kernel(_parse_date_values(reject_time=True), pa.date32(), "date",
                                 zone_arg=False),
             ),
         ),
@@ -453,7 +453,7 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
             Signature(
                 (_p("formattedDate", t.STRING, "The string representation of a date."), _PATTERN),
                 t.INT,
-                _parsing_kernel(_parse_date_values(insensitive=True, reject_time=False), pa.int32(), "date",
+                _parsing_kernel(_parse_date_values(reject_time=False), pa.int32(), "date",
                                 zone_arg=False),
             ),
         ),

@@ -531,9 +531,11 @@ def _field_regex(item: _Field, insensitive: bool) -> str:
         return r"[A-Za-z][A-Za-z0-9/_+:\-]*"
     if letter in "Xx":
         offset = r"[+\-]\d{2}(?::?\d{2}(?::?\d{2})?)?"
-        return f"Z|{offset}" if letter == "X" else offset
+        zero = "[Zz]" if insensitive else "Z"
+        return f"{zero}|{offset}" if letter == "X" else offset
     if letter == "Z":
-        return r"[+\-]\d{2}:?\d{2}(?::?\d{2})?|Z|GMT(?:[+\-]\d{1,2}(?::\d{2}){0,2})?"
+        zero = "[Zz]" if insensitive else "Z"
+        return rf"[+\-]\d{{2}}:?\d{{2}}(?::?\d{{2}})?|{zero}|GMT(?:[+\-]\d{{1,2}}(?::\d{{2}}){{0,2}})?"
     if letter == "O":
         return r"GMT(?:[+\-]\d{1,2}(?::\d{2}){0,2})?"
     if letter == "D":
@@ -579,13 +581,13 @@ def _text_index(texts: pa.Array, names: tuple[str, ...], insensitive: bool) -> n
 
 
 def _zone_from_text(text: str) -> Zone:
-    if text in _ZONE_ABBREVIATIONS:
-        return zone_of(_ZONE_ABBREVIATIONS[text])
+    if text.upper() in _ZONE_ABBREVIATIONS:
+        return zone_of(_ZONE_ABBREVIATIONS[text.upper()])
     return zone_of(text)
 
 
 def _offset_from_text(text: str) -> Zone:
-    if text in ("Z", "GMT", "UT", "UTC"):
+    if text.upper() in ("Z", "GMT", "UT", "UTC"):
         return zone_of("Z")
     body = text[3:] if text.startswith("GMT") else text
     digits = body[1:].replace(":", "")
@@ -595,7 +597,7 @@ def _offset_from_text(text: str) -> Zone:
     return zone_of(f"{body[0]}{hours:02d}:{minutes:02d}:{seconds:02d}" if seconds else f"{body[0]}{hours:02d}:{minutes:02d}")
 
 
-def parse_column(pattern: JavaPattern, texts: pa.Array, *, insensitive: bool = False) -> ParsedFields:
+def parse_column(pattern: JavaPattern, texts: pa.Array, *, insensitive: bool = True) -> ParsedFields:
     """Match every non-NULL row against the pattern and read its fields.
 
     Raises:

@@ -52,7 +52,7 @@ from headwater.engine.functions.registry import (
 from headwater.engine.types import to_arrow
 from headwater.parser import types as t
 
-__all__ = ["FUNCTIONS"]
+__all__ = ["FUNCTIONS", "as_decimal"]
 
 CATEGORY = "MATHEMATICAL"
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
@@ -77,20 +77,31 @@ def _from_numpy(values: np.ndarray, valid: np.ndarray, arrow_type: pa.DataType) 
     return pa.array(values, type=arrow_type, mask=mask)
 
 
-def _double_kernel(fn: Callable[..., np.ndarray]) -> Callable[[Sequence[Datum], CallContext], pa.Array]:
-    """A kernel applying a numpy function to DOUBLE views of every argument (NULL in, NULL out)."""
+def _double_kernel(fn: Callable[..., pa.Array]) -> Callable[[Sequence[Datum], CallContext], pa.Array]:
+    """A kernel applying an Arrow function to DOUBLE views of every argument (NULL in, NULL out).
+
+    The transcendental functions run on Arrow's kernels, which call the C library's ``sin``,
+    ``exp``... one value at a time: numpy's SIMD versions can differ from them, and from Java's
+    ``Math``, in the last bit, which ksqlDB's results (and ROUND of them) expose."""
 
     def kernel(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
-        columns = [_doubles(a, ctx.length) for a in args]
-        valid = np.ones(ctx.length, dtype=bool)
-        for _, v in columns:
-            valid &= v
-        with np.errstate(all="ignore"):
-            out = fn(*[values for values, _ in columns])
-        return _from_numpy(np.asarray(out, dtype=np.float64), valid, pa.float64())
+        columns = [as_array(a, ctx.length).cast(pa.float64()) for a in args]
+        return fn(*columns)
 
     kernel.__name__ = getattr(fn, "__name__", "double_kernel")
     return kernel
+
+
+def _numpy_kernel(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[pa.Array], pa.Array]:
+    """An Arrow-style function from a numpy one, for the few functions Arrow lacks (``cbrt``)."""
+
+    def apply(column: pa.Array) -> pa.Array:
+        values, valid = _doubles(column, len(column))
+        with np.errstate(all="ignore"):
+            return _from_numpy(fn(values), valid, pa.float64())
+
+    apply.__name__ = getattr(fn, "__name__", "numpy_function")
+    return apply
 
 
 def _numeric_overloads(
@@ -109,7 +120,7 @@ def _numeric_overloads(
     )
 
 
-def _unary_double_function(name: str, fn: Callable[..., np.ndarray], description: str) -> ScalarFunction:
+def _unary_double_function(name: str, fn: Callable[..., pa.Array], description: str) -> ScalarFunction:
     return ScalarFunction(
         name=name,
         category=CATEGORY,
@@ -176,7 +187,7 @@ def _same_type_overloads(
         Signature((Param("value", t.INT),), t.INT, kernel),
         Signature((Param("value", t.BIGINT),), t.BIGINT, kernel),
         Signature((Param("value", t.DOUBLE),), t.DOUBLE, kernel),
-        Signature((Param("value", _DECIMAL),), lambda ts: ts[0], kernel, description=description),
+        Signature((Param("value", _DECIMAL),), _same_decimal, kernel, description=description),
     )
 
 
@@ -302,9 +313,20 @@ def _decimal_places_kernel(mode: str) -> Callable[[Sequence[Datum], CallContext]
     return kernel
 
 
-def _integral_part_type(types: tuple[t.SqlType, ...]) -> t.SqlType:
-    dec = types[0]
-    assert isinstance(dec, t.Decimal)
+def as_decimal(sql_type: t.SqlType | None) -> t.Decimal:
+    """The DECIMAL an argument of ``sql_type`` becomes in a DECIMAL parameter (ksqlDB's
+    ``DecimalUtil.toSqlDecimal``): itself, DECIMAL(10, 0) for INT, DECIMAL(19, 0) for BIGINT."""
+    if isinstance(sql_type, t.Decimal):
+        return sql_type
+    return t.Decimal(19, 0) if sql_type == t.BIGINT else t.Decimal(10, 0)
+
+
+def _same_decimal(types: tuple[t.SqlType | None, ...]) -> t.SqlType:
+    return as_decimal(types[0])
+
+
+def _integral_part_type(types: tuple[t.SqlType | None, ...]) -> t.SqlType:
+    dec = as_decimal(types[0])
     return t.Decimal(max(dec.precision - dec.scale, 1), 0)
 
 
@@ -320,7 +342,7 @@ def _place_functions(name: str, mode: str, description: str) -> ScalarFunction:
             Signature((Param("val", t.DOUBLE),), t.BIGINT, _round_double if mode == "round" else _trunc_double),
             Signature((Param("val", t.DOUBLE), places), t.DOUBLE, _places_kernel(mode)),
             Signature((Param("val", _DECIMAL),), _integral_part_type, _decimal_zero_places_kernel(mode)),
-            Signature((Param("val", _DECIMAL), places), lambda ts: ts[0], _decimal_places_kernel(mode)),
+            Signature((Param("val", _DECIMAL), places), _same_decimal, _decimal_places_kernel(mode)),
         ),
     )
 
@@ -329,13 +351,22 @@ def _place_functions(name: str, mode: str, description: str) -> ScalarFunction:
 # LOG, POWER, RANDOM, PI, GEO_DISTANCE
 
 
-def _log_with_base(base: np.ndarray, value: np.ndarray) -> np.ndarray:
-    out = np.log(value) / np.log(base)
-    return np.where((base <= 0) | (base == 1), np.nan, out)
+def _log_with_base(base: pa.Array, value: pa.Array) -> pa.Array:
+    out = pc.divide(pc.ln(value), pc.ln(base))
+    bad_base = pc.or_(pc.less_equal(base, 0.0), pc.equal(base, 1.0))
+    return pc.if_else(bad_base, pa.scalar(float("nan")), out)
 
 
-def _cot(values: np.ndarray) -> np.ndarray:
-    return 1.0 / np.tan(values)
+def _cot(values: pa.Array) -> pa.Array:
+    return pc.divide(1.0, pc.tan(values))
+
+
+def _degrees(values: pa.Array) -> pa.Array:
+    return pc.multiply(values, 57.29577951308232)  # Java's Math.toDegrees constant
+
+
+def _radians(values: pa.Array) -> pa.Array:
+    return pc.multiply(values, 0.017453292519943295)  # Java's Math.toRadians constant
 
 
 def _random(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
@@ -385,12 +416,15 @@ def _geo_distance(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
             "valid longitude values for GeoDistance function are in the range of -180 to +180"
             " decimal degrees"
         )
-    with np.errstate(all="ignore"):
-        d_lat = np.radians(lat2 - lat1)
-        d_lon = np.radians(lon2 - lon1)
-        a = np.sin(d_lat / 2) ** 2 + np.sin(d_lon / 2) ** 2 * np.cos(np.radians(lat1)) * np.cos(np.radians(lat2))
-        distance = 2 * np.arcsin(np.sqrt(a)) * radius
-    return _from_numpy(distance, valid, pa.float64())
+    lat1_a, lon1_a, lat2_a, lon2_a = (pa.array(v) for v in (lat1, lon1, lat2, lon2))
+    half_lat = pc.sin(pc.divide(_radians(pc.subtract(lat2_a, lat1_a)), 2.0))
+    half_lon = pc.sin(pc.divide(_radians(pc.subtract(lon2_a, lon1_a)), 2.0))
+    a = pc.add(
+        pc.multiply(half_lat, half_lat),
+        pc.multiply(pc.multiply(pc.multiply(half_lon, half_lon), pc.cos(_radians(lat1_a))), pc.cos(_radians(lat2_a))),
+    )
+    distance = pc.multiply(pc.multiply(pc.asin(pc.sqrt(a)), 2.0), pa.array(radius))
+    return _from_numpy(np.asarray(distance.to_numpy(zero_copy_only=False), dtype=np.float64), valid, pa.float64())
 
 
 def _geo_signatures() -> tuple[Signature, ...]:
@@ -454,42 +488,42 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
             for st in (t.INT, t.BIGINT, t.DOUBLE)
         ),
     ),
-    _unary_double_function("acos", np.arccos, "Returns the inverse (arc) cosine of a value, in radians."),
-    _unary_double_function("asin", np.arcsin, "Returns the inverse (arc) sine of a value, in radians."),
-    _unary_double_function("atan", np.arctan, "Returns the inverse (arc) tangent of a value, in radians."),
+    _unary_double_function("acos", pc.acos, "Returns the inverse (arc) cosine of a value, in radians."),
+    _unary_double_function("asin", pc.asin, "Returns the inverse (arc) sine of a value, in radians."),
+    _unary_double_function("atan", pc.atan, "Returns the inverse (arc) tangent of a value, in radians."),
     ScalarFunction(
         "atan2",
         CATEGORY,
         "Returns the inverse (arc) tangent of y / x, in radians.",
-        _numeric_overloads(("y", "x"), _double_kernel(np.arctan2), "The arc tangent of y / x"),
+        _numeric_overloads(("y", "x"), _double_kernel(pc.atan2), "The arc tangent of y / x"),
     ),
-    _unary_double_function("cbrt", np.cbrt, "Returns the cube root of a value."),
-    _unary_double_function("cos", np.cos, "Returns the cosine of a value given in radians."),
-    _unary_double_function("cosh", np.cosh, "Returns the hyperbolic cosine of a value."),
+    _unary_double_function("cbrt", _numpy_kernel(np.cbrt), "Returns the cube root of a value."),
+    _unary_double_function("cos", pc.cos, "Returns the cosine of a value given in radians."),
+    _unary_double_function("cosh", pc.cosh, "Returns the hyperbolic cosine of a value."),
     _unary_double_function("cot", _cot, "Returns the cotangent of a value given in radians."),
-    _unary_double_function("degrees", np.degrees, "Converts a value from radians to degrees."),
-    _unary_double_function("exp", np.exp, "The exponential of a value: e raised to its power."),
-    _unary_double_function("ln", np.log, "Returns the natural logarithm of a value."),
+    _unary_double_function("degrees", _degrees, "Converts a value from radians to degrees."),
+    _unary_double_function("exp", pc.exp, "The exponential of a value: e raised to its power."),
+    _unary_double_function("ln", pc.ln, "Returns the natural logarithm of a value."),
     ScalarFunction(
         "log",
         CATEGORY,
         "The logarithm of a value: natural with one argument (as ksqlDB computes it), in the given "
         "base with two.",
-        _numeric_overloads(("value",), _double_kernel(np.log), "The logarithm of the value")
+        _numeric_overloads(("value",), _double_kernel(pc.ln), "The logarithm of the value")
         + _numeric_overloads(("base", "value"), _double_kernel(_log_with_base), "The logarithm in a base"),
     ),
     ScalarFunction(
         "power",
         CATEGORY,
         "Given a base and an exponent, returns the result of the base raised to the exponent.",
-        _numeric_overloads(("base", "exponent"), _double_kernel(np.power), "The base raised to the exponent"),
+        _numeric_overloads(("base", "exponent"), _double_kernel(pc.power), "The base raised to the exponent"),
     ),
-    _unary_double_function("radians", np.radians, "Converts a value from degrees to radians."),
-    _unary_double_function("sin", np.sin, "Returns the sine of a value given in radians."),
-    _unary_double_function("sinh", np.sinh, "Returns the hyperbolic sine of a value."),
-    _unary_double_function("sqrt", np.sqrt, "Returns the square root of a value."),
-    _unary_double_function("tan", np.tan, "Returns the tangent of a value given in radians."),
-    _unary_double_function("tanh", np.tanh, "Returns the hyperbolic tangent of a value."),
+    _unary_double_function("radians", _radians, "Converts a value from degrees to radians."),
+    _unary_double_function("sin", pc.sin, "Returns the sine of a value given in radians."),
+    _unary_double_function("sinh", pc.sinh, "Returns the hyperbolic sine of a value."),
+    _unary_double_function("sqrt", pc.sqrt, "Returns the square root of a value."),
+    _unary_double_function("tan", pc.tan, "Returns the tangent of a value given in radians."),
+    _unary_double_function("tanh", pc.tanh, "Returns the hyperbolic tangent of a value."),
     ScalarFunction(
         "pi",
         CATEGORY,

@@ -193,9 +193,11 @@ TableKernel: TypeAlias = Callable[[Sequence[Datum], CallContext], tuple[pa.Array
 """A table-function kernel: -> (values, parent_index), one output row per value; ``parent_index[i]`` is
 the input row that produced ``values[i]``, in non-decreasing order."""
 
-ReturnType: TypeAlias = t.SqlType | Callable[[tuple[t.SqlType, ...]], t.SqlType]
+ReturnType: TypeAlias = t.SqlType | Callable[[tuple[t.SqlType | None, ...]], t.SqlType]
 """A fixed type, a type with generics bound from the arguments, or a function of the argument types
-(for rules such as DECIMAL precision that generics cannot express)."""
+(for rules such as DECIMAL precision that generics cannot express). The function receives the
+arguments' own types, before any implicit cast, with None for an untyped NULL, as ksqlDB's schema
+providers do."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -324,7 +324,9 @@ def resolve_signature(
     param_types = tuple(_param_type(p, a, chosen.bindings) for p, a in zip(chosen.params, arg_types))
     returns = chosen.signature.returns
     if callable(returns) and not isinstance(returns, t.SqlType):
-        return_type = returns(param_types)
+        # like ksqlDB's schema providers, a computed return type sees the arguments' own types
+        # (None for an untyped NULL), not the types they are cast to
+        return_type = returns(tuple(arg_types))
     else:
         return_type = _apply(returns, chosen.bindings, strict=True)
     return ResolvedFunction(function, chosen.signature, param_types, return_type)
