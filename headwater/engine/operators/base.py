@@ -9,9 +9,16 @@ kept apart from the loop that drives it (:mod:`headwater.engine.runtime`).
 
 **Row batches.** Between operators a batch is a ``pyarrow.RecordBatch`` whose columns are named by the
 logical columns they hold (exact case), plus the pseudo-columns ``ROWTIME`` (int64, the record's event
-time), ``ROWPARTITION`` (int32) and ``ROWOFFSET`` (int64) and the hidden :data:`HEADERS_COLUMN` (the
-record's Kafka headers, carried so a sink copies them to its output as Kafka Streams does). User columns
-can never collide with these names: the statement layer refuses them as reserved.
+time), ``ROWPARTITION`` (int32) and ``ROWOFFSET`` (int64), the hidden :data:`HEADERS_COLUMN` (the
+record's Kafka headers, carried so a sink copies them to its output as Kafka Streams does) and the hidden
+:data:`NULL_VALUE_COLUMN`. User columns can never collide with these names: the statement layer refuses
+them as reserved.
+
+**Null values.** A stream record whose value is null (a tombstone on the topic) is not dropped: ksqlDB
+carries it through a query as a row without a value. Its key columns and pseudo-columns are real, its
+value columns null, and :data:`NULL_VALUE_COLUMN` is true. A filter drops it (ksqlDB's predicate never
+sees a null row), a table function produces nothing for it, a projection computes its key columns
+(PARTITION BY expressions see the key) and leaves its value null, and a sink writes it with a null value.
 
 Example:
     >>> import pyarrow as pa, pyarrow.compute as pc
@@ -27,19 +34,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from headwater.engine.schema import ROWOFFSET, ROWPARTITION, ROWTIME
 
 __all__ = [
     "HEADERS_ARROW_TYPE",
     "HEADERS_COLUMN",
+    "NULL_VALUE_COLUMN",
     "SYSTEM_ROW_COLUMNS",
     "ErrorReporter",
     "Evaluator",
     "Operator",
     "as_array",
     "empty_like",
+    "null_value_mask",
+    "without_null_values",
 ]
 
 HEADERS_COLUMN = "__headers"
@@ -47,7 +59,10 @@ HEADERS_COLUMN = "__headers"
 
 HEADERS_ARROW_TYPE = pa.list_(pa.struct([pa.field("key", pa.string()), pa.field("value", pa.binary())]))
 
-SYSTEM_ROW_COLUMNS = (ROWTIME, ROWPARTITION, ROWOFFSET, HEADERS_COLUMN)
+NULL_VALUE_COLUMN = "__null_value"
+"""True for a row whose record had a null value (see the module docstring); absent means all false."""
+
+SYSTEM_ROW_COLUMNS = (ROWTIME, ROWPARTITION, ROWOFFSET, HEADERS_COLUMN, NULL_VALUE_COLUMN)
 """Columns every row batch carries besides the logical ones."""
 
 ErrorReporter = Callable[[int, str], None]
@@ -97,3 +112,22 @@ def as_array(value: pa.Array | pa.ChunkedArray | pa.Scalar, length: int) -> pa.A
     if isinstance(value, pa.ChunkedArray):
         return value.combine_chunks()
     return value
+
+
+def null_value_mask(batch: pa.RecordBatch) -> np.ndarray | None:
+    """The rows of ``batch`` whose value is null, or None when there are none."""
+    index = batch.schema.get_field_index(NULL_VALUE_COLUMN)
+    if index < 0:
+        return None
+    column = batch.column(index)
+    if column.null_count == len(column) or not pc.any(column).as_py():
+        return None
+    return np.asarray(pc.fill_null(column, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def without_null_values(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` without its null-value rows (what a filter or a table function sees)."""
+    mask = null_value_mask(batch)
+    if mask is None:
+        return batch
+    return batch.filter(pa.array(~mask))

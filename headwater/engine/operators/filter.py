@@ -1,10 +1,14 @@
-"""Filter: keep the rows for which a predicate is TRUE (FALSE and NULL rows are dropped, as in SQL)."""
+"""Filter: keep the rows for which a predicate is TRUE (FALSE and NULL rows are dropped, as in SQL).
+
+Rows without a value (a stream record with a null value) are dropped before the predicate runs, as
+ksqlDB's ``SqlPredicate`` never evaluates a null row.
+"""
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-from headwater.engine.operators.base import Evaluator, Operator
+from headwater.engine.operators.base import Evaluator, Operator, without_null_values
 
 __all__ = ["FilterOperator"]
 
@@ -28,6 +32,7 @@ class FilterOperator(Operator):
         self.predicate = predicate
 
     def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        batch = without_null_values(batch)
         if batch.num_rows == 0:
             return []
         mask = self.predicate.evaluate(batch)

@@ -4,6 +4,8 @@ With several table functions in one SELECT, ksqlDB zips their outputs: row ``i``
 ``max(n_f)`` rows, where ``n_f`` is the number of values function ``f`` produced for it, and the shorter
 outputs are padded with NULL. The input's other columns are repeated on every output row.
 
+A row without a value (a stream record with a null value) produces no rows.
+
 Everything is index arithmetic in numpy over the whole batch: the per-input counts come from
 ``bincount`` of each function's parent indexes, and one ``take`` per column builds the output.
 """
@@ -16,7 +18,7 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
-from headwater.engine.operators.base import Operator
+from headwater.engine.operators.base import Operator, without_null_values
 
 __all__ = ["FlatMapOperator", "TableFunctionEvaluator"]
 
@@ -50,6 +52,7 @@ class FlatMapOperator(Operator):
         self.functions = list(functions)
 
     def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        batch = without_null_values(batch)
         rows = batch.num_rows
         if rows == 0:
             return []

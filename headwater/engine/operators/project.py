@@ -1,12 +1,24 @@
-"""Project: compute the SELECT list over a batch; the pseudo-columns and headers ride along."""
+"""Project: compute the SELECT list over a batch; the pseudo-columns and headers ride along.
+
+A row without a value (a stream record with a null value, see :mod:`.base`) keeps a null value: only its
+key columns are computed (from its key and pseudo-columns), as ksqlDB computes the key of a null row when
+it re-keys and never evaluates the SELECT list over it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pyarrow as pa
 
-from headwater.engine.operators.base import SYSTEM_ROW_COLUMNS, Evaluator, Operator, as_array
+from headwater.engine.operators.base import (
+    SYSTEM_ROW_COLUMNS,
+    Evaluator,
+    Operator,
+    as_array,
+    null_value_mask,
+)
 
 __all__ = ["ProjectOperator"]
 
@@ -17,8 +29,9 @@ class ProjectOperator(Operator):
     Args:
         columns: (output name, evaluator, Arrow type) per output column, in order. Results are cast to the
             declared type when an evaluator returns a compatible but different one (e.g. a NULL literal).
-        keep_system: carry ROWTIME, ROWPARTITION, ROWOFFSET and the headers through (the sink needs the
-            event time and headers of each row).
+        keep_system: carry ROWTIME, ROWPARTITION, ROWOFFSET, the headers and the null-value flag through
+            (the sink needs the event time and headers of each row).
+        key_columns: the output columns that are key columns (computed for rows without a value too).
 
     Example:
         >>> class Col:
@@ -32,18 +45,35 @@ class ProjectOperator(Operator):
     kind = "project"
 
     def __init__(
-        self, columns: Sequence[tuple[str, Evaluator, pa.DataType]], *, keep_system: bool = True
+        self,
+        columns: Sequence[tuple[str, Evaluator, pa.DataType]],
+        *,
+        keep_system: bool = True,
+        key_columns: frozenset[str] = frozenset(),
     ) -> None:
         self.columns = list(columns)
         self.keep_system = keep_system
+        self.key_columns = key_columns
 
     def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
         if batch.num_rows == 0:
             return []
         arrays: list[pa.Array] = []
         fields: list[pa.Field] = []
+        null_values = null_value_mask(batch)
+        with_value = batch
+        scatter: pa.Array | None = None
+        if null_values is not None:
+            with_value = batch.filter(pa.array(~null_values))
+            positions = np.cumsum(~null_values) - 1
+            scatter = pa.array(np.where(null_values, 0, positions), mask=null_values)
         for name, evaluator, arrow_type in self.columns:
-            values = as_array(evaluator.evaluate(batch), batch.num_rows)
+            if scatter is None or name in self.key_columns:
+                values = as_array(evaluator.evaluate(batch), batch.num_rows)
+            elif with_value.num_rows == 0:
+                values = pa.nulls(batch.num_rows, arrow_type)
+            else:
+                values = as_array(evaluator.evaluate(with_value), with_value.num_rows).take(scatter)
             if values.type != arrow_type:
                 values = values.cast(arrow_type)
             arrays.append(values)

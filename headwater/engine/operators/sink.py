@@ -2,7 +2,9 @@
 
 The stored batch has the sink's columns in schema order (key columns carry the ``headwater.key``
 metadata), ``__timestamp`` from ROWTIME (or from the sink's TIMESTAMP column when the statement named
-one) and ``__headers`` copied from the input record, as Kafka Streams copies headers to its output.
+one) and ``__headers`` copied from the input record, as Kafka Streams copies headers to its output. A
+row without a value (see :mod:`headwater.engine.operators.base`) is stored with ``__tombstone`` set and
+null value columns: a record with a null value, as ksqlDB writes it.
 Partitioning: with :data:`~headwater.engine.operators.repartition.KEY_BYTES_COLUMN` present (keyed sinks)
 the log hashes the serialised key with murmur2; a keyless row keeps its source partition modulo the sink's
 partition count, so a keyless stream stays in order per source partition.
@@ -20,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from headwater.engine.catalog import DataSource
-from headwater.engine.operators.base import HEADERS_COLUMN, Operator
+from headwater.engine.operators.base import HEADERS_COLUMN, Operator, null_value_mask
 from headwater.engine.operators.repartition import KEY_BYTES_COLUMN
 from headwater.engine.schema import ROWPARTITION, ROWTIME
 from headwater.parser import types as t
@@ -60,12 +62,20 @@ class SinkOperator(Operator):
             values = batch.column(ts_name)
             if column is not None and column.type in (t.BIGINT, t.TIMESTAMP, t.INT):
                 timestamp = pc.coalesce(values.cast(pa.int64()), timestamp)
-        names = [f.name for f in self.schema]
         fields = list(self.schema)
+        null_values = null_value_mask(batch)
+        if null_values is not None:
+            keys = {c.name for c in self.sink.schema.key_columns}
+            blank = pa.array(null_values)
+            arrays = [
+                a if f.name in keys else pc.if_else(blank, pa.scalar(None, f.type), a)
+                for a, f in zip(arrays, fields)
+            ]
+            arrays.append(blank)
+            fields.append(pa.field("__tombstone", pa.bool_(), nullable=False))
         if HEADERS_COLUMN in batch.schema.names:
             arrays.append(batch.column(HEADERS_COLUMN))
             fields.append(batch.schema.field(HEADERS_COLUMN))
-            names.append(HEADERS_COLUMN)
         arrays.append(timestamp.cast(pa.int64()))
         fields.append(pa.field("__timestamp", pa.int64()))
         return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))

@@ -8,7 +8,9 @@ ROWPARTITION, ROWOFFSET and the headers.
 
 * Raw topics are decoded with the source's formats, vectorized; rows whose key or value fails to decode
   are dropped and reported (ksqlDB logs them to the processing log and goes on).
-* A stream drops records with a null value (a tombstone means nothing to a stream), as ksqlDB does.
+* A record with a null value becomes a row without a value (:data:`NULL_VALUE_COLUMN` true, value
+  columns null), which later operators treat as ksqlDB does (see :mod:`headwater.engine.operators.base`).
+* A windowed source's key carries its window: WINDOWSTART and WINDOWEND columns follow the schema's.
 * Typed topics are read by column name; a typed topic whose columns differ from the source's schema
   (a source declared over another query's sink with other columns) is re-encoded with the topic's
   formats and decoded with the source's, exactly what ksqlDB would do with the bytes.
@@ -26,8 +28,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from headwater.engine.catalog import DataSource
-from headwater.engine.operators.base import HEADERS_ARROW_TYPE, HEADERS_COLUMN, Operator
-from headwater.engine.schema import HEADERS_TYPE, ROWOFFSET, ROWPARTITION, ROWTIME, Column
+from headwater.engine.operators.base import (
+    HEADERS_ARROW_TYPE,
+    HEADERS_COLUMN,
+    NULL_VALUE_COLUMN,
+    Operator,
+)
+from headwater.engine.schema import (
+    HEADERS_TYPE,
+    ROWOFFSET,
+    ROWPARTITION,
+    ROWTIME,
+    WINDOWEND,
+    WINDOWSTART,
+    Column,
+)
 from headwater.engine.serde import SourceSerde
 from headwater.engine.types import to_arrow
 from headwater.parser import types as t
@@ -77,6 +92,14 @@ def header_values(headers: pa.Array, key: str) -> pa.Array:
     return values.take(pa.array(np.where(mask, 0, take_index), mask=mask))
 
 
+def _tombstones(batch: pa.RecordBatch) -> np.ndarray:
+    """The ``__tombstone`` flags of a typed batch (all false when the column is absent)."""
+    index = batch.schema.get_field_index("__tombstone")
+    if index < 0:
+        return np.zeros(batch.num_rows, dtype=bool)
+    return np.asarray(pc.fill_null(batch.column(index), False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _headers_column(headers: pa.Array) -> pa.Array:
     """The stored headers as the SQL type ARRAY<STRUCT<KEY STRING, VALUE BYTES>>."""
     return headers.cast(to_arrow(HEADERS_TYPE))
@@ -122,34 +145,11 @@ class SourceScanOperator(Operator):
         columns: dict[str, pa.Array] = {}
         schema = self.source.schema
         if self.raw:
-            assert self.serde is not None
-            key_bytes = batch.column("__key")
-            value_bytes = batch.column("__value")
-            if self.source.schema.key_columns:
-                decoded = self.serde.decode_key(key_bytes)
-                columns.update(decoded.columns)
-                self._drop(decoded.errors, keep, "key", partitions, offsets, key_bytes)
-            if not self.source.is_table:
-                keep &= ~value_bytes.is_null().to_numpy(zero_copy_only=False)
-            decoded = self.serde.decode_value(value_bytes)
-            columns.update(decoded.columns)
-            self._drop(decoded.errors, keep, "value", partitions, offsets, value_bytes)
+            null_value = self._decode_raw(batch, columns, keep, partitions, offsets)
         elif self.topic_serde is not None:
-            assert self.serde is not None
-            self._transcode(batch, columns, keep, partitions, offsets)
+            null_value = self._transcode(batch, columns, keep, partitions, offsets)
         else:
-            for column in schema:
-                if column.is_header:
-                    continue
-                index = batch.schema.get_field_index(column.name)
-                if index < 0:
-                    columns[column.name] = pa.nulls(rows, type=to_arrow(column.type))
-                else:
-                    values = batch.column(index)
-                    wanted = to_arrow(column.type)
-                    columns[column.name] = values if values.type == wanted else values.cast(wanted)
-            if not self.source.is_table and "__tombstone" in batch.schema.names:
-                keep &= ~pc.fill_null(batch.column("__tombstone"), False).to_numpy(zero_copy_only=False)
+            null_value = self._read_typed(batch, columns)
         headers = (
             batch.column("__headers")
             if "__headers" in batch.schema.names
@@ -158,17 +158,56 @@ class SourceScanOperator(Operator):
         for column in schema.header_columns:
             columns[column.name] = self._header_column(column, headers)
         rowtime = self._rowtime(batch, columns, keep, partitions, offsets)
-        arrays = [columns[c.name] for c in schema] + [
-            rowtime,
-            partitions.cast(pa.int32()),
-            offsets,
-            headers,
-        ]
-        names = [c.name for c in schema] + [ROWTIME, ROWPARTITION, ROWOFFSET, HEADERS_COLUMN]
+        names = [c.name for c in schema]
+        arrays = [columns[name] for name in names]
+        if self.source.window is not None:
+            names += [WINDOWSTART, WINDOWEND]
+            arrays += [columns[WINDOWSTART], columns[WINDOWEND]]
+        arrays += [rowtime, partitions.cast(pa.int32()), offsets, headers, pa.array(null_value)]
+        names += [ROWTIME, ROWPARTITION, ROWOFFSET, HEADERS_COLUMN, NULL_VALUE_COLUMN]
         out = pa.RecordBatch.from_arrays(arrays, names=names)
         if not keep.all():
             out = out.filter(pa.array(keep))
         return [out] if out.num_rows else []
+
+    def _decode_raw(
+        self,
+        batch: pa.RecordBatch,
+        columns: dict[str, pa.Array],
+        keep: np.ndarray,
+        partitions: pa.Array,
+        offsets: pa.Array,
+    ) -> np.ndarray:
+        """Decode ``__key`` / ``__value`` bytes; returns which rows have a null value."""
+        assert self.serde is not None
+        key_bytes = batch.column("__key")
+        value_bytes = batch.column("__value")
+        if self.source.schema.key_columns or self.source.window is not None:
+            decoded = self.serde.decode_key(key_bytes)
+            columns.update(decoded.columns)
+            self._drop(decoded.errors, keep, "key", partitions, offsets, key_bytes)
+        decoded = self.serde.decode_value(value_bytes)
+        columns.update(decoded.columns)
+        self._drop(decoded.errors, keep, "value", partitions, offsets, value_bytes)
+        if self.source.schema.value_columns and decoded.null_record is not None:
+            return decoded.null_record.copy()
+        return np.asarray(value_bytes.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+
+    def _read_typed(self, batch: pa.RecordBatch, columns: dict[str, pa.Array]) -> np.ndarray:
+        """Typed topic with the source's own columns: read them by name; returns the tombstones."""
+        rows = batch.num_rows
+        wanted_columns = [c for c in self.source.schema if not c.is_header]
+        if self.source.window is not None:
+            wanted_columns += [Column(WINDOWSTART, t.BIGINT), Column(WINDOWEND, t.BIGINT)]
+        for column in wanted_columns:
+            index = batch.schema.get_field_index(column.name)
+            wanted = to_arrow(column.type)
+            if index < 0:
+                columns[column.name] = pa.nulls(rows, type=wanted)
+            else:
+                values = batch.column(index)
+                columns[column.name] = values if values.type == wanted else values.cast(wanted)
+        return _tombstones(batch)
 
     # -- pieces --------------------------------------------------------------------------------------------
     def _drop(
@@ -193,8 +232,9 @@ class SourceScanOperator(Operator):
         keep: np.ndarray,
         partitions: pa.Array,
         offsets: pa.Array,
-    ) -> None:
-        """Typed topic, other schema: encode with the topic's formats, decode with the source's."""
+    ) -> np.ndarray:
+        """Typed topic, other schema: encode with the topic's formats, decode with the source's;
+        returns the tombstones."""
         assert self.topic_serde is not None and self.serde is not None
         topic_serde = self.topic_serde
 
@@ -205,22 +245,27 @@ class SourceScanOperator(Operator):
                 out.append(batch.column(index) if index >= 0 else pa.nulls(batch.num_rows, to_arrow(c.type)))
             return out
 
+        rows = batch.num_rows
         if self.source.schema.key_columns:
-            key_bytes, key_errors = topic_serde.encode_key(stored(topic_serde.key_columns))
+            key_inputs = stored(topic_serde.key_columns)
+            if self.topic_serde.source.window is not None:
+                key_inputs += stored((Column(WINDOWSTART, t.BIGINT), Column(WINDOWEND, t.BIGINT)))
+            key_bytes, key_errors = topic_serde.encode_key(key_inputs, rows=rows)
             self._drop(key_errors, keep, "key", partitions, offsets, None)
             decoded = self.serde.decode_key(key_bytes)
             columns.update(decoded.columns)
             self._drop(decoded.errors, keep, "key", partitions, offsets, key_bytes)
-        value_bytes, value_errors = topic_serde.encode_value(stored(topic_serde.value_columns))
+        tombstones = _tombstones(batch)
+        value_bytes, value_errors = topic_serde.encode_value(
+            stored(topic_serde.value_columns), rows=rows, null_record=tombstones
+        )
         self._drop(value_errors, keep, "value", partitions, offsets, None)
-        if "__tombstone" in batch.schema.names:
-            tomb = pc.fill_null(batch.column("__tombstone"), False)
-            value_bytes = pc.if_else(tomb, pa.scalar(None, pa.binary()), value_bytes)
-            if not self.source.is_table:
-                keep &= ~tomb.to_numpy(zero_copy_only=False)
         decoded = self.serde.decode_value(value_bytes)
         columns.update(decoded.columns)
         self._drop(decoded.errors, keep, "value", partitions, offsets, value_bytes)
+        if self.source.schema.value_columns and decoded.null_record is not None:
+            return decoded.null_record | tombstones
+        return tombstones
 
     def _header_column(self, column: Column, headers: pa.Array) -> pa.Array:
         if column.header_key is None:

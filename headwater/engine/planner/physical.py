@@ -32,6 +32,7 @@ from headwater.engine.planner.logical import (
     SinkNode,
     walk_plan,
 )
+from headwater.engine.schema import Namespace
 from headwater.engine.serde import SourceSerde
 from headwater.engine.types import to_arrow
 
@@ -106,7 +107,8 @@ def _project(node: ProjectNode, ctx: LoweringContext) -> Operator:
         )
         for column, bound in node.items
     ]
-    return ProjectOperator(columns)
+    keys = frozenset(column.name for column, _ in node.items if column.namespace is Namespace.KEY)
+    return ProjectOperator(columns, key_columns=keys)
 
 
 def _repartition(node: RepartitionNode, ctx: LoweringContext) -> Operator:

@@ -7,6 +7,7 @@ Each handler validates with ksqlDB's rules and messages, records the statement i
 
 from __future__ import annotations
 
+from headwater.engine import formats
 from headwater.engine.catalog import DataSource, FormatSpec, SourceType, WindowInfo, WindowType
 from headwater.engine.entities import CommandStatus, CommandStatusEntity, Entity, WarningEntity
 from headwater.engine.schema import (
@@ -34,9 +35,6 @@ __all__ = [
     "drop_type",
     "status",
 ]
-
-_WRAPPABLE = frozenset({"JSON", "AVRO", "PROTOBUF", "PROTOBUF_NOSR", "JSON_SR"})
-
 
 def status(
     ctx: StatementContext, stmt: ast.Statement, command_id: str, message: str, query_id: str | None = None
@@ -108,19 +106,22 @@ def build_formats(
     *,
     inherited: tuple[FormatSpec, FormatSpec] | None = None,
 ) -> tuple[FormatSpec, FormatSpec]:
-    """Key and value formats from the WITH clause, the inherited formats (CSAS), or the defaults."""
+    """Key and value formats from the WITH clause, the inherited formats (CSAS), or the defaults, with
+    their properties (delimiters, parsed) and serde features (wrapping), as ksqlDB derives them.
+
+    Raises:
+        PlanError: an unknown format, a bad delimiter, WRAP_SINGLE_VALUE misused, a missing
+            VALUE_FORMAT, a key format for a stream without key columns (ksqlDB's messages).
+    """
     config = ctx.config
+    default_key = str(config.get("ksql.persistence.default.format.key", "KAFKA") or "KAFKA").upper()
     key_name = props.key_format
     if key_name is None:
-        key_name = (
-            inherited[0].name
-            if inherited is not None
-            else str(config.get("ksql.persistence.default.format.key", "KAFKA")).upper()
-        )
+        key_name = inherited[0].name if inherited is not None else default_key
         if not schema.key_columns:
             key_name = "NONE" if inherited is not None else key_name
         elif key_name == "NONE":
-            key_name = str(config.get("ksql.persistence.default.format.key", "KAFKA")).upper()
+            key_name = default_key
     elif not schema.key_columns and inherited is None and key_name != "NONE" and props.has("KEY_FORMAT"):
         raise PlanError("Key format specified for stream without key columns.")
     value_name = props.value_format
@@ -135,36 +136,42 @@ def build_formats(
                     "or set a default via the 'ksql.persistence.default.format.value' config."
                 )
             value_name = str(default).upper()
-    key_props: tuple[tuple[str, str], ...] = ()
-    value_props: tuple[tuple[str, str], ...] = ()
-    if props.key_delimiter is not None:
-        key_props = (("delimiter", props.key_delimiter),)
-    elif inherited is not None and props.key_format is None:
-        key_props = inherited[0].properties
-    if props.value_delimiter is not None:
-        value_props = (("delimiter", props.value_delimiter),)
-    elif inherited is not None and props.value_format is None:
-        value_props = inherited[1].properties
-    key_features: frozenset[str] = frozenset()
-    if len(schema.key_columns) == 1 and key_name in _WRAPPABLE:
-        key_features = frozenset({"UNWRAP_SINGLES"})
-    wrap = props.wrap_single_value
-    value_features: frozenset[str] = frozenset()
-    if wrap is not None:
-        if len(schema.value_columns) != 1:
-            raise PlanError("'WRAP_SINGLE_VALUE' is only valid for single-field value schemas")
-        value_features = frozenset({"WRAP_SINGLES" if wrap else "UNWRAP_SINGLES"})
-    elif (
-        len(schema.value_columns) == 1
-        and config.get("ksql.persistence.wrap.single.values") is not None
-        and value_name in _WRAPPABLE
-    ):
-        wrapped = config.get_bool("ksql.persistence.wrap.single.values")
-        value_features = frozenset({"WRAP_SINGLES" if wrapped else "UNWRAP_SINGLES"})
-    return (
-        FormatSpec(key_name, key_props, key_features),
-        FormatSpec(value_name, value_props, value_features),
+    key_format = formats.get_format(key_name)
+    value_format = formats.get_format(value_name)
+    key_props = _delimiter_property(props.key_delimiter, "KEY_DELIMITER", key_name, inherited, 0, props)
+    value_props = _delimiter_property(props.value_delimiter, "VALUE_DELIMITER", value_name, inherited, 1, props)
+    key_features = formats.key_features(key_format, len(schema.key_columns))
+    wrap_default = config.get("ksql.persistence.wrap.single.values")
+    value_features = formats.value_features(
+        value_format,
+        len(schema.value_columns),
+        wrap_single_value=props.wrap_single_value,
+        default_wrap_single_values=None if wrap_default is None else config.get_bool(
+            "ksql.persistence.wrap.single.values"
+        ),
     )
+    return (
+        FormatSpec(key_format.name, key_props, key_features),
+        FormatSpec(value_format.name, value_props, value_features),
+    )
+
+
+def _delimiter_property(
+    text: str | None,
+    property_name: str,
+    format_name: str,
+    inherited: tuple[FormatSpec, FormatSpec] | None,
+    index: int,
+    props: WithClause,
+) -> tuple[tuple[str, str], ...]:
+    """The ``delimiter`` property of a format: parsed from the WITH clause, or inherited with the format
+    by a CSAS that names no format of its own."""
+    if text is not None:
+        return (("delimiter", formats.parse_delimiter(text, property_name)),)
+    named = props.key_format if index == 0 else props.value_format
+    if inherited is not None and named is None and inherited[index].name == format_name:
+        return inherited[index].properties
+    return ()
 
 
 def _timestamp(props: WithClause, schema: LogicalSchema) -> tuple[str | None, str | None]:
