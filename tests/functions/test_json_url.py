@@ -142,9 +142,9 @@ URL_ALPHABET = "ab1:/?#@%20[]._-~ é+&=x"
     ],
 )
 def test_column_uri_parsing_matches_the_reference(url: str) -> None:
-    from headwater.engine.functions.url import parse_uri, parse_uri_column
-
     import pyarrow as pa
+
+    from headwater.engine.functions.url import parse_uri, parse_uri_column
 
     try:
         expected = parse_uri(url)

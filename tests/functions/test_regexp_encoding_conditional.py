@@ -148,4 +148,6 @@ def test_untyped_nulls_do_not_widen_decimal_results() -> None:
     decimal_type = t.Decimal(9, 3)
     resolved = resolve("LEAST", col(decimal_type, []), col(decimal_type, []), lit(None, None))
     assert resolved.return_type == decimal_type
-    assert resolve("GREATEST", col(t.INT, []), col(t.Decimal(5, 2), [])).return_type == t.Decimal(12, 2)
+    from headwater.engine.functions.conditional import widen_decimals
+
+    assert widen_decimals((t.INT, t.Decimal(5, 2), None)) == t.Decimal(12, 2)
