@@ -86,8 +86,9 @@ def test_generate_series() -> None:
 
 def test_maps() -> None:
     maps = col(t.Map(t.STRING, t.INT), [[("foo", 10), ("bar", None)], [], None])
-    assert call("MAP_KEYS", maps) == [["foo", "bar"], [], None]
-    assert call("MAP_VALUES", maps) == [[10, None], [], None]
+    # HashMap order: "bar".hashCode() lands in bucket 2 of 4, "foo".hashCode() in bucket 3
+    assert call("MAP_KEYS", maps) == [["bar", "foo"], [], None]
+    assert call("MAP_VALUES", maps) == [[None, 10], [], None]
     union = call("MAP_UNION", maps, col(t.Map(t.STRING, t.INT), [[("foo", 99), ("apple", -1)], None, [("x", 1)]]))
     assert [None if m is None else dict(m) for m in union] == [{"foo": 99, "bar": None, "apple": -1}, {}, {"x": 1}]
     assert call("MAP_UNION", lit(t.Map(t.STRING, t.INT), None), lit(t.Map(t.STRING, t.INT), None)) == [None]
@@ -100,7 +101,7 @@ def test_entries() -> None:
     resolved = resolve("ENTRIES", maps, lit(t.BOOLEAN, True))
     assert resolved.return_type == t.Array(t.Struct((("K", t.STRING), ("V", t.INT))))
     assert call("ENTRIES", maps, lit(t.BOOLEAN, True)) == [[{"K": "K1", "V": 1}, {"K": "K2", "V": 2}], None]
-    assert call("ENTRIES", maps, lit(t.BOOLEAN, False)) == [[{"K": "K2", "V": 2}, {"K": "K1", "V": 1}], None]
+    assert call("ENTRIES", maps, lit(t.BOOLEAN, False)) == [[{"K": "K1", "V": 1}, {"K": "K2", "V": 2}], None]
 
 
 def test_lambda_protocol_types_parameters_then_resolves() -> None:
@@ -168,3 +169,39 @@ def test_explode_and_cube() -> None:
     assert three.to_pylist()[:3] == [[None, None, None], [None, None, "three"], [None, "two", None]]
     with pytest.raises(FunctionError, match="exceeds the maximum of 20"):
         run("CUBE_EXPLODE", col(INTS, [list(range(21))]))
+
+
+def java_string_hash(text: str) -> int:
+    value = 0
+    raw = text.encode("utf-16-be")
+    for position in range(0, len(raw), 2):
+        value = (31 * value + (raw[position] << 8 | raw[position + 1])) & 0xFFFFFFFF
+    return value
+
+
+def test_map_iteration_follows_java_hashmap_order() -> None:
+    from headwater.engine.functions.maps import hashmap_order
+
+    import pyarrow as pa
+
+    keys = ["yes, thanks", "nope", "sure, yeah", "ünï", "k", "a", "b", "c", "d"]
+    lengths = [3, 1, 5]
+    order = hashmap_order(pa.array(keys), __import__("numpy").array(lengths)).tolist()
+    expected = []
+    start = 0
+    for n in lengths:
+        capacity = 1
+        while capacity < n:
+            capacity *= 2
+        while n > int(capacity * 0.75):
+            capacity *= 2
+        def bucket(i: int, capacity: int = capacity) -> int:
+            h = java_string_hash(keys[i])
+            return (h ^ (h >> 16)) & (capacity - 1)
+        expected += sorted(range(start, start + n), key=lambda i: (bucket(i), i))
+        start += n
+    assert order == expected
+    # so REDUCE over a map sees its entries in that order
+    maps = col(t.Map(t.STRING, t.INT), [[("yes, thanks", 1), ("nope", 2), ("sure, yeah", 3)]])
+    seen = call("REDUCE", maps, lit(t.STRING, ""), lam(lambda s, k, v: s + k[0], (t.STRING, t.STRING, t.INT), t.STRING))
+    assert seen == ["".join(keys[i][0] for i in expected[:3])]

@@ -42,6 +42,7 @@ from headwater.engine.functions.columns import (
     rebuild_map,
     valid_mask,
 )
+from headwater.engine.functions.maps import iteration_order
 from headwater.engine.functions.registry import (
     CallContext,
     Datum,
@@ -132,7 +133,7 @@ def _reduce(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     state = as_array(args[1], ctx.length).cast(state_type)
     if pa.types.is_map(collection.type):
         lengths, keys, items, _ = map_parts(collection)
-        columns = [keys, items]
+        columns = list(iteration_order(keys, items, lengths))
     else:
         lengths, values, _ = list_parts(collection)
         columns = [values]

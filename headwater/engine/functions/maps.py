@@ -1,7 +1,8 @@
 """Map functions: AS_MAP, MAP_KEYS, MAP_VALUES, MAP_UNION and ENTRIES.
 
 ksqlDB's maps are Java ``HashMap``\\ s: a key appears once, a later value for a key replaces the
-earlier one, and entry order carries no meaning (ENTRIES can sort by key). The kernels work on the
+earlier one, and functions that list entries (MAP_KEYS, MAP_VALUES, unsorted ENTRIES, REDUCE) see
+them in HashMap order, which :func:`hashmap_order` reproduces. The kernels work on the
 flattened entries of the batch and keep the last entry of each (row, key) pair with integer keys, as
 in :mod:`.arrays`.
 
@@ -41,10 +42,11 @@ from headwater.engine.functions.registry import (
     ScalarFunction,
     Signature,
 )
+from headwater.engine.functions.text import buffers
 from headwater.engine.types import to_arrow
 from headwater.parser import types as t
 
-__all__ = ["FUNCTIONS"]
+__all__ = ["FUNCTIONS", "hashmap_order", "iteration_order"]
 
 CATEGORY = "MAP"
 _K = Generic("K")
@@ -88,13 +90,15 @@ def _as_map(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
 
 def _map_keys(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     maps = as_array(args[0], ctx.length)
-    lengths, keys, _, validity = map_parts(maps)
+    lengths, keys, items, validity = map_parts(maps)
+    keys, _ = iteration_order(keys, items, lengths)
     return rebuild_list(lengths, keys, validity, to_arrow(ctx.return_type))
 
 
 def _map_values(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     maps = as_array(args[0], ctx.length)
-    lengths, _, items, validity = map_parts(maps)
+    lengths, keys, items, validity = map_parts(maps)
+    _, items = iteration_order(keys, items, lengths)
     return rebuild_list(lengths, items, validity, to_arrow(ctx.return_type))
 
 
@@ -114,6 +118,7 @@ def _map_union(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
 def _entries(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     maps = as_array(args[0], ctx.length)
     lengths, keys, items, validity = map_parts(maps)
+    keys, items = iteration_order(keys, items, lengths)
     sorted_arg = as_array(args[1], ctx.length)
     sort_rows = as_numpy(sorted_arg, fill=False).astype(bool)
     parents = parent_indices(lengths)
@@ -129,6 +134,82 @@ def _entries(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     structs = pa.StructArray.from_arrays([keys.cast(struct_type.field(0).type), items.cast(struct_type.field(1).type)],
                                          fields=list(struct_type))
     return rebuild_list(lengths, structs, validity & valid_mask(sorted_arg), list_type)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Java's HashMap iteration order
+
+
+def _java_string_hashes(keys: pa.Array) -> np.ndarray:
+    """``String.hashCode()`` of each key (over UTF-16 code units), as uint32 in uint64."""
+    offsets, data = buffers(keys)
+    lengths = offsets[1:] - offsets[:-1]
+    hashes = np.zeros(len(keys), dtype=np.uint64)
+    if not len(keys):
+        return hashes
+    chunk = data[offsets[0] : offsets[-1]].astype(np.uint64)
+    ascii_rows = np.ones(len(keys), dtype=bool)
+    if (chunk >= 0x80).any():
+        cumulative = np.concatenate([[0], np.cumsum(chunk >= 0x80)])
+        ascii_rows = (cumulative[offsets[1:] - offsets[0]] - cumulative[offsets[:-1] - offsets[0]]) == 0
+    if len(chunk):
+        max_length = int(lengths.max())
+        powers = np.ones(max_length + 1, dtype=np.uint64)
+        for k in range(1, max_length + 1):
+            powers[k] = (powers[k - 1] * np.uint64(31)) & np.uint64(0xFFFFFFFF)
+        row = np.repeat(np.arange(len(keys)), lengths)
+        position = np.arange(len(chunk)) - np.repeat(offsets[:-1] - offsets[0], lengths)
+        exponent = lengths[row] - 1 - position
+        terms = chunk * powers[exponent]
+        np.add.at(hashes, row, terms)
+        hashes &= np.uint64(0xFFFFFFFF)
+    for index in np.flatnonzero(~ascii_rows):
+        raw = keys[int(index)].as_py().encode("utf-16-be")
+        value = 0
+        for position in range(0, len(raw), 2):
+            value = (31 * value + (raw[position] << 8 | raw[position + 1])) & 0xFFFFFFFF
+        hashes[index] = value
+    return hashes
+
+
+def _java_hashes(keys: pa.Array) -> np.ndarray | None:
+    """Java's ``hashCode()`` of each key, or None for key types whose order is not reproduced."""
+    if pa.types.is_string(keys.type) or pa.types.is_large_string(keys.type):
+        return _java_string_hashes(keys)
+    if pa.types.is_integer(keys.type):
+        values = as_numpy(keys.cast(pa.int64()), fill=0).astype(np.int64)
+        if pa.types.is_int64(keys.type):
+            values = values ^ (values >> 32)
+        return values.astype(np.uint64) & np.uint64(0xFFFFFFFF)
+    if pa.types.is_boolean(keys.type):
+        return np.where(as_numpy(keys, fill=False).astype(bool), 1231, 1237).astype(np.uint64)
+    return None
+
+
+def hashmap_order(keys: pa.Array, lengths: np.ndarray) -> np.ndarray:
+    """The order in which Java iterates each row's entries, for a ``HashMap`` filled in entry order
+    after ``new HashMap<>(size)``, which is how ksqlDB deserializes a map: entries grouped by hash
+    bucket, buckets in index order, insertion order within a bucket. Returns positions into the flat
+    entries; rows keep their entry ranges."""
+    hashes = _java_hashes(keys)
+    if hashes is None or not len(keys):
+        return np.arange(len(keys), dtype=np.int64)
+    capacity = np.maximum(1, 2 ** np.ceil(np.log2(np.maximum(lengths, 1))).astype(np.int64))
+    while True:
+        grow = lengths > np.floor(capacity * 0.75)
+        if not grow.any():
+            break
+        capacity = np.where(grow, capacity * 2, capacity)
+    spread = (hashes ^ (hashes >> np.uint64(16))) & np.uint64(0xFFFFFFFF)
+    parents = parent_indices(lengths)
+    buckets = (spread & (capacity[parents].astype(np.uint64) - np.uint64(1))).astype(np.int64)
+    return np.lexsort((np.arange(len(keys)), buckets, parents)).astype(np.int64)
+
+
+def iteration_order(keys: pa.Array, items: pa.Array, lengths: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """Keys and values of a map column rearranged in Java's iteration order (:func:`hashmap_order`)."""
+    order = pa.array(hashmap_order(keys, lengths))
+    return keys.take(order), items.take(order)
 
 
 FUNCTIONS: tuple[ScalarFunction, ...] = (
