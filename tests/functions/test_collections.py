@@ -180,9 +180,9 @@ def java_string_hash(text: str) -> int:
 
 
 def test_map_iteration_follows_java_hashmap_order() -> None:
-    from headwater.engine.functions.maps import hashmap_order
-
     import pyarrow as pa
+
+    from headwater.engine.functions.maps import hashmap_order
 
     keys = ["yes, thanks", "nope", "sure, yeah", "ünï", "k", "a", "b", "c", "d"]
     lengths = [3, 1, 5]
