@@ -16,13 +16,14 @@ file            entry (bytes 0-7, bytes 8-15)               invariant
 The offset index is sparse (Kafka's design): an entry is added when at least ``index.interval.bytes``
 of batches were written since the last one, so a lookup returns the nearest indexed batch at or before
 an offset and the reader scans forward from there. The time index gets an entry when a batch raises the
-segment's maximum timestamp (and the same byte interval has passed); the entry's offset is the first
-record that reached the new maximum, which gives the invariant above, so a lookup for ``t`` may start
-scanning at the last entry whose timestamp is <= ``t`` without missing a record.
+segment's maximum timestamp (and the same byte interval has passed); the entry is (the new maximum,
+the batch's first offset). Every earlier record is at most the previous maximum, which is below the new
+one, so the invariant above holds and a lookup for ``t`` may start scanning at the last entry whose
+timestamp is <= ``t`` without missing a record.
 
-Entries are kept in memory as Python lists (bisect lookups) and appended to the file as they are made.
-Index files are derived data: recovery validates them and rebuilds any that are missing, short or wrong
-from the segment itself. Entries are plain ``os.write`` calls, not fsync-ed on their own.
+Entries are kept in memory as Python lists (bisect lookups) and appended to the file in groups (and
+whenever the segment is sealed, flushed or closed). Index files are derived data: recovery validates
+them and rebuilds any that are missing, short or wrong from the segment itself.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ __all__ = ["ENTRY_BYTES", "OffsetIndex", "TimeIndex"]
 ENTRY_BYTES = 16
 _ENTRY = np.dtype([("first", "<i8"), ("second", "<i8")])
 _PACK = struct.Struct("<qq").pack
+_FLUSH_ENTRIES = 256
 
 
 class _PairIndex:
@@ -51,6 +53,7 @@ class _PairIndex:
         self._first: list[int] = first if first is not None else []
         self._second: list[int] = second if second is not None else []
         self._fd: int | None = None
+        self._pending = bytearray()
 
     def __len__(self) -> int:
         return len(self._first)
@@ -72,16 +75,30 @@ class _PairIndex:
         return first.tolist(), second.tolist()
 
     def append_entry(self, first: int, second: int, *, persist: bool) -> None:
-        """Add an entry in memory and, when ``persist``, append it to the file."""
+        """Add an entry in memory and, when ``persist``, queue it for the file.
+
+        Queued entries are written in groups of ``_FLUSH_ENTRIES`` and on :meth:`flush`,
+        :meth:`fsync` and :meth:`close`: index files are derived data, and the active segment's
+        are compared with a scan (and rewritten) whenever a writer opens it.
+        """
         self._first.append(first)
         self._second.append(second)
         if persist:
+            self._pending += _PACK(first, second)
+            if len(self._pending) >= _FLUSH_ENTRIES * ENTRY_BYTES:
+                self.flush()
+
+    def flush(self) -> None:
+        """Append queued entries to the file."""
+        if self._pending:
             if self._fd is None:
                 self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-            os.write(self._fd, _PACK(first, second))
+            os.write(self._fd, self._pending)
+            self._pending = bytearray()
 
     def write_file(self) -> None:
         """Write all in-memory entries to the file atomically (temp file, then rename)."""
+        self._pending = bytearray()
         self.close()
         tmp = self.path.with_name(self.path.name + ".tmp")
         entries = np.empty(len(self._first), dtype=_ENTRY)
@@ -98,11 +115,13 @@ class _PairIndex:
 
     def fsync(self) -> None:
         """Force appended entries to disk."""
+        self.flush()
         if self._fd is not None:
             os.fsync(self._fd)
 
     def close(self) -> None:
-        """Close the append handle (entries stay in memory)."""
+        """Write queued entries and close the append handle (entries stay in memory)."""
+        self.flush()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

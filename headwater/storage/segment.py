@@ -59,6 +59,7 @@ _TRAILER_MAGIC = b"ARROW1"
 _META_PREFIX = "headwater."
 FORMAT_VERSION = "1"
 _IOV_MAX = 1024
+_SMALL_BATCH_ROWS = 1024
 
 
 def write_all(fd: int, data: Any) -> None:
@@ -124,7 +125,7 @@ class _AppendSink:
         self.closed = False
 
     def write(self, data: Any) -> int:
-        size = data.size if isinstance(data, pa.Buffer) else len(data)
+        size = len(data)
         if self.skip:
             if size <= self.skip:
                 self.skip -= size
@@ -140,17 +141,24 @@ class _AppendSink:
         """Write the pending pieces (one ``writev`` unless the kernel takes less); return the byte count."""
         pieces, total = self.pending, self.pending_bytes
         self.pending, self.pending_bytes = [], 0
-        remaining = total
-        while pieces:
-            written = os.writev(self.fd, pieces[:_IOV_MAX])
-            remaining -= written
-            while pieces and written >= _piece_size(pieces[0]):
-                written -= _piece_size(pieces[0])
-                pieces.pop(0)
-            if pieces and written:
-                pieces[0] = memoryview(pieces[0]).cast("B")[written:]
+        written = os.writev(self.fd, pieces[:_IOV_MAX]) if pieces else 0
+        if written != total:
+            self._write_rest(pieces, written)
         self.position += total
         return total
+
+    def _write_rest(self, pieces: list[Any], written: int) -> None:
+        """Slow path: the kernel took fewer bytes than asked, or there are more pieces than one call takes."""
+        views = [memoryview(piece).cast("B") for piece in pieces]
+        while True:
+            while views and written >= len(views[0]):
+                written -= len(views[0])
+                views.pop(0)
+            if not views:
+                return
+            if written:
+                views[0] = views[0][written:]
+            written = os.writev(self.fd, views[:_IOV_MAX])
 
     def discard(self) -> None:
         """Forget pending pieces (the append failed before its write)."""
@@ -164,10 +172,6 @@ class _AppendSink:
 
     def close(self) -> None:
         self.closed = True
-
-
-def _piece_size(piece: Any) -> int:
-    return piece.size if isinstance(piece, pa.Buffer) else memoryview(piece).nbytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,15 +484,14 @@ class Segment:
         offsets = batch.column(0).to_numpy()
         timestamps = batch.column(1).to_numpy()
         first = int(offsets[0])
-        batch_max_at = int(np.argmax(timestamps))
-        batch_max = int(timestamps[batch_max_at])
+        batch_max = int(timestamps.max())
         batch_min = int(timestamps.min())
         if not len(self.offset_index) or self._bytes_since_offset_entry >= self.index_interval_bytes:
             self.offset_index.append(first, position, persist=persist)
             self._bytes_since_offset_entry = 0
         if self.max_timestamp is None or batch_max > self.max_timestamp:
             if not len(self.time_index) or self._bytes_since_time_entry >= self.index_interval_bytes:
-                self.time_index.append(batch_max, int(offsets[batch_max_at]), persist=persist)
+                self.time_index.append(batch_max, first, persist=persist)
                 self._bytes_since_time_entry = 0
             self.max_timestamp = batch_max
         if self.min_timestamp is None or batch_min < self.min_timestamp:
@@ -565,12 +568,19 @@ class Segment:
             self.open_writer()
         assert self._stream is not None and self._sink is not None and self._fd is not None
         position = self.data_end
-        try:
-            self._stream.write_batch(batch)
-        except BaseException:
-            self._sink.discard()
-            raise
-        size = self._sink.commit()
+        if batch.num_rows <= _SMALL_BATCH_ROWS:
+            # Small batch: one serialize (a small copy) beats a Python call per message piece.
+            payload = batch.serialize()
+            write_all(self._fd, payload)
+            size = payload.size
+            self._sink.position += size
+        else:
+            try:
+                self._stream.write_batch(batch)
+            except BaseException:
+                self._sink.discard()
+                raise
+            size = self._sink.commit()
         if durable:
             os.fsync(self._fd)
         self.data_end += size
@@ -587,8 +597,9 @@ class Segment:
             self._bytes_since_offset_entry = 0
         if self.max_timestamp is None or batch_max > self.max_timestamp:
             if not self.time_index._first or self._bytes_since_time_entry >= self.index_interval_bytes:
-                at = int(np.argmax(batch.column(1).to_numpy())) if batch_min != batch_max else 0
-                self.time_index.append(batch_max, first + at)
+                # The batch's first offset keeps the invariant: every earlier record is below the
+                # previous maximum, hence below batch_max. (A scan starts at a batch anyway.)
+                self.time_index.append(batch_max, first)
                 self._bytes_since_time_entry = 0
             self.max_timestamp = batch_max
         if self.min_timestamp is None or batch_min < self.min_timestamp:

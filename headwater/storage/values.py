@@ -37,7 +37,7 @@ class OffsetPosition:
 class TimestampOffset:
     """One time index entry: every record of the segment before ``offset`` has a timestamp < ``timestamp``.
 
-    ``offset`` is the first record whose timestamp reached the segment's running maximum ``timestamp``.
+    ``offset`` is the first record of the batch that raised the segment's running maximum to ``timestamp``.
     """
 
     timestamp: int

@@ -73,7 +73,10 @@ def _crash_rounds(log_dir: Path, rounds: int, seed: int) -> list[int]:
         assert ready and ready[0] == "ready", proc.stderr.read() if proc.stderr else ""
         time.sleep(rng.uniform(0.002, 0.05))
         proc.send_signal(signal.SIGKILL)
-        out, err = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        # read through the same buffered reader readline used (communicate() would skip its buffer)
+        out = proc.stdout.read()
+        err = proc.stderr.read() if proc.stderr else ""
         assert proc.returncode == -signal.SIGKILL, f"writer ended by itself: {out[-300:]} {err[-2000:]}"
         acknowledged = int(ready[1])
         for line in out.splitlines():
