@@ -29,6 +29,7 @@ from headwater.engine.functions.numeric import as_decimal
 from headwater.engine.functions.registry import (
     AnyDecimal,
     CallContext,
+    ComputedType,
     Datum,
     Generic,
     Kernel,
@@ -124,7 +125,7 @@ def _extreme_function(name: str, greatest: bool) -> ScalarFunction:
     signatures.append(
         Signature(
             (Param("val", AnyDecimal()), Param("vals", AnyDecimal())),
-            widen_decimals,
+            ComputedType("DECIMAL", widen_decimals),
             kernel,
             variadic=True,
         )

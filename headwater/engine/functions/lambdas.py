@@ -15,12 +15,13 @@ map that maps two entries to one key fails the row ("Duplicate key").
 
 Example:
     >>> import pyarrow as pa, pyarrow.compute as pc
-    >>> from headwater.engine.functions.registry import CallContext, CompiledLambda
+    >>> from headwater.engine.functions.registry import CallContext, CompiledLambda, LambdaType
     >>> from headwater.parser import types as t
     >>> class Double(CompiledLambda):
     ...     def __call__(self, params, parent_index):
     ...         return pc.multiply(params[0], 2)
-    >>> ctx = CallContext((t.Array(t.INT), None), t.Array(t.INT), 2, lambdas=(Double(),))
+    >>> arg_types = (t.Array(t.INT), LambdaType((t.INT,), t.INT))
+    >>> ctx = CallContext(arg_types, t.Array(t.INT), 2, lambdas=(Double(),))
     >>> _transform_array([pa.array([[1, 2], None]), None], ctx).to_pylist()
     [[2, 4], None]
 """
@@ -67,14 +68,10 @@ def _parents(lengths: np.ndarray) -> pa.Array:
     return pa.array(parent_indices(lengths), pa.int64())
 
 
-def _lambda_type(ctx: CallContext, index: int) -> LambdaType:
-    lambdas = [a for a in ctx.arg_types if isinstance(a, LambdaType)]
-    return lambdas[index]
-
-
 def _result(ctx: CallContext, index: int, values: pa.Array) -> pa.Array:
     """The lambda's result as its declared Arrow type (the compiler may hand back a wider one)."""
-    output = _lambda_type(ctx, index).output
+    lambdas = [a for a in ctx.arg_types if isinstance(a, LambdaType)]
+    output = lambdas[index].output if index < len(lambdas) else None
     target = to_arrow(output) if output is not None else values.type
     return values if values.type == target else values.cast(target)
 

@@ -43,6 +43,7 @@ from headwater.engine.functions.columns import (
 from headwater.engine.functions.registry import (
     AnyDecimal,
     CallContext,
+    ComputedType,
     Datum,
     FunctionError,
     Param,
@@ -187,7 +188,7 @@ def _same_type_overloads(
         Signature((Param("value", t.INT),), t.INT, kernel),
         Signature((Param("value", t.BIGINT),), t.BIGINT, kernel),
         Signature((Param("value", t.DOUBLE),), t.DOUBLE, kernel),
-        Signature((Param("value", _DECIMAL),), _same_decimal, kernel, description=description),
+        Signature((Param("value", _DECIMAL),), ComputedType("DECIMAL", _same_decimal), kernel, description=description),
     )
 
 
@@ -341,8 +342,10 @@ def _place_functions(name: str, mode: str, description: str) -> ScalarFunction:
             Signature((Param("val", t.INT),), t.BIGINT, _identity),
             Signature((Param("val", t.DOUBLE),), t.BIGINT, _round_double if mode == "round" else _trunc_double),
             Signature((Param("val", t.DOUBLE), places), t.DOUBLE, _places_kernel(mode)),
-            Signature((Param("val", _DECIMAL),), _integral_part_type, _decimal_zero_places_kernel(mode)),
-            Signature((Param("val", _DECIMAL), places), _same_decimal, _decimal_places_kernel(mode)),
+            Signature((Param("val", _DECIMAL),), ComputedType("DECIMAL", _integral_part_type),
+                      _decimal_zero_places_kernel(mode)),
+            Signature((Param("val", _DECIMAL), places), ComputedType("DECIMAL", _same_decimal),
+                      _decimal_places_kernel(mode)),
         ),
     )
 

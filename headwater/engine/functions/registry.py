@@ -48,6 +48,7 @@ __all__ = [
     "AnyType",
     "CallContext",
     "CompiledLambda",
+    "ComputedType",
     "Datum",
     "FunctionError",
     "FunctionKind",
@@ -198,6 +199,22 @@ ReturnType: TypeAlias = t.SqlType | Callable[[tuple[t.SqlType | None, ...]], t.S
 (for rules such as DECIMAL precision that generics cannot express). The function receives the
 arguments' own types, before any implicit cast, with None for an untyped NULL, as ksqlDB's schema
 providers do."""
+
+
+@dataclass(frozen=True, slots=True)
+class ComputedType:
+    """A return type computed from the argument types, with the text DESCRIBE FUNCTION shows for it
+    (ksqlDB's schema providers: ``ROUND(DECIMAL(p, s))`` returns ``DECIMAL(p - s, 0)``, listed as
+    ``DECIMAL``). Calling it computes the type (see :data:`ReturnType`)."""
+
+    text: str
+    compute: Callable[[tuple[t.SqlType | None, ...]], t.SqlType]
+
+    def __call__(self, arg_types: tuple[t.SqlType | None, ...]) -> t.SqlType:
+        return self.compute(arg_types)
+
+    def sql(self) -> str:
+        return self.text
 
 
 @dataclass(frozen=True, slots=True)
