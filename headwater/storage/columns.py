@@ -141,70 +141,79 @@ def user_schema_of(stored: pa.Schema) -> pa.Schema:
     return pa.schema([f for f in stored if f.name not in SYSTEM_COLUMNS], metadata=stored.metadata)
 
 
+_TAKE, _FILL_TIMESTAMP, _NULL_HEADERS, _FALSE_TOMBSTONE, _NULLS = range(5)
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """How to build a stored batch (without ``__offset``) from batches of one input schema.
 
-    ``sources`` has one entry per stored column after ``__offset``: the input column index to take,
-    or -1 to fill with the column's default (wall clock, null headers, false tombstone, nulls).
-    ``casts`` holds the target type for input columns that need a cheap, lossless cast.
+    ``steps`` has one ``(kind, input column index)`` per stored column after ``__offset``; ``casts``
+    maps output positions to a cheap, lossless cast; ``timestamp_at`` / ``tombstone_at`` are the output
+    positions of taken columns whose nulls must be filled (-1 when filled wholesale instead).
     """
 
-    sources: tuple[int, ...]
-    casts: tuple[pa.DataType | None, ...]
-    check_timestamp_nulls: bool
+    steps: tuple[tuple[int, int], ...]
+    casts: tuple[tuple[int, pa.DataType], ...]
+    timestamp_at: int
+    tombstone_at: int
 
 
 class AppendPreparer:
     """Turns a caller's batch into a stored batch minus ``__offset`` (the partition assigns offsets).
 
     The stored schema's fields (with their metadata) are used for the output, so a caller's batch
-    need not carry key metadata. Checks run once per distinct input schema; the result is cached.
+    need not carry key metadata. Checks run once per distinct input schema and the plan is cached;
+    a batch with the same schema as the previous one skips even the cache lookup.
     """
 
     def __init__(self, stored_schema: pa.Schema, *, raw: bool) -> None:
         self.stored_schema = stored_schema
         self.raw = raw
         self.output_schema = pa.schema(list(stored_schema)[1:], metadata=stored_schema.metadata)
+        self._output_types = [f.type for f in self.output_schema]
         self._plans: dict[pa.Schema, _Plan] = {}
+        self._last_schema: pa.Schema | None = None
+        self._last_plan: _Plan | None = None
         self._null_headers: dict[int, pa.Array] = {}
         self._false_tombstones: dict[int, pa.Array] = {}
+
+    def _plan_for(self, schema: pa.Schema) -> _Plan:
+        if self._last_plan is not None and schema.equals(self._last_schema, check_metadata=False):
+            return self._last_plan
+        plan = self._plans.get(schema)
+        if plan is None:
+            plan = self._plan(schema)
+            if len(self._plans) < _CONSTANT_CACHE_LIMIT:
+                self._plans[schema] = plan
+        self._last_schema, self._last_plan = schema, plan
+        return plan
 
     def prepare(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Return the stored batch without ``__offset``: validated, reordered, defaults filled."""
         if not isinstance(batch, pa.RecordBatch):
             raise RecordBatchError(f"Expected a pyarrow.RecordBatch, got {type(batch).__name__}")
-        plan = self._plans.get(batch.schema)
-        if plan is None:
-            plan = self._plan(batch.schema)
-            if len(self._plans) < _CONSTANT_CACHE_LIMIT:
-                self._plans[batch.schema] = plan
+        plan = self._plan_for(batch.schema)
         n = batch.num_rows
+        columns = batch.columns
         arrays: list[pa.Array] = []
-        now: int | None = None
-        for field, source, cast in zip(self.output_schema, plan.sources, plan.casts):
-            if source >= 0:
-                column = batch.column(source)
-                if cast is not None:
-                    column = column.cast(cast)
-                if field.name == TIMESTAMP and plan.check_timestamp_nulls and column.null_count:
-                    if now is None:
-                        now = wall_clock_ms()
-                    column = column.fill_null(now)
-                elif field.name == TOMBSTONE and column.null_count:
-                    column = column.fill_null(False)
-                arrays.append(column)
+        for kind, source in plan.steps:
+            if kind == _TAKE:
+                arrays.append(columns[source])
+            elif kind == _NULL_HEADERS:
+                arrays.append(self._constant(self._null_headers, n, null_headers))
+            elif kind == _FALSE_TOMBSTONE:
+                arrays.append(self._constant(self._false_tombstones, n, lambda k: pa.array(np.zeros(k, dtype=bool))))
+            elif kind == _FILL_TIMESTAMP:
+                arrays.append(pa.array(np.full(n, wall_clock_ms(), dtype=np.int64)))
             else:
-                if field.name == TIMESTAMP:
-                    if now is None:
-                        now = wall_clock_ms()
-                    arrays.append(pa.array(np.full(n, now, dtype=np.int64)))
-                elif field.name == HEADERS:
-                    arrays.append(self._constant(self._null_headers, n, null_headers))
-                elif field.name == TOMBSTONE:
-                    arrays.append(self._constant(self._false_tombstones, n, lambda k: pa.array(np.zeros(k, dtype=bool))))
-                else:
-                    arrays.append(pa.nulls(n, field.type))
+                arrays.append(pa.nulls(n, self._output_types[len(arrays)]))
+        for position, target in plan.casts:
+            arrays[position] = arrays[position].cast(target)
+        if plan.timestamp_at >= 0 and arrays[plan.timestamp_at].null_count:
+            arrays[plan.timestamp_at] = arrays[plan.timestamp_at].fill_null(wall_clock_ms())
+        if plan.tombstone_at >= 0 and arrays[plan.tombstone_at].null_count:
+            arrays[plan.tombstone_at] = arrays[plan.tombstone_at].fill_null(False)
         return pa.RecordBatch.from_arrays(arrays, schema=self.output_schema)
 
     @staticmethod
@@ -231,20 +240,27 @@ class AppendPreparer:
             raise RecordBatchError(
                 f"Batch has column(s) the topic does not declare: {', '.join(extra)}; topic columns: {allowed}"
             )
-        sources: list[int] = []
-        casts: list[pa.DataType | None] = []
-        for field in self.output_schema:
+        steps: list[tuple[int, int]] = []
+        casts: list[tuple[int, pa.DataType]] = []
+        timestamp_at = tombstone_at = -1
+        for position, field in enumerate(self.output_schema):
             if field.name not in names:
                 if field.name not in SYSTEM_COLUMNS and not field.nullable:
                     raise RecordBatchError(f"Batch lacks column {field.name!r} ({field.type}), which is not nullable")
-                sources.append(-1)
-                casts.append(None)
+                kind = {TIMESTAMP: _FILL_TIMESTAMP, HEADERS: _NULL_HEADERS, TOMBSTONE: _FALSE_TOMBSTONE}.get(
+                    field.name, _NULLS)
+                steps.append((kind, -1))
                 continue
             index = names.index(field.name)
-            actual = schema.field(index).type
-            sources.append(index)
-            casts.append(self._cast_for(field, actual))
-        return _Plan(tuple(sources), tuple(casts), check_timestamp_nulls=True)
+            steps.append((_TAKE, index))
+            target = self._cast_for(field, schema.field(index).type)
+            if target is not None:
+                casts.append((position, target))
+            if field.name == TIMESTAMP:
+                timestamp_at = position
+            elif field.name == TOMBSTONE:
+                tombstone_at = position
+        return _Plan(tuple(steps), tuple(casts), timestamp_at, tombstone_at)
 
     def _cast_for(self, field: pa.Field, actual: pa.DataType) -> pa.DataType | None:
         """None when the column's type is the stored one, the target for an accepted cast, else raise."""
