@@ -2,7 +2,9 @@
 
 ksqlDB resolves a call in two passes (its ``UdfIndex``). The first pass accepts only exact matches;
 the second, run when the first finds nothing, also accepts implicit casts: INTEGER -> BIGINT ->
-DECIMAL -> DOUBLE along that order, and a STRING to DATE, TIME, TIMESTAMP or BYTES. Within a pass:
+DECIMAL -> DOUBLE along that order, and a STRING to DATE, TIME, TIMESTAMP or BYTES (the rules of
+:func:`headwater.engine.casts.implicit_cast_allowed`; STRUCT arguments must match their parameter
+exactly, as ksqlDB casts nothing inside structs for function calls). Within a pass:
 
 * an untyped NULL (``None``) matches any parameter;
 * a generic (``T``) binds to the first argument it meets, and every later occurrence must be exactly
@@ -48,6 +50,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from headwater.engine.casts import implicit_cast_allowed
 from headwater.engine.functions.registry import (
     AnyDecimal,
     AnyType,
@@ -63,7 +66,6 @@ from headwater.errors import PlanError
 from headwater.parser import types as t
 
 __all__ = [
-    "implicit_cast_allowed",
     "lambda_input_types",
     "lambda_placeholder",
     "resolve_signature",
@@ -72,43 +74,6 @@ __all__ = [
 
 ArgType = t.SqlType | None
 Bindings = dict[str, t.SqlType]
-
-_NUMERIC_ORDER = (t.INT, t.BIGINT, "DECIMAL", t.DOUBLE)
-_TEMPORAL = (t.DATE, t.TIME, t.TIMESTAMP)
-
-
-def _numeric_rank(sql_type: t.SqlType) -> int | None:
-    if isinstance(sql_type, t.Decimal):
-        return 2
-    for rank, candidate in enumerate(_NUMERIC_ORDER):
-        if candidate == sql_type:
-            return rank
-    return None
-
-
-def implicit_cast_allowed(source: t.SqlType, target: t.SqlType) -> bool:
-    """Whether a function argument of type ``source`` may be implicitly cast to ``target``.
-
-    This is ksqlDB's ``SqlBaseType.canImplicitlyCast``: numbers widen along INTEGER, BIGINT, DECIMAL,
-    DOUBLE (any DECIMAL to any DECIMAL), a STRING may become a DATE, TIME, TIMESTAMP or BYTES. ARRAY
-    and MAP recurse into their element and value types (a MAP's key is not checked, as in ksqlDB);
-    STRUCTs must match exactly.
-
-    Example:
-        >>> implicit_cast_allowed(t.INT, t.DOUBLE), implicit_cast_allowed(t.DOUBLE, t.BIGINT)
-        (True, False)
-    """
-    if source == target:
-        return True
-    if isinstance(source, t.Array) and isinstance(target, t.Array):
-        return implicit_cast_allowed(source.element, target.element)
-    if isinstance(source, t.Map) and isinstance(target, t.Map):
-        return implicit_cast_allowed(source.value, target.value)
-    src_rank, dst_rank = _numeric_rank(source), _numeric_rank(target)
-    if src_rank is not None and dst_rank is not None:
-        return src_rank <= dst_rank
-    return source == t.STRING and (target in _TEMPORAL or target == t.BYTES)
-
 
 def lambda_placeholder(arity: int) -> LambdaType:
     """The argument type the binder passes for a lambda with ``arity`` parameters before its body is
