@@ -7,7 +7,7 @@ import pytest
 
 from headwater.engine.catalog import Catalog, DataSource, FormatSpec, SourceType
 from headwater.engine.config import EngineConfig
-from headwater.engine.functions.registry import FunctionRegistry
+from headwater.engine.functions import default_registry
 from headwater.engine.planner import logical
 from headwater.engine.planner.builder import QueryBuilder
 from headwater.engine.planner.physical import LOWERINGS
@@ -41,7 +41,7 @@ def _builder() -> QueryBuilder:
             FormatSpec("JSON"),
         )
     )
-    return QueryBuilder(catalog, FunctionRegistry(), EngineConfig().as_dict())
+    return QueryBuilder(catalog, default_registry(), EngineConfig().as_dict())
 
 
 def _query(sql: str) -> ast.Query:
@@ -102,7 +102,23 @@ def test_partition_by_makes_the_projected_expression_the_key() -> None:
         ),
         (
             "CREATE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT PARTITION BY V;",
-            "must include the partitioning expression V in its projection (eg, SELECT V...).",
+            "Key missing from projection (ie, SELECT). \nThe query used to build `OUTPUT` must include the "
+            "partitioning expression INPUT.V in its projection (eg, SELECT INPUT.V...).",
+        ),
+        (
+            "CREATE STREAM OUTPUT AS SELECT NAME FROM INPUT PARTITION BY ABS(ID), V;",
+            "Keys missing from projection (ie, SELECT). \nThe query used to build `OUTPUT` must include the "
+            "partitioning expressions ABS(INPUT.ID) and INPUT.V in its projection "
+            "(eg, SELECT ABS(INPUT.ID), INPUT.V...).",
+        ),
+        (
+            "CREATE STREAM OUTPUT AS SELECT NAME FROM INPUT PARTITION BY UNKNOWN;",
+            "PARTITION BY column 'UNKNOWN' cannot be resolved. 'UNKNOWN' must be a column in the source "
+            "schema since PARTITION BY is applied on the input.",
+        ),
+        (
+            "CREATE STREAM OUTPUT AS SELECT NAME, NAME AS N2, V FROM INPUT PARTITION BY NAME;",
+            "The projection contains a key column (`NAME`) more than once, aliased as: NAME and N2.",
         ),
         ("CREATE STREAM OUTPUT AS SELECT * FROM UNKNOWN;", "Source `UNKNOWN` does not exist."),
     ],
@@ -111,6 +127,46 @@ def test_ksqldb_messages(sql: str, message: str) -> None:
     with pytest.raises(PlanError) as info:
         _builder().build(_query(sql), sink_name="OUTPUT", persistent=True)
     assert message in str(info.value)
+
+
+def test_partition_by_rekeys_before_the_projection() -> None:
+    """ksqlDB re-keys the input: ``*`` then lists the new key, the values, then the old key."""
+    built = _builder().build(
+        _query("CREATE STREAM OUTPUT AS SELECT * FROM INPUT PARTITION BY NAME;"),
+        sink_name="OUTPUT",
+        persistent=True,
+    )
+    assert str(built.schema) == "`NAME` STRING KEY, `V` BIGINT, `ID` INTEGER"
+    kinds = [node.kind for node in logical.walk_plan(built.plan)]
+    assert kinds == ["scan", "partition_by", "project"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "schema"),
+    [
+        (
+            "SELECT * FROM INPUT PARTITION BY ABS(ID)",
+            "`KSQL_COL_0` INTEGER KEY, `NAME` STRING, `V` BIGINT, `ID` INTEGER",
+        ),
+        (
+            "SELECT * FROM INPUT PARTITION BY ROWTIME",
+            "`ROWTIME` BIGINT KEY, `NAME` STRING, `V` BIGINT, `ID` INTEGER",
+        ),
+        ("SELECT * FROM INPUT PARTITION BY V, NAME", "`V` BIGINT KEY, `NAME` STRING KEY, `ID` INTEGER"),
+        (
+            "SELECT NAME, ABS(ID) AS K, V FROM INPUT PARTITION BY ABS(ID)",
+            "`K` INTEGER KEY, `NAME` STRING, `V` BIGINT",
+        ),
+        (
+            "SELECT ID, NAME, V FROM INPUT PARTITION BY V, INPUT.ID",
+            "`V` BIGINT KEY, `ID` INTEGER KEY, `NAME` STRING",
+        ),
+        ("SELECT ID, NAME, V FROM INPUT PARTITION BY NULL", "`ID` INTEGER, `NAME` STRING, `V` BIGINT"),
+    ],
+)
+def test_partition_by_key_names_and_order(sql: str, schema: str) -> None:
+    built = _builder().build(_query(f"CREATE STREAM OUTPUT AS {sql};"), sink_name="OUTPUT", persistent=True)
+    assert str(built.schema) == schema
 
 
 def test_star_expands_key_then_value_columns() -> None:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from headwater.engine.catalog import Catalog, DataSource, SourceType
+from headwater.engine.expressions.errors import CoercionError, ExpressionTypeError, UnresolvedColumnError
+from headwater.engine.expressions.naming import ColumnAliasGenerator
 from headwater.engine.expressions.scope import ColumnKind, Scope, ScopeColumn
 from headwater.engine.functions.registry import FunctionRegistry
 from headwater.engine.planner import binding
@@ -29,11 +31,13 @@ from headwater.engine.planner.logical import (
     FilterNode,
     FlatMapNode,
     LimitNode,
+    PartitionByNode,
     PlanNode,
     ProjectNode,
     RowColumn,
     ScanNode,
 )
+from headwater.engine.planner.rewrite import transform
 from headwater.engine.schema import (
     PSEUDO_COLUMNS,
     SYSTEM_COLUMNS,
@@ -50,8 +54,6 @@ from headwater.parser import expressions as pe
 from headwater.parser import types as t
 
 __all__ = ["BuiltQuery", "QueryBuilder", "SelectColumn"]
-
-KEY_MISSING = "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,18 +115,19 @@ class QueryBuilder:
         scope = binding.build_scope(source, alias)
         plan: PlanNode = ScanNode(source, self._scan_columns(source))
         if query.where is not None:
-            predicate = self._bind(query.where, scope, "WHERE")
-            if predicate.type != t.BOOLEAN:
-                raise PlanError(
-                    f"Type error in WHERE expression: Should evaluate to boolean but is "
-                    f"{_sql(query.where)} ({format_type(predicate.type)}) instead."
-                )
+            predicate = self._bind_where(query.where, scope)
             plan = FilterNode(plan, predicate, _sql(query.where))
-        items = self._expand(query.select, source, alias)
+        partition: _PartitionBy | None = None
+        if query.partition_by is not None:
+            partition = self._partition_by(query.partition_by, plan, scope, source, alias)
+            plan, scope = partition.node, partition.scope
+        items, from_star = self._expand(query.select, plan, scope, source, alias)
         items, scope, flat_map = self._table_functions(items, scope, plan)
         if flat_map is not None:
             plan = flat_map
-        columns = self._project(items, scope, source, query, sink_name, persistent)
+        columns = self._project(
+            items, from_star, scope, plan, source, alias, query, sink_name, persistent, partition
+        )
         project = ProjectNode(
             plan,
             tuple((c.column, c.bound) for c in columns),
@@ -136,9 +139,14 @@ class QueryBuilder:
         keys = tuple(c.column.name for c in columns if c.column.namespace is Namespace.KEY)
         schema = LogicalSchema(
             tuple(
-                Column(c.column.name, c.column.type, c.column.namespace or Namespace.VALUE) for c in columns
+                Column(c.column.name, c.column.type, Namespace.KEY) for c in columns if c.column.name in keys
             )
-        ).ordered()
+            + tuple(
+                Column(c.column.name, c.column.type, Namespace.VALUE)
+                for c in columns
+                if c.column.name not in keys
+            )
+        )
         return BuiltQuery(
             plan,
             source,
@@ -194,19 +202,32 @@ class QueryBuilder:
 
     # -- SELECT --------------------------------------------------------------------------------------------
     def _expand(
-        self, select: tuple[ast.SelectItem, ...], source: DataSource, alias: str
-    ) -> list[tuple[pe.Expression, str | None]]:
-        """SELECT items as (expression, alias) pairs with ``*`` and ``s->*`` expanded."""
+        self,
+        select: tuple[ast.SelectItem, ...],
+        plan: PlanNode,
+        scope: Scope,
+        source: DataSource,
+        alias: str,
+    ) -> tuple[list[tuple[pe.Expression, str | None]], set[int]]:
+        """SELECT items as (expression, alias) pairs with ``*`` and ``s->*`` expanded, and the indexes
+        of the items ``*`` produced. ``*`` is every column of the rows reaching the projection, key
+        columns first (after a PARTITION BY: the new keys, the values, then the old keys)."""
         items: list[tuple[pe.Expression, str | None]] = []
+        from_star: set[int] = set()
         for item in select:
             if isinstance(item, ast.AllColumns):
                 if item.source is not None and item.source not in (alias, source.name):
                     raise PlanError(f"'{item.source}' is not a valid stream/table name or alias.")
-                for column in source.schema:
+                columns = [c for c in plan.output if c.namespace is not None]
+                ordered = [c for c in columns if c.namespace is Namespace.KEY] + [
+                    c for c in columns if c.namespace is not Namespace.KEY
+                ]
+                for column in ordered:
+                    from_star.add(len(items))
                     items.append((pe.ColumnRef(column.name, alias), None))
                 continue
             if isinstance(item, ast.StructAll):
-                base = self._bind(item.base, binding.build_scope(source, alias), "SELECT")
+                base = self._bind(item.base, scope, "SELECT")
                 if not isinstance(base.type, t.Struct):
                     raise PlanError(f"Cannot dereference a non-struct: {_sql(item.base)}")
                 for name, _ in base.type.fields:
@@ -214,7 +235,7 @@ class QueryBuilder:
                 continue
             assert isinstance(item, ast.SingleColumn)
             items.append((item.expression, item.alias))
-        return items
+        return items, from_star
 
     def _table_functions(
         self, items: list[tuple[pe.Expression, str | None]], scope: Scope, plan: PlanNode
@@ -247,26 +268,32 @@ class QueryBuilder:
     def _project(
         self,
         items: list[tuple[pe.Expression, str | None]],
+        from_star: set[int],
         scope: Scope,
+        plan: PlanNode,
         source: DataSource,
+        alias: str,
         query: ast.Query,
         sink_name: str | None,
         persistent: bool,
+        partition: _PartitionBy | None,
     ) -> tuple[SelectColumn, ...]:
         names = binding.select_names(items, [c.name for c in source.schema], scope)
         bound_items = []
-        for (expression, alias), name in zip(items, names):
+        for index, ((expression, alias_name), name) in enumerate(zip(items, names)):
             bound = self._bind(expression, scope, "SELECT", allow_null=True)
-            if alias is not None and alias in SYSTEM_COLUMNS:
+            if alias_name is not None and alias_name in SYSTEM_COLUMNS:
                 raise PlanError(
-                    f"{quote(alias)} is a reserved column name. You cannot use it as an alias for a column."
+                    f"{quote(alias_name)} is a reserved column name. You cannot use it as an alias for a column."
                 )
-            if alias is None and name in SYSTEM_COLUMNS:
+            if alias_name is None and name in SYSTEM_COLUMNS and index not in from_star:
                 raise PlanError(
                     f"Reserved column name in select: {quote(name)}. Please remove or alias the column."
                 )
             bound_items.append((expression, name, bound))
-        key_names = self._keys(bound_items, scope, source, query, sink_name, persistent)
+        if persistent:
+            self._check_keys_projected(items, from_star, source, alias, sink_name, partition)
+        key_names = self._key_names(bound_items, plan, persistent)
         columns = []
         seen: dict[str, t.SqlType] = {}
         for expression, name, bound in bound_items:
@@ -286,56 +313,52 @@ class QueryBuilder:
             )
         if persistent and not any(c.column.namespace is Namespace.VALUE for c in columns):
             raise PlanError("The projection contains no value columns.")
-        return tuple(columns)
+        order = {name: position for position, name in enumerate(key_names)}
+        keys = sorted(
+            (c for c in columns if c.column.namespace is Namespace.KEY), key=lambda c: order[c.column.name]
+        )
+        return tuple(keys) + tuple(c for c in columns if c.column.namespace is not Namespace.KEY)
 
-    def _keys(
+    def _check_keys_projected(
         self,
-        items: list[tuple[pe.Expression, str, Any]],
-        scope: Scope,
+        items: list[tuple[pe.Expression, str | None]],
+        from_star: set[int],
         source: DataSource,
-        query: ast.Query,
+        alias: str,
         sink_name: str | None,
-        persistent: bool,
-    ) -> set[str]:
-        """The names of the projection items that become key columns (see the module docstring)."""
+        partition: _PartitionBy | None,
+    ) -> None:
+        """ksqlDB's ``validateKeyPresent``: the projection must contain the key columns of the source,
+        or every PARTITION BY expression (``*`` contains everything); the message lists all of them."""
+        if from_star:
+            return
         target = quote(sink_name) if sink_name else "the result"
-        if query.partition_by is not None:
-            partition_exprs = [e for e in query.partition_by if not isinstance(e, pe.NullLiteral)]
-            if not query.partition_by:
-                raise PlanError("PARTITION BY requires at least one expression")
-            if partition_exprs and len(partition_exprs) != len(query.partition_by):
-                raise PlanError("Cannot PARTITION BY multiple columns including NULL")
-            keys: set[str] = set()
-            missing = []
-            for expression in partition_exprs:
-                try:
-                    bound = self._bind(expression, scope, "PARTITION BY")
-                except PlanError as error:
-                    if isinstance(expression, pe.ColumnRef):
-                        raise PlanError(
-                            f"PARTITION BY column '{expression.name}' cannot be resolved."
-                        ) from error
-                    raise
-                matched = [name for _, name, b in items if b == bound]
-                if not matched:
-                    missing.append(_sql(expression))
-                else:
-                    keys.add(matched[0])
-            if missing and persistent:
-                noun = "expression" if len(missing) == 1 else "expressions"
-                raise PlanError(
-                    KEY_MISSING + f"The query used to build {target} must include the partitioning {noun} "
-                    f"{_join(missing)} in its projection (eg, SELECT {', '.join(missing)}...)."
-                )
-            return keys
-        source_keys = [c.name for c in source.schema.key_columns]
-        keys = set()
+        projected = {_qualified(expression, alias) for ((expression, _),) in zip(items)}
+        if partition is not None:
+            if not partition.expressions:
+                return
+            required = [_qualified(e, alias) for e in partition.expressions]
+            if all(e in projected for e in required):
+                return
+            _keys_not_included(target, "partitioning expression", [_sql(e) for e in required])
+        keys = [c.name for c in source.schema.key_columns]
+        if all(pe.ColumnRef(k, alias) in projected for k in keys):
+            return
+        _keys_not_included(target, "key column", keys)
+
+    @staticmethod
+    def _key_names(
+        items: list[tuple[pe.Expression, str, Any]], plan: PlanNode, persistent: bool
+    ) -> list[str]:
+        """The names of the projection items that become key columns, in the input's key order: the
+        items that are a bare reference to a key column of the rows reaching the projection."""
+        input_keys = [c.name for c in plan.output if c.namespace is Namespace.KEY]
         found: dict[str, list[str]] = {}
         for _, name, bound in items:
             if (
                 getattr(bound, "kind", None) is ColumnKind.KEY
                 and type(bound).__name__ == "BoundColumn"
-                and bound.name in source_keys
+                and bound.name in input_keys
             ):
                 found.setdefault(bound.name, []).append(name)
         for key, names in found.items():
@@ -344,15 +367,81 @@ class QueryBuilder:
                     f"The projection contains a key column ({quote(key)}) more than once, aliased as: "
                     f"{' and '.join(names)}."
                 )
-            keys.add(names[0])
-        missing = [k for k in source_keys if k not in found]
-        if missing and persistent:
-            noun = "column" if len(missing) == 1 else "columns"
-            raise PlanError(
-                KEY_MISSING + f"The query used to build {target} must include the key {noun} "
-                f"{_join(missing)} in its projection (eg, SELECT {', '.join(missing)}...)."
+        return [found[k][0] for k in input_keys if k in found]
+
+    # -- PARTITION BY ----------------------------------------------------------------------------------------
+    def _partition_by(
+        self,
+        expressions: tuple[pe.Expression, ...],
+        plan: PlanNode,
+        scope: Scope,
+        source: DataSource,
+        alias: str,
+    ) -> _PartitionBy:
+        """The re-keying node and the scope the projection binds in after it (see
+        :class:`~headwater.engine.planner.logical.PartitionByNode`)."""
+        if not expressions:
+            raise PlanError("PARTITION BY requires at least one expression")
+        keyed = tuple(e for e in expressions if not isinstance(e, pe.NullLiteral))
+        if keyed and len(keyed) != len(expressions):
+            raise PlanError("Cannot PARTITION BY multiple columns including NULL")
+        names = ColumnAliasGenerator([c.name for c in source.schema])
+        keys: list[tuple[RowColumn, Any]] = []
+        derived: list[tuple[pe.Expression, ScopeColumn]] = []
+        for expression in keyed:
+            try:
+                bound = self._bind(expression, scope, "PARTITION BY")
+            except UnresolvedColumnError as error:
+                if isinstance(expression, pe.ColumnRef):
+                    name = error.column_text
+                    raise PlanError(
+                        f"PARTITION BY column '{name}' cannot be resolved. '{name}' must be a column in the "
+                        "source schema since PARTITION BY is applied on the input."
+                    ) from None
+                raise
+            if bound.type is None:
+                raise PlanError("Can't infer a type of null. Please explicitly cast it to a required type.")
+            if isinstance(expression, pe.ColumnRef):
+                name = scope.resolve(expression).name
+            else:
+                name = names.alias_for(expression)
+            column = RowColumn(name, bound.type, Namespace.KEY)
+            keys.append((column, bound))
+            derived.append(
+                (_qualified(expression, alias), ScopeColumn(name, bound.type, alias, ColumnKind.KEY))
             )
-        return keys
+        node = PartitionByNode(plan, tuple(keys), tuple(_sql(e) for e in keyed))
+        kinds = {
+            Namespace.KEY: ColumnKind.KEY,
+            Namespace.VALUE: ColumnKind.VALUE,
+            Namespace.HEADERS: ColumnKind.HEADER,
+        }
+        columns = []
+        for column in node.output:
+            kind = ColumnKind.PSEUDO if column.namespace is None else kinds[column.namespace]
+            if column.namespace is None and column.name in WINDOW_COLUMNS:
+                kind = ColumnKind.WINDOW_BOUND
+            columns.append(ScopeColumn(column.name, column.type, alias, kind))
+        new_scope = Scope(tuple(columns), scope.sources)
+        for expression, scope_column in derived:
+            new_scope = new_scope.with_derived(expression, scope_column)
+            new_scope = new_scope.with_derived(_unqualified(expression, alias), scope_column)
+        return _PartitionBy(node, new_scope, keyed)
+
+    def _bind_where(self, where: pe.Expression, scope: Scope) -> Any:
+        """The WHERE predicate, bound, with ksqlDB's prefixes on its errors."""
+        try:
+            predicate = self._bind(where, scope, "WHERE")
+        except ExpressionTypeError as error:
+            raise PlanError(f"Error in WHERE expression: {error}") from None
+        except CoercionError as error:
+            raise PlanError(f"Invalid Predicate: {error}") from None
+        if predicate.type != t.BOOLEAN:
+            raise PlanError(
+                f"Type error in WHERE expression: Should evaluate to boolean but is "
+                f"{_sql(where)} ({format_type(predicate.type)}) instead."
+            )
+        return predicate
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _bind(self, expression: pe.Expression, scope: Scope, clause: str, allow_null: bool = False) -> Any:
@@ -366,6 +455,46 @@ class QueryBuilder:
             clause=clause,
             allow_untyped_null=allow_null,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _PartitionBy:
+    """A planned PARTITION BY: its node, the scope after it, and its expressions (none for NULL)."""
+
+    node: PartitionByNode
+    scope: Scope
+    expressions: tuple[pe.Expression, ...]
+
+
+def _qualified(expression: pe.Expression, alias: str) -> pe.Expression:
+    """``expression`` with every unqualified column reference qualified by ``alias``, as ksqlDB's analyzer
+    rewrites them (so ``ID`` and ``INPUT.ID`` compare equal, and messages print ``INPUT.ID``)."""
+    return transform(
+        expression,
+        lambda n: (
+            pe.ColumnRef(n.name, alias, span=n.span) if isinstance(n, pe.ColumnRef) and n.source is None else None
+        ),
+    )
+
+
+def _unqualified(expression: pe.Expression, alias: str) -> pe.Expression:
+    """``expression`` with the references qualified by ``alias`` written bare."""
+    return transform(
+        expression,
+        lambda n: (
+            pe.ColumnRef(n.name, None, span=n.span) if isinstance(n, pe.ColumnRef) and n.source == alias else None
+        ),
+    )
+
+
+def _keys_not_included(target: str, what: str, required: list[str]) -> None:
+    """ksqlDB's ``throwKeysNotIncludedError``: every required key is listed, joined with "and"."""
+    plural = len(required) > 1
+    raise PlanError(
+        f"Key{'s' if plural else ''} missing from projection (ie, SELECT). \n"
+        f"The query used to build {target} must include the {what}{'s' if plural else ''} {_join(required)} "
+        f"in its projection (eg, SELECT {', '.join(required)}...)."
+    )
 
 
 def _join(names: list[str]) -> str:

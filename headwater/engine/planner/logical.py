@@ -8,10 +8,11 @@ knows the columns it produces (:class:`RowColumn`: name, SQL type, namespace) an
 Expressions inside nodes are *bound* expressions (:mod:`headwater.engine.expressions`): typed, resolved
 against the input's columns. Nodes only require that they have a ``type`` attribute.
 
-Shapes built today (stateless queries)::
+Shapes built today (stateless queries), in ksqlDB's order (PARTITION BY applies to the input, before
+table functions and the projection)::
 
-    Scan -> [Filter] -> [FlatMap] -> Project -> [Repartition] -> Sink      (CSAS, INSERT INTO ... SELECT)
-    Scan -> [Filter] -> [FlatMap] -> Project -> [Limit]                    (push queries)
+    Scan -> [Filter] -> [PartitionBy] -> [FlatMap] -> Project -> [Repartition] -> Sink   (CSAS, INSERT ... SELECT)
+    Scan -> [Filter] -> [PartitionBy] -> [FlatMap] -> Project -> [Limit]                 (push queries)
 
 Room is left for the stateful engine: Aggregate, Window and Join nodes take their place in the same tree
 (a Join has two inputs; ``inputs`` is a tuple for that reason).
@@ -30,6 +31,7 @@ __all__ = [
     "FilterNode",
     "FlatMapNode",
     "LimitNode",
+    "PartitionByNode",
     "PlanNode",
     "ProjectNode",
     "RepartitionNode",
@@ -125,6 +127,53 @@ class FilterNode(PlanNode):
 
     def explain_line(self) -> str:
         return f"FILTER {self.predicate_sql}"
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionByNode(PlanNode):
+    """PARTITION BY: give the rows new key columns computed from the input, as ksqlDB does before the
+    projection (its ``UserRepartitionNode``).
+
+    The output has the new key columns first (named after the column a key expression references, a
+    struct field's name, or ``KSQL_COL_<n>``), then the input's other columns with the old key columns
+    moved to the value (after the value columns, as ksqlDB orders them), then the pseudo-columns. A key
+    that *is* an input column (``PARTITION BY NAME``, ``PARTITION BY ROWTIME``) takes that column's
+    place. No keys (``PARTITION BY NULL``) makes a keyless result.
+
+    Attributes:
+        input: the rows to re-key.
+        keys: (new key column, bound expression) per PARTITION BY expression.
+        keys_sql: the expressions as ksqlDB prints them (EXPLAIN).
+    """
+
+    kind = "partition_by"
+    input: PlanNode
+    keys: tuple[tuple[RowColumn, Any], ...]
+    keys_sql: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if any(c.namespace is not Namespace.KEY for c, _ in self.keys):
+            raise ValueError("PARTITION BY produces key columns")
+        _check_unique(self.output, "partition by")
+
+    @property
+    def inputs(self) -> tuple[PlanNode, ...]:
+        return (self.input,)
+
+    @property
+    def output(self) -> tuple[RowColumn, ...]:
+        new_keys = tuple(c for c, _ in self.keys)
+        taken = {c.name for c in new_keys}
+        remaining = [c for c in self.input.output if c.name not in taken]
+        values = [c for c in remaining if c.namespace not in (Namespace.KEY, None)]
+        moved = [
+            RowColumn(c.name, c.type, Namespace.VALUE) for c in remaining if c.namespace is Namespace.KEY
+        ]
+        pseudo = [c for c in remaining if c.namespace is None]
+        return new_keys + tuple(values) + tuple(moved) + tuple(pseudo)
+
+    def explain_line(self) -> str:
+        return "PARTITION BY " + (", ".join(self.keys_sql) if self.keys_sql else "NULL")
 
 
 @dataclass(frozen=True, slots=True)

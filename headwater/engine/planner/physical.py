@@ -16,6 +16,7 @@ from headwater.engine.operators.base import Operator
 from headwater.engine.operators.filter import FilterOperator
 from headwater.engine.operators.flat_map import FlatMapOperator
 from headwater.engine.operators.limit import LimitOperator
+from headwater.engine.operators.partition_by import PartitionByOperator
 from headwater.engine.operators.project import ProjectOperator
 from headwater.engine.operators.repartition import RepartitionOperator
 from headwater.engine.operators.sink import SinkOperator
@@ -25,6 +26,7 @@ from headwater.engine.planner.logical import (
     FilterNode,
     FlatMapNode,
     LimitNode,
+    PartitionByNode,
     PlanNode,
     ProjectNode,
     RepartitionNode,
@@ -84,6 +86,22 @@ def _filter(node: FilterNode, ctx: LoweringContext) -> Operator:
     return FilterOperator(evaluator)
 
 
+def _partition_by(node: PartitionByNode, ctx: LoweringContext) -> Operator:
+    present = {c.name for c in node.input.output}
+    keys = [
+        (
+            column.name,
+            binding.compile_expression(
+                bound, config=ctx.config, on_error=lambda row, msg: ctx.report_row("partition_by", row, msg)
+            ),
+            to_arrow(column.type),
+        )
+        for column, bound in node.keys
+        if column.name not in present
+    ]
+    return PartitionByOperator(keys)
+
+
 def _flat_map(node: FlatMapNode, ctx: LoweringContext) -> Operator:
     functions = [
         (
@@ -132,6 +150,7 @@ def _sink(node: SinkNode, ctx: LoweringContext) -> Operator:
 LOWERINGS: dict[type[PlanNode], Callable[[Any, LoweringContext], Operator]] = {
     ScanNode: _scan,
     FilterNode: _filter,
+    PartitionByNode: _partition_by,
     FlatMapNode: _flat_map,
     ProjectNode: _project,
     RepartitionNode: _repartition,
