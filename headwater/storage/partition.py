@@ -613,6 +613,8 @@ class PartitionLog:
             if self._closed:
                 return
             self._closed = True
+            if self._writer is not None and self._segments and self.config.flush_policy != "os":
+                self._segments[-1].fsync()
             for segment in self._segments:
                 segment.close_writer()
             if self._writer is not None:
