@@ -79,9 +79,11 @@ class ProjectOperator(Operator):
             arrays.append(values)
             fields.append(pa.field(name, arrow_type))
         if self.keep_system:
+            produced = {field.name for field in fields}
             for name in SYSTEM_ROW_COLUMNS:
                 index = batch.schema.get_field_index(name)
-                if index >= 0:
+                # a key named after a pseudo-column (PARTITION BY ROWTIME) already carries its values
+                if index >= 0 and name not in produced:
                     arrays.append(batch.column(index))
                     fields.append(batch.schema.field(index))
         return [pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))]

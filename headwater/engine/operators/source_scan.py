@@ -101,8 +101,22 @@ def _tombstones(batch: pa.RecordBatch) -> np.ndarray:
 
 
 def _headers_column(headers: pa.Array) -> pa.Array:
-    """The stored headers as the SQL type ARRAY<STRUCT<KEY STRING, VALUE BYTES>>."""
-    return headers.cast(to_arrow(HEADERS_TYPE))
+    """The stored headers as the SQL type ARRAY<STRUCT<KEY STRING, VALUE BYTES>>: the same buffers with
+    the struct's fields renamed (a cast would match fields by name and find none)."""
+    if isinstance(headers, pa.ChunkedArray):
+        headers = headers.combine_chunks()
+    if headers.offset and headers.null_count:
+        headers = pa.concat_arrays([headers.slice(0, 0), headers])  # a copy that starts at offset 0
+    entries = headers.values
+    keys, values = entries.flatten()
+    renamed = pa.StructArray.from_arrays(
+        [keys, values], names=["KEY", "VALUE"], mask=entries.is_null() if entries.null_count else None
+    )
+    out = pa.ListArray.from_arrays(
+        headers.offsets, renamed, mask=headers.is_null() if headers.null_count else None
+    )
+    wanted = to_arrow(HEADERS_TYPE)
+    return out if out.type == wanted else out.cast(wanted)
 
 
 class SourceScanOperator(Operator):

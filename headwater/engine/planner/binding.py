@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from headwater.engine import expressions as ex
 from headwater.engine.catalog import DataSource
 from headwater.engine.expressions.scope import Scope
-from headwater.engine.functions.registry import FunctionRegistry, TableFunction
+from headwater.engine.functions.registry import FunctionError, FunctionRegistry, TableFunction
+from headwater.engine.types import to_arrow
 from headwater.parser import expressions as pe
 from headwater.parser import types as t
 
@@ -63,19 +65,49 @@ def compile_expression(
 
 
 class _TableFunctionEvaluator:
-    """Adapts the expression package's compiled table function to the flat-map operator's protocol."""
+    """Adapts the expression package's compiled table function to the flat-map operator's protocol.
 
-    def __init__(self, compiled: Any) -> None:
+    A table function that fails on some row (ksqlDB: the UDTF throws) fails the whole batch call; the
+    batch is then evaluated one row at a time, so the failing rows produce nothing and are reported
+    while the others produce their values, as ksqlDB drops and logs a record whose UDTF throws. The
+    per-row loop runs only for batches that hold a failing row.
+    """
+
+    def __init__(self, compiled: Any, on_error: Callable[[int, str], None] | None) -> None:
         self.compiled = compiled
+        self.on_error = on_error
 
     def evaluate_table(self, batch: pa.RecordBatch) -> tuple[pa.Array, pa.Array]:
-        values, parents = self.compiled.evaluate(batch)
-        return values, parents
+        try:
+            values, parents = self.compiled.evaluate(batch)
+            return values, parents
+        except FunctionError:
+            pass
+        produced: list[pa.Array] = []
+        parent_rows: list[np.ndarray] = []
+        for row in range(batch.num_rows):
+            try:
+                values, parents = self.compiled.evaluate(batch.slice(row, 1))
+            except FunctionError as error:
+                if self.on_error is not None:
+                    self.on_error(row, error.message)
+                continue
+            values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+            produced.append(values)
+            parent_rows.append(np.full(len(values), row, dtype=np.int64))
+        arrow_type = to_arrow(self.compiled.type)
+        if not produced:
+            return pa.array([], type=arrow_type), pa.array([], type=pa.int64())
+        joined = pa.concat_arrays([p if p.type == arrow_type else p.cast(arrow_type) for p in produced])
+        return joined, pa.array(np.concatenate(parent_rows))
 
 
-def compile_table_function(bound: Any, *, config: Mapping[str, Any]) -> _TableFunctionEvaluator:
-    """An evaluator for a bound table-function call (EXPLODE...)."""
-    return _TableFunctionEvaluator(ex.compile_table_function(bound, config=config))
+def compile_table_function(
+    bound: Any, *, config: Mapping[str, Any], on_error: Callable[[int, str], None] | None = None
+) -> _TableFunctionEvaluator:
+    """An evaluator for a bound table-function call (EXPLODE...); rows on which it fails produce
+    nothing and are reported through ``on_error(row, message)``."""
+    return _TableFunctionEvaluator(ex.compile_table_function(bound, config=config), on_error)
 
 
 def select_names(

@@ -106,7 +106,9 @@ def _flat_map(node: FlatMapNode, ctx: LoweringContext) -> Operator:
     functions = [
         (
             name,
-            binding.compile_table_function(bound, config=ctx.config),
+            binding.compile_table_function(
+                bound, config=ctx.config, on_error=lambda row, msg: ctx.report_row("flat_map", row, msg)
+            ),
             to_arrow(sql_type),
         )
         for name, bound, sql_type in node.functions

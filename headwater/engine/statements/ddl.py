@@ -105,13 +105,15 @@ def build_formats(
     schema: LogicalSchema,
     *,
     inherited: tuple[FormatSpec, FormatSpec] | None = None,
+    partition_by_null: bool = False,
 ) -> tuple[FormatSpec, FormatSpec]:
     """Key and value formats from the WITH clause, the inherited formats (CSAS), or the defaults, with
-    their properties (delimiters, parsed) and serde features (wrapping), as ksqlDB derives them.
+    their properties (delimiters, parsed; schema names) and serde features (wrapping), as ksqlDB
+    derives them. A query result without key columns has the NONE key format.
 
     Raises:
         PlanError: an unknown format, a bad delimiter, WRAP_SINGLE_VALUE misused, a missing
-            VALUE_FORMAT, a key format for a stream without key columns (ksqlDB's messages).
+            VALUE_FORMAT, a key format for PARTITION BY NULL (ksqlDB's messages).
     """
     config = ctx.config
     default_key = str(config.get("ksql.persistence.default.format.key", "KAFKA") or "KAFKA").upper()
@@ -122,7 +124,7 @@ def build_formats(
             key_name = "NONE" if inherited is not None else key_name
         elif key_name == "NONE":
             key_name = default_key
-    elif not schema.key_columns and inherited is None and key_name != "NONE" and props.has("KEY_FORMAT"):
+    elif partition_by_null and key_name != "NONE":
         raise PlanError("Key format specified for stream without key columns.")
     value_name = props.value_format
     if value_name is None:
@@ -138,8 +140,8 @@ def build_formats(
             value_name = str(default).upper()
     key_format = formats.get_format(key_name)
     value_format = formats.get_format(value_name)
-    key_props = _delimiter_property(props.key_delimiter, "KEY_DELIMITER", key_name, inherited, 0, props)
-    value_props = _delimiter_property(props.value_delimiter, "VALUE_DELIMITER", value_name, inherited, 1, props)
+    key_props = _format_properties(props, key_name, inherited, 0)
+    value_props = _format_properties(props, value_name, inherited, 1)
     key_features = formats.key_features(key_format, len(schema.key_columns))
     wrap_default = config.get("ksql.persistence.wrap.single.values")
     value_features = formats.value_features(
@@ -156,22 +158,28 @@ def build_formats(
     )
 
 
-def _delimiter_property(
-    text: str | None,
-    property_name: str,
+def _format_properties(
+    props: WithClause,
     format_name: str,
     inherited: tuple[FormatSpec, FormatSpec] | None,
     index: int,
-    props: WithClause,
 ) -> tuple[tuple[str, str], ...]:
-    """The ``delimiter`` property of a format: parsed from the WITH clause, or inherited with the format
-    by a CSAS that names no format of its own."""
-    if text is not None:
-        return (("delimiter", formats.parse_delimiter(text, property_name)),)
-    named = props.key_format if index == 0 else props.value_format
-    if inherited is not None and named is None and inherited[index].name == format_name:
-        return inherited[index].properties
-    return ()
+    """The properties of the key (``index`` 0) or value (1) format: the delimiter, parsed, and the
+    schema name, from the WITH clause; a CSAS inherits its source format's properties when it keeps
+    the format. The format refuses properties it does not support (``JSON does not support the
+    following configs: [fullSchemaName]``)."""
+    side = "KEY" if index == 0 else "VALUE"
+    found: dict[str, str] = {}
+    if inherited is not None and inherited[index].name == format_name:
+        found.update(inherited[index].properties)
+    delimiter = props.key_delimiter if index == 0 else props.value_delimiter
+    if delimiter is not None:
+        found["delimiter"] = formats.parse_delimiter(delimiter, f"{side}_DELIMITER")
+    for name in (f"{side}_SCHEMA_FULL_NAME", "VALUE_AVRO_SCHEMA_FULL_NAME" if index == 1 else ""):
+        value = props.get(name) if name else None
+        if value is not None:
+            found["fullSchemaName"] = str(value)
+    return tuple(found.items())
 
 
 def _timestamp(props: WithClause, schema: LogicalSchema) -> tuple[str | None, str | None]:
@@ -216,6 +224,9 @@ def create_source(ctx: StatementContext, stmt: ast.CreateStream | ast.CreateTabl
         raise PlanError(
             f"Cannot add {noun} '{stmt.name}': CREATE OR REPLACE is not supported on source {noun}s."
         )
+    for name in (props.key_format, props.value_format):
+        if name is not None:
+            formats.get_format(name)  # an unknown format is reported before anything else, as in ksqlDB
     schema = _columns(ctx, stmt, kind)
     if kind is SourceType.TABLE and not schema.key_columns:
         raise PlanError("Tables require a PRIMARY KEY. Please define the PRIMARY KEY.")

@@ -58,7 +58,7 @@ def insert_values(ctx: StatementContext, stmt: ast.InsertValues) -> Entity:
     if target.is_source:
         raise PlanError(f"Cannot insert values into read-only {target.kind.value.lower()}: {target.name}")
     schema = target.schema
-    columns = list(stmt.columns) if stmt.columns is not None else [c.name for c in schema if not c.is_header]
+    columns = list(stmt.columns) if stmt.columns is not None else [c.name for c in schema]
     if not columns and stmt.values:
         raise PlanError("No columns supplied.")
     for name in columns:

@@ -7,6 +7,7 @@ sink's name, prefixed with ``ksql.output.topic.name.prefix``; partitions from PA
 
 from __future__ import annotations
 
+from headwater.engine import formats
 from headwater.engine.catalog import DataSource, SourceType
 from headwater.engine.entities import Entity
 from headwater.engine.planner.builder import QueryBuilder
@@ -18,6 +19,7 @@ from headwater.engine.statements.ddl import build_formats, status
 from headwater.engine.statements.with_clause import WithClause
 from headwater.errors import PlanError
 from headwater.parser import ast
+from headwater.parser import expressions as pe
 
 __all__ = ["create_as_select", "insert_into", "terminate"]
 
@@ -26,6 +28,21 @@ def _sink_plan(plan: PlanNode, sink: DataSource, keys: tuple[str, ...]) -> PlanN
     if keys:
         plan = RepartitionNode(plan, keys, sink)
     return SinkNode(plan, sink)
+
+
+def _check_result_key_format(sink: DataSource) -> None:
+    """A query's result key must fit its key format; ksqlDB reports it with the schema and the reason
+    ("Key format does not support schema. format: KAFKA ...")."""
+    key_format = formats.get_format(sink.key_format.name)
+    columns = [(c.name, c.type) for c in sink.schema.key_columns]
+    try:
+        key_format.validate_columns(columns, is_key=True)
+    except PlanError as error:
+        raise PlanError(
+            formats.key_schema_error_message(
+                key_format, columns, error.message, sorted(sink.key_format.features)
+            )
+        ) from None
 
 
 def create_as_select(
@@ -51,8 +68,15 @@ def create_as_select(
         raise PlanError(
             "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead."
         )
+    partition_by_null = stmt.query.partition_by is not None and all(
+        isinstance(e, pe.NullLiteral) for e in stmt.query.partition_by
+    )
     key_format, value_format = build_formats(
-        ctx, props, built.schema, inherited=(built.source.key_format, built.source.value_format)
+        ctx,
+        props,
+        built.schema,
+        inherited=(built.source.key_format, built.source.value_format),
+        partition_by_null=partition_by_null,
     )
     prefix = str(ctx.config.get("ksql.output.topic.name.prefix", "") or "")
     topic = prefix + (props.kafka_topic or stmt.name)
@@ -74,6 +98,7 @@ def create_as_select(
         sql=stmt.text,
         is_sink=True,
     )
+    _check_result_key_format(sink)
     SourceSerde(sink)
     if existing is not None:
         ctx.engine.check_replace(existing, sink)
