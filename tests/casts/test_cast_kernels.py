@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -25,13 +27,13 @@ D = decimal.Decimal
 
 
 def run(
-    values: list[object], arrow_type: pa.DataType, source: t.SqlType, target: t.SqlType
-) -> tuple[list[object], dict[int, str]]:
+    values: Sequence[object], arrow_type: pa.DataType, source: t.SqlType, target: t.SqlType
+) -> tuple[list[Any], dict[int, str]]:
     outcome = try_cast(pa.array(values, arrow_type), source, target)
     return outcome.values.to_pylist(), dict(outcome.failures)
 
 
-def duck(sql: str, values: pa.Array) -> list[object]:
+def duck(sql: str, values: pa.Array) -> list[Any]:
     """DuckDB's answer for ``sql`` over one column ``{x}`` (in row order)."""
     connection = duckdb.connect()
     connection.register("src", pa.table({"x": values, "i": pa.array(range(len(values)))}))

@@ -93,6 +93,37 @@ def _mask(values: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def _value_bytes(strings: pa.Array) -> bytes:
+    """The concatenated bytes of a string or binary array's values."""
+    data = strings.buffers()[2]
+    if data is None or len(strings) == 0:
+        return b""
+    offsets = np.frombuffer(
+        strings.buffers()[1], dtype=np.int32, count=len(strings) + 1, offset=strings.offset * 4
+    )
+    return data.slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes()
+
+
+def _only(strings: pa.Array, allowed: bytes) -> bool:
+    """Whether every value consists of ``allowed`` bytes only (one C pass over the values)."""
+    return not _value_bytes(strings).translate(None, allowed)
+
+
+def _direct(strings: pa.Array, target: pa.DataType, allowed: bytes) -> pa.Array | None:
+    """Arrow's own cast, when the text can only hold forms on which Arrow and Java agree; None if
+    some value falls outside those forms or Arrow rejects one (the caller then checks value by value)."""
+    if not pa.types.is_string(strings.type) or not _only(strings, allowed):
+        return None
+    try:
+        return pc.cast(strings, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+_INTEGER_BYTES = b"0123456789-"
+_NUMBER_BYTES = b"0123456789-+.eE"
+
+
 def java_trim(strings: pa.Array) -> pa.Array:
     """Java's ``String.trim``: strips every char ``<= ' '`` (controls included) from both ends."""
     return pc.utf8_trim(strings, characters=JAVA_TRIM_CHARS)
@@ -263,6 +294,10 @@ def parse_java_int(strings: pa.Array | pa.ChunkedArray, *, bits: int) -> Parsed:
     target = pa.int32() if bits == 32 else pa.int64()
     if len(strings) == 0:
         return Parsed(pa.array([], target), np.zeros(0, dtype=bool))
+    # Digits and minus signs only: Arrow parses exactly what Java would (no hex, no blanks).
+    direct = _direct(strings, target, _INTEGER_BYTES)
+    if direct is not None:
+        return Parsed(direct, np.zeros(len(strings), dtype=bool))
     well_formed = pc.match_substring_regex(strings, INT_PATTERN)
     unsigned = pc.utf8_ltrim(strings, characters="+-")
     digits = pc.utf8_ltrim(unsigned, characters="0")
@@ -307,6 +342,10 @@ def parse_java_double(strings: pa.Array | pa.ChunkedArray) -> Parsed:
     strings = _as_array(strings)
     if len(strings) == 0:
         return Parsed(pa.array([], pa.float64()), np.zeros(0, dtype=bool))
+    # Plain decimal notation only (no NaN, inf, hex, suffix or blank): Arrow agrees with Java.
+    direct = _direct(strings, pa.float64(), _NUMBER_BYTES)
+    if direct is not None:
+        return Parsed(direct, np.zeros(len(strings), dtype=bool))
     trimmed = java_trim(strings)
     well_formed = pc.fill_null(pc.match_substring_regex(trimmed, DOUBLE_PATTERN), False)
     hexadecimal = pc.and_(well_formed, pc.match_substring_regex(trimmed, _HEX_FLOAT))
@@ -340,6 +379,10 @@ def parse_java_bigdecimal(
     n = len(strings)
     if n == 0:
         return Parsed(pa.array([], target), np.zeros(0, dtype=bool)), np.zeros(0, dtype=bool)
+    # Arrow refuses any value that needs rounding or overflows, so its success is exact either way.
+    direct = _direct(strings, target, _NUMBER_BYTES)
+    if direct is not None:
+        return Parsed(direct, np.zeros(n, dtype=bool)), np.zeros(n, dtype=bool)
     well_formed = pc.fill_null(pc.match_substring_regex(strings, BIGDECIMAL_PATTERN), False)
     text = pc.if_else(well_formed, strings, pa.scalar(None, pa.string()))
     fits = np.zeros(n, dtype=bool)

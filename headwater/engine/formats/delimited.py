@@ -45,7 +45,7 @@ from headwater.engine.casts.java_text import (
 from headwater.engine.casts.text import bigdecimal_error, decode_java_base64
 from headwater.engine.formats.assembly import BatchAssembly
 from headwater.engine.formats.base import Columns, DecodeResult, EncodeResult, as_binary
-from headwater.engine.formats.encoding import column_arrays, null_record_mask
+from headwater.engine.formats.encoding import column_arrays, null_record_mask, row_count
 from headwater.engine.formats.json_decode import binary_offsets
 from headwater.engine.formats.json_rows import CoercionFailure, ensure_fit
 from headwater.engine.types import to_arrow
@@ -241,12 +241,14 @@ def convert_column(strings: pa.Array, sql_type: t.SqlType) -> tuple[pa.Array, di
 
 
 class DelimitedDecoder:
-    """Decodes DELIMITED keys or values for fixed columns (see the module docstring)."""
+    """Decodes DELIMITED keys or values for fixed columns (see the module docstring); with
+    ``vectorized`` False every record is split and parsed one at a time (to measure or check the
+    fast path)."""
 
-    def __init__(self, columns: Columns, *, delimiter: str = ",") -> None:
+    def __init__(self, columns: Columns, *, delimiter: str = ",", vectorized: bool = True) -> None:
         self._columns = tuple(columns)
         self._delimiter = delimiter
-        self._fast = len(delimiter.encode("utf-8")) == 1 and delimiter not in '\r\n"'
+        self._fast = vectorized and len(delimiter.encode("utf-8")) == 1 and delimiter not in '\r\n"'
         names = [f"c{i}" for i in range(len(self._columns))]
         self._read_options = pcsv.ReadOptions(column_names=names, use_threads=True, block_size=1 << 22)
         self._parse_options = pcsv.ParseOptions(
@@ -289,14 +291,21 @@ class DelimitedDecoder:
             )
             if b'"' in text or b"\n" in text or b"\r" in text:
                 candidates &= ~_mask(pc.match_substring_regex(raw, '["\r\n]'))
-            expected = len(self._columns) - 1
+        fast_index = np.flatnonzero(candidates)
+        fast_rows = self._decode_fast(raw, fast_index, assembly) if len(fast_index) else 0
+        if fast_rows is None:
+            # The read failed: some record has the wrong number of fields (or is not UTF-8). Count
+            # the delimiters to report the former, and read the others again.
             counts = pc.fill_null(pc.count_substring(raw, self._delimiter), 0).to_numpy(zero_copy_only=False)
-            wrong = candidates & (counts != expected)
+            wrong = candidates & (counts != len(self._columns) - 1)
             for row in np.flatnonzero(wrong):
                 self._mismatch(assembly, int(row), topic, int(counts[row]) + 1)
             candidates &= ~wrong
-        fast_index = np.flatnonzero(candidates)
-        fast_rows = self._decode_fast(raw, fast_index, assembly, topic) if len(fast_index) else 0
+            fast_index = np.flatnonzero(candidates)
+            fast_rows = self._decode_fast(raw, fast_index, assembly) if len(fast_index) else 0
+            if fast_rows is None:
+                candidates[:] = False
+                fast_rows = 0
         already = assembly.failed_rows()
         slow = [int(row) for row in np.flatnonzero(valid & ~candidates) if int(row) not in already]
         self._decode_slow(raw, slow, assembly, topic)
@@ -306,21 +315,26 @@ class DelimitedDecoder:
         cause = f"Column count mismatch on deserialization. topic: {topic}, expected: {len(self._columns)}, got: {got}"
         assembly.fail(row, DESERIALIZE_ERROR, (cause,))
 
-    def _decode_fast(self, raw: pa.Array, index: np.ndarray, assembly: BatchAssembly, topic: str) -> int:
+    def _decode_fast(self, raw: pa.Array, index: np.ndarray, assembly: BatchAssembly) -> int | None:
+        """Read ``raw[index]`` (no quotes, no line breaks) in one CSV read: how many rows it decoded,
+        or None if the read fails."""
         subset = raw if len(index) == len(raw) else raw.take(pa.array(index))
         joined = pc.binary_join_element_wise(
             subset, pa.scalar(b"\n", pa.binary()), pa.scalar(b"", pa.binary())
         )
         offsets = binary_offsets(joined)
         buffer = joined.buffers()[2].slice(0, int(offsets[-1]))
-        table = pcsv.read_csv(
-            pa.BufferReader(buffer),
-            read_options=self._read_options,
-            parse_options=self._parse_options,
-            convert_options=self._convert_options,
-        )
-        if table.num_rows != len(index):  # cannot happen for quote-free, line-free records
-            raise AssertionError("DELIMITED fast path lost rows")
+        try:
+            table = pcsv.read_csv(
+                pa.BufferReader(buffer),
+                read_options=self._read_options,
+                parse_options=self._parse_options,
+                convert_options=self._convert_options,
+            )
+        except pa.ArrowInvalid:
+            return None
+        if table.num_rows != len(index):
+            return None
         arrays = []
         failed = np.zeros(len(index), dtype=bool)
         messages: dict[int, str] = {}
@@ -425,7 +439,7 @@ class DelimitedEncoder:
         null_record: np.ndarray | pa.Array | None = None,
     ) -> EncodeResult:
         arrays = column_arrays(columns, self._columns)
-        n = len(arrays[0]) if arrays else (len(null_record) if null_record is not None else 0)
+        n = row_count(columns, arrays, null_record)
         if not self._columns:
             return EncodeResult(pa.nulls(n, pa.binary()), ())
         texts = []

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from headwater.engine.formats.base import Columns
 from headwater.engine.types import to_arrow
 
-__all__ = ["column_arrays", "null_record_mask"]
+__all__ = ["column_arrays", "null_record_mask", "row_count"]
 
 
 def column_arrays(
@@ -47,3 +47,16 @@ def null_record_mask(null_record: np.ndarray | pa.Array | pa.ChunkedArray | None
         return null_record.astype(bool, copy=False)
     filled = pc.fill_null(null_record, False)
     return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def row_count(
+    columns: pa.Table | pa.RecordBatch | Sequence[pa.Array | pa.ChunkedArray],
+    arrays: Sequence[pa.Array],
+    null_record: np.ndarray | pa.Array | pa.ChunkedArray | None,
+) -> int:
+    """How many rows are being encoded (a table without columns still has rows)."""
+    if isinstance(columns, (pa.Table, pa.RecordBatch)):
+        return columns.num_rows
+    if arrays:
+        return len(arrays[0])
+    return 0 if null_record is None else len(null_record)

@@ -94,41 +94,78 @@ class JsonDecoder:
         columns: the declared columns.
         is_key: decoding keys (for messages: ``Failed to deserialize key ...``).
         unwrapped: the single column is written bare (``10``) rather than in an object.
+        vectorized: False decodes every record one at a time (to measure or check the fast path).
     """
 
-    def __init__(self, columns: Columns, *, is_key: bool, unwrapped: bool) -> None:
+    def __init__(self, columns: Columns, *, is_key: bool, unwrapped: bool, vectorized: bool = True) -> None:
         self._columns = tuple(columns)
         self._unwrapped = unwrapped
         self._root: t.SqlType = self._columns[0][1] if unwrapped else t.Struct(self._columns)
         self._rows = RowCoercer(self._root, "key" if is_key else "value")
-        self._fast = fast_path_supported(self._root)
-        self._variants: dict[Path, dict[str, list[str]]] = {}
+        self._fast = vectorized and fast_path_supported(self._root)
+        # Per struct path and field: the member spellings the reader is asked for (see _spelling_rules).
+        self._spellings: dict[Path, dict[str, list[str]]] = {}
+        self._permanent: set[tuple[Path, str, str]] = set()
+        self._filled: set[tuple[Path, str, str]] = set()
         self._read_options = pj.ReadOptions(use_threads=True, block_size=1 << 22)
         self._parse_options: pj.ParseOptions | None = None
-        self._preload_variants(self._root, ())
+        self._chunk: pa.Array | None = None
+        self._chunk_text: bytes | None = None
+        self._chunk_flags = np.zeros(0, dtype=bool)
+        self._initial_spellings(self._root, ())
 
     # ---------------------------------------------------------------------------------------------
     # spellings
+    #
+    # The reader is asked for each field under its *active* spellings: at first its own name, then
+    # every spelling records turn out to use (found as inferred members, or by the per-row path).
+    # After each batch the spellings that held no value are dropped again, so a stream that always
+    # writes "id" for ID ends up asking for "id" alone, and needs no reconciliation at all. While a
+    # field has two active spellings, a record whose value came from a variant is checked for the
+    # other spellings in its text: ksqlDB would prefer a present exact member even if null, or the
+    # last of two variants, and such records go per-row.
 
-    def _preload_variants(self, sql_type: t.SqlType, path: Path) -> None:
-        """Declared names that upper-case to another declared field are spellings of it too."""
+    def _initial_spellings(self, sql_type: t.SqlType, path: Path) -> None:
         if isinstance(sql_type, t.Array):
-            self._preload_variants(sql_type.element, path)
+            self._initial_spellings(sql_type.element, path)
         elif isinstance(sql_type, t.Struct):
             names = [name for name, _ in sql_type.fields]
+            fields = self._spellings.setdefault(path, {})
             for name in names:
+                fields[name] = [name]
+            for name in names:
+                # a declared lower-case name is also a spelling of its upper-case sibling, for good
                 if name.upper() != name and name.upper() in names:
-                    self._learn(path, name.upper(), name)
+                    fields[name.upper()].append(name)
+                    self._permanent.add((path, name.upper(), name))
+                    self._permanent.add((path, name, name))
             for name, field_type in sql_type.fields:
-                self._preload_variants(field_type, (*path, name))
+                self._initial_spellings(field_type, (*path, name))
 
-    def _learn(self, path: Path, field_name: str, spelling: str) -> bool:
-        known = self._variants.setdefault(path, {}).setdefault(field_name, [])
-        if spelling in known or spelling == field_name:
+    def _activate(self, path: Path, field_name: str, spelling: str) -> bool:
+        active = self._spellings[path][field_name]
+        if spelling in active:
             return False
-        known.append(spelling)
+        active.append(spelling)
         self._parse_options = None
         return True
+
+    def _retire_unused(self) -> None:
+        """Drop the spellings that held no value in the last batch (a field keeps at least one)."""
+        changed = False
+        for path, fields in self._spellings.items():
+            for name, active in fields.items():
+                if len(active) < 2:
+                    continue
+                used = [
+                    s for s in active if (path, name, s) in self._filled or (path, name, s) in self._permanent
+                ]
+                if used and len(used) < len(active):
+                    fields[name] = used
+                    changed = True
+        self._filled.clear()
+        if changed:
+            self._parse_options = None
 
     def _options(self) -> pj.ParseOptions:
         if self._parse_options is None:
@@ -148,10 +185,10 @@ class JsonDecoder:
             return pa.list_(self._reader_type(sql_type.element, path))
         if isinstance(sql_type, t.Struct):
             fields: dict[str, pa.DataType] = {}
-            variants = self._variants.get(path, {})
+            active = self._spellings[path]
             for name, field_type in sql_type.fields:
                 reader_type = self._reader_type(field_type, (*path, name))
-                for spelling in [name, *variants.get(name, [])]:
+                for spelling in active[name]:
                     fields.setdefault(spelling, reader_type)
             return pa.struct([pa.field(name, ftype) for name, ftype in fields.items()])
         if sql_type in (t.TIMESTAMP, t.DATE, t.TIME):
@@ -176,12 +213,6 @@ class JsonDecoder:
             candidates &= (
                 np.asarray(pc.fill_null(pc.binary_length(raw), 0).to_numpy(zero_copy_only=False)) > 0
             )
-            offsets = binary_offsets(raw)
-            values = raw.buffers()[2]
-            if values is not None:
-                text = values.slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes()
-                if b"\n" in text or b"\r" in text:
-                    candidates &= ~_mask(pc.match_substring_regex(raw, "[\r\n]"))
         slow = [int(row) for row in np.flatnonzero(valid & ~candidates)]
         fast_rows = 0
         fast_index = np.flatnonzero(candidates)
@@ -189,6 +220,7 @@ class JsonDecoder:
             decoded, rejected = self._decode_fast(raw, fast_index, assembly)
             fast_rows = decoded
             slow.extend(int(row) for row in rejected)
+            self._retire_unused()
         slow.sort()
         self._decode_slow(raw, slow, assembly, topic)
         return assembly.result(fast_rows=fast_rows, fallback_rows=len(slow))
@@ -215,24 +247,51 @@ class JsonDecoder:
         assembly.add_python(good_rows, good_values)
         if self._fast:
             for path, name, spelling in self._rows.spellings.items():
-                self._learn(path, name, spelling)
+                self._activate(path, name, spelling)
             self._rows.spellings.seen.clear()
 
     def _decode_fast(
         self, raw: pa.Array, index: np.ndarray, assembly: BatchAssembly
     ) -> tuple[int, list[int]]:
-        """Read ``raw[index]`` with Arrow; returns (rows decoded, rows left for the per-row path)."""
+        """Read ``raw[index]`` with Arrow; returns (rows decoded, rows left for the per-row path).
+
+        A record holding a line break (pretty-printed JSON) cannot be read as one line: it fails the
+        read, or splits into more objects than records, which the row count catches. Those records
+        are only looked for when the whole batch fails, and sent per-row before the batch is split.
+        """
         subset = raw if len(index) == len(raw) else raw.take(pa.array(index))
         rejected: list[int] = []
+        first = self._attempt_all(subset)
+        if first is not None:
+            root, flagged = first
+            positions = np.arange(len(index))
+            rejected.extend(int(row) for row in index[flagged])
+            if flagged.any():
+                root = root.filter(pa.array(~flagged))
+                positions = positions[~flagged]
+            self._emit(index[positions], root, assembly)
+            return len(positions), rejected
+        broken = _mask(pc.match_substring_regex(subset, "[\r\n]"))
+        if broken.any():
+            rejected.extend(int(row) for row in index[broken])
+            index = index[~broken]
+            subset = subset.filter(pa.array(~broken))
+            if len(index) == 0:
+                return 0, rejected
         wrapped = pc.binary_join_element_wise(_PREFIX, subset, _SUFFIX, _EMPTY)
         offsets = binary_offsets(wrapped)
         buffer = wrapped.buffers()[2]
         decoded = 0
-        queue: list[tuple[int, int, int]] = [(0, len(index), 0)]
+        queue: list[tuple[int, int, int]]
+        if broken.any():  # the rest may read whole now
+            queue = [(0, len(index), 0)]
+        else:  # it failed whole already: go straight to chunks
+            size = _SPLITS[0]
+            queue = [(s, min(s + size, len(index)), 1) for s in range(0, len(index), size)]
         while queue:
             start, stop, level = queue.pop()
             positions = np.arange(start, stop)
-            outcome = self._attempt(buffer, offsets, start, stop)
+            outcome = self._attempt(buffer, offsets, start, stop, subset.slice(start, stop - start))
             if outcome is None:
                 while level < len(_SPLITS) and _SPLITS[level] >= stop - start:
                     level += 1
@@ -252,6 +311,10 @@ class JsonDecoder:
             self._emit(index[positions], root, assembly)
         return decoded, rejected
 
+    def _attempt_all(self, subset: pa.Array) -> tuple[pa.Array, np.ndarray] | None:
+        wrapped = pc.binary_join_element_wise(_PREFIX, subset, _SUFFIX, _EMPTY)
+        return self._attempt(wrapped.buffers()[2], binary_offsets(wrapped), 0, len(subset), subset)
+
     def _emit(self, rows: np.ndarray, root: pa.Array, assembly: BatchAssembly) -> None:
         if self._unwrapped:
             assembly.add_arrays(rows, [root])
@@ -260,9 +323,12 @@ class JsonDecoder:
         assembly.add_arrays(rows, [root.field(i) for i in range(len(self._columns))])
 
     def _attempt(
-        self, buffer: pa.Buffer, offsets: np.ndarray, start: int, stop: int
+        self, buffer: pa.Buffer, offsets: np.ndarray, start: int, stop: int, records: pa.Array
     ) -> tuple[pa.Array, np.ndarray] | None:
-        """Read rows ``start:stop`` of the wrapped batch; None if the reader (or ksqlDB) disagrees."""
+        """Read rows ``start:stop`` of the wrapped batch (``records`` are their raw bytes).
+
+        Returns the decoded root and, per row, whether ksqlDB must judge it per-row; None when the
+        reader fails (or yields other than one ``v`` per row)."""
         chunk = buffer.slice(int(offsets[start]), int(offsets[stop] - offsets[start]))
         for _ in range(_MAX_RELEARN):
             try:
@@ -275,100 +341,141 @@ class JsonDecoder:
                 return None
             column = table.column(0)
             column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+            self._chunk, self._chunk_text = records, None
+            self._chunk_flags = np.zeros(stop - start, dtype=bool)
             try:
-                return self._reconcile(column, self._root, ())
+                root = self._reconcile(column, self._root, (), np.arange(stop - start))
             except _Relearn:
                 continue
+            finally:
+                self._chunk, self._chunk_text = None, None
+            return root, self._chunk_flags
         return None
 
     # ---------------------------------------------------------------------------------------------
     # from what the reader produced to the declared types
 
-    def _reconcile(self, values: pa.Array, sql_type: t.SqlType, path: Path) -> tuple[pa.Array, np.ndarray]:
-        """The reader's column as ``to_arrow(sql_type)``, and the rows ksqlDB must judge per-row."""
-        n = len(values)
-        none = np.zeros(n, dtype=bool)
+    def _flag(self, owners: np.ndarray, mask: np.ndarray) -> None:
+        """Send the records owning the masked elements per-row."""
+        if mask.any():
+            self._chunk_flags[owners[mask]] = True
+
+    def _reconcile(self, values: pa.Array, sql_type: t.SqlType, path: Path, owners: np.ndarray) -> pa.Array:
+        """The reader's column as ``to_arrow(sql_type)``. ``owners`` gives each element's record in the
+        chunk; records ksqlDB must judge per-row are flagged in ``self._chunk_flags``."""
         if isinstance(sql_type, t.Struct):
-            return self._reconcile_struct(values, sql_type, path)
+            return self._reconcile_struct(values, sql_type, path, owners)
         if isinstance(sql_type, t.Array):
             offsets = np.asarray(values.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
             start, stop = int(offsets[0]), int(offsets[-1])
-            elements, element_flags = self._reconcile(
-                values.values.slice(start, stop - start), sql_type.element, path
+            element_owners = np.repeat(owners, np.diff(offsets))
+            elements = self._reconcile(
+                values.values.slice(start, stop - start), sql_type.element, path, element_owners
             )
-            flags = none
-            if element_flags.any():
-                owners = np.searchsorted(offsets, np.flatnonzero(element_flags) + start, side="right") - 1
-                flags = none.copy()
-                flags[owners] = True
             rebuilt = pa.ListArray.from_arrays(
                 pa.array(offsets - start, pa.int32()), elements, mask=values.is_null()
             )
-            return rebuilt.cast(to_arrow(sql_type)), flags
+            return rebuilt.cast(to_arrow(sql_type))
         if sql_type == t.DOUBLE:
-            flags = _mask(pc.and_(values.is_valid(), pc.invert(pc.is_finite(values))))
-            return pc.add(values, 0.0), flags  # JSON has no negative zero: -0 reads as 0
+            self._flag(owners, _mask(pc.and_(values.is_valid(), pc.invert(pc.is_finite(values)))))
+            return pc.add(values, 0.0)  # JSON has no negative zero: -0 reads as 0
         if isinstance(sql_type, t.Decimal):
             whole_digits = sql_type.precision - sql_type.scale
-            if whole_digits >= values.type.precision - values.type.scale:
-                return values.cast(to_arrow(sql_type)), none
-            limit = pa.scalar(decimal.Decimal(10) ** whole_digits, values.type)
-            flags = _mask(pc.greater_equal(pc.abs(values), limit))
-            if flags.any():
-                values = pc.if_else(pa.array(flags), pa.scalar(None, values.type), values)
-            return values.cast(to_arrow(sql_type)), flags
+            if whole_digits < values.type.precision - values.type.scale:
+                limit = pa.scalar(decimal.Decimal(10) ** whole_digits, values.type)
+                overflow = _mask(pc.greater_equal(pc.abs(values), limit))
+                if overflow.any():
+                    self._flag(owners, overflow)
+                    values = pc.if_else(pa.array(overflow), pa.scalar(None, values.type), values)
+            return values.cast(to_arrow(sql_type))
         if sql_type == t.TIMESTAMP:
-            return values.cast(pa.timestamp("ms")), none
-        if sql_type == t.DATE:
-            flags = _mask(pc.or_(pc.less(values, -(2**31)), pc.greater(values, 2**31 - 1)))
-            if flags.any():
-                values = pc.if_else(pa.array(flags), pa.scalar(None, values.type), values)
-            return values.cast(pa.int32()).cast(pa.date32()), flags
-        if sql_type == t.TIME:
-            flags = _mask(pc.or_(pc.less(values, 0), pc.greater(values, 86_400_000)))
-            if flags.any():
-                values = pc.if_else(pa.array(flags), pa.scalar(None, values.type), values)
-            return values.cast(pa.int32()).cast(pa.time32("ms")), flags
+            return values.cast(pa.timestamp("ms"))
+        if sql_type in (t.DATE, t.TIME):
+            low, high = (-(2**31), 2**31 - 1) if sql_type == t.DATE else (0, 86_400_000)
+            outside = _mask(pc.or_(pc.less(values, low), pc.greater(values, high)))
+            if outside.any():
+                self._flag(owners, outside)
+                values = pc.if_else(pa.array(outside), pa.scalar(None, values.type), values)
+            storage = values.cast(pa.int32())
+            return storage.cast(pa.date32()) if sql_type == t.DATE else storage.cast(pa.time32("ms"))
         if sql_type == t.BYTES:
-            return _base64_column(values)
-        return values.cast(to_arrow(sql_type)), none
+            decoded, bad = _base64_column(values)
+            self._flag(owners, bad)
+            return decoded
+        return values.cast(to_arrow(sql_type))
 
     def _reconcile_struct(
-        self, values: pa.Array, sql_type: t.Struct, path: Path
-    ) -> tuple[pa.Array, np.ndarray]:
+        self, values: pa.Array, sql_type: t.Struct, path: Path, owners: np.ndarray
+    ) -> pa.Array:
         children = {values.type.field(i).name: values.field(i) for i in range(values.type.num_fields)}
-        variants = self._variants.get(path, {})
-        expected = {name for name, _ in sql_type.fields} | {
-            s for spellings in variants.values() for s in spellings
-        }
+        active = self._spellings[path]
+        asked = {spelling for spellings in active.values() for spelling in spellings}
         learned = False
         for member in children:
-            if member in expected:
+            if member in asked:
                 continue
             for name, _ in sql_type.fields:
-                if member.upper() == name:
-                    learned |= self._learn(path, name, member)
+                if member == name or member.upper() == name:
+                    learned |= self._activate(path, name, member)
         if learned:
             raise _Relearn
-        flags = np.zeros(len(values), dtype=bool)
         arrays = []
         for name, field_type in sql_type.fields:
-            present = [children[s] for s in [name, *variants.get(name, [])] if s in children]
+            spellings = [s for s in active[name] if s in children]
+            present = [self._reconcile(children[s], field_type, (*path, name), owners) for s in spellings]
+            for spelling, child in zip(spellings, present):
+                if child.null_count < len(child):
+                    self._filled.add((path, name, spelling))
             combined = present[0]
             if len(present) > 1:
-                # Two spellings filled in one record: ksqlDB's pick depends on member order.
-                seen = _mask(present[0].is_valid())
-                for child in present[1:]:
-                    valid = _mask(child.is_valid())
-                    flags |= seen & valid
-                    seen |= valid
-                combined = pc.coalesce(*present)
-            child, child_flags = self._reconcile(combined, field_type, (*path, name))
-            flags |= child_flags
-            arrays.append(child)
+                combined = self._combine_spellings(name, spellings, present, owners)
+            arrays.append(combined)
         target = to_arrow(sql_type)
-        rebuilt = pa.StructArray.from_arrays(arrays, fields=list(target), mask=values.is_null())
-        return rebuilt, flags
+        return pa.StructArray.from_arrays(arrays, fields=list(target), mask=values.is_null())
+
+    def _combine_spellings(
+        self, name: str, spellings: list[str], present: list[pa.Array], owners: np.ndarray
+    ) -> pa.Array:
+        """One field read under several spellings: the exact member if filled, else the one filled
+        variant, unless the record's text names another spelling too (then ksqlDB's choice depends on
+        member order or on an explicit null, and the record goes per-row)."""
+        filled = [_mask(child.is_valid()) for child in present]
+        exact = spellings.index(name) if name in spellings else -1
+        from_exact = filled[exact] if exact >= 0 else np.zeros(len(owners), dtype=bool)
+        count = np.sum(filled, axis=0) if len(filled) > 2 else filled[0].astype(np.int64) + filled[1]
+        ambiguous = ~from_exact & (count > 1)
+        from_variant = ~from_exact & (count == 1)
+        if from_variant.any() and self._chunk is not None:
+            if self._chunk_text is None:
+                self._chunk_text = _buffer_bytes(self._chunk)
+            candidates: pa.Array | None = None
+            records = np.zeros(0, dtype=np.int64)
+            for spelling_index, spelling in enumerate(spellings):
+                others = from_variant & ~filled[spelling_index]
+                needle = ('"' + spelling + '"').encode()
+                if not others.any() or needle not in self._chunk_text:  # one scan clears the chunk
+                    continue
+                if candidates is None:
+                    involved = np.zeros(len(self._chunk), dtype=bool)
+                    involved[owners[from_variant]] = True
+                    records = np.flatnonzero(involved)
+                    candidates = self._chunk.take(pa.array(records))
+                named = _mask(pc.match_substring(candidates, '"' + spelling + '"'))
+                records_naming = set(records[named].tolist())
+                ambiguous |= others & np.isin(owners, list(records_naming))
+        self._flag(owners, ambiguous)
+        if exact >= 0:
+            return pc.coalesce(present[exact], *[p for i, p in enumerate(present) if i != exact])
+        return pc.coalesce(*present)
+
+
+def _buffer_bytes(values: pa.Array) -> bytes:
+    """The bytes of a binary array's values, as one ``bytes`` (for fast substring scans)."""
+    data = values.buffers()[2]
+    if data is None or len(values) == 0:
+        return b""
+    offsets = binary_offsets(values)
+    return data.slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes()
 
 
 def _base64_column(values: pa.Array) -> tuple[pa.Array, np.ndarray]:

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from headwater.engine.casts.java_text import java_decimal_text, java_double_text
 from headwater.engine.formats.base import Columns, EncodeResult
-from headwater.engine.formats.encoding import column_arrays, null_record_mask
+from headwater.engine.formats.encoding import column_arrays, null_record_mask, row_count
 from headwater.engine.formats.json_decode import binary_offsets
 from headwater.engine.formats.json_rows import json_string_literal
 from headwater.parser import types as t
@@ -141,7 +141,7 @@ class JsonEncoder:
         null_record: np.ndarray | pa.Array | None = None,
     ) -> EncodeResult:
         arrays = column_arrays(columns, self._columns)
-        n = len(arrays[0]) if arrays else (len(null_record) if null_record is not None else 0)
+        n = row_count(columns, arrays, null_record)
         if self._unwrapped:
             text = json_text(arrays[0], self._columns[0][1])
         else:

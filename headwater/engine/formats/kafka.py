@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from headwater.engine.formats.assembly import BatchAssembly
 from headwater.engine.formats.base import Columns, DecodeResult, EncodeResult, as_binary
-from headwater.engine.formats.encoding import column_arrays, null_record_mask
+from headwater.engine.formats.encoding import column_arrays, null_record_mask, row_count
 from headwater.engine.formats.json_decode import binary_offsets
 from headwater.parser import types as t
 
@@ -111,7 +111,7 @@ class KafkaEncoder:
         null_record: np.ndarray | pa.Array | None = None,
     ) -> EncodeResult:
         arrays = column_arrays(columns, self._columns)
-        n = len(arrays[0]) if arrays else (len(null_record) if null_record is not None else 0)
+        n = row_count(columns, arrays, null_record)
         if not self._columns:
             return EncodeResult(pa.nulls(n, pa.binary()), ())
         values = arrays[0]

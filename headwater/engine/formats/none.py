@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from headwater.engine.formats.base import Columns, DecodeResult, EncodeResult, as_binary, columns_schema
-from headwater.engine.formats.encoding import column_arrays
+from headwater.engine.formats.encoding import column_arrays, row_count
 
 __all__ = ["NoneDecoder", "NoneEncoder"]
 
@@ -50,10 +50,5 @@ class NoneEncoder:
         null_record: np.ndarray | pa.Array | None = None,
     ) -> EncodeResult:
         arrays = column_arrays(columns, self._columns) if self._columns else []
-        if isinstance(columns, (pa.Table, pa.RecordBatch)):
-            n = columns.num_rows
-        elif arrays:
-            n = len(arrays[0])
-        else:
-            n = len(null_record) if null_record is not None else 0
+        n = row_count(columns, arrays, null_record)
         return EncodeResult(pa.nulls(n, pa.binary()), ())

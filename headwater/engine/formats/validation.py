@@ -127,8 +127,6 @@ def parse_delimiter(text: str, property_name: str = "VALUE_DELIMITER") -> str:
             prefix + f"Invalid delimiter value: '{text}'. Delimiter must be a single character or "
             f"{','.join(_NAMED_DELIMITERS)}\nExample valid value: ';'"
         )
-    if delimiter in "\r\n":
-        raise PlanError(prefix + "The delimiter cannot be a line break")
     if delimiter == '"':
         raise PlanError(prefix + "The quoteChar character and the delimiter cannot be the same ('\"')")
     return delimiter
