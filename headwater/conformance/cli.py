@@ -32,7 +32,13 @@ from headwater.conformance.results import (
     summarise,
     to_json_objects,
 )
-from headwater.conformance.runner import DEFAULT_TIMEOUT_SECONDS, RunOptions, default_jobs, run_qtt
+from headwater.conformance.runner import (
+    DEFAULT_TIMEOUT_SECONDS,
+    RunOptions,
+    default_jobs,
+    default_work_dir,
+    run_qtt,
+)
 
 __all__ = ["main"]
 
@@ -62,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--failures", type=int, default=25, metavar="N", help="show the N most frequent failure reasons"
+    )
+    parser.add_argument(
+        "--work-dir",
+        metavar="DIR",
+        default=None,
+        help="where each case's temporary data directory is made (default: /dev/shm when available)",
     )
     parser.add_argument("--verbose", action="store_true", help="print every case as it finishes")
     return parser
@@ -100,7 +112,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = _parser().parse_args(argv)
     jobs = args.jobs or default_jobs()
-    options = RunOptions(mode=args.mode, jobs=jobs, timeout=args.timeout or None)
+    work_dir = Path(args.work_dir) if args.work_dir else default_work_dir()
+    options = RunOptions(mode=args.mode, jobs=jobs, timeout=args.timeout or None, work_dir=work_dir)
 
     def progress(result: CaseResult) -> None:
         if args.verbose:

@@ -120,18 +120,26 @@ def _encoded_typed(batch: pa.RecordBatch, source: DataSource) -> tuple[list[Any]
     value_columns = [batch.column(c.name) for c in source.schema.value_columns]
     if source.window is not None:
         key_columns = [*key_columns, *(batch.column(n) for n in ("WINDOWSTART", "WINDOWEND") if n in names)]
-    keys, key_errors = serde.encode_key(key_columns)
+    if key_columns:
+        keys, key_errors = serde.encode_key(key_columns)
+        key_list = keys.to_pylist()
+    else:  # a keyless stream: null keys
+        key_list, key_errors = [None] * batch.num_rows, []
     values, value_errors = serde.encode_value(value_columns)
     if key_errors or value_errors:
         row, message = (key_errors or value_errors)[0]
         part = "key" if key_errors else "value"
         raise SerdeFailure(f"Failed to serialize {part} of the sink's row {row}: {message}")
     value_list = values.to_pylist()
+    if len(key_list) != batch.num_rows or len(value_list) != batch.num_rows:
+        raise SerdeFailure(
+            f"encoding {batch.num_rows} rows of {source.name} gave {len(key_list)} keys and {len(value_list)} values"
+        )
     if "__tombstone" in names:
         for i, tombstone in enumerate(batch.column("__tombstone").to_pylist()):
             if tombstone:
                 value_list[i] = None
-    return keys.to_pylist(), value_list
+    return key_list, value_list
 
 
 def read_records(engine: Any, name: str, serdes: TopicSerdes) -> list[ActualRecord]:

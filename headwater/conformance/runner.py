@@ -21,7 +21,14 @@ from headwater.conformance.model import TestCase
 from headwater.conformance.pool import run_cases
 from headwater.conformance.results import CaseResult, Status
 
-__all__ = ["DEFAULT_TIMEOUT_SECONDS", "RunOptions", "default_jobs", "run_qtt", "select_cases"]
+__all__ = [
+    "DEFAULT_TIMEOUT_SECONDS",
+    "RunOptions",
+    "default_jobs",
+    "default_work_dir",
+    "run_qtt",
+    "select_cases",
+]
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 
@@ -32,6 +39,21 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:
         return max(1, os.cpu_count() or 1)
+
+
+def default_work_dir() -> Path | None:
+    """Where cases make their data directories: ``/dev/shm`` when it is a writable directory, else the
+    system's temporary directory (None).
+
+    Every case's engine commits a checkpoint, with fsync, after each input record (one record per batch
+    is what ksqlDB's tests assume); on a disk that dominates the run, on tmpfs it costs nothing. The data
+    directories are deleted when each case ends, so a memory-backed file system holds one small
+    directory per worker at a time.
+    """
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK):
+        return shm
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@ A script holds tests, each starting with a ``--@test: name`` comment, optionally
 statements in order on a fresh engine, as ksqlDB's ``KsqlTesterTest`` does:
 
 * ``INSERT INTO ... VALUES`` writes one record, which then flows through every persistent query at once
-  (the queries are driven until none has anything left to read);
+  (the queries are driven until none has anything left to read); a query sees only records written
+  after it was created, as ksqlDB's test pipeline only pipes new records to a new query's driver;
 * ``SET`` / ``UNSET`` change the properties of the statements that follow;
 * ``ASSERT VALUES source (columns) VALUES (...)`` reads the next record of the source's topic (one read
   position per topic) and compares the listed columns, and the timestamp when ``ROWTIME`` is listed;
@@ -54,7 +55,9 @@ _TEST_HEADER = re.compile(r"^--@test:\s*(.*?)\s*$")
 _DIRECTIVE = re.compile(r"^--@(expected\.error|expected\.message):\s*(.*?)\s*$")
 _ASSERTION_ERROR = "java.lang.AssertionError"
 _BASE_CONFIG = {
-    "auto.offset.reset": "earliest",
+    # ksqlDB's tester configures "earliest", but its pipeline only ever pipes records produced after a
+    # query's test driver exists: a query never sees older records. "latest" gives that here.
+    "auto.offset.reset": "latest",
     "cache.max.bytes.buffering": "0",
     "auto.commit.interval.ms": "0",
     "ksql.service.id": "some.ksql.service.id",
@@ -245,7 +248,8 @@ class _ScriptRun:
 
         if self.scratch is None:
             self.scratch = self._engine(self.data_dir / "scratch")
-        scratch_name = self.scratch_sources.get(source.name)
+        shape = f"{source.schema}"  # CREATE OR REPLACE and ALTER change a source's columns
+        scratch_name = self.scratch_sources.get(shape)
         if scratch_name is None:
             scratch_name = f"EXPECTED_{len(self.scratch_sources)}"
             elements = ", ".join(
@@ -257,7 +261,7 @@ class _ScriptRun:
                 f"CREATE STREAM {scratch_name} ({elements}) WITH (KAFKA_TOPIC='{scratch_name}', PARTITIONS=1, "
                 "KEY_FORMAT='JSON', VALUE_FORMAT='JSON');"
             )
-            self.scratch_sources[source.name] = scratch_name
+            self.scratch_sources[shape] = scratch_name
         column_list = ", ".join(quote(c) for c in columns)
         value_list = ", ".join(to_sql(v) for v in values)
         try:

@@ -15,7 +15,7 @@ CORPUS_DIR = Path(
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def qtt_dir() -> Path:
     """The QTT files; the test is skipped when the corpus is not there."""
     path = CORPUS_DIR / "qtt"
@@ -24,7 +24,7 @@ def qtt_dir() -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sql_dir() -> Path:
     """The KsqlTester scripts; the test is skipped when the corpus is not there."""
     path = CORPUS_DIR / "sql"
