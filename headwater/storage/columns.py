@@ -17,6 +17,11 @@ column             type                                        meaning
 :class:`AppendPreparer` validates a caller's batch against the topic's columns once per distinct input
 schema (the plan is cached) and fills what is missing with whole-column constants, so the per-append
 cost does not grow with the number of rows beyond Arrow's own work.
+
+A batch without ``__headers`` is prepared with ``__headers`` of Arrow's null type (see
+:func:`headerless`); the partition stores it that way in a segment of the headerless variant, or
+converts it to all-null lists for a segment that already holds headers. Reads always return the
+list type.
 """
 
 from __future__ import annotations
@@ -44,15 +49,19 @@ __all__ = [
     "TYPED_SYSTEM_FIELDS",
     "VALUE",
     "AppendPreparer",
+    "headerless",
+    "is_headerless",
     "is_key_field",
     "key_column_names",
     "null_headers",
+    "null_headers_of",
     "raw_stored_schema",
     "rows_to_batch",
     "typed_stored_schema",
     "user_schema_of",
     "validate_user_schema",
     "wall_clock_ms",
+    "with_headers",
 ]
 
 OFFSET = "__offset"
@@ -93,6 +102,36 @@ def null_headers(n: int) -> pa.Array:
     empty = pa.array([], type=HEADERS_TYPE.value_type)
     return pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), empty,
                                     mask=pa.array(np.ones(n, dtype=bool)))
+
+
+_HEADERS_POSITION = 2
+_NULL_HEADERS_CACHE: list[pa.Array] = []
+
+
+def null_headers_of(n: int) -> pa.Array:
+    """``null_headers(n)`` as a zero-copy slice of one cached array (grown as needed)."""
+    if not _NULL_HEADERS_CACHE or len(_NULL_HEADERS_CACHE[0]) < n:
+        _NULL_HEADERS_CACHE[:] = [null_headers(max(n, 2 * len(_NULL_HEADERS_CACHE[0]) if _NULL_HEADERS_CACHE else 65536))]
+    return _NULL_HEADERS_CACHE[0].slice(0, n)
+
+
+def headerless(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with ``__headers`` stored as Arrow's null type (no buffers at all).
+
+    Segments whose records carry no headers use this variant: an all-null list column would still
+    cost 4 bytes and a bit per record on disk. Readers get the list type back (:func:`with_headers`).
+    """
+    return schema.set(_HEADERS_POSITION, pa.field(HEADERS, pa.null()))
+
+
+def is_headerless(schema: pa.Schema) -> bool:
+    """True when ``schema`` stores ``__headers`` as the null type."""
+    return len(schema) > _HEADERS_POSITION and pa.types.is_null(schema.field(_HEADERS_POSITION).type)
+
+
+def with_headers(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A batch of a headerless segment with ``__headers`` as the documented list type (all null)."""
+    return batch.set_column(_HEADERS_POSITION, HEADERS_FIELD, null_headers_of(batch.num_rows))
 
 
 def is_key_field(field: pa.Field) -> bool:
@@ -157,6 +196,7 @@ class _Plan:
     casts: tuple[tuple[int, pa.DataType], ...]
     timestamp_at: int
     tombstone_at: int
+    headerless: bool
 
 
 class AppendPreparer:
@@ -171,6 +211,7 @@ class AppendPreparer:
         self.stored_schema = stored_schema
         self.raw = raw
         self.output_schema = pa.schema(list(stored_schema)[1:], metadata=stored_schema.metadata)
+        self.headerless_output_schema = pa.schema(list(headerless(stored_schema))[1:], metadata=stored_schema.metadata)
         self._output_types = [f.type for f in self.output_schema]
         self._plans: dict[pa.Schema, _Plan] = {}
         self._last_schema: pa.Schema | None = None
@@ -201,7 +242,7 @@ class AppendPreparer:
             if kind == _TAKE:
                 arrays.append(columns[source])
             elif kind == _NULL_HEADERS:
-                arrays.append(self._constant(self._null_headers, n, null_headers))
+                arrays.append(self._constant(self._null_headers, n, pa.nulls))
             elif kind == _FALSE_TOMBSTONE:
                 arrays.append(self._constant(self._false_tombstones, n, lambda k: pa.array(np.zeros(k, dtype=bool))))
             elif kind == _FILL_TIMESTAMP:
@@ -214,7 +255,8 @@ class AppendPreparer:
             arrays[plan.timestamp_at] = arrays[plan.timestamp_at].fill_null(wall_clock_ms())
         if plan.tombstone_at >= 0 and arrays[plan.tombstone_at].null_count:
             arrays[plan.tombstone_at] = arrays[plan.tombstone_at].fill_null(False)
-        return pa.RecordBatch.from_arrays(arrays, schema=self.output_schema)
+        schema = self.headerless_output_schema if plan.headerless else self.output_schema
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
     @staticmethod
     def _constant(cache: dict[int, pa.Array], n: int, make: Any) -> pa.Array:
@@ -260,7 +302,8 @@ class AppendPreparer:
                 timestamp_at = position
             elif field.name == TOMBSTONE:
                 tombstone_at = position
-        return _Plan(tuple(steps), tuple(casts), timestamp_at, tombstone_at)
+        headerless_batch = any(kind == _NULL_HEADERS for kind, _ in steps)
+        return _Plan(tuple(steps), tuple(casts), timestamp_at, tombstone_at, headerless_batch)
 
     def _cast_for(self, field: pa.Field, actual: pa.DataType) -> pa.DataType | None:
         """None when the column's type is the stored one, the target for an accepted cast, else raise."""

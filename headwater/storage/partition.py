@@ -30,7 +30,15 @@ import numpy as np
 import pyarrow as pa
 
 from headwater.storage import cleaner
-from headwater.storage.columns import OFFSET, wall_clock_ms
+from headwater.storage.columns import (
+    HEADERS_FIELD,
+    OFFSET,
+    headerless,
+    is_headerless,
+    null_headers_of,
+    wall_clock_ms,
+    with_headers,
+)
 from headwater.storage.config import TopicConfig
 from headwater.storage.errors import (
     CorruptSegmentError,
@@ -101,9 +109,9 @@ class PartitionLog:
 
     @staticmethod
     def initialize(directory: Path, schema: pa.Schema, config: TopicConfig) -> None:
-        """Create a partition directory holding one empty segment at offset 0."""
+        """Create a partition directory holding one empty segment at offset 0 (headerless variant)."""
         directory.mkdir(parents=True, exist_ok=True)
-        Segment.create(directory, 0, schema, index_interval_bytes=config.index_interval_bytes,
+        Segment.create(directory, 0, headerless(schema), index_interval_bytes=config.index_interval_bytes,
                        durable=config.flush_policy != "os")
 
     # ----------------------------------------------------------------------------------------------
@@ -260,7 +268,7 @@ class PartitionLog:
                 removed += 1
         self._load()
         if not self._segments:
-            self._set_segments([Segment.create(self.directory, 0, self._stored_schema(),
+            self._set_segments([Segment.create(self.directory, 0, headerless(self._stored_schema()),
                                                index_interval_bytes=self.config.index_interval_bytes,
                                                durable=self._durable())])
         bytes_dropped = batches_dropped = sealed = rebuilt = 0
@@ -336,10 +344,21 @@ class PartitionLog:
         """
         with self._lock:
             self._ensure_writer()
-            self._roll_locked(schema or self._stored_schema())
+            schema = schema or self._stored_schema()
+            if is_headerless(self._segments[-1].schema):
+                schema = headerless(schema)
+            self._roll_locked(schema)
 
     def _roll_locked(self, schema: pa.Schema) -> Segment:
+        """Seal the active segment and start one with ``schema``.
+
+        A new segment keeps the previous one's way of storing ``__headers`` unless ``schema`` needs
+        the list type: once a partition has seen headers its segments keep the list type, so a mix of
+        batches with and without headers does not roll at every change.
+        """
         active = self._segments[-1]
+        if not is_headerless(active.schema) and is_headerless(schema):
+            schema = schema.set(2, HEADERS_FIELD)
         if not active.sealed and active.record_count == 0 and active.next_offset == active.base_offset:
             active.close_writer()
             replacement = self._new_active(active.base_offset, schema)
@@ -371,6 +390,9 @@ class PartitionLog:
             stored = batch.add_column(0, _OFFSET_FIELD, pa.array(np.arange(base, base + n, dtype=np.int64)))
             timestamps = stored.column(1).to_numpy()
             batch_min, batch_max = int(timestamps.min()), int(timestamps.max())
+            if not active.sealed and not stored.schema.equals(active.schema, check_metadata=True) \
+                    and is_headerless(stored.schema) and not is_headerless(active.schema):
+                stored = stored.set_column(2, HEADERS_FIELD, null_headers_of(n))
             if active.sealed or not stored.schema.equals(active.schema, check_metadata=True):
                 active = self._roll_locked(self._schema_for(stored))
             else:
@@ -392,11 +414,12 @@ class PartitionLog:
     def _schema_for(self, stored: pa.RecordBatch) -> pa.Schema:
         """The schema a new segment gets for ``stored``: the topic's, which the batch must match."""
         current = self._stored_schema()
-        if not stored.schema.equals(current, check_metadata=True):
+        schema = stored.schema
+        if not (schema.equals(current, check_metadata=True) or schema.equals(headerless(current), check_metadata=True)):
             raise RecordBatchError(
                 f"Batch schema does not match topic {self.topic}'s stored schema; append through Topic.append, "
                 "which validates and completes batches")
-        return current
+        return schema
 
     def flush(self) -> None:
         """fsync the active segment and its indexes (whatever the flush policy)."""
@@ -489,7 +512,10 @@ class PartitionLog:
             while i < len(segments) and remaining > 0:
                 segment = segments[i]
                 if segment.record_count and offset < segment.next_offset:
+                    restore = is_headerless(segment.schema)
                     for batch in segment.batches_from(offset):
+                        if restore:
+                            batch = with_headers(batch)
                         offsets = batch.column(0).to_numpy()
                         if offsets[-1] < offset:
                             continue

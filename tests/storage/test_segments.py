@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from headwater.storage import EventLog, RecordBatchError, RollParams, TopicConfig
+from headwater.storage import HEADERS, HEADERS_TYPE, EventLog, RecordBatchError, RollParams, TopicConfig
+from headwater.storage.columns import headerless, is_headerless
 from headwater.storage.segment import EOS_MARKER, MAGIC
 
 
@@ -49,7 +50,30 @@ def test_sealed_segment_opens_as_a_pyarrow_dataset(log: EventLog, orders_schema:
     assert table.column("id").to_pylist() == list(range(sum(info.record_count for info in sealed)))
     reader = pa.ipc.open_file(sealed[0].path)
     assert reader.metadata[b"headwater.record_count"] == str(sealed[0].record_count).encode()
-    assert reader.schema.equals(topic.stored_schema, check_metadata=True)
+    assert reader.schema.equals(headerless(topic.stored_schema), check_metadata=True)
+    assert sealed[0].schema.equals(reader.schema, check_metadata=True)
+    typed = ds.dataset([str(info.path) for info in sealed], format="ipc", schema=topic.stored_schema).to_table()
+    assert typed.schema.field(HEADERS).type == HEADERS_TYPE and typed.column(HEADERS).null_count == typed.num_rows
+
+
+def test_headers_are_stored_as_null_type_until_a_record_has_some(log: EventLog, orders_schema: pa.Schema,
+                                                                 make_orders: Any) -> None:
+    topic = log.create_topic("orders", TopicConfig(segment_bytes=4096), schema=orders_schema)
+    p = topic.partition(0)
+    topic.append(make_orders(0, 3))
+    assert is_headerless(p.segments()[-1].schema)
+    with_h = make_orders(3, 2).append_column(HEADERS, pa.array([[{"key": "a", "value": b"1"}], None], HEADERS_TYPE))
+    topic.append(with_h)
+    infos = p.segments()
+    assert len(infos) == 2 and is_headerless(infos[0].schema) and not is_headerless(infos[1].schema)
+    topic.append(make_orders(5, 2))
+    for i in range(8):
+        topic.append(make_orders(7 + i * 10, 10))
+    assert all(not is_headerless(info.schema) for info in p.segments()[1:]), "once headers appear, segments keep them"
+    table = p.read(0).to_table()
+    assert table.schema.field(HEADERS).type == HEADERS_TYPE
+    assert table.column(HEADERS).to_pylist()[:6] == [None, None, None, [{"key": "a", "value": b"1"}], None, None]
+    assert table.column("id").to_pylist() == list(range(87))
 
 
 def test_sealed_file_is_byte_identical_to_pyarrows_file_writer(log: EventLog, orders_schema: pa.Schema,
