@@ -121,7 +121,9 @@ class SegmentInfo:
 
     A sealed segment is a complete Arrow IPC file (``pyarrow.dataset.dataset(path, format="ipc")``
     opens it); an unsealed one is the active segment and must be read through ``PartitionLog.read``.
-    Timestamp and offset bounds are None for a segment with no records.
+    Timestamp and offset bounds are None for a segment with no records. ``schema`` is the file's own:
+    ``__headers`` may be Arrow's null type there (a segment without headers); give the topic's
+    ``stored_schema`` to the dataset to read it as the list type.
     """
 
     topic: str
