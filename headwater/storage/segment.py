@@ -41,137 +41,29 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from headwater.storage.errors import CorruptSegmentError
 from headwater.storage.index import OffsetIndex, TimeIndex
+from headwater.storage.ipc_io import (
+    EOS_MARKER,
+    MAGIC,
+    TRAILER_MAGIC,
+    AppendSink,
+    CaptureSink,
+    fsync_directory,
+    write_all,
+)
 from headwater.storage.names import index_path, segment_path, temp_path, time_index_path
 from headwater.storage.values import SegmentInfo
 
 __all__ = ["EOS_MARKER", "MAGIC", "ScanOutcome", "Segment", "fsync_directory", "write_all"]
 
-MAGIC = b"ARROW1\x00\x00"
-EOS_MARKER = b"\xff\xff\xff\xff\x00\x00\x00\x00"
-_TRAILER_MAGIC = b"ARROW1"
 _META_PREFIX = "headwater."
 FORMAT_VERSION = "1"
-_IOV_MAX = 1024
 _SMALL_BATCH_ROWS = 1024
-
-
-def write_all(fd: int, data: Any) -> None:
-    """Write every byte of ``data`` (a buffer) to ``fd``; ``os.write`` may write less than asked."""
-    view = memoryview(data).cast("B")
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def fsync_directory(directory: Path) -> None:
-    """fsync a directory so a file created or renamed in it survives a power loss."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-class _CaptureSink:
-    """A write-only file object for ``pa.PythonFile`` that counts bytes and keeps them only when asked."""
-
-    def __init__(self) -> None:
-        self.position = 0
-        self.capturing = False
-        self.captured: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: Any) -> int:
-        size = memoryview(data).nbytes
-        if self.capturing:
-            self.captured.append(bytes(data))
-        self.position += size
-        return size
-
-    def tell(self) -> int:
-        return self.position
-
-    def flush(self) -> None:
-        return None
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class _AppendSink:
-    """A write-only file object for ``pa.PythonFile`` that appends one batch per ``writev`` call.
-
-    pyarrow's stream writer hands it the pieces of each batch message: small ``bytes`` (framing,
-    metadata, padding) and ``pa.Buffer`` objects that point straight at the batch's column buffers.
-    The sink only keeps references; :meth:`commit` writes them with one ``os.writev``, so an append
-    costs no intermediate copy and one system call. The first ``skip`` bytes (the schema message the
-    writer emits before its first batch, already in the file) are dropped. ``position`` is the file
-    offset the next byte will land at.
-    """
-
-    def __init__(self, fd: int, position: int, skip: int) -> None:
-        self.fd = fd
-        self.position = position
-        self.skip = skip
-        self.pending: list[Any] = []
-        self.pending_bytes = 0
-        self.closed = False
-
-    def write(self, data: Any) -> int:
-        size = len(data)
-        if self.skip:
-            if size <= self.skip:
-                self.skip -= size
-                return size
-            data = memoryview(data)[self.skip:]
-            size -= self.skip
-            self.skip = 0
-        self.pending.append(data)
-        self.pending_bytes += size
-        return size
-
-    def commit(self) -> int:
-        """Write the pending pieces (one ``writev`` unless the kernel takes less); return the byte count."""
-        pieces, total = self.pending, self.pending_bytes
-        self.pending, self.pending_bytes = [], 0
-        written = os.writev(self.fd, pieces[:_IOV_MAX]) if pieces else 0
-        if written != total:
-            self._write_rest(pieces, written)
-        self.position += total
-        return total
-
-    def _write_rest(self, pieces: list[Any], written: int) -> None:
-        """Slow path: the kernel took fewer bytes than asked, or there are more pieces than one call takes."""
-        views = [memoryview(piece).cast("B") for piece in pieces]
-        while True:
-            while views and written >= len(views[0]):
-                written -= len(views[0])
-                views.pop(0)
-            if not views:
-                return
-            if written:
-                views[0] = views[0][written:]
-            written = os.writev(self.fd, views[:_IOV_MAX])
-
-    def discard(self) -> None:
-        """Forget pending pieces (the append failed before its write)."""
-        self.pending, self.pending_bytes = [], 0
-
-    def tell(self) -> int:
-        return self.position + self.pending_bytes
-
-    def flush(self) -> None:
-        return None
-
-    def close(self) -> None:
-        self.closed = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +117,7 @@ class Segment:
         self._bytes_since_offset_entry = 0
         self._bytes_since_time_entry = 0
         self._fd: int | None = None
-        self._sink: _AppendSink | None = None
+        self._sink: AppendSink | None = None
         self._stream: pa.ipc.RecordBatchStreamWriter | None = None
         self._buffer: pa.Buffer | None = None
         self._inode = 0
@@ -286,7 +178,7 @@ class Segment:
     def _load_sealed(self, buffer: pa.Buffer) -> bool:
         """Take statistics from a valid footer; False when the file has none (or a broken one)."""
         size = buffer.size
-        if size < self.header_end + len(EOS_MARKER) + 10 or buffer.slice(size - 6).to_pybytes() != _TRAILER_MAGIC:
+        if size < self.header_end + len(EOS_MARKER) + 10 or buffer.slice(size - 6).to_pybytes() != TRAILER_MAGIC:
             return False
         try:
             meta = pa.ipc.open_file(pa.BufferReader(buffer)).metadata or {}
@@ -539,7 +431,7 @@ class Segment:
     def open_writer(self) -> None:
         """Open the file for appending; the caller has removed any torn tail first.
 
-        Appends go through a pyarrow stream writer whose sink (:class:`_AppendSink`) drops the schema
+        Appends go through a pyarrow stream writer whose sink (:class:`AppendSink`) drops the schema
         message the writer emits first (the file has it already) and writes each batch message at
         the end of the file.
         """
@@ -554,7 +446,7 @@ class Segment:
                     f"Segment {self.path} has {size - self.data_end} bytes after its last batch; recover first",
                     path=str(self.path), position=self.data_end)
             self._fd = fd
-            self._sink = _AppendSink(fd, self.data_end, skip=self.header_end - len(MAGIC))
+            self._sink = AppendSink(fd, self.data_end, skip=self.header_end - len(MAGIC))
             self._stream = pa.ipc.new_stream(pa.PythonFile(self._sink, mode="w"), self.schema)
 
     def append(self, batch: pa.RecordBatch, *, durable: bool, first_offset: int, min_timestamp: int,
@@ -642,7 +534,7 @@ class Segment:
 
     def _footer(self, batches: Iterable[pa.RecordBatch]) -> bytes | None:
         """The bytes pyarrow's file writer puts after ``data_end``, or None if its replay disagrees."""
-        sink = _CaptureSink()
+        sink = CaptureSink()
         writer = pa.ipc.new_file(pa.PythonFile(sink, mode="w"), self.schema, metadata=self.footer_metadata())
         for batch in batches:
             writer.write_batch(batch)
