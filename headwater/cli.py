@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from headwater import __version__
@@ -207,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if not os.environ.get(DEBUG_ENV):
+        # Library warnings (a DuckDB deprecation...) mean nothing to a user of the shell.
+        warnings.simplefilter("ignore")
     data_dir = resolve_data_dir(args.data_dir)
     try:
         if args.command == "topic":

@@ -28,7 +28,7 @@ from pathlib import Path
 from headwater.engine.runtime.print_topic import render_batch
 from headwater.repl.console import Console
 from headwater.repl.topics import open_log
-from headwater.storage import Topic
+from headwater.storage import EventLog, Topic
 
 __all__ = ["INTERRUPT_HINT", "print_records", "run_print_command"]
 
@@ -90,11 +90,20 @@ def print_records(
         logs[index].read_wait(positions[index], max_records=1, timeout_s=_IDLE_WAIT_S / len(logs))
 
 
+def find_topic_name(log: EventLog, name: str) -> str:
+    """The topic ``name`` means: itself if it exists, else the one topic whose name matches it ignoring
+    case (ksqlDB's PRINT rule, since sinks get upper-case names from unquoted identifiers)."""
+    if log.has_topic(name):
+        return name
+    matches = [topic for topic in log.list_topics() if topic.upper() == name.upper()]
+    return matches[0] if len(matches) == 1 else name
+
+
 def run_print_command(args: argparse.Namespace, data_dir: Path, console: Console | None = None) -> int:
     """Run ``headwater print``; returns the exit status (0, also when stopped with Ctrl-C)."""
     console = console or Console()
     with open_log(data_dir) as log:
-        topic = log.topic(args.topic)
+        topic = log.topic(find_topic_name(log, args.topic))
         partitions = None
         if args.partition is not None:
             if args.partition >= topic.num_partitions:

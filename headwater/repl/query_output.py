@@ -30,6 +30,8 @@ _POLL_S = 0.1
 # rows are there at once is sized from them, short enough that a quiet push query shows it is running.
 _HEADER_WAIT_S = 0.3
 _END = object()
+_CURSOR_UP_3 = "\033[3A\r"
+_CLEAR_TO_END = "\033[K"
 
 
 class _Failure:
@@ -121,11 +123,17 @@ def print_query(stream: Any, console: Console, *, output_format: str = "TABULAR"
             else:
                 lines = table.add_rows([[cell_text(value) for value in _columns_of(row)] for row in rows])
                 if lines:
+                    if table.header_in_last_lines and header_shown and not printed_rows and console.is_terminal:
+                        # The header went out alone, sized from the names; the first rows needed wider
+                        # columns: draw the new header over it rather than under it.
+                        console.out.write(_CURSOR_UP_3)
+                        lines = [line + _CLEAR_TO_END for line in lines[:3]] + lines[3:]
                     console.lines(lines)
                     printed_rows = header_shown = True
     except KeyboardInterrupt:
         stream.close()
         worker.join(timeout=5)
+        _after_interrupt(console)
         if not as_json:
             console.lines(_closing(table, printed_rows=printed_rows, header_shown=header_shown))
         console.line("Query terminated")
@@ -143,6 +151,12 @@ def print_query(stream: Any, console: Console, *, output_format: str = "TABULAR"
     console.lines(_closing(table, printed_rows=printed_rows, header_shown=header_shown))
     if message:
         console.line(str(message))
+
+
+def _after_interrupt(console: Console) -> None:
+    """Back to the start of the line, over the ``^C`` the terminal echoed, so what follows lines up."""
+    if console.is_terminal:
+        console.out.write("\r")
 
 
 def _print_text(stream: Any, console: Console) -> None:
@@ -164,6 +178,7 @@ def _print_text(stream: Any, console: Console) -> None:
     except KeyboardInterrupt:
         stream.close()
         worker.join(timeout=5)
+        _after_interrupt(console)
         console.line("Topic printing ceased")
         return
     final = getattr(stream, "final_message", None)

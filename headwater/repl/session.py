@@ -7,6 +7,9 @@ a statement behaves the same whichever way it arrives. The session
   first that fails (the ones before it have taken effect, as in ksqlDB's CLI);
 - sends queries (``SELECT``, ``PRINT``) to :meth:`Engine.stream` and prints their rows as they arrive
   (:mod:`headwater.repl.query_output`), everything else to :meth:`Engine.execute`, rendering each entity;
+- keeps the session's properties: ``SET`` and ``UNSET`` are checked by the engine (which answers with
+  ksqlDB's message) and remembered here, and every later statement and query is sent with them, as
+  ksqlDB's CLI sends its local properties with each request;
 - turns every :class:`~headwater.errors.HeadwaterError` into its message (a parse error keeps its caret,
   with the line and column counted in the whole input, not just the statement), and any other exception
   into a one-line report, so the shell never shows a traceback and never dies of a bad statement.
@@ -34,6 +37,7 @@ OutputFormat = str  # "TABULAR" or "JSON", as ksqlDB's CLI spells them
 OUTPUT_FORMATS = ("TABULAR", "JSON")
 
 _QUERY_KEYWORDS = frozenset({"SELECT", "PRINT"})
+_PROPERTY_KEYWORDS = frozenset({"SET", "UNSET"})
 
 
 class EngineLike(Protocol):
@@ -106,6 +110,7 @@ class Session:
         self.console = console
         self.output_format = output_format.upper()
         self.engine_lock = engine_lock or threading.Lock()
+        self.properties: dict[str, str] = {}
 
     def define(self, variables: dict[str, str]) -> None:
         """Define variables for ``${name}`` substitution (``--define``), with the session's own
@@ -152,7 +157,9 @@ class Session:
                 )
             else:
                 with self.engine_lock:
-                    entities = self.engine.execute(sql)
+                    entities = self.engine.execute(sql, properties=self.properties or None)
+                if _first_word(sql) in _PROPERTY_KEYWORDS:
+                    self._remember_property(sql)
                 self.show_entities(entities, heading=heading)
             return True
         except ParseError as error:
@@ -167,7 +174,17 @@ class Session:
 
     def _open_stream(self, sql: str) -> Any:
         with self.engine_lock:
-            return self.engine.stream(sql, properties=None)
+            return self.engine.stream(sql, properties=self.properties or None)
+
+    def _remember_property(self, sql: str) -> None:
+        """Keep what a SET or UNSET the engine just accepted did, for the statements that follow."""
+        from headwater.parser import ast, parse_statement
+
+        statement = parse_statement(sql)
+        if isinstance(statement, ast.SetProperty):
+            self.properties[statement.name] = statement.value
+        elif isinstance(statement, ast.UnsetProperty):
+            self.properties.pop(statement.name, None)
 
     def show_entities(self, entities: Sequence[Any], *, heading: Sequence[str] = ("",)) -> None:
         """Print the results of executed statements in the session's output format; in TABULAR,

@@ -111,6 +111,7 @@ class RowTable:
         self.headers = list(headers)
         self.max_cell_width = max(max_cell_width, MIN_CELL_WIDTH)
         self.widths: list[int] | None = None
+        self.header_in_last_lines = False
 
     def header_lines(self) -> list[str]:
         """The header block at the current widths (sized from the names alone if no row came yet)."""
@@ -125,16 +126,17 @@ class RowTable:
         return "+" + "+".join("-" * width for width in self.widths) + "+"
 
     def add_rows(self, rows: Sequence[Sequence[str]]) -> list[str]:
-        """Lines that show ``rows``, preceded by a header block when this is the first output or a
-        column had to widen."""
-        if not rows and self.widths is not None:
+        """Lines that show ``rows``, preceded by a header block (and ``header_in_last_lines`` set) when
+        this is the first output or a column had to widen."""
+        if not rows:
             return []
         wanted = [
             min(max([width] + [_text_width(row[index]) for row in rows]), max(width, self.max_cell_width))
             for index, width in enumerate(self._starting_widths())
         ]
         lines: list[str] = []
-        if wanted != self.widths:
+        self.header_in_last_lines = wanted != self.widths
+        if self.header_in_last_lines:
             self.widths = wanted
             lines.extend(self.header_lines())
         for row in rows:

@@ -23,6 +23,7 @@ import pytest
 VENV_BIN = Path(sys.executable).parent
 HEADWATER = VENV_BIN / "headwater"
 DEFAULT_TIMEOUT_S = 30.0
+EXIT_MARKER = "[command exited with status]"
 
 
 class TmuxTerminal:
@@ -31,10 +32,13 @@ class TmuxTerminal:
     def __init__(self, command: list[str], *, cwd: Path, width: int = 180, height: int = 50) -> None:
         self.socket = f"headwater-test-{uuid.uuid4().hex[:12]}"
         self.target = "shell"
-        env_prefix = "env NO_COLOR=1 TERM=xterm-256color"
+        # The wrapping shell reports the command's exit status on screen (tmux's own pane_dead_status is
+        # not always filled in). It must outlive a Ctrl-C meant for the command: a no-op trap (not an
+        # ignored signal, which the command would inherit) keeps it alive.
+        script = f"trap : INT; NO_COLOR=1 TERM=xterm-256color {shlex.join(command)}; echo \"{EXIT_MARKER} $?\""
         self._tmux(
             "new-session", "-d", "-s", self.target, "-x", str(width), "-y", str(height), "-c", str(cwd),
-            f"{env_prefix} {shlex.join(command)}",
+            f"sh -c {shlex.quote(script)}",
         )
         self._tmux("set-option", "-t", self.target, "remain-on-exit", "on")
         self._tmux("set-option", "-t", self.target, "history-limit", "20000")
@@ -50,7 +54,9 @@ class TmuxTerminal:
     def type(self, text: str, *, enter: bool = True) -> None:
         """Type ``text`` literally, then Enter."""
         if text:
-            self._tmux("send-keys", "-t", self.target, "-l", text)
+            # tmux reads an argument's trailing ';' as a command separator; '\;' is a literal one.
+            literal = text[:-1] + "\\;" if text.endswith(";") else text
+            self._tmux("send-keys", "-t", self.target, "-l", literal)
         if enter:
             self._tmux("send-keys", "-t", self.target, "Enter")
 
@@ -61,11 +67,6 @@ class TmuxTerminal:
     def screen(self) -> str:
         """Everything the pane shows, scrollback included, wrapped lines joined."""
         return self._tmux("capture-pane", "-p", "-J", "-t", self.target, "-S", "-20000")
-
-    def pane_dead(self) -> tuple[bool, int | None]:
-        out = self._tmux("display-message", "-p", "-t", self.target, "#{pane_dead} #{pane_dead_status}").split()
-        dead = out[0] == "1"
-        return dead, (int(out[1]) if dead and len(out) > 1 and out[1].lstrip("-").isdigit() else None)
 
     def wait_for(
         self, expected: str | re.Pattern[str] | Callable[[str], bool], *, timeout: float = DEFAULT_TIMEOUT_S
@@ -86,19 +87,20 @@ class TmuxTerminal:
             time.sleep(0.05)
         raise AssertionError(f"timed out after {timeout}s waiting for {expected!r}; the screen:\n{screen}")
 
+    def wait_for_prompt(self, prompt: str = "headwater>", *, timeout: float = DEFAULT_TIMEOUT_S) -> str:
+        """Poll until the shell waits for input: the screen's last line is the empty prompt."""
+        return self.wait_for(lambda screen: screen.rstrip().endswith("\n" + prompt), timeout=timeout)
+
     def wait_for_count(self, text: str, count: int, *, timeout: float = DEFAULT_TIMEOUT_S) -> str:
         """Poll until ``text`` appears at least ``count`` times on the screen."""
         return self.wait_for(lambda screen: screen.count(text) >= count, timeout=timeout)
 
-    def wait_for_exit(self, *, timeout: float = DEFAULT_TIMEOUT_S) -> int | None:
+    def wait_for_exit(self, *, timeout: float = DEFAULT_TIMEOUT_S) -> int:
         """Poll until the command has exited; return its exit status."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            dead, status = self.pane_dead()
-            if dead:
-                return status
-            time.sleep(0.05)
-        raise AssertionError(f"the command did not exit within {timeout}s; the screen:\n{self.screen()}")
+        pattern = re.compile(rf"^{re.escape(EXIT_MARKER)} (\d+)$", re.MULTILINE)
+        match = pattern.search(self.wait_for(pattern, timeout=timeout))
+        assert match is not None
+        return int(match.group(1))
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False, timeout=30)
