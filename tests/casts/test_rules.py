@@ -121,6 +121,13 @@ def test_implicit_casts(source: t.SqlType | None, target: t.SqlType, allowed: bo
     assert implicit_cast_allowed(source, target) is allowed
 
 
+def test_registry_parameter_kinds_are_not_castable_to() -> None:
+    from headwater.engine.functions.registry import AnyDecimal
+
+    assert not implicit_cast_allowed(t.Array(t.INT), t.Array(AnyDecimal()))
+    assert implicit_cast_allowed(AnyDecimal(), AnyDecimal())
+
+
 def test_common_types_widen_numbers() -> None:
     assert common_super_type([t.INT, t.BIGINT]) == t.BIGINT
     assert common_super_type([t.BIGINT, t.INT]) == t.BIGINT
@@ -151,3 +158,11 @@ def test_incompatible_types() -> None:
     assert super_type(t.STRING, t.INT) is None
     assert super_type(t.STRING, t.INT, lax=True) == t.INT  # a string literal among numbers
     assert super_type(t.STRING, t.DATE) == t.DATE
+
+
+def test_literals_are_coerced_laxly() -> None:
+    # ksqlDB's in.json: ID STRING IN (10, VAL0 DOUBLE): the literal fits, the column does not
+    with pytest.raises(IncompatibleTypesError) as caught:
+        common_super_type([t.STRING, t.INT, t.DOUBLE], lax=[False, True, False])
+    assert str(caught.value) == "operator does not exist: STRING = DOUBLE"
+    assert common_super_type([t.STRING, t.INT], lax=[False, True]) == t.STRING

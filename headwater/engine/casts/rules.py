@@ -136,6 +136,10 @@ def base_name(sql_type: t.SqlType) -> str:
     raise TypeError(f"not a SQL type: {sql_type!r}")
 
 
+def _is_sql_type(sql_type: t.SqlType) -> bool:
+    return isinstance(sql_type, (t.Primitive, t.Decimal, t.Array, t.Map, t.Struct))
+
+
 def type_text(sql_type: t.SqlType) -> str:
     """A type as ksqlDB prints it in messages: ``STRUCT<`A` INTEGER, `b` ARRAY<STRING>>``."""
     if isinstance(sql_type, t.Array):
@@ -196,13 +200,16 @@ def implicit_cast_allowed(from_type: t.SqlType | None, to_type: t.SqlType) -> bo
     Numbers widen INTEGER -> BIGINT -> DECIMAL -> DOUBLE (any DECIMAL to any DECIMAL, as ksqlDB's
     function resolution treats DECIMAL as one type); STRING goes to TIMESTAMP, TIME, DATE and BYTES;
     arrays, maps and structs (same field names, in order) widen element-wise. None (a NULL literal)
-    goes anywhere.
+    goes anywhere. Types that are not SQL types (the function registry's generics and parameter
+    kinds) are implicitly castable only to themselves.
     """
     if from_type is None:
         return True
     from_type, to_type = _resolved(from_type), _resolved(to_type)
     if from_type == to_type:
         return True
+    if not (_is_sql_type(from_type) and _is_sql_type(to_type)):
+        return False  # a parameter kind of the function registry (generic, any-decimal...): no cast
     source, target = base_name(from_type), base_name(to_type)
     if source in _NUMBER_ORDER and target in _NUMBER_ORDER:
         return _NUMBER_ORDER[source] <= _NUMBER_ORDER[target]
@@ -309,22 +316,30 @@ def super_type(a: t.SqlType, b: t.SqlType, *, lax: bool = False) -> t.SqlType | 
     return _coerce_to(a, b, lax) or _coerce_to(b, a, lax)
 
 
-def common_super_type(types: Sequence[t.SqlType | None], *, lax: bool = False) -> t.SqlType | None:
+def common_super_type(
+    types: Sequence[t.SqlType | None], *, lax: bool | Sequence[bool] = False
+) -> t.SqlType | None:
     """The common type of a list (CASE branches, IN lists, COALESCE arguments, constructor elements).
 
-    None entries (NULL literals) are skipped; an empty or all-None list gives None.
+    None entries (NULL literals) are skipped; an empty or all-None list gives None. ``lax`` may be
+    one flag for the whole list or one per entry: ksqlDB coerces the entries that are literals with
+    its LAX rules (``ID IN (10, VAL0)`` accepts the literal 10 for a STRING ``ID``, then rejects the
+    DOUBLE column ``VAL0``).
 
     Raises:
         IncompatibleTypesError: at the first type with nothing in common with those before it.
     """
+    flags = [lax] * len(types) if isinstance(lax, bool) else list(lax)
+    if len(flags) != len(types):
+        raise ValueError("one lax flag per type is needed")
     common: t.SqlType | None = None
-    for index, sql_type in enumerate(types):
+    for index, (sql_type, lax_entry) in enumerate(zip(types, flags)):
         if sql_type is None:
             continue
         if common is None:
             common = _resolved(sql_type)
             continue
-        widened = super_type(sql_type, common, lax=lax)
+        widened = super_type(sql_type, common, lax=lax_entry)
         if widened is None:
             raise IncompatibleTypesError(common, sql_type, index)
         common = widened

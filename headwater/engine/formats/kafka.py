@@ -120,6 +120,8 @@ class KafkaEncoder:
         if sql_type in _FIXED:
             width, dtype, _, _ = _FIXED[sql_type]
             numbers = pc.fill_null(values, 0).to_numpy(zero_copy_only=False).astype(dtype)
+            if sql_type == t.DOUBLE:  # Java's doubleToLongBits writes the one canonical NaN
+                numbers[np.isnan(numbers)] = np.nan
             data = np.ascontiguousarray(numbers).view(np.uint8)
             offsets = (np.arange(n + 1, dtype=np.int64) * width).astype(np.int32)
             out = pa.Array.from_buffers(

@@ -68,45 +68,51 @@ def _int64s(values: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
     return np.asarray(pc.fill_null(values, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
+def _gather_bytes(source: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The byte runs ``source[start:start + count]``, concatenated (one numpy gather)."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.uint8)
+    within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return source[np.repeat(starts, counts) + within]
+
+
+def _binary(valid: np.ndarray, lengths: np.ndarray, data: np.ndarray) -> pa.Array:
+    """A binary array from per-row validity, lengths and the concatenated bytes."""
+    offsets = np.concatenate([[0], np.cumsum(np.where(valid, lengths, 0))])
+    if offsets[-1] >= 2**31:
+        raise ValueError("a batch of windowed keys may not exceed 2 GiB")
+    return pa.Array.from_buffers(
+        pa.binary(),
+        len(valid),
+        [
+            pa.py_buffer(np.packbits(valid, bitorder="little").tobytes()),
+            pa.py_buffer(offsets.astype(np.int32).tobytes()),
+            pa.py_buffer(data.tobytes()),
+        ],
+    )
+
+
 def _append(inner: pa.Array, suffixes: list[np.ndarray]) -> pa.Array:
     """Each row's bytes followed by its big-endian int64 suffixes."""
-    inner = as_binary(inner)
-    n = len(inner)
     valid = np.asarray(inner.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     offsets = binary_offsets(inner)
     lengths = np.where(valid, np.diff(offsets), 0)
-    extra = 8 * len(suffixes)
-    new_lengths = np.where(valid, lengths + extra, 0)
-    new_offsets = np.concatenate([[0], np.cumsum(new_lengths)]).astype(np.int64)
-    out = np.zeros(int(new_offsets[-1]), dtype=np.uint8)
+    rows = np.flatnonzero(valid)
     buffer = inner.buffers()[2]
     source = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, np.uint8)
-    rows = np.flatnonzero(valid)
-    if len(rows):
-        # copy the inner bytes: a flat gather of every byte position
-        counts = lengths[rows]
-        total = int(counts.sum())
-        if total:
-            starts_out = np.repeat(new_offsets[rows], counts)
-            starts_in = np.repeat(offsets[rows], counts)
-            within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-            out[starts_out + within] = source[starts_in + within]
-        for index, suffix in enumerate(suffixes):
-            big_endian = suffix[rows].astype(">i8").view(np.uint8).reshape(-1, 8)
-            positions = (new_offsets[rows] + lengths[rows] + 8 * index)[:, None] + np.arange(8)[None, :]
-            out[positions.ravel()] = big_endian.ravel()
-    large = new_offsets[-1] >= 2**31
-    offset_type = np.int64 if large else np.int32
-    array = pa.Array.from_buffers(
-        pa.large_binary() if large else pa.binary(),
-        n,
-        [
-            pa.py_buffer(np.packbits(valid, bitorder="little").tobytes()),
-            pa.py_buffer(new_offsets.astype(offset_type).tobytes()),
-            pa.py_buffer(out.tobytes()),
-        ],
-    )
-    return array if not large else array.cast(pa.binary())
+    width = lengths[rows] + 8 * len(suffixes)
+    out = np.zeros(int(width.sum()), dtype=np.uint8)
+    starts = (np.cumsum(width) - width).astype(np.int64)
+    counts = lengths[rows]
+    inner_bytes = _gather_bytes(source, offsets[rows], counts)
+    within = np.arange(len(inner_bytes)) - np.repeat(np.cumsum(counts) - counts, counts)
+    out[np.repeat(starts, counts) + within] = inner_bytes
+    for index, suffix in enumerate(suffixes):
+        big_endian = suffix[rows].astype(">i8").view(np.uint8).reshape(-1, 8)
+        positions = (starts + lengths[rows] + 8 * index)[:, None] + np.arange(8)[None, :]
+        out[positions.ravel()] = big_endian.ravel()
+    return _binary(valid, np.where(valid, lengths + 8 * len(suffixes), 0), out)
 
 
 def wrap_time_windows(inner: pa.Array | pa.ChunkedArray, start: pa.Array | np.ndarray) -> pa.Array:
@@ -124,6 +130,7 @@ def wrap_session_windows(
 def _split(
     data: pa.Array | pa.ChunkedArray, suffix_count: int
 ) -> tuple[pa.Array, list[np.ndarray], np.ndarray, tuple[RowError, ...]]:
+    """Strip ``suffix_count`` big-endian int64s from the end of every row."""
     raw = as_binary(data)
     n = len(raw)
     valid = np.asarray(raw.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
@@ -140,37 +147,18 @@ def _split(
         for row in np.flatnonzero(short)
     )
     good = valid & ~short
+    rows = np.flatnonzero(good)
     buffer = raw.buffers()[2]
     source = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, np.uint8)
     numbers: list[np.ndarray] = []
-    rows = np.flatnonzero(good)
     for index in range(suffix_count):
         values = np.zeros(n, dtype=np.int64)
         if len(rows):
             positions = (offsets[rows] + lengths[rows] - extra + 8 * index)[:, None] + np.arange(8)[None, :]
-            values[rows] = (
-                source[positions.ravel()].reshape(-1, 8).copy().view(">i8").ravel().astype(np.int64)
-            )
+            values[rows] = source[positions.ravel()].reshape(-1, 8).copy().view(">i8").ravel()
         numbers.append(values)
     inner_lengths = np.where(good, lengths - extra, 0)
-    inner_offsets = np.concatenate([[0], np.cumsum(inner_lengths)]).astype(np.int64)
-    inner_bytes = np.zeros(int(inner_offsets[-1]), dtype=np.uint8)
-    counts = inner_lengths[rows]
-    total = int(counts.sum())
-    if total:
-        within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        inner_bytes[np.repeat(inner_offsets[rows], counts) + within] = source[
-            np.repeat(offsets[rows], counts) + within
-        ]
-    inner = pa.Array.from_buffers(
-        pa.binary(),
-        n,
-        [
-            pa.py_buffer(np.packbits(good, bitorder="little").tobytes()),
-            pa.py_buffer(inner_offsets.astype(np.int32).tobytes()),
-            pa.py_buffer(inner_bytes.tobytes()),
-        ],
-    )
+    inner = _binary(good, inner_lengths, _gather_bytes(source, offsets[rows], inner_lengths[rows]))
     return inner, numbers, good, errors
 
 
