@@ -229,8 +229,8 @@ def decoded_rows(engine: Any, source: DataSource) -> list[dict[str, Any]]:
                         columns[column.name] = batch.column(column.name).to_pylist()
             timestamps = batch.column("__timestamp").to_pylist()
             for i in range(batch.num_rows):
-                row = {name: values_[i] for name, values_ in columns.items()}
-                row[ROWTIME] = timestamps[i]
-                row["__tombstone"] = bool(tombstones[i])
-                rows.append(row)
+                record = {name: values_[i] for name, values_ in columns.items()}
+                record[ROWTIME] = timestamps[i]
+                record["__tombstone"] = bool(tombstones[i])
+                rows.append(record)
     return rows

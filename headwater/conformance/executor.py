@@ -52,7 +52,7 @@ from headwater.conformance.post_conditions import ObservedTopic, PostConditionFa
 from headwater.conformance.results import CaseResult, Status
 from headwater.conformance.serde import SerdeFailure, TopicSerdes
 from headwater.conformance.skips import skip_reason
-from headwater.errors import HeadwaterError
+from headwater.errors import ExecutionError, HeadwaterError, ParseError, PlanError, StorageError
 from headwater.parser import ast
 
 __all__ = ["BASE_CONFIG", "Mode", "run_case"]
@@ -118,6 +118,10 @@ def _error_location(error: BaseException) -> str:
 
 
 def _category(error: HeadwaterError) -> str:
+    """The error's category in headwater.errors (ParseError, PlanError...), not its own subclass."""
+    for category in (ParseError, PlanError, ExecutionError, StorageError):
+        if isinstance(error, category):
+            return category.__name__
     return type(error).__name__
 
 

@@ -69,16 +69,24 @@ def is_internal_topic(name: str) -> bool:
 def parse_schema(text: str) -> LogicalSchema:
     """Parse a column list such as ``ID BIGINT KEY, `v` STRING`` into a logical schema.
 
-    The list is parsed by the SQL parser as the element list of a CREATE STREAM, so names, quoting and
-    types follow the language exactly.
+    The list is parsed by the SQL parser as the element list of a CREATE STREAM (of a CREATE TABLE for
+    PRIMARY KEY columns), so names, quoting and types follow the language exactly.
 
     Raises:
         HeadwaterError: the text is not a valid column list.
     """
     from headwater.parser import parse_statement
 
-    statement = parse_statement(f"CREATE STREAM POST_CONDITION_SCHEMA ({text}) WITH (KAFKA_TOPIC='x');")
-    if not isinstance(statement, ast.CreateStream):
+    try:
+        statement = parse_statement(f"CREATE STREAM POST_CONDITION_SCHEMA ({text}) WITH (KAFKA_TOPIC='x');")
+    except HeadwaterError as stream_error:
+        try:  # PRIMARY KEY columns only parse in a table
+            statement = parse_statement(
+                f"CREATE TABLE POST_CONDITION_SCHEMA ({text}) WITH (KAFKA_TOPIC='x');"
+            )
+        except HeadwaterError:
+            raise stream_error from None
+    if not isinstance(statement, ast.CreateStream | ast.CreateTable):
         raise HeadwaterError(f"not a column list: {text}")
     columns = []
     for element in statement.elements:
@@ -105,33 +113,34 @@ def _check_key_format(source: DataSource, expected: KeyFormatCondition) -> str |
     return None
 
 
-def _check_source(source: DataSource, expected: SourceCondition) -> str | None:
+def _check_source(source: DataSource, expected: SourceCondition) -> tuple[str, str] | None:
+    """(what, problem) for the first property of ``source`` that differs, or None."""
     if source.kind.value.lower() != expected.type:
-        return f"is a {source.kind.value.lower()}, expected a {expected.type}"
+        return "type", f"is a {source.kind.value.lower()}, expected a {expected.type}"
     if expected.schema is not None:
         try:
             expected_schema = parse_schema(expected.schema)
         except HeadwaterError as e:
-            return f"the expected schema {expected.schema!r} does not parse: {e}"
+            return "schema", f"the expected schema {expected.schema!r} does not parse: {e}"
         if source.schema != expected_schema:
-            return f"schema is {source.schema}, expected {expected_schema}"
+            return "schema", f"schema is {source.schema}, expected {expected_schema}"
     if expected.key_format is not None:
         problem = _check_key_format(source, expected.key_format)
         if problem:
-            return problem
+            return "key format", f"key {problem}"
     if (
         expected.value_format is not None
         and expected.value_format.upper() != source.value_format.name.upper()
     ):
-        return f"value format is {source.value_format.name}, expected {expected.value_format}"
+        return "value format", f"value format is {source.value_format.name}, expected {expected.value_format}"
     if expected.key_features is not None and expected.key_features != source.key_format.features:
-        return (
-            f"key features are {sorted(source.key_format.features)}, expected {sorted(expected.key_features)}"
-        )
+        have, want = sorted(source.key_format.features), sorted(expected.key_features)
+        return "key features", f"key features are {have}, expected {want}"
     if expected.value_features is not None and expected.value_features != source.value_format.features:
-        return f"value features are {sorted(source.value_format.features)}, expected {sorted(expected.value_features)}"
+        have, want = sorted(source.value_format.features), sorted(expected.value_features)
+        return "value features", f"value features are {have}, expected {want}"
     if expected.is_source is not None and expected.is_source != source.is_source:
-        return f"isSource is {source.is_source}, expected {expected.is_source}"
+        return "isSource", f"isSource is {source.is_source}, expected {expected.is_source}"
     return None
 
 
