@@ -87,7 +87,7 @@ class TypedParser:
         kept = non_blank_rows(block, whitespace_is_blank=self.whitespace_is_blank)
         lines = block.lines.take(pa.array(kept, pa.int64()))
         result = self.decoder.decode(lines, topic=self.topic_name)
-        bad_rows = {error.row: error.message for error in result.errors}
+        bad_rows = {error.row: ": ".join((error.message, *error.causes)) for error in result.errors}
         for row in np.flatnonzero(result.null_record & ~result.failed):
             bad_rows[int(row)] = "the line is null, not a record"
         table = result.table.select(self.line_fields)
