@@ -11,7 +11,7 @@ from headwater.storage import EventLog, murmur2_bytes
 
 def stored(data_dir: Path, topic_name: str) -> list[tuple[int, bytes | None, bytes]]:
     """(partition, key, value) of every record, in partition then offset order."""
-    out = []
+    out: list[tuple[int, bytes | None, bytes]] = []
     with EventLog.open(data_dir / "log") as log:
         topic = log.topic(topic_name)
         for partition in range(topic.num_partitions):

@@ -26,7 +26,7 @@ def typed_topic(data_dir: Path) -> str:
 
 
 def rows(data_dir: Path) -> list[tuple[int, dict]]:
-    out = []
+    out: list[tuple[int, dict]] = []
     with EventLog.open(data_dir / "log") as log:
         topic = log.topic("typed")
         for partition in range(topic.num_partitions):

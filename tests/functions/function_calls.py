@@ -82,7 +82,7 @@ def run(name: str, *args: Arg, config: dict[str, Any] | None = None, length: int
     resolved = resolve(name, *args)
     if length is None:
         length = next((len(a.value) for a in args if not a.literal), 1)
-    datums = []
+    datums: list[Any] = []
     lambdas = []
     for arg, param in zip(args, resolved.param_types):
         if isinstance(arg.sql_type, LambdaType):

@@ -18,8 +18,9 @@ from headwater.parser import types as t
 UTC = dt.UTC
 
 
-def ms(*args: int, tz: dt.tzinfo = UTC) -> int:
-    return int(dt.datetime(*args, tzinfo=tz).timestamp() * 1000)
+def ms(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
+       micro: int = 0, *, tz: dt.tzinfo = UTC) -> int:
+    return int(dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=tz).timestamp() * 1000)
 
 
 def stamp(millis: int) -> dt.datetime:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 
 import duckdb
 import pytest
 from function_calls import call, call_rows, col, lit, resolve
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headwater.engine.functions.registry import FunctionError
 from headwater.parser import types as t
@@ -206,3 +209,84 @@ def test_rowwise_retry_nulls_only_failing_rows() -> None:
     got = call_rows("SUBSTRING", col(t.STRING, ["ab", "abc"]), lit(t.INT, 1), lit(t.INT, 3),
                     config={"ksql.functions.substring.legacy.args": True})
     assert got == [None, "bc"]
+
+
+# --------------------------------------------------------------------------------------------------------
+# literal-argument fast paths agree with the per-row path (same call with the literals as columns)
+
+_FAST_PATH_TEXT = ["", "a", "héllo wörld", "some_string", "😀x😀", "  lead", "ABC def 123 !?", None]
+
+
+@pytest.mark.parametrize("pos", [-12, -3, -1, 0, 1, 2, 5, 40, 2**31 - 1])
+@pytest.mark.parametrize("length", [None, -1, 0, 1, 3, 50, 2**31 - 1])
+def test_substring_literal_path_matches_column_path(pos: int, length: int | None) -> None:
+    n = len(_FAST_PATH_TEXT)
+    source = col(t.STRING, _FAST_PATH_TEXT)
+    literal_args = [lit(t.INT, pos)] + ([] if length is None else [lit(t.INT, length)])
+    column_args = [col(t.INT, [pos] * n)] + ([] if length is None else [col(t.INT, [length] * n)])
+    assert call("SUBSTRING", source, *literal_args) == call("SUBSTRING", source, *column_args)
+
+
+def test_substring_length_overflow_wraps_as_in_java() -> None:
+    # start + length overflows Java's int: the end falls before the start, so the result is empty
+    assert call("SUBSTRING", col(t.STRING, ["abcdef"]), lit(t.INT, 3), lit(t.INT, 2**31 - 1)) == [""]
+    assert call("SUBSTRING", col(t.STRING, ["abcdef"]), lit(t.INT, 1), lit(t.INT, 2**31 - 1)) == ["abcdef"]
+
+
+@pytest.mark.parametrize("function", ["LPAD", "RPAD"])
+@pytest.mark.parametrize("target", [0, 1, 4, 11, 20])
+@pytest.mark.parametrize("padding", ["*", "ab", "é😀x"])
+def test_pad_literal_path_matches_column_path(function: str, target: int, padding: str) -> None:
+    n = len(_FAST_PATH_TEXT)
+    source = col(t.STRING, _FAST_PATH_TEXT)
+    fast = call(function, source, lit(t.INT, target), lit(t.STRING, padding))
+    slow = call(function, source, col(t.INT, [target] * n), col(t.STRING, [padding] * n))
+    assert fast == slow
+
+
+def test_pad_literal_path_null_cases() -> None:
+    source = col(t.STRING, ["x", None])
+    assert call("RPAD", source, lit(t.INT, 3), lit(t.STRING, "")) == [None, None]
+    assert call("RPAD", source, lit(t.INT, -2), lit(t.STRING, "a")) == [None, None]
+    assert call("RPAD", source, lit(t.INT, None), lit(t.STRING, "a")) == [None, None]
+    assert call("RPAD", source, lit(t.INT, 3), lit(t.STRING, None)) == [None, None]
+
+
+def test_mask_ascii_table_matches_category_path() -> None:
+    ascii_rows = ["My Test $123", "", "zZ09 ~!", None]
+    # the same rows with one non-ASCII row appended go through the Unicode-category path
+    mixed = call("MASK", col(t.STRING, [*ascii_rows, "é"]))
+    assert call("MASK", col(t.STRING, ascii_rows)) == mixed[:-1]
+    custom = (lit(t.STRING, "U"), lit(t.STRING, None), lit(t.STRING, "#"), lit(t.STRING, "_"))
+    mixed = call("MASK", col(t.STRING, [*ascii_rows, "é"]), *custom)
+    assert call("MASK", col(t.STRING, ascii_rows), *custom) == mixed[:-1]
+    assert call("MASK_LEFT", col(t.STRING, ascii_rows), lit(t.INT, 5)) == [
+        "Xx-Xxst $123", "", "xXnn-~!", None,
+    ]
+
+
+def test_initcap_mixes_ascii_and_non_ascii_rows() -> None:
+    rows = ["élan vital", "hello WORLD", None, "  über  alles", "abc"]
+    assert call("INITCAP", col(t.STRING, rows)) == ["Élan Vital", "Hello World", None, "Über  Alles", "Abc"]
+
+
+def _mask_reference(text: str, upper: str | None, lower: str | None, digit: str | None, other: str | None) -> str:
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        mask = {"Lu": upper, "Ll": lower, "Nd": digit}.get(category, other)
+        out.append(ch if mask is None else mask)
+    return "".join(out)
+
+
+_mask_char = st.one_of(st.none(), st.sampled_from(["X", "*", "é", "😀", "#"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(st.one_of(st.none(), st.text(max_size=12)), max_size=8),
+    masks=st.tuples(_mask_char, _mask_char, _mask_char, _mask_char),
+)
+def test_mask_matches_unicode_category_reference(rows: list[str | None], masks: tuple[str | None, ...]) -> None:
+    got = call("MASK", col(t.STRING, rows), *(lit(t.STRING, m) for m in masks), length=len(rows))
+    assert got == [None if r is None else _mask_reference(r, *masks) for r in rows]

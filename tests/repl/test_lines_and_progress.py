@@ -12,7 +12,7 @@ from headwater.repl.progress import ProgressBar, human_bytes
 
 
 def read_all(data: bytes, block_size: int) -> list[tuple[int, bytes]]:
-    out = []
+    out: list[tuple[int, bytes]] = []
     for block in read_line_blocks(io.BytesIO(data), block_size=block_size):
         out.extend((block.line_number(i), line) for i, line in enumerate(block.lines.to_pylist()))
     return out
