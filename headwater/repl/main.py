@@ -4,8 +4,8 @@ Which of these runs:
 
 - ``-e SQL``: run the statements, print the results, exit (status 1 if one failed);
 - ``-f FILE``: the same for a file's statements;
-- stdin or stdout not a terminal (``headwater < script.sql``, ``headwater | tee log``): run what stdin
-  holds, as a script, with plain output and no prompt;
+- stdin or stdout not a terminal (``headwater < script.sql``, ``make-statements | headwater``): run the
+  statements stdin brings, each as soon as its ``;`` arrives, with plain output and no prompt;
 - otherwise the interactive shell; ``--demo`` first makes sure the demo stream exists and starts its
   producer (:mod:`headwater.repl.demo`).
 
@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from headwater import __version__
 from headwater.errors import HeadwaterError
 from headwater.repl.console import Console
 from headwater.repl.session import Session
+from headwater.repl.statements import is_complete
 
 __all__ = ["HISTORY_FILE", "UsageError", "banner_lines", "run_shell_command"]
 
@@ -44,6 +46,21 @@ def _read_script(path: str) -> str:
         raise UsageError(f"Script file {path} is not UTF-8 text (byte {error.start}).") from None
     except OSError as error:
         raise UsageError(f"Cannot read script file {path}: {error.strerror}") from None
+
+
+def run_piped(session: Session, lines: Iterable[str]) -> int:
+    """Run statements read from a pipe as each one is complete (so a statement runs as soon as its ``;``
+    arrives, not when the pipe closes); stop at the first that fails. Returns the exit status."""
+    pending = ""
+    for line in lines:
+        pending += line
+        if is_complete(pending):
+            if session.run_text(pending).failed:
+                return 1
+            pending = ""
+    if pending.strip() and session.run_text(pending).failed:
+        return 1
+    return 0
 
 
 def banner_lines(console: Console, data_dir: Path, extra: list[str]) -> list[str]:
@@ -70,8 +87,6 @@ def run_shell_command(args: argparse.Namespace, data_dir: Path) -> int:
     interactive = script is None and sys.stdin.isatty() and console.is_terminal
     if script is None and not interactive and args.demo:
         raise UsageError("--demo needs a terminal: it opens the interactive shell.")
-    if script is None and not interactive:
-        script = sys.stdin.read()
 
     engine = Engine(data_dir)
     try:
@@ -80,6 +95,8 @@ def run_shell_command(args: argparse.Namespace, data_dir: Path) -> int:
         if script is not None:
             outcome = session.run_text(script)
             return 1 if outcome.failed else 0
+        if not interactive:
+            return run_piped(session, sys.stdin)
         from headwater.repl.shell import run_interactive
 
         extra: list[str] = []

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import selectors
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 CREATE = (
@@ -151,3 +156,29 @@ def test_version_and_help(headwater) -> None:
 def test_unknown_flag_is_a_usage_error(headwater) -> None:
     run = headwater("--no-such-flag")
     assert run.status == 2 and "unrecognized arguments" in run.err
+
+
+def test_piped_statements_run_as_soon_as_they_are_complete(data_dir: Path, tmp_path: Path) -> None:
+    command = [str(Path(sys.executable).parent / "headwater"), "--data-dir", str(data_dir)]
+    env = {k: v for k, v in os.environ.items() if k != "HEADWATER_DATA_DIR"}
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tmp_path, env=env)
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        process.stdin.write(b"SHOW TOPICS;\n")
+        process.stdin.flush()
+        # The result must come while stdin is still open.
+        selector = selectors.DefaultSelector()
+        selector.register(process.stdout, selectors.EVENT_READ)
+        received = b""
+        deadline = time.monotonic() + 60
+        while b"Kafka Topic" not in received and time.monotonic() < deadline:
+            if selector.select(timeout=1):
+                chunk = os.read(process.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                received += chunk
+        assert b"Kafka Topic" in received
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
