@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 
@@ -94,23 +95,57 @@ def _is_binary(array: pa.Array) -> bool:
 # SUBSTRING
 
 
+_INT_MAX = 2**31 - 1
+
+
+def _scalar_int(datum: Datum) -> int | None:
+    """The value of a non-NULL integer scalar argument, else None."""
+    if isinstance(datum, pa.Scalar) and datum.is_valid:
+        return int(datum.as_py())
+    return None
+
+
+def _substring_uniform(values: pa.Array, args: Sequence[Datum]) -> pa.Array | None:
+    """SUBSTRING of a string column by literal, non-negative position and length: Arrow's code point
+    slice clamps exactly as ksqlDB does, so no per-row bounds are needed. None when it does not apply
+    (a negative literal counts from each row's end, a negative length would mean "from the end" to
+    Arrow, and ``start + length`` past Integer.MAX_VALUE wraps in Java)."""
+    pos = _scalar_int(args[1])
+    if pos is None or pos < 0:
+        return None
+    start = max(pos - 1, 0)
+    if len(args) < 3:
+        return pc.utf8_slice_codeunits(values, start=start)
+    count = _scalar_int(args[2])
+    if count is None or count < 0 or start + count > _INT_MAX:
+        return None
+    return pc.utf8_slice_codeunits(values, start=start, stop=start + count)
+
+
 def _substring(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     """ksqlDB's SUBSTRING for strings and bytes, vectorized over per-row positions."""
     values = as_array(args[0], ctx.length)
     binary = _is_binary(values)
+    legacy = ctx.config.get(LEGACY_SUBSTRING) in (True, "true", "TRUE", "True")
+    if not binary and not legacy:
+        uniform = _substring_uniform(values, args)
+        if uniform is not None:
+            return uniform
     lengths = (
         as_numpy(pc.binary_length(values), fill=0).astype(np.int64) if binary else codepoint_lengths(values)
     )
     pos, pos_valid = _ints(args[1], ctx.length)
     valid = valid_mask(values) & pos_valid
-    if ctx.config.get(LEGACY_SUBSTRING) in (True, "true", "TRUE", "True"):
+    if legacy:
         start, stop = _legacy_bounds(lengths, pos, args, ctx, valid)
     else:
         start = np.where(pos < 0, np.maximum(lengths + pos, 0), np.clip(pos - 1, 0, lengths))
         if len(args) > 2:
             count, count_valid = _ints(args[2], ctx.length)
             valid &= count_valid
-            stop = np.maximum(np.minimum(start + count, lengths), start)
+            end = start + count
+            end = np.where(end > _INT_MAX, end - 2**32, end)  # Java's int addition wraps
+            stop = np.maximum(np.minimum(end, lengths), start)
         else:
             stop = lengths
     sliced = slice_bytes(values, start, stop) if binary else slice_codepoints(values, start, stop)
@@ -210,10 +245,10 @@ def _initcap(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     if not non_ascii_initial.any():
         return result
     rows = np.unique(np.searchsorted(offsets, np.flatnonzero(non_ascii_initial), side="right") - 1)
-    fixed = result.to_pylist()
-    for row in rows:
-        fixed[row] = _initcap_one(values[int(row)].as_py())
-    return pa.array(fixed, pa.string())
+    fixed = pa.array([_initcap_one(text) for text in values.take(pa.array(rows)).to_pylist()], pa.string())
+    index = np.arange(len(values), dtype=np.int64)
+    index[rows] = len(values) + np.arange(len(rows))
+    return pa.concat_arrays([result, fixed]).take(pa.array(index))
 
 
 def _initcap_one(text: str) -> str:
@@ -309,10 +344,34 @@ _instr_rowwise.rowwise = True  # type: ignore[attr-defined]
 # LPAD, RPAD
 
 
+def _pad_uniform(values: pa.Array, args: Sequence[Datum], left: bool) -> pa.Array | None:
+    """LPAD/RPAD of a string column to a literal length with a literal padding. The filler a row needs
+    depends only on how many code points it lacks, so the candidate fillers (a prefix of the repeated
+    padding for each shortfall 0..target) are built once and taken per row; Arrow's code point slice
+    then truncates rows longer than the target. None when the arguments are not literals."""
+    target = _scalar_int(args[1])
+    padding = args[2]
+    if target is None or not isinstance(padding, pa.Scalar) or not padding.is_valid or target > 256:
+        return None
+    pad = padding.as_py()
+    if pad == "" or target < 0:
+        return pa.nulls(len(values), pa.string())
+    full = (pad * (target // len(pad) + 1))[:target]
+    prefixes = pa.array([full[:k] for k in range(target + 1)], pa.string())
+    shortfall = pc.max_element_wise(pc.subtract(target, pc.utf8_length(values).cast(pa.int64())), 0)
+    filler = prefixes.take(pc.fill_null(shortfall, 0))
+    joined = pc.binary_join_element_wise(*((filler, values) if left else (values, filler)), "")
+    return pc.utf8_slice_codeunits(joined, start=0, stop=target)
+
+
 def _pad(left: bool) -> Kernel:
     def kernel(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
         values = as_array(args[0], ctx.length)
         binary = _is_binary(values)
+        if not binary:
+            uniform = _pad_uniform(values, args, left)
+            if uniform is not None:
+                return uniform
         target, target_valid = _ints(args[1], ctx.length)
         padding = as_array(args[2], ctx.length)
         pad_len = (
@@ -496,23 +555,85 @@ def _from_utf16(units: list[int]) -> str:
 
 
 _UPPER, _LOWER, _DIGIT, _OTHER = "X", "x", "n", "-"
-# placeholders from a private-use plane, so that masking one class never feeds another
-_PLACEHOLDERS = ("\U0010fff0", "\U0010fff1", "\U0010fff2", "\U0010fff3")
-_CLASSES = ("[^\\p{Lu}\\p{Ll}\\p{Nd}]", "\\p{Lu}", "\\p{Ll}", "\\p{Nd}")
+_CLASS_OTHER, _CLASS_UPPER, _CLASS_LOWER, _CLASS_DIGIT = 0, 1, 2, 3
+_CATEGORY_CLASS = {"Lu": _CLASS_UPPER, "Ll": _CLASS_LOWER, "Nd": _CLASS_DIGIT}
+
+
+def _ascii_classes() -> np.ndarray:
+    codes = np.arange(128)
+    classes = np.full(128, _CLASS_OTHER, dtype=np.int8)
+    classes[(codes >= ord("A")) & (codes <= ord("Z"))] = _CLASS_UPPER
+    classes[(codes >= ord("a")) & (codes <= ord("z"))] = _CLASS_LOWER
+    classes[(codes >= ord("0")) & (codes <= ord("9"))] = _CLASS_DIGIT
+    return classes
+
+
+_ASCII_CLASSES = _ascii_classes()
+
+
+def _decode_code_points(data: np.ndarray, starts: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """The code point of each UTF-8 sequence starting at ``starts`` with ``widths`` bytes."""
+    padded = np.concatenate([data, np.zeros(3, dtype=np.uint8)]).astype(np.int64)
+    b0, b1, b2, b3 = (padded[starts + k] for k in range(4))
+    return np.select(
+        [widths == 1, widths == 2, widths == 3],
+        [b0, ((b0 & 0x1F) << 6) | (b1 & 0x3F), ((b0 & 0x0F) << 12) | ((b1 & 0x3F) << 6) | (b2 & 0x3F)],
+        ((b0 & 0x07) << 18) | ((b1 & 0x3F) << 12) | ((b2 & 0x3F) << 6) | (b3 & 0x3F),
+    )
 
 
 def _mask_text(values: pa.Array, masks: tuple[str | None, str | None, str | None, str | None]) -> pa.Array:
-    """Mask every character of every row: upper, lower, digit, other (None leaves that class)."""
+    """Mask every character of every row: upper, lower, digit, other (None leaves that class).
+
+    Works on the UTF-8 bytes: each code point is classified (a table for ASCII; the Unicode category,
+    Lu / Ll / Nd, looked up once per distinct non-ASCII code point) and replaced by its class's mask
+    character or kept, then the output bytes are gathered from the input and the mask characters."""
     upper, lower, digit, other = masks
-    ordered = (other, upper, lower, digit)
-    out = values
-    for placeholder, cls, mask in zip(_PLACEHOLDERS, _CLASSES, ordered):
-        if mask is not None:
-            out = pc.replace_substring_regex(out, pattern=cls, replacement=placeholder)
-    for placeholder, mask in zip(_PLACEHOLDERS, ordered):
-        if mask is not None:
-            out = pc.replace_substring(out, pattern=placeholder, replacement=mask)
-    return out
+    by_class: list[str | None] = [other, upper, lower, digit]
+    offsets, data = buffers(values)
+    data = data[offsets[0] : offsets[-1]]
+    offsets = offsets - offsets[0]
+    validity = values.is_valid() if values.null_count else None
+    if len(data) == 0:
+        return from_buffers(pa.string(), offsets, data, validity)
+    if not (data >= 0x80).any() and all(m is None or ord(m) < 0x80 for m in by_class):
+        table = np.arange(256, dtype=np.uint8)  # one character is one byte: a byte lookup table
+        for cls, mask in enumerate(by_class):
+            if mask is not None:
+                table[:128][np.equal(_ASCII_CLASSES, cls)] = ord(mask)
+        return from_buffers(pa.string(), offsets, table[data], validity)
+    cp_starts = np.flatnonzero((data & 0xC0) != 0x80)
+    widths = np.diff(np.append(cp_starts, len(data)))
+    code_points = _decode_code_points(data, cp_starts, widths)
+    classes = np.where(code_points < 128, _ASCII_CLASSES[np.minimum(code_points, 127)], _CLASS_OTHER)
+    wide = code_points >= 128
+    if wide.any():
+        distinct, inverse = np.unique(code_points[wide], return_inverse=True)
+        lookup = np.array(
+            [_CATEGORY_CLASS.get(unicodedata.category(chr(c)), _CLASS_OTHER) for c in distinct], dtype=np.int8
+        )
+        classes[wide] = lookup[inverse]
+    mask_bytes = [None if m is None else m.encode() for m in by_class]
+    pool = b"".join(b for b in mask_bytes if b is not None)
+    pool_start = np.zeros(4, dtype=np.int64)
+    pool_width = np.zeros(4, dtype=np.int64)
+    masked_class = np.zeros(4, dtype=bool)
+    position = len(data)
+    for cls, encoded in enumerate(mask_bytes):
+        if encoded is not None:
+            masked_class[cls] = True
+            pool_start[cls], pool_width[cls] = position, len(encoded)
+            position += len(encoded)
+    masked = masked_class[classes]
+    out_widths = np.where(masked, pool_width[classes], widths)
+    source = np.where(masked, pool_start[classes], cp_starts)
+    cp_offsets = np.zeros(len(cp_starts) + 1, dtype=np.int64)
+    np.cumsum(out_widths, out=cp_offsets[1:])
+    total = int(cp_offsets[-1])
+    index = np.arange(total, dtype=np.int64) + np.repeat(source - cp_offsets[:-1], out_widths)
+    combined = np.concatenate([data, np.frombuffer(pool, dtype=np.uint8)])
+    row_offsets = cp_offsets[np.searchsorted(cp_starts, offsets)]
+    return from_buffers(pa.string(), row_offsets, combined[index], validity)
 
 
 def _mask_character(mask: str | None) -> str | None:
