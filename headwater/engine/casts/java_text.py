@@ -396,7 +396,10 @@ def parse_java_bigdecimal(
         out = pc.cast(pc.if_else(ok, wide, pa.scalar(None, wide.type)), target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         out = None
+    if out is None and not exact:
+        out, fits = _rounded(text, target)
     if out is None:
+        fits = np.zeros(n, dtype=bool)
         py: list[decimal.Decimal | None] = [None] * n
         for row in np.flatnonzero(_mask(well_formed)):
             raw = text[int(row)].as_py()
@@ -406,6 +409,25 @@ def parse_java_bigdecimal(
     rejected_fit = _mask(well_formed) & ~fits
     invalid = _mask(strings.is_valid()) & ~fits
     return Parsed(out, invalid), rejected_fit
+
+
+def _rounded(text: pa.Array, target: pa.DataType) -> tuple[pa.Array | None, np.ndarray]:
+    """HALF_UP rounding of decimal text to ``target``'s scale, vectorized: the text is read at the
+    finest scale that still leaves room for one digit of overflow, checked, then rounded. None when
+    some value has more fraction digits than that (the caller then goes value by value)."""
+    whole = target.precision - target.scale
+    if target.precision > 38 or whole + 1 > 38:
+        return None, np.zeros(len(text), dtype=bool)
+    wide_type = pa.decimal128(38, 38 - whole - 1)
+    try:
+        wide = pc.cast(text, wide_type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None, np.zeros(len(text), dtype=bool)
+    limit = pa.scalar(decimal.Decimal(10) ** whole, wide_type)
+    rounded = pc.round(wide, ndigits=target.scale, round_mode="half_towards_infinity")
+    ok = pc.fill_null(pc.and_(pc.less(pc.abs(wide), limit), pc.less(pc.abs(rounded), limit)), False)
+    fits = _mask(ok)
+    return pc.cast(pc.if_else(ok, rounded, pa.scalar(None, wide_type)), target), fits
 
 
 def _widened(target: pa.DataType) -> pa.DataType:
