@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from headwater.storage import EventLog
+import pyarrow as pa
+
+from headwater.storage import EventLog, TopicConfig
 
 
 def cells(line: str) -> list[str]:
@@ -86,3 +88,18 @@ def test_list_counts_records_per_topic(headwater) -> None:
     headwater("produce", "a", "--format", "json", stdin="".join(f'{{"n":{i}}}\n' for i in range(25)))
     rows = [cells(line) for line in headwater("topic", "list").out_lines[2:-1]]
     assert rows == [["a", "raw", "2", "25", rows[0][4]]]
+
+
+def test_describe_a_typed_topic_shows_its_columns_and_metadata(headwater, data_dir: Path) -> None:
+    schema = pa.schema([
+        pa.field("ID", pa.int32(), metadata={"headwater.key": "true"}),
+        pa.field("TAGS", pa.list_(pa.string())),
+    ])
+    with EventLog.open(data_dir / "log") as log:
+        log.create_topic("sink", TopicConfig(), schema=schema, metadata={"key_format": "KAFKA", "value_format": "JSON"})
+    run = headwater("topic", "describe", "sink")
+    assert run.status == 0, run.err
+    assert "Kind         : typed (Arrow columns)" in run.out
+    assert "Metadata     : key_format=KAFKA" in run.out
+    columns = [cells(line) for line in run.out_lines if line.startswith(" ID ") or line.startswith(" TAGS ")]
+    assert columns == [["ID", "INTEGER  (key)"], ["TAGS", "ARRAY<STRING>"]]
