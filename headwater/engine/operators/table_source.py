@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -38,7 +39,7 @@ from headwater.engine.state.changelog import RETRACT_COLUMN, TOMBSTONE_COLUMN, t
 from headwater.engine.state.ipc import pack, unpack
 from headwater.engine.state.row_store import RowStore
 
-__all__ = ["EVENT_COLUMNS", "TableSourceOperator", "previous_rows"]
+__all__ = ["EVENT_COLUMNS", "TableChanges", "TableSourceOperator", "apply_changes", "previous_rows", "table_changes"]
 
 EVENT_COLUMNS = frozenset((ROWTIME, ROWPARTITION, ROWOFFSET, HEADERS_COLUMN, TOMBSTONE_COLUMN, RETRACT_COLUMN))
 """Columns describing the change event rather than the table row."""
@@ -59,6 +60,68 @@ def previous_rows(slots: np.ndarray, deleted: np.ndarray, stored_present: np.nda
     previous[sorted_rows[later]] = sorted_rows[np.flatnonzero(later) - 1]
     present = np.where(previous >= 0, ~deleted[np.maximum(previous, 0)], stored_present)
     return previous, present
+
+
+@dataclass
+class TableChanges:
+    """A changelog batch resolved against a table's store.
+
+    Attributes:
+        batch: the changelog rows with a non-NULL key, in order.
+        slots: each row's key slot in the store.
+        deleted: which rows are deletes.
+        present: whether the key had a row before each change (the stored row or an earlier change of
+            the batch).
+        previous: for each row, the earlier batch row holding the key's previous value, or -1 when the
+            previous value is the stored one.
+        effective: the rows that change anything (deletes of keys without a row are dropped, as a
+            materialized table does).
+    """
+
+    batch: pa.RecordBatch
+    slots: np.ndarray
+    deleted: np.ndarray
+    present: np.ndarray
+    previous: np.ndarray
+
+    @property
+    def effective(self) -> np.ndarray:
+        return ~self.deleted | self.present
+
+
+def table_changes(batch: pa.RecordBatch, key_columns: Sequence[str], store: RowStore) -> TableChanges | None:
+    """Resolve a changelog batch against ``store`` (which is not modified); None if nothing is left
+    after dropping rows with a NULL key."""
+    if batch.num_rows == 0:
+        return None
+    keys = [batch.column(name) for name in key_columns]
+    usable = np.ones(batch.num_rows, dtype=bool)
+    for column in keys:
+        if column.null_count:
+            usable &= np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    if not usable.all():
+        batch = batch.filter(pa.array(usable))
+        if batch.num_rows == 0:
+            return None
+        keys = [batch.column(name) for name in key_columns]
+    deleted = tombstones(batch)
+    slots = store.index.slots_for(keys)
+    previous, present = previous_rows(slots, deleted, store.present(slots))
+    return TableChanges(batch, slots, deleted, present, previous)
+
+
+def apply_changes(store: RowStore, slots: np.ndarray, rows: pa.Table, deleted: np.ndarray) -> None:
+    """Update ``store`` with a batch of changes: each key's last change in the batch wins."""
+    if len(slots) == 0:
+        return
+    grouping = Grouping(slots)
+    last = grouping.order[grouping.starts + grouping.counts - 1]
+    final_deleted = deleted[last]
+    if (~final_deleted).any():
+        keep = last[~final_deleted]
+        store.upsert(slots[keep], rows.take(pa.array(keep, pa.int64())))
+    if final_deleted.any():
+        store.delete(slots[last[final_deleted]])
 
 
 class TableSourceOperator(Operator):
@@ -94,20 +157,12 @@ class TableSourceOperator(Operator):
     def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
         if batch.num_rows == 0:
             return []
-        keys = [batch.column(name) for name in self.key_columns]
-        usable = np.ones(batch.num_rows, dtype=bool)
-        for column in keys:
-            if column.null_count:
-                usable &= np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-        if not usable.all():
-            batch = batch.filter(pa.array(usable))
-            if batch.num_rows == 0:
-                return []
-            keys = [batch.column(name) for name in self.key_columns]
         store = self._store_for(batch)
-        deleted = tombstones(batch)
-        slots = store.index.slots_for(keys)
-        previous, present = previous_rows(slots, deleted, store.present(slots))
+        changes = table_changes(batch, self.key_columns, store)
+        if changes is None:
+            return []
+        batch, slots, deleted = changes.batch, changes.slots, changes.deleted
+        previous, present = changes.previous, changes.present
         rows = pa.Table.from_batches([batch]).select(store.value_schema.names)
         # old values: an earlier row of this batch, or the stored row
         stored = store.rows(slots)
@@ -121,19 +176,8 @@ class TableSourceOperator(Operator):
                 schema=store.value_schema,
             )
         out = self._changes(batch, rows, old_values, deleted, present)
-        self._apply(store, slots, rows, deleted)
+        apply_changes(store, slots, rows, deleted)
         return [out] if out is not None and out.num_rows else []
-
-    def _apply(self, store: RowStore, slots: np.ndarray, rows: pa.Table, deleted: np.ndarray) -> None:
-        """The store after the batch: each key's last row in the batch (an upsert or a delete) wins."""
-        grouping = Grouping(slots)
-        last = grouping.order[grouping.starts + grouping.counts - 1]
-        final_deleted = deleted[last]
-        if (~final_deleted).any():
-            keep = last[~final_deleted]
-            store.upsert(slots[keep], rows.take(pa.array(keep, pa.int64())))
-        if final_deleted.any():
-            store.delete(slots[last[final_deleted]])
 
     def _changes(
         self, batch: pa.RecordBatch, rows: pa.Table, old: pa.Table, deleted: np.ndarray, present: np.ndarray

@@ -1,0 +1,219 @@
+"""Table-table join on a foreign key (INNER, LEFT): each left row joins the right row its key column
+(or expression, computed into a column by the planner) points at.
+
+Kafka Streams' foreign-key join, whose output is keyed by the left table's key:
+
+* a left upsert emits the left row joined with the right row of its foreign key; when there is no such
+  right row (or the foreign key is NULL) a LEFT join emits the left row with NULLs, and an INNER join
+  emits a tombstone if the left key had a row before (otherwise nothing);
+* a left delete emits a tombstone (a delete of a key without a row changes nothing);
+* a right change emits, for every left row currently pointing at that key (in left-key order), the left
+  row joined with the new right row; a right delete gives tombstones in an INNER join and left rows with
+  NULLs in a LEFT join.
+
+Rows are stamped with the triggering record's time and carry its headers. The left rows pointing at
+each right key are tracked in a subscription index (rebuilt from the left table on restore).
+
+Example:
+    >>> import pyarrow as pa
+    >>> left = JoinSide(("ID",), (("FK", "FK"),), pa.schema([("ID", pa.int64()), ("FK", pa.int64())]))
+    >>> right = JoinSide(("RID",), (("NAME", "NAME"),), pa.schema([("RID", pa.int64()), ("NAME", pa.string())]))
+    >>> join = ForeignKeyJoinOperator(left, right, ("FK",), ("ID",), JoinType.LEFT)
+    >>> out = join.left_input.process(pa.record_batch({"ID": [1, 2], "FK": [10, 10], "ROWTIME": pa.array([0, 1], pa.int64())}))
+    >>> [(r["ID"], r["NAME"]) for r in out[0].to_pylist()]
+    [(1, None), (2, None)]
+    >>> out = join.right_input.process(pa.record_batch({"RID": [10], "NAME": ["x"], "ROWTIME": pa.array([5], pa.int64())}))
+    >>> [(r["ID"], r["NAME"], r["ROWTIME"]) for r in out[0].to_pylist()]
+    [(1, 'x', 5), (2, 'x', 5)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from headwater.engine.operators.base import Operator
+from headwater.engine.operators.join_output import JoinSide, JoinType, event_columns, join_batch, nulls_for
+from headwater.engine.operators.table_source import apply_changes, table_changes
+from headwater.engine.schema import ROWTIME
+from headwater.engine.state.ipc import pack, unpack
+from headwater.engine.state.row_store import RowStore
+
+__all__ = ["ForeignKeyJoinOperator"]
+
+_FOREIGN_SLOT = "__foreign_slot"
+
+
+class _Port(Operator):
+    kind = "join_input"
+
+    def __init__(self, join: ForeignKeyJoinOperator, left: bool) -> None:
+        self.join = join
+        self.left = left
+
+    def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        return self.join.process_left(batch) if self.left else self.join.process_right(batch)
+
+
+class ForeignKeyJoinOperator(Operator):
+    """A foreign-key join of two tables (see the module docstring).
+
+    Args:
+        left: the left table (its key columns are the output key).
+        right: the right table (its key columns are what the foreign key refers to).
+        foreign_key: the left input's columns holding the foreign key (types as the right key's).
+        key_names: output names of the left key columns.
+        join_type: :attr:`JoinType.INNER` or :attr:`JoinType.LEFT`.
+    """
+
+    kind = "foreign_key_join"
+
+    def __init__(
+        self, left: JoinSide, right: JoinSide, foreign_key: Sequence[str], key_names: Sequence[str], join_type: str
+    ) -> None:
+        if join_type not in (JoinType.INNER, JoinType.LEFT):
+            raise ValueError(f"a foreign-key join is INNER or LEFT, not {join_type}")
+        self.left, self.right = left, right
+        self.foreign_key = list(foreign_key)
+        self.key_names = list(key_names)
+        self.join_type = join_type
+        self.left_rows = RowStore(left.key_fields, self._left_schema())
+        self.right_rows = RowStore(right.key_fields, right.value_schema)
+        self.subscribers: dict[int, set[int]] = {}
+        self.left_input: Operator = _Port(self, True)
+        self.right_input: Operator = _Port(self, False)
+
+    def _left_schema(self) -> pa.Schema:
+        return self.left.value_schema.append(pa.field(_FOREIGN_SLOT, pa.int64()))
+
+    def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        raise TypeError("a join has two inputs: feed left_input and right_input")
+
+    # -- left changes -------------------------------------------------------------------------------------
+    def process_left(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        changes = table_changes(batch, self.left.key_columns, self.left_rows)
+        if changes is None:
+            return []
+        batch, slots, deleted = changes.batch, changes.slots, changes.deleted
+        rows = batch.num_rows
+        foreign = [batch.column(name) for name in self.foreign_key]
+        has_foreign = ~deleted
+        for column in foreign:
+            if column.null_count:
+                has_foreign &= np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        foreign_slots = np.full(rows, -1, dtype=np.int64)
+        if has_foreign.any():
+            mask = pa.array(has_foreign)
+            foreign_slots[has_foreign] = self.right_rows.index.slots_for([c.filter(mask) for c in foreign])
+        matched = self.right_rows.present(foreign_slots)
+        joined = ~deleted & matched
+        if self.join_type == JoinType.LEFT:
+            emit_row = ~deleted
+        else:
+            emit_row = joined
+        tombstone = (deleted & changes.present) | (~deleted & ~emit_row & changes.present)
+        emit = emit_row | tombstone
+        out_rows = np.flatnonzero(emit)
+        values = self.left.values(batch)
+        self._resubscribe(changes.previous, changes.present, slots, foreign_slots, deleted)
+        stored = values.append_column(_FOREIGN_SLOT, pa.array(foreign_slots, pa.int64()))
+        apply_changes(self.left_rows, slots, stored, deleted)
+        if len(out_rows) == 0:
+            return []
+        take = pa.array(out_rows, pa.int64())
+        right_values = self.right_rows.rows(np.where(joined[out_rows], foreign_slots[out_rows], -1))
+        rowtime = np.asarray(batch.column(ROWTIME).to_numpy(zero_copy_only=False), dtype=np.int64)[out_rows]
+        partition, offset, headers = event_columns(batch, out_rows)
+        keys = [batch.column(name).take(take) for name in self.left.key_columns]
+        return [
+            join_batch(
+                self.key_names, keys, values.take(take), self.left, right_values, self.right,
+                rowtime, partition, offset, headers, tombstone[out_rows],
+            )
+        ]
+
+    def _resubscribe(
+        self, previous: np.ndarray, present: np.ndarray, slots: np.ndarray, foreign_slots: np.ndarray, deleted: np.ndarray
+    ) -> None:
+        """Move each changed left key's subscription from its old foreign key to its new one."""
+        stored_foreign = self.left_rows.rows(slots).column(_FOREIGN_SLOT).to_pylist()
+        for row in range(len(slots)):
+            left_slot = int(slots[row])
+            if present[row]:
+                old = int(foreign_slots[previous[row]]) if previous[row] >= 0 else stored_foreign[row]
+                if old is not None and old >= 0:
+                    self.subscribers.get(old, set()).discard(left_slot)
+            new = int(foreign_slots[row])
+            if not deleted[row] and new >= 0:
+                self.subscribers.setdefault(new, set()).add(left_slot)
+
+    # -- right changes ------------------------------------------------------------------------------------
+    def process_right(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        changes = table_changes(batch, self.right.key_columns, self.right_rows)
+        if changes is None:
+            return []
+        batch, slots, deleted = changes.batch, changes.slots, changes.deleted
+        values = self.right.values(batch)
+        source_rows: list[int] = []
+        left_slots: list[int] = []
+        for row in np.flatnonzero(changes.effective).tolist():
+            subscribed = self.subscribers.get(int(slots[row]))
+            if not subscribed:
+                continue
+            ordered_slots = self._in_key_order(sorted(subscribed))
+            source_rows.extend([row] * len(ordered_slots))
+            left_slots.extend(ordered_slots)
+        apply_changes(self.right_rows, slots, values, deleted)
+        if not source_rows:
+            return []
+        rows = np.asarray(source_rows, dtype=np.int64)
+        lefts = np.asarray(left_slots, dtype=np.int64)
+        removed = deleted[rows]
+        tombstone = removed if self.join_type == JoinType.INNER else np.zeros(len(rows), dtype=bool)
+        right_values = values.take(pa.array(rows, pa.int64()))
+        if removed.any():
+            nulls = nulls_for(right_values.schema, len(rows))
+            mask = pa.array(removed)
+            right_values = pa.table(
+                [pc.if_else(mask, nulls.column(i), right_values.column(i)) for i in range(right_values.num_columns)],
+                schema=right_values.schema,
+            )
+        left_values = self.left_rows.rows(lefts).drop_columns([_FOREIGN_SLOT])
+        rowtime = np.asarray(batch.column(ROWTIME).to_numpy(zero_copy_only=False), dtype=np.int64)[rows]
+        partition, offset, headers = event_columns(batch, rows)
+        keys = self.left_rows.index.keys(lefts)
+        return [
+            join_batch(
+                self.key_names, keys, left_values, self.left, right_values, self.right,
+                rowtime, partition, offset, headers, tombstone,
+            )
+        ]
+
+    def _in_key_order(self, left_slots: list[int]) -> list[int]:
+        """Left slots sorted by their key values (Kafka scans subscriptions in key order)."""
+        if len(left_slots) < 2:
+            return left_slots
+        keys = self.left_rows.index.keys(np.asarray(left_slots, dtype=np.int64))
+        table = pa.table({f"k{i}": k for i, k in enumerate(keys)}).append_column("__slot", pa.array(left_slots, pa.int64()))
+        table = table.sort_by([(f"k{i}", "ascending") for i in range(len(keys))])
+        return [int(v) for v in table.column("__slot").to_pylist()]
+
+    # -- state --------------------------------------------------------------------------------------------
+    def snapshot(self) -> bytes | None:
+        left_keys, left_rows = self.left_rows.to_arrow()
+        right_keys, right_rows = self.right_rows.to_arrow()
+        return pack({"left_keys": left_keys, "left": left_rows, "right_keys": right_keys, "right": right_rows})
+
+    def restore(self, state: bytes) -> None:
+        sections = unpack(state)
+        self.left_rows = RowStore.from_arrow(sections["left_keys"], sections["left"], self._left_schema())
+        self.right_rows = RowStore.from_arrow(sections["right_keys"], sections["right"], self.right.value_schema)
+        self.subscribers = {}
+        live = self.left_rows.live_slots()
+        foreign = self.left_rows.rows(live).column(_FOREIGN_SLOT).to_pylist()
+        for left_slot, foreign_slot in zip(live.tolist(), foreign):
+            if foreign_slot is not None and foreign_slot >= 0:
+                self.subscribers.setdefault(int(foreign_slot), set()).add(int(left_slot))
