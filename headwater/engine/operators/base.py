@@ -38,12 +38,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.engine.schema import ROWOFFSET, ROWPARTITION, ROWTIME
+from headwater.engine.schema import ROWOFFSET, ROWPARTITION, ROWTIME, WINDOWEND, WINDOWSTART
 
 __all__ = [
     "HEADERS_ARROW_TYPE",
     "HEADERS_COLUMN",
     "NULL_VALUE_COLUMN",
+    "SHADOW_PREFIX",
     "SYSTEM_ROW_COLUMNS",
     "ErrorReporter",
     "Evaluator",
@@ -51,6 +52,7 @@ __all__ = [
     "as_array",
     "empty_like",
     "null_value_mask",
+    "system_column",
     "without_null_values",
 ]
 
@@ -62,8 +64,13 @@ HEADERS_ARROW_TYPE = pa.list_(pa.struct([pa.field("key", pa.string()), pa.field(
 NULL_VALUE_COLUMN = "__null_value"
 """True for a row whose record had a null value (see the module docstring); absent means all false."""
 
-SYSTEM_ROW_COLUMNS = (ROWTIME, ROWPARTITION, ROWOFFSET, HEADERS_COLUMN, NULL_VALUE_COLUMN)
-"""Columns every row batch carries besides the logical ones."""
+SYSTEM_ROW_COLUMNS = (ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND, HEADERS_COLUMN, NULL_VALUE_COLUMN)
+
+SHADOW_PREFIX = "__system_"
+"""A pseudo-column displaced by a user column of the same name (``PARTITION BY ROWTIME`` makes a key
+called ROWTIME) travels on as ``__system_ROWTIME``; :func:`system_column` finds it."""
+"""Columns a row batch carries besides the logical ones (WINDOWSTART / WINDOWEND: rows of windowed
+sources and windowed aggregations)."""
 
 ErrorReporter = Callable[[int, str], None]
 """Called with (row index in the batch, message) for each row an operator had to drop or null."""
@@ -131,3 +138,9 @@ def without_null_values(batch: pa.RecordBatch) -> pa.RecordBatch:
     if mask is None:
         return batch
     return batch.filter(pa.array(~mask))
+
+
+def system_column(batch: pa.RecordBatch, name: str) -> pa.Array:
+    """The record's own ROWTIME / ROWPARTITION / ROWOFFSET, even where a user column took the name."""
+    index = batch.schema.get_field_index(SHADOW_PREFIX + name)
+    return batch.column(index if index >= 0 else batch.schema.get_field_index(name))

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from headwater.engine.operators.base import (
+    SHADOW_PREFIX,
     SYSTEM_ROW_COLUMNS,
     Evaluator,
     Operator,
@@ -81,9 +82,16 @@ class ProjectOperator(Operator):
         if self.keep_system:
             produced = {field.name for field in fields}
             for name in SYSTEM_ROW_COLUMNS:
-                index = batch.schema.get_field_index(name)
-                # a key named after a pseudo-column (PARTITION BY ROWTIME) already carries its values
-                if index >= 0 and name not in produced:
-                    arrays.append(batch.column(index))
-                    fields.append(batch.schema.field(index))
+                shadow = SHADOW_PREFIX + name
+                index = batch.schema.get_field_index(shadow)
+                if index < 0:
+                    index = batch.schema.get_field_index(name)
+                if index < 0:
+                    continue
+                # a user column named after a pseudo-column (a PARTITION BY ROWTIME key) displaces it
+                carried = shadow if name in produced or name == shadow else name
+                if batch.schema.field(index).name == shadow:
+                    carried = shadow
+                arrays.append(batch.column(index))
+                fields.append(batch.schema.field(index).with_name(carried))
         return [pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))]

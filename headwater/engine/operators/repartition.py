@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from headwater.engine.operators.base import Operator
+from headwater.engine.schema import WINDOWEND, WINDOWSTART
 from headwater.engine.serde import SourceSerde
 
 __all__ = ["KEY_BYTES_COLUMN", "RepartitionOperator"]
@@ -46,7 +47,10 @@ class RepartitionOperator(Operator):
     def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
         if batch.num_rows == 0:
             return []
-        key_bytes, errors = self.serde.encode_key([batch.column(name) for name in self.key_columns])
+        columns = [batch.column(name) for name in self.key_columns]
+        if self.serde.source.window is not None:
+            columns += [batch.column(WINDOWSTART), batch.column(WINDOWEND)]
+        key_bytes, errors = self.serde.encode_key(columns, rows=batch.num_rows)
         out = batch.append_column(KEY_BYTES_COLUMN, key_bytes)
         if errors:
             keep = np.ones(batch.num_rows, dtype=bool)

@@ -22,17 +22,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from headwater.engine.catalog import DataSource
-from headwater.engine.operators.base import HEADERS_COLUMN, Operator, null_value_mask
+from headwater.engine.operators.base import HEADERS_COLUMN, Operator, null_value_mask, system_column
 from headwater.engine.operators.repartition import KEY_BYTES_COLUMN
-from headwater.engine.schema import ROWPARTITION, ROWTIME
+from headwater.engine.schema import ROWPARTITION, ROWTIME, WINDOWEND, WINDOWSTART
 from headwater.parser import types as t
 
 __all__ = ["SinkOperator", "stored_schema"]
 
 
 def stored_schema(sink: DataSource) -> pa.Schema:
-    """The Arrow schema of the sink's typed topic (user columns only; the log adds system columns)."""
-    return pa.schema([f for f, c in zip(sink.schema.arrow_fields(), sink.schema) if not c.is_header])
+    """The Arrow schema of the sink's typed topic: the user columns (the log adds system columns), and
+    for a windowed sink the window bounds of each row's key, WINDOWSTART and WINDOWEND (int64 ms)."""
+    fields = [f for f, c in zip(sink.schema.arrow_fields(), sink.schema) if not c.is_header]
+    if sink.window is not None:
+        bound = {"headwater.window": "true"}
+        fields += [pa.field(WINDOWSTART, pa.int64(), metadata=bound), pa.field(WINDOWEND, pa.int64(), metadata=bound)]
+    return pa.schema(fields)
 
 
 class SinkOperator(Operator):
@@ -55,7 +60,7 @@ class SinkOperator(Operator):
         """The batch as the sink's topic stores it."""
         arrays = [batch.column(field.name) for field in self.schema]
         arrays = [a if a.type == f.type else a.cast(f.type) for a, f in zip(arrays, self.schema)]
-        timestamp = batch.column(ROWTIME)
+        timestamp = system_column(batch, ROWTIME)
         ts_name = self.sink.timestamp_column
         if ts_name is not None and ts_name in batch.schema.names:
             column = self.sink.schema.find(ts_name)
@@ -89,7 +94,7 @@ class SinkOperator(Operator):
         elif self.partition_count == 1:
             self.topic.append(stored, partition=0)
         else:
-            source_partition = batch.column(ROWPARTITION).to_numpy(zero_copy_only=False).astype(np.int64)
+            source_partition = system_column(batch, ROWPARTITION).to_numpy(zero_copy_only=False).astype(np.int64)
             self.topic.append(stored, partitions=source_partition % self.partition_count)
         self.appended += batch.num_rows
         return []

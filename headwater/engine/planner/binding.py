@@ -23,6 +23,7 @@ from headwater.parser import types as t
 
 __all__ = [
     "bind_expression",
+    "bound_fields",
     "build_scope",
     "compile_expression",
     "compile_table_function",
@@ -50,6 +51,11 @@ def bind_expression(
 ) -> Any:
     """Bind and type ``expression`` in ``scope``; PlanError (ksqlDB's wording) when it cannot be."""
     return ex.bind(expression, scope, registry, types=resolve_type, clause=clause)
+
+
+def bound_fields(bound: Any) -> tuple[str, ...]:
+    """The batch columns a bound expression reads."""
+    return tuple(ex.bound_fields(bound))
 
 
 def compile_expression(

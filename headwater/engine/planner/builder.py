@@ -38,6 +38,7 @@ from headwater.engine.planner.logical import (
     ScanNode,
 )
 from headwater.engine.planner.rewrite import transform
+from headwater.engine.planner.rules import WHERE_RULES, apply_rules
 from headwater.engine.schema import (
     PSEUDO_COLUMNS,
     SYSTEM_COLUMNS,
@@ -115,7 +116,7 @@ class QueryBuilder:
         scope = binding.build_scope(source, alias)
         plan: PlanNode = ScanNode(source, self._scan_columns(source))
         if query.where is not None:
-            predicate = self._bind_where(query.where, scope)
+            predicate = self._bind_where(apply_rules(query.where, WHERE_RULES), scope)
             plan = FilterNode(plan, predicate, _sql(query.where))
         partition: _PartitionBy | None = None
         if query.partition_by is not None:

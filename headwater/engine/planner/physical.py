@@ -88,16 +88,19 @@ def _filter(node: FilterNode, ctx: LoweringContext) -> Operator:
 
 def _partition_by(node: PartitionByNode, ctx: LoweringContext) -> Operator:
     present = {c.name for c in node.input.output}
+    input_keys = {c.name for c in node.input.output if c.namespace is Namespace.KEY}
     keys = [
         (
             column.name,
-            binding.compile_expression(
+            None
+            if column.name in present
+            else binding.compile_expression(
                 bound, config=ctx.config, on_error=lambda row, msg: ctx.report_row("partition_by", row, msg)
             ),
             to_arrow(column.type),
+            set(binding.bound_fields(bound)) <= input_keys,
         )
         for column, bound in node.keys
-        if column.name not in present
     ]
     return PartitionByOperator(keys)
 
