@@ -13,8 +13,8 @@ fails the call in ksqlDB (the row's result becomes NULL, or a table function emi
 give the same outcome without raising.
 
 The test-only aggregates (``TEST_UDAF``, ``VAR_ARG``, ``MID_VAR_ARG``, ``GENERIC_VAR_ARG``, ``MULTI_ARG``,
-``FOUR_ARG``, ``FIVE_ARG``, ``OBJ_COL_ARG``) need the aggregate contract of the stateful engine and are
-not registered yet.
+``FOUR_ARG``, ``FIVE_ARG``, ``OBJ_COL_ARG``) are in :mod:`headwater.conformance.aggregates` and are
+registered with them.
 
 Example:
     >>> reg = test_function_registry()
@@ -303,6 +303,10 @@ def test_function_registry(base: FunctionRegistry | None = None) -> FunctionRegi
             registry.register_aggregate(name, aggregate)
     for function in test_functions():
         registry.register(function)
+    from headwater.conformance.aggregates import test_aggregates
+
+    for aggregate in test_aggregates():
+        registry.register_aggregate(aggregate.name, aggregate)
     return registry
 
 
