@@ -12,10 +12,9 @@ bytes in Kafka Streams' window layout; :meth:`SourceSerde.decode_key` then also 
 bounds as ``WINDOWSTART`` / ``WINDOWEND`` columns, and :meth:`SourceSerde.encode_key` takes them.
 
 A source without key columns has a null key in every record, whatever its key format says, and a
-source without value columns (the NONE value format) a null value. A row whose key columns are all null
-is a record without a key and is written with a null key: typed topics keep key columns, not the fact
-that a key was absent, so a multi-column key of nulls given explicitly (rare; ksqlDB would write
-``{"K":null,"K2":null}``) is written as a null key too.
+source without value columns (the NONE value format) a null value. A multi-column key whose columns are
+all null is written as a key of nulls (``{"K":null,"K2":null}``), as ksqlDB writes the key of a row
+re-keyed to nulls; a record that had no key at all cannot be told apart once in a typed topic.
 
 Example:
     >>> from headwater.parser import types as t
@@ -70,17 +69,6 @@ def format_delimiter(spec: FormatSpec) -> str | None:
 
 def _columns(columns: Sequence[Column]) -> list[tuple[str, t.SqlType]]:
     return [(c.name, c.type) for c in columns]
-
-
-def _all_null(columns: Sequence[pa.Array]) -> np.ndarray | None:
-    """Rows where every column is null (None when there are none)."""
-    mask: np.ndarray | None = None
-    for column in columns:
-        if column.null_count == 0:
-            return None
-        nulls = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-        mask = nulls if mask is None else mask & nulls
-    return mask if mask is not None and mask.any() else None
 
 
 def _contiguous(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -178,7 +166,7 @@ class SourceSerde:
             data: pa.Array = pa.nulls(length, pa.binary())
             errors: RowErrors = []
         else:
-            data, errors = self._encode(self._key_encoder, inner, _all_null(inner))
+            data, errors = self._encode(self._key_encoder, inner, None)
         window = self.source.window
         if window is None:
             return data, errors
