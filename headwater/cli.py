@@ -248,3 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

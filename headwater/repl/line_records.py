@@ -23,7 +23,7 @@ a line of spaces is a field).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -47,6 +47,9 @@ __all__ = [
     "RawJsonParser",
     "newline_joined",
     "non_blank_rows",
+    "record_lines",
+    "rows_except",
+    "select_rows",
 ]
 
 _BLANK_JSON_LINE = r"^\s*$"
@@ -103,6 +106,32 @@ def non_blank_rows(block: LineBlock, *, whitespace_is_blank: bool) -> np.ndarray
     return np.flatnonzero(~blank.to_numpy(zero_copy_only=False))
 
 
+def record_lines(block: LineBlock, *, whitespace_is_blank: bool) -> tuple[pa.Array, np.ndarray]:
+    """The block's non-blank lines and their indexes in the block."""
+    kept = non_blank_rows(block, whitespace_is_blank=whitespace_is_blank)
+    lines = block.lines if len(kept) == len(block.lines) else select_rows(block.lines, kept)
+    return lines, kept
+
+
+def rows_except(count: int, excluded: Collection[int]) -> np.ndarray | None:
+    """The row indexes ``0..count-1`` without ``excluded``, or None when nothing is excluded (the
+    common case: callers then keep their arrays as they are, without a copy)."""
+    if not excluded:
+        return None
+    keep = np.ones(count, dtype=bool)
+    keep[np.fromiter(excluded, dtype=np.int64, count=len(excluded))] = False
+    return np.flatnonzero(keep)
+
+
+def select_rows(data: pa.Array, rows: np.ndarray | None) -> pa.Array:
+    """``data`` at ``rows`` (all of it when ``rows`` is None)."""
+    if rows is None:
+        return data
+    if isinstance(data, pa.ChunkedArray):
+        data = data.combine_chunks()
+    return data.take(pa.array(rows, pa.int64()))
+
+
 def _raw_batch(keys: pa.Array, values: pa.Array) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(
         [keys.cast(pa.binary()), values.cast(pa.binary())], names=[KEY, VALUE]
@@ -135,8 +164,7 @@ class RawJsonParser:
         self.keys = keys
 
     def parse(self, block: LineBlock) -> ParsedBlock:
-        kept = non_blank_rows(block, whitespace_is_blank=True)
-        lines = block.lines.take(pa.array(kept, pa.int64()))
+        lines, kept = record_lines(block, whitespace_is_blank=True)
         fast = self._parse_fast(lines)
         bad_rows: dict[int, str]
         if fast is not None:
@@ -145,9 +173,8 @@ class RawJsonParser:
             key_values, bad_rows = self._parse_per_line(lines)
         key_bytes, key_errors = self.keys.serialize(key_values)
         bad_rows.update(key_errors)
-        good = np.setdiff1d(np.arange(len(lines)), np.fromiter(bad_rows, dtype=np.int64, count=len(bad_rows)))
-        take = pa.array(good, pa.int64())
-        batch = _raw_batch(key_bytes.take(take), lines.take(take))
+        good = rows_except(len(lines), bad_rows)
+        batch = _raw_batch(select_rows(key_bytes, good), select_rows(lines, good))
         bad = tuple(BadLine(block.line_number(int(kept[row])), reason) for row, reason in sorted(bad_rows.items()))
         return ParsedBlock(batch, None, bad, len(block.lines) - len(kept))
 
@@ -308,22 +335,23 @@ class RawCsvParser:
         self.keys = keys
 
     def parse(self, block: LineBlock) -> ParsedBlock:
-        kept = non_blank_rows(block, whitespace_is_blank=False)
-        lines = block.lines.take(pa.array(kept, pa.int64()))
+        lines, kept = record_lines(block, whitespace_is_blank=False)
         table, bad_rows = csv_string_table(lines, self.layout.field_count, self.layout.delimiter)
-        good = np.setdiff1d(np.arange(len(lines)), np.fromiter(bad_rows, dtype=np.int64, count=len(bad_rows)))
+        parsed = rows_except(len(lines), bad_rows)  # the lines behind the table's rows
         if self.key_index is None:
-            key_values: pa.Array = pa.nulls(len(good))
+            key_values: pa.Array = pa.nulls(table.num_rows)
         else:
             key_values = table.column(self.key_index).combine_chunks()
         key_bytes, key_errors = self.keys.serialize(key_values)
-        if key_errors:  # rows of the parsed table, i.e. positions in `good`
+        good = parsed
+        if key_errors:  # rows of the parsed table, i.e. positions in `parsed`
+            positions = np.arange(len(lines)) if parsed is None else parsed
             for row, reason in key_errors.items():
-                bad_rows[int(good[row])] = reason
-            still_good = np.setdiff1d(np.arange(len(good)), np.fromiter(key_errors, dtype=np.int64))
-            key_bytes = key_bytes.take(pa.array(still_good, pa.int64()))
-            good = good[still_good]
-        batch = _raw_batch(key_bytes, lines.take(pa.array(good, pa.int64())))
+                bad_rows[int(positions[row])] = reason
+            still_good = rows_except(table.num_rows, key_errors)
+            key_bytes = select_rows(key_bytes, still_good)
+            good = positions[still_good]
+        batch = _raw_batch(key_bytes, select_rows(lines, good))
         bad = tuple(BadLine(block.line_number(int(kept[row])), reason) for row, reason in sorted(bad_rows.items()))
         return ParsedBlock(batch, None, bad, len(block.lines) - len(kept))
 

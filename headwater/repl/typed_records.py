@@ -22,7 +22,14 @@ import pyarrow as pa
 
 from headwater.engine.types import from_arrow
 from headwater.parser import types as t
-from headwater.repl.line_records import BadLine, CsvLayout, ParsedBlock, non_blank_rows
+from headwater.repl.line_records import (
+    BadLine,
+    CsvLayout,
+    ParsedBlock,
+    record_lines,
+    rows_except,
+    select_rows,
+)
 from headwater.repl.lines import LineBlock
 from headwater.storage import Topic
 from headwater.storage.columns import is_key_field
@@ -84,8 +91,7 @@ class TypedParser:
         )
 
     def parse(self, block: LineBlock) -> ParsedBlock:
-        kept = non_blank_rows(block, whitespace_is_blank=self.whitespace_is_blank)
-        lines = block.lines.take(pa.array(kept, pa.int64()))
+        lines, kept = record_lines(block, whitespace_is_blank=self.whitespace_is_blank)
         result = self.decoder.decode(lines, topic=self.topic_name)
         bad_rows = {error.row: ": ".join((error.message, *error.causes)) for error in result.errors}
         for row in np.flatnonzero(result.null_record & ~result.failed):
@@ -98,15 +104,13 @@ class TypedParser:
             key_bytes = encoded.data
             for error in encoded.errors:
                 bad_rows.setdefault(error.row, f"key cannot be serialised: {error.message}")
-        good = np.setdiff1d(np.arange(len(lines)), np.fromiter(bad_rows, dtype=np.int64, count=len(bad_rows)))
-        take = pa.array(good, pa.int64())
+        good = rows_except(len(lines), bad_rows)
         batch = pa.RecordBatch.from_arrays(
-            [column.combine_chunks().take(take) if isinstance(column, pa.ChunkedArray) else column.take(take)
-             for column in columns],
-            schema=self.schema,
+            [select_rows(column.combine_chunks(), good) for column in columns], schema=self.schema
         )
         bad = tuple(BadLine(block.line_number(int(kept[row])), reason) for row, reason in sorted(bad_rows.items()))
-        return ParsedBlock(batch, None if key_bytes is None else key_bytes.take(take), bad, len(block.lines) - len(kept))
+        selected_keys = None if key_bytes is None else select_rows(key_bytes, good)
+        return ParsedBlock(batch, selected_keys, bad, len(block.lines) - len(kept))
 
 
 def line_field_count(topic: Topic) -> int:
