@@ -247,9 +247,12 @@ class ColumnarAccumulator(Accumulator):
 
     columns: dict[str, SlotColumn]
 
-    def __init__(self, resolved: ResolvedAggregate, columns: Mapping[str, pa.DataType]) -> None:
+    def __init__(
+        self, resolved: ResolvedAggregate, columns: Mapping[str, pa.DataType], dense: Sequence[str] = ()
+    ) -> None:
+        """``dense`` names the columns that are never NULL (counters and sums start at 0)."""
         Accumulator.__init__(self, resolved)
-        self.columns = {name: SlotColumn(arrow_type) for name, arrow_type in columns.items()}
+        self.columns = {name: SlotColumn(arrow_type, dense=name in dense) for name, arrow_type in columns.items()}
 
     @property
     def size(self) -> int:
@@ -268,7 +271,9 @@ class ColumnarAccumulator(Accumulator):
         return pa.table({name: column.to_arrow() for name, column in self.columns.items()})
 
     def load(self, table: pa.Table) -> None:
-        self.columns = {name: SlotColumn.from_arrow(table.column(name)) for name in self.columns}
+        self.columns = {
+            name: SlotColumn.from_arrow(table.column(name), dense=column.dense) for name, column in self.columns.items()
+        }
 
     def merge(self, target: int, sources: Sequence[int]) -> None:
         raise NotImplementedError(f"{self.resolved.name} cannot merge sessions")

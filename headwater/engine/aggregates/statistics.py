@@ -63,6 +63,7 @@ class StandardDeviation(ColumnarAccumulator):
                 "COUNT": pa.int64(),
                 "M2": pa.float64(),
             },
+            dense=("SUM", "COUNT", "M2"),
         )
 
     # Java arithmetic ----------------------------------------------------------------------------------
@@ -221,7 +222,7 @@ class Correlation(ColumnarAccumulator):
     def __init__(self, resolved: ResolvedAggregate) -> None:
         columns: dict[str, pa.DataType] = {name: pa.float64() for name in self._SUMS}
         columns["COUNT"] = pa.int64()
-        super().__init__(resolved, columns)
+        super().__init__(resolved, columns, dense=tuple(columns))
 
     def update(self, grouping: Grouping, args: Sequence[pa.Array], signs: np.ndarray | None) -> None:
         x, x_valid = numeric(args[0], np.float64)

@@ -67,7 +67,7 @@ def _counts(valid: np.ndarray, signs: np.ndarray | None, grouping: Grouping) -> 
 
 class CountAccumulator(ColumnarAccumulator):
     def __init__(self, resolved: ResolvedAggregate) -> None:
-        super().__init__(resolved, {"COUNT": pa.int64()})
+        super().__init__(resolved, {"COUNT": pa.int64()}, dense=("COUNT",))
 
     def update(self, grouping: Grouping, args: Sequence[pa.Array], signs: np.ndarray | None) -> None:
         column = self.columns["COUNT"]
@@ -105,7 +105,7 @@ class IntegerSum(ColumnarAccumulator):
     """SUM of INTEGER (wrapping at 32 bits) or BIGINT (wrapping at 64 bits)."""
 
     def __init__(self, resolved: ResolvedAggregate, bits: int) -> None:
-        super().__init__(resolved, {"SUM": pa.int64()})
+        super().__init__(resolved, {"SUM": pa.int64()}, dense=("SUM",))
         self.bits = bits
 
     def _wrap(self, values: np.ndarray) -> np.ndarray:
@@ -130,7 +130,7 @@ class DoubleSum(ColumnarAccumulator):
     """SUM of DOUBLE, added left to right."""
 
     def __init__(self, resolved: ResolvedAggregate) -> None:
-        super().__init__(resolved, {"SUM": pa.float64()})
+        super().__init__(resolved, {"SUM": pa.float64()}, dense=("SUM",))
 
     def update(self, grouping: Grouping, args: Sequence[pa.Array], signs: np.ndarray | None) -> None:
         values, valid = numeric(args[0], np.float64)
@@ -291,6 +291,7 @@ class Average(ColumnarAccumulator):
         super().__init__(
             resolved,
             {"SUM": pa.float64() if self.kind == "double" else pa.int64(), "COUNT": pa.int64()},
+            dense=("SUM", "COUNT"),
         )
 
     def update(self, grouping: Grouping, args: Sequence[pa.Array], signs: np.ndarray | None) -> None:
@@ -359,7 +360,7 @@ class ListSum(ColumnarAccumulator):
     def __init__(self, resolved: ResolvedAggregate) -> None:
         element = resolved.return_type
         self.kind = "double" if element == t.DOUBLE else ("int" if element == t.INT else "long")
-        super().__init__(resolved, {"SUM": pa.float64() if self.kind == "double" else pa.int64()})
+        super().__init__(resolved, {"SUM": pa.float64() if self.kind == "double" else pa.int64()}, dense=("SUM",))
 
     def update(self, grouping: Grouping, args: Sequence[pa.Array], signs: np.ndarray | None) -> None:
         lists = args[0]

@@ -9,6 +9,8 @@ is a column indexed by slot. A :class:`SlotColumn` is such a column for values o
 * every other type (strings, bytes, decimals, arrays, maps, structs) lives in a numpy object array of
   Python values (None for null), which is what per-key collection states need anyway.
 
+A *dense* column has no NULLs (counters, sums): new slots start at zero and are valid.
+
 ``gather(slots)`` returns an Arrow array of the values at ``slots``; ``scatter(slots, values)`` writes an
 Arrow array (or numpy values) at ``slots``. :meth:`to_arrow` / :meth:`from_arrow` convert the whole column
 for snapshots.
@@ -76,14 +78,15 @@ class SlotColumn:
         valid: validity per slot (fixed-width types; object columns use None for null).
     """
 
-    def __init__(self, arrow_type: pa.DataType, size: int = 0) -> None:
+    def __init__(self, arrow_type: pa.DataType, size: int = 0, *, dense: bool = False) -> None:
         self.arrow_type = arrow_type
+        self.dense = dense
         found = _FIXED.get(arrow_type)
         self.fixed = found is not None
         self._dtype: np.dtype[Any] = found[0] if found is not None else np.dtype(object)
         self._storage: pa.DataType | None = found[1] if found is not None else None
         self.data: np.ndarray = np.zeros(size, dtype=self._dtype) if self.fixed else np.full(size, None, object)
-        self.valid: np.ndarray = np.zeros(size, dtype=bool)
+        self.valid: np.ndarray = np.full(size, dense, dtype=bool)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -98,7 +101,7 @@ class SlotColumn:
             self.data = np.concatenate([self.data, np.zeros(grow, dtype=self._dtype)])
         else:
             self.data = np.concatenate([self.data, np.full(grow, None, object)])
-        self.valid = np.concatenate([self.valid, np.zeros(grow, dtype=bool)])
+        self.valid = np.concatenate([self.valid, np.full(grow, self.dense, dtype=bool)])
 
     def take(self, slots: np.ndarray) -> None:
         """Keep only ``slots``, renumbered 0..len(slots)-1 in that order (compaction)."""
@@ -162,10 +165,10 @@ class SlotColumn:
         return self.gather(np.arange(len(self.data)))
 
     @classmethod
-    def from_arrow(cls, values: pa.Array | pa.ChunkedArray) -> SlotColumn:
+    def from_arrow(cls, values: pa.Array | pa.ChunkedArray, *, dense: bool = False) -> SlotColumn:
         """The column saved by :meth:`to_arrow`."""
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
-        column = cls(values.type, len(values))
+        column = cls(values.type, len(values), dense=dense)
         column.scatter(np.arange(len(values)), values)
         return column
