@@ -426,7 +426,7 @@ conforming = st.fixed_dictionaries(
 @given(st.lists(conforming, min_size=1, max_size=20))
 def test_fast_path_equals_record_by_record_decoding(documents: list[dict[str, Any]]) -> None:
     # R.B holds ints but is declared STRING: those documents fail the fast read and go per-row
-    records = [_document(doc) for doc in documents] * 20
+    records = [_document(doc) for doc in documents] * 40
     result = decode(MIXED, records)
     assert_matches_reference(records, result)
 

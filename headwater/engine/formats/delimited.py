@@ -46,7 +46,7 @@ from headwater.engine.casts.text import bigdecimal_error, decode_java_base64
 from headwater.engine.formats.assembly import BatchAssembly
 from headwater.engine.formats.base import Columns, DecodeResult, EncodeResult, as_binary
 from headwater.engine.formats.encoding import column_arrays, null_record_mask, row_count
-from headwater.engine.formats.json_decode import binary_offsets
+from headwater.engine.formats.json_decode import SMALL_BATCH, binary_offsets
 from headwater.engine.formats.json_rows import CoercionFailure, ensure_fit
 from headwater.engine.types import to_arrow
 from headwater.parser import types as t
@@ -291,6 +291,8 @@ class DelimitedDecoder:
             )
             if b'"' in text or b"\n" in text or b"\r" in text:
                 candidates &= ~_mask(pc.match_substring_regex(raw, '["\r\n]'))
+        if candidates.sum() < SMALL_BATCH:  # one Arrow read costs more than a few records
+            candidates[:] = False
         fast_index = np.flatnonzero(candidates)
         fast_rows = self._decode_fast(raw, fast_index, assembly) if len(fast_index) else 0
         if fast_rows is None:

@@ -55,6 +55,8 @@ _PREFIX = pa.scalar(b'{"v":', pa.binary())
 _SUFFIX = pa.scalar(b"}\n", pa.binary())
 _EMPTY = pa.scalar(b"", pa.binary())
 _SPLITS = (4096, 128)
+SMALL_BATCH = 32
+"""Batches with fewer candidate rows go per-row: one Arrow read costs more than that many records."""
 _MAX_RELEARN = 16
 
 Path = tuple[str, ...]
@@ -213,6 +215,8 @@ class JsonDecoder:
             candidates &= (
                 np.asarray(pc.fill_null(pc.binary_length(raw), 0).to_numpy(zero_copy_only=False)) > 0
             )
+        if candidates.sum() < SMALL_BATCH:
+            candidates[:] = False
         slow = [int(row) for row in np.flatnonzero(valid & ~candidates)]
         fast_rows = 0
         fast_index = np.flatnonzero(candidates)
@@ -422,6 +426,9 @@ class JsonDecoder:
         arrays = []
         for name, field_type in sql_type.fields:
             spellings = [s for s in active[name] if s in children]
+            if not spellings:  # cannot happen with an explicit schema; be safe
+                arrays.append(pa.nulls(len(values), to_arrow(field_type)))
+                continue
             present = [self._reconcile(children[s], field_type, (*path, name), owners) for s in spellings]
             for spelling, child in zip(spellings, present):
                 if child.null_count < len(child):
