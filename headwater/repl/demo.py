@@ -30,7 +30,8 @@ CREATE_STATEMENT = (
 )
 SUGGESTED_STATEMENTS = (
     f"SELECT * FROM {DEMO_STREAM.lower()} EMIT CHANGES LIMIT 5;",
-    f"SELECT userid, pageid FROM {DEMO_STREAM.lower()} WHERE userid = 'User_2' EMIT CHANGES;",
+    f"SELECT pageid, userid, TIMESTAMPTOSTRING(viewtime, 'HH:mm:ss', 'UTC') AS seen_at "
+    f"FROM {DEMO_STREAM.lower()} WHERE userid = 'User_2' EMIT CHANGES;",
 )
 EVENTS_PER_SECOND = 3.0
 SEED_EVENTS = 20
