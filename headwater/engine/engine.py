@@ -37,6 +37,7 @@ from headwater.engine.config import EngineConfig
 from headwater.engine.entities import Entity
 from headwater.engine.functions.registry import FunctionRegistry
 from headwater.engine.operators.sink import stored_schema
+from headwater.engine.planner.binding import compile_timestamp_parser
 from headwater.engine.planner.logical import PlanNode
 from headwater.engine.planner.physical import LoweringContext, lower
 from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
@@ -301,9 +302,11 @@ class Engine:
         def report_row(kind: str, row: int, message: str) -> None:
             self.processing_log.write([ProcessingLogEntry.processing(query_id, message, None)])
 
-        def report_record(target: str, partition: int, offset: int, message: str, raw: bytes | None) -> None:
+        def report_record(
+            topic: str, target: str, partition: int, offset: int, message: str, raw: bytes | None
+        ) -> None:
             self.processing_log.write(
-                [ProcessingLogEntry.deserialization(query_id, "", partition, target, message, raw, offset)]
+                [ProcessingLogEntry.deserialization(query_id, topic, partition, target, message, raw, offset)]
             )
 
         def open_topic(name: str) -> tuple[Any, int, bool, DataSource | None]:
@@ -319,8 +322,24 @@ class Engine:
             report_row=report_row,
             report_record=report_record,
             open_topic=open_topic,
-            timestamp_parser=_timestamp_parser,
+            timestamp_parser=self._timestamp_parser(ctx),
         )
+
+    def _timestamp_parser(
+        self, ctx: StatementContext
+    ) -> Callable[[DataSource], Callable[[pa.Array], tuple[pa.Array, list[tuple[int, str]]]] | None]:
+        """Parsers of STRING timestamp columns (TIMESTAMP_FORMAT), built per source."""
+
+        def for_source(
+            source: DataSource,
+        ) -> Callable[[pa.Array], tuple[pa.Array, list[tuple[int, str]]]] | None:
+            if source.timestamp_column is None or source.timestamp_format is None:
+                return None
+            return compile_timestamp_parser(
+                source.timestamp_column, source.timestamp_format, self.registry, ctx.config.as_dict()
+            )
+
+        return for_source
 
     def _replay(self) -> None:
         from headwater.engine.statements import dispatch
@@ -355,20 +374,3 @@ def _split(sql: str) -> list[str]:
     if split is not None:
         return [s for s in split(sql) if s.strip()]
     return [sql]
-
-
-def _timestamp_parser(
-    source: DataSource,
-) -> Callable[[pa.Array], tuple[pa.Array, list[tuple[int, str]]]] | None:
-    """Parses a STRING timestamp column with the source's TIMESTAMP_FORMAT (Java pattern), through the
-    function library's PARSE_TIMESTAMP-style kernel."""
-    fmt = source.timestamp_format
-    if fmt is None:
-        return None
-
-    def parse(values: pa.Array) -> tuple[pa.Array, list[tuple[int, str]]]:
-        from headwater.engine.functions.datetime import parse_timestamp_millis
-
-        return parse_timestamp_millis(values, fmt)
-
-    return parse

@@ -2,7 +2,8 @@
 
 The stored batch has the sink's columns in schema order (key columns carry the ``headwater.key``
 metadata), ``__timestamp`` from ROWTIME (or from the sink's TIMESTAMP column when the statement named
-one) and ``__headers`` copied from the input record, as Kafka Streams copies headers to its output. A
+one: BIGINT milliseconds, a TIMESTAMP, or a STRING parsed with TIMESTAMP_FORMAT; a row whose column is
+NULL or unparsable keeps ROWTIME) and ``__headers`` copied from the input record, as Kafka Streams copies headers to its output. A
 row without a value (see :mod:`headwater.engine.operators.base`) is stored with ``__tombstone`` set and
 null value columns: a record with a null value, as ksqlDB writes it.
 Partitioning: with :data:`~headwater.engine.operators.repartition.KEY_BYTES_COLUMN` present (keyed sinks)
@@ -15,6 +16,7 @@ The sink appends and returns nothing; the runtime commits the step's checkpoint 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -49,10 +51,17 @@ class SinkOperator(Operator):
 
     kind = "sink"
 
-    def __init__(self, sink: DataSource, topic: Any, partition_count: int) -> None:
+    def __init__(
+        self,
+        sink: DataSource,
+        topic: Any,
+        partition_count: int,
+        timestamp_parser: Callable[[pa.Array], tuple[pa.Array, list[tuple[int, str]]]] | None = None,
+    ) -> None:
         self.sink = sink
         self.topic = topic
         self.partition_count = partition_count
+        self.timestamp_parser = timestamp_parser
         self.schema = stored_schema(sink)
         self.appended = 0
 
@@ -67,6 +76,9 @@ class SinkOperator(Operator):
             values = batch.column(ts_name)
             if column is not None and column.type in (t.BIGINT, t.TIMESTAMP, t.INT):
                 timestamp = pc.coalesce(values.cast(pa.int64()), timestamp)
+            elif column is not None and column.type == t.STRING and self.timestamp_parser is not None:
+                millis, _ = self.timestamp_parser(values)
+                timestamp = pc.coalesce(millis, timestamp)
         fields = list(self.schema)
         null_values = null_value_mask(batch)
         if null_values is not None:

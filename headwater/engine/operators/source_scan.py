@@ -42,9 +42,11 @@ from headwater.engine.schema import (
     WINDOWEND,
     WINDOWSTART,
     Column,
+    quote,
 )
 from headwater.engine.serde import SourceSerde
 from headwater.engine.types import to_arrow
+from headwater.errors import ExecutionError
 from headwater.parser import types as t
 
 __all__ = ["PARTITION_COLUMN", "SourceScanOperator", "header_values"]
@@ -52,8 +54,9 @@ __all__ = ["PARTITION_COLUMN", "SourceScanOperator", "header_values"]
 PARTITION_COLUMN = "__partition"
 """Added by the driver to a stored batch: the partition it was read from (int32)."""
 
-RecordErrorReporter = Callable[[str, int, int, str, bytes | None], None]
-"""(target "key"/"value"/"timestamp", partition, offset, message, raw bytes) for a dropped record."""
+RecordErrorReporter = Callable[[str, str, int, int, str, bytes | None], None]
+"""(topic, target "key"/"value"/"timestamp", partition, offset, message, raw bytes) for a dropped
+record."""
 
 
 def header_values(headers: pa.Array, key: str) -> pa.Array:
@@ -128,7 +131,9 @@ class SourceScanOperator(Operator):
         topic_source: for a typed topic read with other columns, the source whose formats describe how
             the topic's columns serialise (the sink that created it); None otherwise.
         report: called for each dropped record.
-        throw_on_invalid_timestamp: ksql.timestamp.throw.on.invalid.
+        timestamp_parser: parses a STRING timestamp column (TIMESTAMP_FORMAT).
+        throw_on_invalid_timestamp: ``ksql.timestamp.throw.on.invalid``: a record whose timestamp
+            column is NULL, negative or unparsable fails the query instead of being dropped and logged.
     """
 
     kind = "scan"
@@ -141,6 +146,7 @@ class SourceScanOperator(Operator):
         topic_source: DataSource | None = None,
         report: RecordErrorReporter | None = None,
         timestamp_parser: Callable[[pa.Array], tuple[pa.Array, list[tuple[int, str]]]] | None = None,
+        throw_on_invalid_timestamp: bool = False,
     ) -> None:
         self.source = source
         self.raw = raw
@@ -148,6 +154,7 @@ class SourceScanOperator(Operator):
         self.serde = SourceSerde(source) if (raw or topic_source is not None) else None
         self.topic_serde = SourceSerde(topic_source) if topic_source is not None else None
         self.timestamp_parser = timestamp_parser
+        self.throw_on_invalid_timestamp = throw_on_invalid_timestamp
 
     def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
         rows = batch.num_rows
@@ -236,7 +243,14 @@ class SourceScanOperator(Operator):
         for row, message in errors:
             if keep[row] and self.report is not None:
                 raw = data[row].as_py() if data is not None else None
-                self.report(target, int(partitions[row].as_py()), int(offsets[row].as_py()), message, raw)
+                self.report(
+                    self.source.topic,
+                    target,
+                    int(partitions[row].as_py()),
+                    int(offsets[row].as_py()),
+                    message,
+                    raw,
+                )
             keep[row] = False
 
     def _transcode(
@@ -300,23 +314,31 @@ class SourceScanOperator(Operator):
         column = self.source.schema.find(name)
         assert column is not None
         values = columns[name]
+        errors: list[tuple[int, str]] = []
         if column.type == t.STRING:
             if self.timestamp_parser is None:
                 raise ValueError("a STRING timestamp column needs a timestamp parser")
             millis, errors = self.timestamp_parser(values)
-            self._drop(errors, keep, "timestamp", partitions, offsets, None)
-        elif column.type == t.TIMESTAMP:
-            millis = values.cast(pa.int64())
         else:
             millis = values.cast(pa.int64())
         invalid = np.flatnonzero(
             pc.or_kleene(pc.is_null(millis), pc.less(pc.fill_null(millis, 0), 0)).to_numpy(
                 zero_copy_only=False
             )
+            & keep
         )
+        if self.throw_on_invalid_timestamp and len(invalid):
+            row = int(invalid[0])
+            reason = dict(errors).get(row, f"Invalid timestamp in column {name}")
+            raise ExecutionError(
+                f"Invalid timestamp in column {quote(name)} of topic {self.source.topic}, partition "
+                f"{partitions[row].as_py()}, offset {offsets[row].as_py()}: {reason}"
+            )
+        self._drop(errors, keep, "timestamp", partitions, offsets, None)
         for row in invalid:
             if keep[row] and self.report is not None:
                 self.report(
+                    self.source.topic,
                     "timestamp",
                     int(partitions[row].as_py()),
                     int(offsets[row].as_py()),

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from headwater.engine import expressions as ex
 from headwater.engine.catalog import DataSource
-from headwater.engine.expressions.scope import Scope
+from headwater.engine.expressions.scope import Scope, ScopeColumn
 from headwater.engine.functions.registry import FunctionError, FunctionRegistry, TableFunction
 from headwater.engine.types import to_arrow
 from headwater.parser import expressions as pe
@@ -27,6 +27,7 @@ __all__ = [
     "build_scope",
     "compile_expression",
     "compile_table_function",
+    "compile_timestamp_parser",
     "is_aggregate_call",
     "is_table_function_call",
     "select_names",
@@ -114,6 +115,28 @@ def compile_table_function(
     """An evaluator for a bound table-function call (EXPLODE...); rows on which it fails produce
     nothing and are reported through ``on_error(row, message)``."""
     return _TableFunctionEvaluator(ex.compile_table_function(bound, config=config), on_error)
+
+
+def compile_timestamp_parser(
+    column: str, pattern: str, registry: FunctionRegistry, config: Mapping[str, Any]
+) -> Callable[[pa.Array], tuple[pa.Array, list[tuple[int, str]]]]:
+    """A parser of a STRING timestamp column with a TIMESTAMP_FORMAT (a Java ``DateTimeFormatter``
+    pattern): ``parse(values) -> (epoch milliseconds, [(row, message)])``, unparsable rows NULL.
+
+    It is ksqlDB's PARSE_TIMESTAMP(column, pattern) from the function library, compiled once, so the
+    source's timestamps parse exactly as the function does (UTC unless the pattern has a zone).
+    """
+    scope = Scope((ScopeColumn(column, t.STRING),))
+    call = pe.FunctionCall("PARSE_TIMESTAMP", (pe.ColumnRef(column), pe.StringLiteral(pattern)))
+    compiled = ex.compile_expression(ex.bind(call, scope, registry), config=config)
+
+    def parse(values: pa.Array) -> tuple[pa.Array, list[tuple[int, str]]]:
+        errors: list[tuple[int, str]] = []
+        batch = pa.RecordBatch.from_arrays([values], names=[column])
+        parsed = compiled.evaluate(batch, on_error=lambda row, message: errors.append((row, message)))
+        return parsed.cast(pa.int64()), errors
+
+    return parse
 
 
 def select_names(

@@ -49,14 +49,15 @@ class LoweringContext:
     Attributes:
         config: the query's effective configuration.
         report_row: (operator kind, row, message) for a row an expression or serialiser failed on.
-        report_record: (target, partition, offset, message, raw bytes) for a record the scan dropped.
+        report_record: (topic, target, partition, offset, message, raw bytes) for a record the scan
+            dropped.
         open_topic: topic name -> (topic object, partition count, is_raw, source declared by its writer).
         timestamp_parser: parses STRING timestamp columns (TIMESTAMP_FORMAT) for a source.
     """
 
     config: Mapping[str, Any]
     report_row: Callable[[str, int, str], None]
-    report_record: Callable[[str, int, int, str, bytes | None], None]
+    report_record: Callable[[str, str, int, int, str, bytes | None], None]
     open_topic: Callable[[str], tuple[Any, int, bool, DataSource | None]]
     timestamp_parser: Callable[[DataSource], Any] | None = None
 
@@ -67,8 +68,14 @@ def _scan(node: ScanNode, ctx: LoweringContext) -> Operator:
     if not raw and writer is not None and _needs_transcode(node.source, writer):
         topic_source = writer
     parser = ctx.timestamp_parser(node.source) if ctx.timestamp_parser is not None else None
+    throw = str(ctx.config.get("ksql.timestamp.throw.on.invalid", "false")).lower() == "true"
     return SourceScanOperator(
-        node.source, raw=raw, topic_source=topic_source, report=ctx.report_record, timestamp_parser=parser
+        node.source,
+        raw=raw,
+        topic_source=topic_source,
+        report=ctx.report_record,
+        timestamp_parser=parser,
+        throw_on_invalid_timestamp=throw,
     )
 
 
@@ -149,7 +156,8 @@ def _limit(node: LimitNode, ctx: LoweringContext) -> Operator:
 
 def _sink(node: SinkNode, ctx: LoweringContext) -> Operator:
     topic, partitions, _, _ = ctx.open_topic(node.sink.topic)
-    return SinkOperator(node.sink, topic, partitions)
+    parser = ctx.timestamp_parser(node.sink) if ctx.timestamp_parser is not None else None
+    return SinkOperator(node.sink, topic, partitions, parser)
 
 
 LOWERINGS: dict[type[PlanNode], Callable[[Any, LoweringContext], Operator]] = {

@@ -121,9 +121,11 @@ def _lowering(ctx: StatementContext, query_id: str) -> LoweringContext:
     def report_row(kind: str, row: int, message: str) -> None:
         engine.processing_log.write([ProcessingLogEntry.processing(query_id, message, None)])
 
-    def report_record(target: str, partition: int, offset: int, message: str, raw: bytes | None) -> None:
+    def report_record(
+        topic: str, target: str, partition: int, offset: int, message: str, raw: bytes | None
+    ) -> None:
         engine.processing_log.write(
-            [ProcessingLogEntry.deserialization(query_id, "", partition, target, message, raw, offset)]
+            [ProcessingLogEntry.deserialization(query_id, topic, partition, target, message, raw, offset)]
         )
 
     base = engine._lowering_context(ctx, query_id)
