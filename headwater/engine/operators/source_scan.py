@@ -328,11 +328,11 @@ class SourceScanOperator(Operator):
             & keep
         )
         if self.throw_on_invalid_timestamp and len(invalid):
-            row = int(invalid[0])
-            reason = dict(errors).get(row, f"Invalid timestamp in column {name}")
+            first = int(invalid[0])
+            reason = dict(errors).get(first, f"Invalid timestamp in column {name}")
             raise ExecutionError(
                 f"Invalid timestamp in column {quote(name)} of topic {self.source.topic}, partition "
-                f"{partitions[row].as_py()}, offset {offsets[row].as_py()}: {reason}"
+                f"{partitions[first].as_py()}, offset {offsets[first].as_py()}: {reason}"
             )
         self._drop(errors, keep, "timestamp", partitions, offsets, None)
         for row in invalid:

@@ -117,4 +117,5 @@ def _rewrite(node: object) -> pe.Expression | None:
 
 def pseudo_timestamp_literals(expression: pe.Expression) -> pe.Expression:
     """``expression`` with the strings compared to ROWTIME / WINDOWSTART / WINDOWEND made instants."""
-    return transform(expression, _rewrite)  # type: ignore[no-any-return]
+    rewritten: pe.Expression = transform(expression, _rewrite)
+    return rewritten
