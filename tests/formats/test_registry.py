@@ -183,3 +183,12 @@ def test_key_schema_error_message() -> None:
         "schema: Persistence{columns=[`K1` INTEGER KEY, `K2` INTEGER KEY], features=[]}\n"
         "reason: The 'KAFKA' format only supports a single field."
     )
+
+
+def test_decoders_and_encoders_validate_their_columns() -> None:
+    with pytest.raises(PlanError, match="The 'DELIMITED' format does not support type 'STRUCT', column: `S`"):
+        DELIMITED.decoder([("S", t.Struct((("A", t.INT),)))], is_key=False)
+    with pytest.raises(PlanError, match="The 'KAFKA' format does not support type 'BOOLEAN'"):
+        KAFKA.encoder([("B", t.BOOLEAN)], is_key=True)
+    with pytest.raises(PlanError, match="The 'NONE' format can only be used when no columns are defined"):
+        NONE.decoder([("V", t.INT)], is_key=False)

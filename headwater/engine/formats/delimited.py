@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import base64
 import decimal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -82,6 +82,13 @@ def parse_record(text: str, delimiter: str) -> list[str] | None:
         position += 1
     if position >= length:
         return None
+    if '"' not in text:  # no quoting: the first line, split
+        end = length
+        for separator in "\r\n":
+            found = text.find(separator, position)
+            if found != -1:
+                end = min(end, found)
+        return text[position:end].split(delimiter)
     fields: list[str] = []
     while True:
         if position < length and text[position] == '"':
@@ -138,36 +145,15 @@ def _quoted(text: str, position: int, delimiter: str) -> tuple[str, int, bool]:
 # field text -> typed values
 
 
-def parse_field(text: str, sql_type: t.SqlType) -> Any:
-    """One non-empty field as ksqlDB's DELIMITED parsers read it.
+def _time(text: str) -> int:
+    millis = parse_java_int_str(text, 64)
+    if not 0 <= millis <= 86_400_000:
+        raise ValueError("Time values must use number of milliseconds greater than 0 and less than 86400000.")
+    return millis
 
-    Raises:
-        ValueError: with the Java exception's message.
-    """
-    if sql_type == t.STRING:
-        return text
-    if sql_type == t.BOOLEAN:
-        return text.lower() == "true"
-    if sql_type == t.INT:
-        return parse_java_int_str(text, 32)
-    if sql_type == t.BIGINT:
-        return parse_java_int_str(text, 64)
-    if sql_type == t.DOUBLE:
-        return parse_java_double_str(text)
-    if sql_type == t.TIMESTAMP:
-        return parse_java_int_str(text, 64)
-    if sql_type == t.TIME:
-        millis = parse_java_int_str(text, 64)
-        if not 0 <= millis <= 86_400_000:
-            raise ValueError(
-                "Time values must use number of milliseconds greater than 0 and less than 86400000."
-            )
-        return millis
-    if sql_type == t.DATE:
-        return parse_java_int_str(text, 32)
-    if sql_type == t.BYTES:
-        return decode_java_base64(text)
-    if isinstance(sql_type, t.Decimal):
+
+def _decimal_parser(sql_type: t.Decimal) -> Callable[[str], Any]:
+    def parse(text: str) -> decimal.Decimal:
         try:
             value = decimal.Decimal(text)
             if not value.is_finite() or text.strip() != text or "_" in text:
@@ -178,7 +164,39 @@ def parse_field(text: str, sql_type: t.SqlType) -> Any:
             return ensure_fit(value, sql_type)
         except CoercionFailure as failure:
             raise ValueError(failure.message) from None
-    raise ValueError(f"The 'DELIMITED' format does not support type '{sql_type}'")
+
+    return parse
+
+
+def field_parser(sql_type: t.SqlType) -> Callable[[str], Any]:
+    """The function that reads one non-empty field of ``sql_type`` as ksqlDB's DELIMITED parsers do
+    (it raises ValueError with the Java exception's message)."""
+    parsers: dict[t.SqlType, Callable[[str], Any]] = {
+        t.STRING: lambda text: text,
+        t.BOOLEAN: lambda text: text.lower() == "true",
+        t.INT: lambda text: parse_java_int_str(text, 32),
+        t.BIGINT: lambda text: parse_java_int_str(text, 64),
+        t.DOUBLE: parse_java_double_str,
+        t.TIMESTAMP: lambda text: parse_java_int_str(text, 64),
+        t.TIME: _time,
+        t.DATE: lambda text: parse_java_int_str(text, 32),
+        t.BYTES: decode_java_base64,
+    }
+    if isinstance(sql_type, t.Decimal):
+        return _decimal_parser(sql_type)
+    parser = parsers.get(sql_type)
+    if parser is None:
+        raise ValueError(f"The 'DELIMITED' format does not support type '{sql_type}'")
+    return parser
+
+
+def parse_field(text: str, sql_type: t.SqlType) -> Any:
+    """One non-empty field as ksqlDB's DELIMITED parsers read it.
+
+    Raises:
+        ValueError: with the Java exception's message.
+    """
+    return field_parser(sql_type)(text)
 
 
 def convert_column(strings: pa.Array, sql_type: t.SqlType) -> tuple[pa.Array, dict[int, str]]:
@@ -247,6 +265,7 @@ class DelimitedDecoder:
 
     def __init__(self, columns: Columns, *, delimiter: str = ",", vectorized: bool = True) -> None:
         self._columns = tuple(columns)
+        self._parsers = [field_parser(sql_type) for _, sql_type in self._columns]
         self._delimiter = delimiter
         self._fast = vectorized and len(delimiter.encode("utf-8")) == 1 and delimiter not in '\r\n"'
         names = [f"c{i}" for i in range(len(self._columns))]
@@ -358,6 +377,7 @@ class DelimitedDecoder:
         return int(keep.sum())
 
     def _decode_slow(self, raw: pa.Array, rows: Sequence[int], assembly: BatchAssembly, topic: str) -> None:
+        parsers = self._parsers
         good_rows: list[int] = []
         good_values: list[list[Any]] = []
         for row in rows:
@@ -373,10 +393,7 @@ class DelimitedDecoder:
                 self._mismatch(assembly, row, topic, len(fields))
                 continue
             try:
-                values = [
-                    None if not text else parse_field(text, sql_type)
-                    for text, (_, sql_type) in zip(fields, self._columns)
-                ]
+                values = [None if not text else parse(text) for text, parse in zip(fields, parsers)]
             except ValueError as error:
                 assembly.fail(row, DESERIALIZE_ERROR, (str(error),))
                 continue

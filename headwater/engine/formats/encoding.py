@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 
 from headwater.engine.formats.base import Columns
 from headwater.engine.types import to_arrow
+from headwater.errors import PlanError
 
 __all__ = ["column_arrays", "null_record_mask", "row_count"]
 
@@ -20,14 +21,14 @@ def column_arrays(
     """The columns to encode as contiguous arrays of the declared Arrow types, matched by position.
 
     Raises:
-        ValueError: the number of columns differs from the declaration.
+        PlanError: the number of columns differs from the declaration.
     """
     if isinstance(columns, (pa.Table, pa.RecordBatch)):
         given: list[pa.Array | pa.ChunkedArray] = [columns.column(i) for i in range(columns.num_columns)]
     else:
         given = list(columns)
     if len(given) != len(declared):
-        raise ValueError(f"expected {len(declared)} columns to encode, got {len(given)}")
+        raise PlanError(f"The encoder was declared with {len(declared)} columns but given {len(given)}")
     arrays = []
     for array, (_, sql_type) in zip(given, declared):
         if isinstance(array, pa.ChunkedArray):

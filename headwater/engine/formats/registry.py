@@ -61,6 +61,7 @@ class _Json(Format):
     def decoder(
         self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
     ) -> Decoder:
+        self.validate_columns(columns, is_key=is_key)
         if not columns:
             return NoneDecoder(columns)
         return JsonDecoder(columns, is_key=is_key, unwrapped=_unwrapped(columns, is_key, wrap_single))
@@ -68,6 +69,7 @@ class _Json(Format):
     def encoder(
         self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
     ) -> Encoder:
+        self.validate_columns(columns, is_key=is_key)
         if not columns:
             return NoneEncoder(columns)
         return JsonEncoder(columns, unwrapped=_unwrapped(columns, is_key, wrap_single))
@@ -110,11 +112,13 @@ class _Delimited(Format):
     def decoder(
         self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
     ) -> Decoder:
+        self.validate_columns(columns, is_key=is_key)
         return DelimitedDecoder(columns, delimiter=delimiter or ",")
 
     def encoder(
         self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
     ) -> Encoder:
+        self.validate_columns(columns, is_key=is_key)
         return DelimitedEncoder(columns, delimiter=delimiter or ",")
 
 
@@ -141,11 +145,13 @@ class _Kafka(Format):
     def decoder(
         self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
     ) -> Decoder:
+        self.validate_columns(columns, is_key=is_key)
         return KafkaDecoder(columns)
 
     def encoder(
         self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
     ) -> Encoder:
+        self.validate_columns(columns, is_key=is_key)
         return KafkaEncoder(columns)
 
 
@@ -166,11 +172,13 @@ class _None(Format):
     def decoder(
         self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
     ) -> Decoder:
+        self.validate_columns(columns, is_key=is_key)
         return NoneDecoder(columns)
 
     def encoder(
         self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
     ) -> Encoder:
+        self.validate_columns(columns, is_key=is_key)
         return NoneEncoder(columns)
 
 

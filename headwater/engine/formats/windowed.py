@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from headwater.engine.formats.base import RowError, as_binary
 from headwater.engine.formats.json_decode import binary_offsets
+from headwater.errors import ExecutionError
 
 __all__ = [
     "WindowedKeys",
@@ -81,7 +82,7 @@ def _binary(valid: np.ndarray, lengths: np.ndarray, data: np.ndarray) -> pa.Arra
     """A binary array from per-row validity, lengths and the concatenated bytes."""
     offsets = np.concatenate([[0], np.cumsum(np.where(valid, lengths, 0))])
     if offsets[-1] >= 2**31:
-        raise ValueError("a batch of windowed keys may not exceed 2 GiB")
+        raise ExecutionError("A batch of windowed keys may not exceed 2 GiB; decode it in smaller batches")
     return pa.Array.from_buffers(
         pa.binary(),
         len(valid),
