@@ -191,7 +191,8 @@ class Engine:
         )
 
     def ensure_sink_topic(self, sink: DataSource, partitions: int) -> None:
-        """Create the typed topic of a sink, or check an existing one can take its rows."""
+        """Create the typed topic of a sink, or check an existing one can take its rows (a raw topic
+        takes them serialised in the sink's formats)."""
         from headwater.storage import TopicConfig
 
         schema = stored_schema(sink)
@@ -199,9 +200,7 @@ class Engine:
             topic = self.log.topic(sink.topic)
             existing = getattr(topic, "schema", None)
             if existing is None:
-                raise PlanError(
-                    f"Topic {sink.topic} holds raw records; a query cannot write typed rows to it."
-                )
+                return
             missing = not set(schema.names) <= set(existing.names)
             if missing and hasattr(topic, "set_schema"):
                 topic.set_schema(schema)

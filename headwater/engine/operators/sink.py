@@ -1,11 +1,16 @@
-"""Sink: append row batches to the sink's typed topic, with each row's event time and headers.
+"""Sink: append row batches to the sink's topic, with each row's event time and headers.
 
-The stored batch has the sink's columns in schema order (key columns carry the ``headwater.key``
-metadata), ``__timestamp`` from ROWTIME (or from the sink's TIMESTAMP column when the statement named
-one: BIGINT milliseconds, a TIMESTAMP, or a STRING parsed with TIMESTAMP_FORMAT; a row whose column is
-NULL or unparsable keeps ROWTIME) and ``__headers`` copied from the input record, as Kafka Streams copies headers to its output. A
-row without a value (see :mod:`headwater.engine.operators.base`) is stored with ``__tombstone`` set and
-null value columns: a record with a null value, as ksqlDB writes it.
+A *typed* sink topic (what a CSAS creates) stores the sink's columns in schema order (key columns carry
+the ``headwater.key`` metadata). A *raw* sink topic (INSERT INTO ... SELECT, or a CSAS, into a stream
+declared over a topic of serialised records) stores ``__key`` / ``__value`` bytes in the sink's formats,
+as ksqlDB would have produced them; a row whose value cannot be serialised is dropped and reported.
+
+Either way ``__timestamp`` comes from ROWTIME (or from the sink's TIMESTAMP column when the statement
+named one: BIGINT milliseconds, a TIMESTAMP, or a STRING parsed with TIMESTAMP_FORMAT; a row whose column
+is NULL or unparsable keeps ROWTIME), and ``__headers`` is copied from the input record, as Kafka Streams
+copies headers to its output. A row without a value (see :mod:`headwater.engine.operators.base`) is a
+record with a null value: ``__tombstone`` set and null value columns (typed), or a null ``__value``.
+
 Partitioning: with :data:`~headwater.engine.operators.repartition.KEY_BYTES_COLUMN` present (keyed sinks)
 the log hashes the serialised key with murmur2; a keyless row keeps its source partition modulo the sink's
 partition count, so a keyless stream stays in order per source partition.
@@ -27,6 +32,7 @@ from headwater.engine.catalog import DataSource
 from headwater.engine.operators.base import HEADERS_COLUMN, Operator, null_value_mask, system_column
 from headwater.engine.operators.repartition import KEY_BYTES_COLUMN
 from headwater.engine.schema import ROWPARTITION, ROWTIME, WINDOWEND, WINDOWSTART
+from headwater.engine.serde import SourceSerde
 from headwater.parser import types as t
 
 __all__ = ["SinkOperator", "stored_schema"]
@@ -57,18 +63,21 @@ class SinkOperator(Operator):
         topic: Any,
         partition_count: int,
         timestamp_parser: Callable[[pa.Array], tuple[pa.Array, list[tuple[int, str]]]] | None = None,
+        *,
+        raw: bool = False,
+        report: Callable[[int, str], None] | None = None,
     ) -> None:
         self.sink = sink
         self.topic = topic
         self.partition_count = partition_count
         self.timestamp_parser = timestamp_parser
+        self.raw = raw
+        self.report = report
+        self.serde = SourceSerde(sink) if raw else None
         self.schema = stored_schema(sink)
         self.appended = 0
 
-    def stored_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        """The batch as the sink's topic stores it."""
-        arrays = [batch.column(field.name) for field in self.schema]
-        arrays = [a if a.type == f.type else a.cast(f.type) for a, f in zip(arrays, self.schema)]
+    def _timestamps(self, batch: pa.RecordBatch) -> pa.Array:
         timestamp = system_column(batch, ROWTIME)
         ts_name = self.sink.timestamp_column
         if ts_name is not None and ts_name in batch.schema.names:
@@ -79,6 +88,13 @@ class SinkOperator(Operator):
             elif column is not None and column.type == t.STRING and self.timestamp_parser is not None:
                 millis, _ = self.timestamp_parser(values)
                 timestamp = pc.coalesce(millis, timestamp)
+        return timestamp.cast(pa.int64())
+
+    def stored_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """The batch as the sink's typed topic stores it."""
+        arrays = [batch.column(field.name) for field in self.schema]
+        arrays = [a if a.type == f.type else a.cast(f.type) for a, f in zip(arrays, self.schema)]
+        timestamp = self._timestamps(batch)
         fields = list(self.schema)
         null_values = null_value_mask(batch)
         if null_values is not None:
@@ -93,14 +109,48 @@ class SinkOperator(Operator):
         if HEADERS_COLUMN in batch.schema.names:
             arrays.append(batch.column(HEADERS_COLUMN))
             fields.append(batch.schema.field(HEADERS_COLUMN))
-        arrays.append(timestamp.cast(pa.int64()))
+        arrays.append(timestamp)
         fields.append(pa.field("__timestamp", pa.int64()))
         return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+
+    def raw_batch(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+        """The batch as a raw topic stores it (serialised in the sink's formats), and the input rows that
+        made it (rows whose value cannot be serialised are dropped and reported)."""
+        assert self.serde is not None
+        rows = batch.num_rows
+        null_values = null_value_mask(batch)
+        values, errors = self.serde.encode_value(
+            [batch.column(c.name) for c in self.serde.value_columns], rows=rows, null_record=null_values
+        )
+        if KEY_BYTES_COLUMN in batch.schema.names:
+            keys = batch.column(KEY_BYTES_COLUMN)
+        else:
+            keys = pa.nulls(rows, pa.binary())
+        arrays = [keys, values, self._timestamps(batch)]
+        names = ["__key", "__value", "__timestamp"]
+        if HEADERS_COLUMN in batch.schema.names:
+            arrays.append(batch.column(HEADERS_COLUMN))
+            names.append(HEADERS_COLUMN)
+        stored = pa.RecordBatch.from_arrays(arrays, names=names)
+        if errors:
+            keep = np.ones(rows, dtype=bool)
+            for row, message in errors:
+                keep[row] = False
+                if self.report is not None:
+                    self.report(row, message)
+            mask = pa.array(keep)
+            return stored.filter(mask), batch.filter(mask)
+        return stored, batch
 
     def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
         if batch.num_rows == 0:
             return []
-        stored = self.stored_batch(batch)
+        if self.raw:
+            stored, batch = self.raw_batch(batch)
+            if stored.num_rows == 0:
+                return []
+        else:
+            stored = self.stored_batch(batch)
         if KEY_BYTES_COLUMN in batch.schema.names:
             self.topic.append(stored, key_bytes=batch.column(KEY_BYTES_COLUMN))
         elif self.partition_count == 1:

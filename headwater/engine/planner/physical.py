@@ -155,9 +155,16 @@ def _limit(node: LimitNode, ctx: LoweringContext) -> Operator:
 
 
 def _sink(node: SinkNode, ctx: LoweringContext) -> Operator:
-    topic, partitions, _, _ = ctx.open_topic(node.sink.topic)
+    topic, partitions, raw, _ = ctx.open_topic(node.sink.topic)
     parser = ctx.timestamp_parser(node.sink) if ctx.timestamp_parser is not None else None
-    return SinkOperator(node.sink, topic, partitions, parser)
+    return SinkOperator(
+        node.sink,
+        topic,
+        partitions,
+        parser,
+        raw=raw,
+        report=lambda row, msg: ctx.report_row("sink", row, msg),
+    )
 
 
 LOWERINGS: dict[type[PlanNode], Callable[[Any, LoweringContext], Operator]] = {

@@ -297,7 +297,7 @@ def _historical(ctx: StatementContext, builder: QueryBuilder, query: ast.Query) 
     connection = duckdb.connect()
     try:
         connection.register("relation", table)
-        result: pa.Table = connection.execute(sql).to_arrow_table()
+        result: pa.Table = connection.sql(sql).to_arrow_table()
     except duckdb.Error as error:
         raise ExecutionError(f"Historical query failed: {error}") from None
     finally:
