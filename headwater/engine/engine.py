@@ -93,11 +93,13 @@ class Engine:
         self._lock = threading.RLock()
         self._closed = False
         self.recovery_report: dict[tuple[str, int], int] = {}
+        self._replaying = True
         self._replay()
+        self._replaying = False
         self._recover_sinks()
         for query in self._queries.values():
             query.initialise()
-            if background:
+            if background and query.state == QueryState.RUNNING:
                 query.start()
 
     # -- public API --------------------------------------------------------------------------------------
@@ -283,6 +285,18 @@ class Engine:
                 sinks[tp] = max(end, sinks.get(tp, 0))
             retired.commit(Checkpoint(epoch=previous.epoch + 1, sinks=sinks))
         query.checkpoints.delete()
+
+    def pause_query(self, query_id: str) -> None:
+        """PAUSE: the query stops consuming until RESUME (its checkpoint stays)."""
+        query = self._queries.get(query_id)
+        if query is not None:
+            query.pause()
+
+    def resume_query(self, query_id: str) -> None:
+        """RESUME: the query consumes again from its committed offsets."""
+        query = self._queries.get(query_id)
+        if query is not None:
+            query.resume(background=self.background and not self._replaying)
 
     def note_external_append(self, topic_name: str) -> None:
         """Records appended outside a query (INSERT VALUES) to a query's sink count as committed: the

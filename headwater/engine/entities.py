@@ -33,6 +33,8 @@ from headwater.parser import types as t
 
 __all__ = [
     "ArgumentInfo",
+    "AssertSchemaEntity",
+    "AssertTopicEntity",
     "CommandStatus",
     "CommandStatusEntity",
     "Entity",
@@ -616,6 +618,31 @@ class WarningEntity(Entity):
 
     def _fields(self) -> Json:
         return {"message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class AssertTopicEntity(Entity):
+    """ASSERT [NOT EXISTS] TOPIC that held (ksqlDB's ``assert_topic``)."""
+
+    TYPE: ClassVar[str] = "assert_topic"
+    topic_name: str = ""
+    exists: bool = True
+
+    def _fields(self) -> Json:
+        return {"topicName": self.topic_name, "exists": self.exists}
+
+
+@dataclass(frozen=True, slots=True)
+class AssertSchemaEntity(Entity):
+    """ASSERT [NOT EXISTS] SCHEMA that held (ksqlDB's ``assert_schema``)."""
+
+    TYPE: ClassVar[str] = "assert_schema"
+    subject: str | None = None
+    schema_id: int | None = None
+    exists: bool = True
+
+    def _fields(self) -> Json:
+        return {"subject": self.subject, "id": self.schema_id, "exists": self.exists}
 
 
 @dataclass(frozen=True, slots=True)

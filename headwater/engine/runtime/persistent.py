@@ -269,6 +269,21 @@ class PersistentQuery:
         if state is not None:
             self.state = state
 
+    def pause(self) -> None:
+        """PAUSE: stop consuming, keep the committed position (a paused query is still listed)."""
+        if self.state != QueryState.RUNNING:
+            return
+        self.stop(state=QueryState.PAUSED)
+
+    def resume(self, *, background: bool) -> None:
+        """RESUME: consume again from the committed position (on a thread when ``background``)."""
+        if self.state != QueryState.PAUSED:
+            return
+        self.state = QueryState.RUNNING
+        self._stop.clear()
+        if background:
+            self.start()
+
     def close(self) -> None:
         self.stop()
         for operator in self.operators:

@@ -24,7 +24,7 @@ def handlers() -> dict[type[ast.Statement], Callable[[StatementContext, Any], En
 
 
 def _build() -> dict[type[ast.Statement], Callable[[StatementContext, Any], Entity]]:
-    from headwater.engine.statements import ddl, listing, queries, session
+    from headwater.engine.statements import control, ddl, listing, queries, session
 
     return {
         ast.CreateStream: ddl.create_source,
@@ -38,6 +38,10 @@ def _build() -> dict[type[ast.Statement], Callable[[StatementContext, Any], Enti
         ast.CreateTableAsSelect: queries.create_as_select,
         ast.InsertInto: queries.insert_into,
         ast.TerminateQuery: queries.terminate,
+        ast.PauseQuery: control.pause,
+        ast.ResumeQuery: control.resume,
+        ast.AssertTopic: control.assert_topic,
+        ast.AssertSchema: control.assert_schema,
         ast.SetProperty: session.set_property,
         ast.UnsetProperty: session.unset_property,
         ast.DefineVariable: session.define,
