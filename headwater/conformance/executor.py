@@ -203,7 +203,7 @@ class _CaseRun:
             problem = mismatch_reason(raised.java, expected)
             if problem:
                 raise CaseFailure(
-                    "a different exception was thrown",
+                    f"a different exception was thrown: {raised.summary}",
                     f"{problem}\nexpected: {expected.describe()}\nactual: {raised.java.describe()}",
                 ) from None
             return ""

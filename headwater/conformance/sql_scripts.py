@@ -410,6 +410,11 @@ def _column(element: ast.TableElement) -> Column:
 # --------------------------------------------------------------------------------------------------------
 
 
+def _short(java: JavaException) -> str:
+    """``SimpleClassName: first line of the message``, for the summary line of a reason."""
+    return f"{java.class_name.rsplit('.', 1)[-1]}: {java.message.split(chr(10), 1)[0]}"
+
+
 def _skip_reason(test: ScriptTest) -> str | None:
     match = _FORMAT_PROPERTY.search(test.text)
     if match:
@@ -439,20 +444,18 @@ def run_script_test(
         except _Thrown as thrown:
             java = thrown.java
             if not expecting:
-                first = java.message.split("\n", 1)[0]
-                return result(
-                    Status.FAIL, f"{java.class_name.rsplit('.', 1)[-1]}: {first}\n{java.describe()}"
-                )
+                return result(Status.FAIL, f"{_short(java)}\n{java.describe()}")
             if test.expected_message is not None and test.expected_message not in java.message:
                 return result(
                     Status.FAIL,
-                    f"a different exception was thrown\nexpected a message containing {test.expected_message!r}, "
-                    f"got {java.describe()}",
+                    f"a different exception was thrown: {_short(java)}\n"
+                    f"expected a message containing {test.expected_message!r}, got {java.describe()}",
                 )
             if test.expected_error is not None and not is_instance(java.class_name, test.expected_error):
                 return result(
                     Status.FAIL,
-                    f"a different exception was thrown\nexpected {test.expected_error}, got {java.describe()}",
+                    f"a different exception was thrown: {_short(java)}\n"
+                    f"expected {test.expected_error}, got {java.describe()}",
                 )
             return result(Status.PASS)
         except CaseTimeout as e:
