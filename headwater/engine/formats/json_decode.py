@@ -252,7 +252,7 @@ class JsonDecoder:
         if self._fast:
             for path, name, spelling in self._rows.spellings.items():
                 self._activate(path, name, spelling)
-            self._rows.spellings.seen.clear()
+            self._rows.spellings.clear()
 
     def _decode_fast(
         self, raw: pa.Array, index: np.ndarray, assembly: BatchAssembly

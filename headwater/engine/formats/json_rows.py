@@ -209,6 +209,9 @@ def _string_failure(base: str) -> CoercionFailure:
 
 
 def _wrap(value: int, bits: int) -> int:
+    half = 1 << (bits - 1)
+    if -half <= value < half:
+        return value
     low = value & ((1 << bits) - 1)
     return low - (1 << bits) if low >> (bits - 1) else low
 
@@ -276,53 +279,89 @@ def json_string_literal(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def _coerce(value: Any, sql_type: t.SqlType, spellings: SpellingLog | None, where: tuple[str, ...]) -> Any:
-    """``enforceFieldType`` for one value (path reported by the caller)."""
-    if value is None:
-        return None
+Coerce = Callable[[Any], Any]
+"""A compiled ``enforceFieldType`` for one declared type: a non-null parsed value in, the Python value
+for Arrow out (raises CoercionFailure, its path relative to the value)."""
+
+
+def _compile(sql_type: t.SqlType, spellings: SpellingLog | None, where: tuple[str, ...]) -> Coerce:
+    """The coercion of ``sql_type``, decided once so that each record only runs the checks it needs."""
     if isinstance(sql_type, t.Primitive):
-        return _PRIMITIVE[sql_type.kind](value)
+        return _PRIMITIVE[sql_type.kind]
     if isinstance(sql_type, t.Decimal):
-        return _to_decimal(value, sql_type)
+        decimal_type = sql_type
+        return lambda value: _to_decimal(value, decimal_type)
     if isinstance(sql_type, t.Array):
+        return _array_coercer(sql_type, _compile(sql_type.element, spellings, where))
+    if isinstance(sql_type, t.Map):
+        return _map_coercer(sql_type, _compile(sql_type.value, spellings, where))
+    if isinstance(sql_type, t.Struct):
+        fields = [(name, _compile(ft, spellings, (*where, name))) for name, ft in sql_type.fields]
+        return _struct_coercer(sql_type, fields, spellings, where)
+    raise TypeError(f"type {sql_type} must be resolved before decoding")
+
+
+def _array_coercer(sql_type: t.Array, element: Coerce) -> Coerce:
+    def coerce(value: Any) -> list[Any]:
         if not isinstance(value, list):
             raise _invalid(value, connect_type_text(sql_type))
         out = []
         for index, item in enumerate(value):
             try:
-                out.append(_coerce(item, sql_type.element, spellings, where))
+                out.append(None if item is None else element(item))
             except CoercionFailure as failure:
                 raise CoercionFailure(failure.message, f"[{index}]{failure.path}") from None
         return out
-    if isinstance(sql_type, t.Map):
+
+    return coerce
+
+
+def _map_coercer(sql_type: t.Map, item_coerce: Coerce) -> Coerce:
+    def coerce(value: Any) -> list[tuple[str, Any]]:
         if not isinstance(value, dict):
             raise _invalid(value, connect_type_text(sql_type))
         entries = []
         for key, item in value.items():
             try:
-                entries.append((_clean(key), _coerce(item, sql_type.value, spellings, where)))
+                entries.append((_clean(key), None if item is None else item_coerce(item)))
             except CoercionFailure as failure:
                 raise CoercionFailure(failure.message, f".{key}.value{failure.path}") from None
         return entries
-    if isinstance(sql_type, t.Struct):
+
+    return coerce
+
+
+def _struct_coercer(
+    sql_type: t.Struct,
+    fields: list[tuple[str, Coerce]],
+    spellings: SpellingLog | None,
+    where: tuple[str, ...],
+) -> Coerce:
+    def coerce(value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise _invalid(value, connect_type_text(sql_type))
-        upper: dict[str, str] = {}
-        for key in value:
-            upper[key.upper()] = key
-        result = {}
-        for name, field_type in sql_type.fields:
-            key = name if name in value else upper.get(name)
-            if key is not None and spellings is not None and key != name:
-                spellings.record(where, name, key)
+        upper: dict[str, str] | None = None
+        result: dict[str, Any] = {}
+        for name, field_coerce in fields:
+            if name in value:
+                item = value[name]
+            else:
+                if upper is None:
+                    upper = {key.upper(): key for key in value}  # the last of equal names wins
+                key = upper.get(name)
+                if key is None:
+                    result[name] = None
+                    continue
+                if spellings is not None:
+                    spellings.record(where, name, key)
+                item = value[key]
             try:
-                result[name] = _coerce(
-                    value[key] if key is not None else None, field_type, spellings, (*where, name)
-                )
+                result[name] = None if item is None else field_coerce(item)
             except CoercionFailure as failure:
                 raise CoercionFailure(failure.message, f".{name}{failure.path}") from None
         return result
-    raise TypeError(f"type {sql_type} must be resolved before decoding")
+
+    return coerce
 
 
 def _to_boolean(value: Any) -> bool:
@@ -500,9 +539,17 @@ class SpellingLog:
     reader can learn to ask for them by name."""
 
     seen: dict[tuple[str, ...], dict[str, set[str]]] = field(default_factory=dict)
+    _known: set[tuple[tuple[str, ...], str, str]] = field(default_factory=set)
 
     def record(self, where: tuple[str, ...], field_name: str, spelling: str) -> None:
-        self.seen.setdefault(where, {}).setdefault(field_name, set()).add(spelling)
+        entry = (where, field_name, spelling)
+        if entry not in self._known:
+            self._known.add(entry)
+            self.seen.setdefault(where, {}).setdefault(field_name, set()).add(spelling)
+
+    def clear(self) -> None:
+        self.seen.clear()
+        self._known.clear()
 
     def items(self) -> Iterator[tuple[tuple[str, ...], str, str]]:
         for where, fields in self.seen.items():
@@ -517,8 +564,14 @@ def coerce_document(value: Any, sql_type: t.SqlType, spellings: SpellingLog | No
     Raises:
         CoercionFailure: with ksqlDB's message and the JSON path of the offending value.
     """
+    return _run(_compile(sql_type, spellings, ()), value)
+
+
+def _run(coerce: Coerce, value: Any) -> Any:
+    if value is None:
+        return None
     try:
-        return _coerce(value, sql_type, spellings, ())
+        return coerce(value)
     except CoercionFailure as failure:
         raise CoercionFailure(failure.message, "$" + failure.path) from None
 
@@ -537,13 +590,16 @@ class RowCoercer:
     root: t.SqlType
     target: str
     spellings: SpellingLog = field(default_factory=SpellingLog)
+    _coerce: Coerce | None = field(default=None, repr=False)
 
     def coerce(self, raw: bytes, topic: str) -> tuple[Any, str | None, tuple[str, ...]]:
         """One record: (value, None, ()) or (None, message, causes)."""
+        if self._coerce is None:
+            self._coerce = _compile(self.root, self.spellings, ())
         for exact in (False, True):
             try:
                 document = parse_document(raw, exact=exact)
-                return coerce_document(document, self.root, self.spellings), None, ()
+                return _run(self._coerce, document), None, ()
             except _NeedExactNumbers:
                 continue
             except JsonParseFailure as error:
