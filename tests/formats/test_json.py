@@ -547,3 +547,11 @@ def test_encode_then_decode_gives_the_columns_back(data: list[dict[str, Any]]) -
     assert not result.failed.any(), result.errors
     for index, (_, sql_type) in enumerate(ROUND_TRIP):
         assert to_python(result.table.column(index), sql_type) == to_python(arrays[index], sql_type)
+
+
+def test_decoders_take_strings_and_chunked_arrays() -> None:
+    columns = [("V", t.INT)]
+    chunked = pa.chunked_array([pa.array(['{"V": 1}']), pa.array(['{"V": 2}', None])])
+    result = JSON.decoder(columns, is_key=False).decode(chunked)
+    assert rows(result, columns) == [{"V": 1}, {"V": 2}, {"V": None}]
+    assert result.null_record.tolist() == [False, False, True]
