@@ -174,6 +174,10 @@ class Engine:
         self._transient_counter += 1
         return f"transient_{self._transient_counter}"
 
+    def peek_query_id(self, prefix: str) -> str:
+        """The id :meth:`next_query_id` would hand out next (EXPLAIN plans without taking it)."""
+        return f"{prefix}{self._query_counter}"
+
     def next_query_id(self, prefix: str) -> str:
         query_id = f"{prefix}{self._query_counter}"
         self._query_counter += 1

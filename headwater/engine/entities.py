@@ -137,16 +137,20 @@ def schema_info(sql_type: t.SqlType) -> SchemaInfo:
 
 @dataclass(frozen=True, slots=True)
 class FieldInfo:
-    """A column in DESCRIBE and EXPLAIN output; ``field_type`` is "KEY", "HEADER" or None (a value column)."""
+    """A column in DESCRIBE and EXPLAIN output; ``field_type`` is "KEY", "HEADER" or None (a value
+    column); ``header_key`` is the key of a ``HEADER('k')`` column."""
 
     name: str
     schema: SchemaInfo
     field_type: str | None = None
+    header_key: str | None = None
 
     def to_json(self) -> Json:
         out: Json = {"name": self.name, "schema": self.schema.to_json()}
         if self.field_type is not None:
             out["type"] = self.field_type
+        if self.header_key is not None:
+            out["headerKey"] = self.header_key
         return out
 
 

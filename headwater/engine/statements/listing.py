@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from headwater.engine.catalog import DataSource, SourceType
 from headwater.engine.config import PROPERTIES
 from headwater.engine.entities import (
@@ -33,12 +35,11 @@ from headwater.engine.entities import (
     VariablesList,
     schema_info,
 )
-from headwater.engine.planner.logical import walk_plan
+from headwater.engine.planner.explain import execution_plan, topology
 from headwater.engine.runtime.persistent import PersistentQuery
 from headwater.engine.statements.context import StatementContext
 from headwater.errors import PlanError
 from headwater.parser import ast
-from headwater.parser import types as t
 
 __all__ = [
     "describe_function",
@@ -202,10 +203,11 @@ def describe_function(ctx: StatementContext, stmt: ast.DescribeFunction) -> Enti
 
 
 def _fields(source: DataSource) -> tuple[FieldInfo, ...]:
-    fields = [FieldInfo("ROWTIME", schema_info(t.BIGINT), "SYSTEM")]
+    """The columns as ksqlDB's ``EntityUtil`` lists them: key, value and header columns."""
+    fields = []
     for column in source.schema:
         kind = "KEY" if column.is_key else ("HEADER" if column.is_header else None)
-        fields.append(FieldInfo(column.name, schema_info(column.type), kind))
+        fields.append(FieldInfo(column.name, schema_info(column.type), kind, column.header_key))
     return tuple(fields)
 
 
@@ -260,26 +262,69 @@ def describe_sources(ctx: StatementContext, stmt: ast.DescribeStreams | ast.Desc
 
 
 def query_description(query: PersistentQuery) -> QueryDescription:
-    """EXPLAIN's description of a running query: its plan as text, one node per line."""
-    nodes = walk_plan(query.plan)
-    plan_text = "\n".join(
-        " " * (2 * depth) + " > [ " + node.explain_line() + " ]" for depth, node in enumerate(reversed(nodes))
-    )
-    topology = " -> ".join(op.kind for op in query.operators)
+    """EXPLAIN's description of a running query."""
     return QueryDescription(
         id=query.query_id,
         statement_text=query.statement_text,
-        fields=_fields(query.sink)[1:],
+        fields=_fields(query.sink),
         sources=tuple(s.name for s in query.sources),
         sinks=(query.sink.name,),
-        topology=topology,
-        execution_plan=plan_text,
+        topology=topology(query.plan),
+        execution_plan=execution_plan(query.plan, query.query_id),
+        window_type=query.sink.window.type.value if query.sink.window else None,
         state=query.state,
     )
 
 
+def _explain_statement(ctx: StatementContext, statement: ast.Statement, text: str) -> QueryDescription:
+    """EXPLAIN of a statement that would run a query: plan it without running it (no side effects).
+    ``text`` is the explained statement's text (the EXPLAIN's text without its keyword, as ksqlDB
+    takes it)."""
+    from headwater.engine.planner.builder import QueryBuilder
+    from headwater.engine.statements.queries import plan_create_as_select, plan_insert_into
+
+    if isinstance(statement, ast.SelectStatement):
+        builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict())
+        built = builder.build(statement.query, sink_name=None, persistent=False)
+        query_id = ctx.engine.next_transient_id()
+        fields = tuple(
+            FieldInfo(c.name, schema_info(c.type), "KEY" if c.is_key else None) for c in built.schema
+        )
+        return QueryDescription(
+            id=query_id,
+            statement_text=text,
+            fields=fields,
+            sources=(built.source.name,),
+            sinks=(),
+            topology=topology(built.plan),
+            execution_plan=execution_plan(built.plan, query_id),
+            window_type=built.source.window.type.value if built.source.window else None,
+            state=None,
+            query_type="PUSH",
+        )
+    if isinstance(statement, ast.CreateStreamAsSelect | ast.CreateTableAsSelect):
+        planned = plan_create_as_select(ctx, statement)
+        if planned is None:
+            raise PlanError(f"Cannot add stream '{statement.name}': A stream with the same name already exists")
+    elif isinstance(statement, ast.InsertInto):
+        planned = plan_insert_into(ctx, statement)
+    else:
+        raise PlanError("The provided statement does not run a ksql query")
+    return QueryDescription(
+        id=planned.query_id,
+        statement_text=text,
+        fields=_fields(planned.sink),
+        sources=(planned.source.name,),
+        sinks=(planned.sink.name,),
+        topology=topology(planned.plan),
+        execution_plan=execution_plan(planned.plan, planned.query_id),
+        window_type=planned.sink.window.type.value if planned.sink.window else None,
+        state=None,
+    )
+
+
 def explain(ctx: StatementContext, stmt: ast.Explain) -> Entity:
-    """EXPLAIN query_id (a running query)."""
+    """EXPLAIN query_id (a running query) or EXPLAIN statement (what the statement would run)."""
     if stmt.query_id is not None:
         query = ctx.engine.query(stmt.query_id)
         if query is None:
@@ -287,4 +332,7 @@ def explain(ctx: StatementContext, stmt: ast.Explain) -> Entity:
                 f"Query with id:{stmt.query_id} does not exist, use SHOW QUERIES to view the full set of queries."
             )
         return QueryDescriptionEntity(stmt.text, query_description=query_description(query))
-    raise PlanError("EXPLAIN of a statement is not supported yet; EXPLAIN a running query by its id.")
+    if stmt.statement is None:
+        raise PlanError("must have either queryID or statement")
+    inner = re.sub(r"^\s*EXPLAIN\s+", "", stmt.text, flags=re.IGNORECASE)
+    return QueryDescriptionEntity(stmt.text, query_description=_explain_statement(ctx, stmt.statement, inner))

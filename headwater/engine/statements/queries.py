@@ -7,6 +7,8 @@ sink's name, prefixed with ``ksql.output.topic.name.prefix``; partitions from PA
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from headwater.engine import formats
 from headwater.engine.catalog import DataSource, SourceType
 from headwater.engine.entities import Entity
@@ -21,7 +23,14 @@ from headwater.errors import PlanError
 from headwater.parser import ast
 from headwater.parser import expressions as pe
 
-__all__ = ["create_as_select", "insert_into", "terminate"]
+__all__ = [
+    "PlannedQuery",
+    "create_as_select",
+    "insert_into",
+    "plan_create_as_select",
+    "plan_insert_into",
+    "terminate",
+]
 
 
 def _sink_plan(plan: PlanNode, sink: DataSource, keys: tuple[str, ...]) -> PlanNode:
@@ -45,10 +54,37 @@ def _check_result_key_format(sink: DataSource) -> None:
         ) from None
 
 
-def create_as_select(
+@dataclass(frozen=True, slots=True)
+class PlannedQuery:
+    """A persistent query planned but not started: what CSAS and INSERT INTO ... SELECT run, and what
+    EXPLAIN of such a statement describes (planning has no side effects).
+
+    Attributes:
+        query_id: the id it gets when it runs (CSAS_<SINK>_<n>, INSERTQUERY_<n>; a CREATE OR REPLACE
+            keeps the replaced query's id).
+        plan: the logical plan, sink included.
+        source: the source it reads.
+        sink: the stream it writes.
+        partitions: partitions of the sink topic if it has to be created.
+        creates_sink: True for CSAS (the sink is a new or replaced catalog entry).
+    """
+
+    query_id: str
+    plan: PlanNode
+    source: DataSource
+    sink: DataSource
+    partitions: int
+    creates_sink: bool
+
+
+def plan_create_as_select(
     ctx: StatementContext, stmt: ast.CreateStreamAsSelect | ast.CreateTableAsSelect
-) -> Entity:
-    """CREATE [OR REPLACE] STREAM name [WITH (...)] AS SELECT ..."""
+) -> PlannedQuery | None:
+    """Validate and plan a CSAS; None when IF NOT EXISTS finds the stream already there.
+
+    Raises:
+        PlanError: ksqlDB's messages for what the statement cannot do.
+    """
     if isinstance(stmt, ast.CreateTableAsSelect):
         raise PlanError("CREATE TABLE AS SELECT is not supported yet: it arrives with the stateful engine.")
     if stmt.query.limit is not None:
@@ -57,7 +93,7 @@ def create_as_select(
     existing = ctx.catalog.source(stmt.name)
     if existing is not None:
         if stmt.if_not_exists:
-            return status(ctx, stmt, f"stream/{quote(stmt.name)}/create", "Stream already exists.")
+            return None
         if not stmt.or_replace:
             raise PlanError(
                 f"Cannot add stream '{stmt.name}': A {existing.kind.value.lower()} with the same name already exists"
@@ -105,22 +141,20 @@ def create_as_select(
     partitions = props.partitions or ctx.config.get_int("ksql.sink.partitions")
     if partitions is None:
         partitions = ctx.engine.partition_count(built.source.topic)
-    plan = _sink_plan(built.plan, sink, built.key_columns)
-    ctx.engine.record(ctx, stmt)
-    ctx.engine.ensure_sink_topic(sink, partitions)
-    ctx.catalog.put_source(sink)
     replaced = ctx.engine.writer_of(sink.name) if existing is not None else None
     query_id = (
-        replaced.query_id if replaced is not None else ctx.engine.next_query_id(f"CSAS_{stmt.name.upper()}_")
+        replaced.query_id if replaced is not None else ctx.engine.peek_query_id(f"CSAS_{stmt.name.upper()}_")
     )
-    ctx.engine.start_query(ctx, query_id, stmt.text, plan, (built.source,), sink)
-    return status(
-        ctx, stmt, f"stream/{quote(stmt.name)}/create", f"Created query with ID {query_id}", query_id
-    )
+    plan = _sink_plan(built.plan, sink, built.key_columns)
+    return PlannedQuery(query_id, plan, built.source, sink, partitions, creates_sink=True)
 
 
-def insert_into(ctx: StatementContext, stmt: ast.InsertInto) -> Entity:
-    """INSERT INTO target SELECT ...: a persistent query writing into an existing stream."""
+def plan_insert_into(ctx: StatementContext, stmt: ast.InsertInto) -> PlannedQuery:
+    """Validate and plan an INSERT INTO ... SELECT.
+
+    Raises:
+        PlanError: ksqlDB's messages for what the statement cannot do.
+    """
     target = ctx.catalog.source(stmt.target)
     if target is None:
         raise PlanError(f"Source {stmt.target} does not exist.")
@@ -143,12 +177,46 @@ def insert_into(ctx: StatementContext, stmt: ast.InsertInto) -> Entity:
             f"Result schema is {built.schema}\nSink schema is {target.schema}"
         )
     plan = _sink_plan(built.plan, target, built.key_columns)
+    partitions = ctx.engine.partition_count(target.topic)
+    query_id = ctx.engine.peek_query_id("INSERTQUERY_")
+    return PlannedQuery(query_id, plan, built.source, target, partitions, creates_sink=False)
+
+
+def _run(ctx: StatementContext, stmt: ast.Statement, planned: PlannedQuery) -> str:
+    """Record the statement, make the sink, start the query; returns its id."""
     ctx.engine.record(ctx, stmt)
-    ctx.engine.ensure_sink_topic(target, ctx.engine.partition_count(target.topic))
-    query_id = ctx.engine.next_query_id("INSERTQUERY_")
-    ctx.engine.start_query(ctx, query_id, stmt.text, plan, (built.source,), target)
+    ctx.engine.ensure_sink_topic(planned.sink, planned.partitions)
+    if planned.creates_sink:
+        ctx.catalog.put_source(planned.sink)
+    existing = ctx.engine.query(planned.query_id)
+    query_id = planned.query_id
+    if existing is None:
+        prefix = query_id[: query_id.rfind("_") + 1]
+        query_id = ctx.engine.next_query_id(prefix)
+    text = getattr(stmt, "text", "")
+    ctx.engine.start_query(ctx, query_id, text, planned.plan, (planned.source,), planned.sink)
+    return query_id
+
+
+def create_as_select(
+    ctx: StatementContext, stmt: ast.CreateStreamAsSelect | ast.CreateTableAsSelect
+) -> Entity:
+    """CREATE [OR REPLACE] STREAM name [WITH (...)] AS SELECT ..."""
+    planned = plan_create_as_select(ctx, stmt)
+    if planned is None:
+        return status(ctx, stmt, f"stream/{quote(stmt.name)}/create", "Stream already exists.")
+    query_id = _run(ctx, stmt, planned)
     return status(
-        ctx, stmt, f"stream/{quote(target.name)}/create", f"Created query with ID {query_id}", query_id
+        ctx, stmt, f"stream/{quote(stmt.name)}/create", f"Created query with ID {query_id}", query_id
+    )
+
+
+def insert_into(ctx: StatementContext, stmt: ast.InsertInto) -> Entity:
+    """INSERT INTO target SELECT ...: a persistent query writing into an existing stream."""
+    planned = plan_insert_into(ctx, stmt)
+    query_id = _run(ctx, stmt, planned)
+    return status(
+        ctx, stmt, f"stream/{quote(planned.sink.name)}/create", f"Created query with ID {query_id}", query_id
     )
 
 
