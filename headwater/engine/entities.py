@@ -262,6 +262,8 @@ class SourceDescription:
     extended: bool = False
     replication: int = 1
     source_constraints: tuple[str, ...] = ()
+    statistics_map: tuple[tuple[str, float, int], ...] = ()
+    error_stats_map: tuple[tuple[str, float, int], ...] = ()
 
     def to_json(self) -> Json:
         return {
@@ -274,6 +276,8 @@ class SourceDescription:
             "timestamp": self.timestamp,
             "statistics": self.statistics,
             "errorStats": self.error_stats,
+            "statisticsMap": _stats(self.statistics_map),
+            "errorStatsMap": _stats(self.error_stats_map),
             "extended": self.extended,
             "keyFormat": self.key_format,
             "valueFormat": self.value_format,
@@ -284,6 +288,11 @@ class SourceDescription:
             "queryOffsetSummaries": [],
             "sourceConstraints": list(self.source_constraints),
         }
+
+
+def _stats(stats: tuple[tuple[str, float, int], ...]) -> Json:
+    """ksqlDB's ``Stat`` map: name -> {name, value, timestamp}."""
+    return {name: {"name": name, "value": value, "timestamp": ts} for name, value, ts in stats}
 
 
 @dataclass(frozen=True, slots=True)

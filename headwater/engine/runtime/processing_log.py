@@ -180,11 +180,17 @@ class ProcessingLog:
         self._recent: list[ProcessingLogEntry] = []
         self._keep = keep
         self.count = 0
+        self._per_topic: dict[str, int] = {}
 
     @property
     def recent(self) -> list[ProcessingLogEntry]:
         with self._lock:
             return list(self._recent)
+
+    def count_for_topic(self, topic: str) -> int:
+        """Records of ``topic`` reported since the engine started (DESCRIBE EXTENDED's failed messages)."""
+        with self._lock:
+            return self._per_topic.get(topic, 0)
 
     def arrow_schema(self) -> pa.Schema:
         return pa.schema(PROCESSING_LOG_SCHEMA.arrow_fields())
@@ -195,6 +201,9 @@ class ProcessingLog:
             return
         with self._lock:
             self.count += len(entries)
+            for entry in entries:
+                if entry.topic:
+                    self._per_topic[entry.topic] = self._per_topic.get(entry.topic, 0) + 1
             self._recent.extend(entries)
             del self._recent[: max(0, len(self._recent) - self._keep)]
         if self._log is None:

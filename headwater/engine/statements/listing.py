@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from headwater.engine.catalog import DataSource, SourceType
 from headwater.engine.config import PROPERTIES
@@ -217,9 +218,18 @@ def source_description(ctx: StatementContext, source: DataSource, *, extended: b
     writers = tuple(running_query(q) for q in queries if q.sink.name == source.name)
     partitions = ctx.engine.partition_count(source.topic) if ctx.log.has_topic(source.topic) else 0
     statistics = ""
+    error_stats = ""
+    stats: tuple[tuple[str, float, int], ...] = ()
+    errors: tuple[tuple[str, float, int], ...] = ()
     if extended:
+        now = int(time.time() * 1000)
         consumed = sum(q.records_consumed for q in queries if source.name in [s.name for s in q.sources])
-        statistics = f"consumer-total-messages: {consumed}"
+        failed = ctx.engine.processing_log.count_for_topic(source.topic)
+        statistics = f"{'consumer-total-messages:':>30} {consumed:>10}"
+        stats = (("consumer-total-messages", float(consumed), now),)
+        if failed:
+            error_stats = f"{'consumer-failed-messages:':>30} {failed:>10}"
+            errors = (("consumer-failed-messages", float(failed), now),)
     return SourceDescription(
         name=source.name,
         type=source.kind.value,
@@ -234,7 +244,10 @@ def source_description(ctx: StatementContext, source: DataSource, *, extended: b
         write_queries=writers,
         timestamp=source.timestamp_column or "",
         statistics=statistics,
+        error_stats=error_stats,
         extended=extended,
+        statistics_map=stats,
+        error_stats_map=errors,
     )
 
 
