@@ -16,7 +16,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,8 +129,3 @@ def start_demo(engine: Any, engine_lock: threading.Lock, *, seed: int | None = N
         demo.insert(SEED_EVENTS, spacing_ms=1000)
     demo.start()
     return demo
-
-
-def suggested_statements() -> Sequence[str]:
-    """The statements the banner suggests (the tests run them)."""
-    return SUGGESTED_STATEMENTS

@@ -23,7 +23,7 @@ a line of spaces is a field).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -354,8 +354,3 @@ class RawCsvParser:
         batch = _raw_batch(key_bytes, select_rows(lines, good))
         bad = tuple(BadLine(block.line_number(int(kept[row])), reason) for row, reason in sorted(bad_rows.items()))
         return ParsedBlock(batch, None, bad, len(block.lines) - len(kept))
-
-
-def field_names_text(names: Sequence[str]) -> str:
-    """Field names for a message: ``'a', 'b'``."""
-    return ", ".join(repr(name) for name in names)

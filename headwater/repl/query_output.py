@@ -34,6 +34,63 @@ _CURSOR_UP_3 = "\033[3A\r"
 _CLEAR_TO_END = "\033[K"
 
 
+class _Receiver:
+    """Rows of a query stream, pulled on a worker thread and handed to the main thread in groups.
+
+    The main thread waits in slices of ``_POLL_S``, so a Ctrl-C (``KeyboardInterrupt``) reaches it at
+    once whatever the engine is blocked on.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.items: queue.Queue[Any] = queue.Queue()
+        self.finished = False
+        self.failure: BaseException | None = None
+        self.worker = threading.Thread(target=self._pump, name="headwater-query-output", daemon=True)
+        self.worker.start()
+
+    def _pump(self) -> None:
+        try:
+            for item in self.stream:
+                self.items.put(item)
+        except BaseException as error:  # handed to the main thread, which reports it
+            self.items.put(_Failure(error))
+        finally:
+            self.items.put(_END)
+
+    def next_rows(self) -> list[Any] | None:
+        """The rows that arrived (all that are there, so they print together), or None if none came
+        within one poll interval. Sets ``finished`` (and ``failure``) when the stream ended."""
+        try:
+            batch = [self.items.get(timeout=_POLL_S)]
+        except queue.Empty:
+            return None
+        while True:
+            try:
+                batch.append(self.items.get_nowait())
+            except queue.Empty:
+                break
+        rows = []
+        for item in batch:
+            if item is _END:
+                self.finished = True
+            elif isinstance(item, _Failure):
+                self.failure = item.error
+            else:
+                rows.append(item)
+        return rows
+
+    def stop(self) -> None:
+        """Close the stream (stopping the query in the engine) and let the worker finish."""
+        self.stream.close()
+        self.worker.join(timeout=5)
+
+    def final_message(self) -> str | None:
+        final = getattr(self.stream, "final_message", None)
+        message = getattr(final, "message", final)
+        return str(message) if message else None
+
+
 class _Failure:
     """An exception raised by the worker thread, handed to the main thread to report."""
 
@@ -42,19 +99,7 @@ class _Failure:
 
 
 def _columns_of(row: Any) -> list[Any]:
-    columns = getattr(row, "columns", row)
-    return list(columns)
-
-
-def _pump(stream: Any, items: queue.Queue[Any]) -> None:
-    """Worker: move everything the stream yields into ``items``, then the end marker."""
-    try:
-        for item in stream:
-            items.put(item)
-    except BaseException as error:  # handed to the main thread, which reports it
-        items.put(_Failure(error))
-    finally:
-        items.put(_END)
+    return list(getattr(row, "columns", row))
 
 
 def _column_names(header: Any) -> list[str]:
@@ -75,116 +120,102 @@ def print_query(stream: Any, console: Console, *, output_format: str = "TABULAR"
         console: where to print.
         output_format: ``TABULAR`` or ``JSON`` (one ksqlDB ``/query`` JSON document per line).
         as_text: the rows are lines of text to print as they are (``PRINT``), not a table.
+
+    Raises:
+        BaseException: what the query raised while running, after the rows it produced are shown.
     """
-    header = stream.header
-    as_json = output_format.upper() == "JSON"
     if as_text:
         _print_text(stream, console)
-        return
-    table = RowTable(_column_names(header))
-    if as_json:
-        console.line(orjson.dumps(header.to_json(), default=json_default).decode())
+    elif output_format.upper() == "JSON":
+        _print_json(stream, console)
+    else:
+        _print_table(stream, console)
 
-    items: queue.Queue[Any] = queue.Queue()
-    worker = threading.Thread(target=_pump, args=(stream, items), name="headwater-query-output", daemon=True)
-    worker.start()
+
+def _print_table(stream: Any, console: Console) -> None:
+    table = RowTable(_column_names(stream.header))
+    receiver = _Receiver(stream)
     printed_rows = header_shown = False
     waited = 0.0
-    failure: BaseException | None = None
     try:
-        finished = False
-        while not finished:
-            try:
-                first = items.get(timeout=_POLL_S)
-            except queue.Empty:
+        while not receiver.finished:
+            rows = receiver.next_rows()
+            if rows is None:
                 waited += _POLL_S
-                if not as_json and not header_shown and waited >= _HEADER_WAIT_S:
+                if not header_shown and waited >= _HEADER_WAIT_S:
                     console.lines(table.header_lines())
                     header_shown = True
                 continue
-            batch = [first]
-            while True:  # take everything that is already there, to print it together
-                try:
-                    batch.append(items.get_nowait())
-                except queue.Empty:
-                    break
-            rows = []
-            for item in batch:
-                if item is _END:
-                    finished = True
-                elif isinstance(item, _Failure):
-                    failure = item.error
-                elif hasattr(item, "columns") or isinstance(item, list | tuple):
-                    rows.append(item)
-            if as_json:
-                console.lines(
-                    orjson.dumps({"row": {"columns": _columns_of(row)}}, default=json_default).decode() for row in rows
-                )
-            else:
-                lines = table.add_rows([[cell_text(value) for value in _columns_of(row)] for row in rows])
-                if lines:
-                    if table.header_in_last_lines and header_shown and not printed_rows and console.is_terminal:
-                        # The header went out alone, sized from the names; the first rows needed wider
-                        # columns: draw the new header over it rather than under it.
-                        console.out.write(_CURSOR_UP_3)
-                        lines = [line + _CLEAR_TO_END for line in lines[:3]] + lines[3:]
-                    console.lines(lines)
-                    printed_rows = header_shown = True
+            lines = table.add_rows([[cell_text(value) for value in _columns_of(row)] for row in rows])
+            if not lines:
+                continue
+            if table.header_in_last_lines and header_shown and not printed_rows and console.is_terminal:
+                # The header went out alone, sized from the names; the first rows needed wider columns:
+                # draw the new header over it rather than under it.
+                console.out.write(_CURSOR_UP_3)
+                lines = [line + _CLEAR_TO_END for line in lines[:3]] + lines[3:]
+            console.lines(lines)
+            printed_rows = header_shown = True
     except KeyboardInterrupt:
-        stream.close()
-        worker.join(timeout=5)
+        receiver.stop()
         _after_interrupt(console)
-        if not as_json:
-            console.lines(_closing(table, printed_rows=printed_rows, header_shown=header_shown))
+        console.lines(_closing(table, printed_rows=printed_rows, header_shown=header_shown))
         console.line("Query terminated")
         return
-    if failure is not None:
-        if not as_json and printed_rows:
+    if receiver.failure is not None:
+        if printed_rows:
             console.line(table.footer_line())
-        raise failure
-    final = getattr(stream, "final_message", None)
-    message = getattr(final, "message", final)
-    if as_json:
-        if message:
-            console.line(orjson.dumps({"finalMessage": message}).decode())
-        return
+        raise receiver.failure
     console.lines(_closing(table, printed_rows=printed_rows, header_shown=header_shown))
+    message = receiver.final_message()
     if message:
-        console.line(str(message))
+        console.line(message)
+
+
+def _print_json(stream: Any, console: Console) -> None:
+    console.line(orjson.dumps(stream.header.to_json(), default=json_default).decode())
+    receiver = _Receiver(stream)
+    try:
+        while not receiver.finished:
+            rows = receiver.next_rows() or []
+            console.lines(
+                orjson.dumps({"row": {"columns": _columns_of(row)}}, default=json_default).decode() for row in rows
+            )
+    except KeyboardInterrupt:
+        receiver.stop()
+        _after_interrupt(console)
+        console.line("Query terminated")
+        return
+    if receiver.failure is not None:
+        raise receiver.failure
+    message = receiver.final_message()
+    if message:
+        console.line(orjson.dumps({"finalMessage": message}).decode())
+
+
+def _print_text(stream: Any, console: Console) -> None:
+    """PRINT's output: each row is one line of text."""
+    receiver = _Receiver(stream)
+    try:
+        while not receiver.finished:
+            rows = receiver.next_rows() or []
+            console.lines(str(_columns_of(row)[0]) for row in rows)
+    except KeyboardInterrupt:
+        receiver.stop()
+        _after_interrupt(console)
+        console.line("Topic printing ceased")
+        return
+    if receiver.failure is not None:
+        raise receiver.failure
+    message = receiver.final_message()
+    if message:
+        console.line(message)
 
 
 def _after_interrupt(console: Console) -> None:
     """Back to the start of the line, over the ``^C`` the terminal echoed, so what follows lines up."""
     if console.is_terminal:
         console.out.write("\r")
-
-
-def _print_text(stream: Any, console: Console) -> None:
-    """PRINT's output: each row is one line of text."""
-    items: queue.Queue[Any] = queue.Queue()
-    worker = threading.Thread(target=_pump, args=(stream, items), name="headwater-print-output", daemon=True)
-    worker.start()
-    try:
-        while True:
-            try:
-                item = items.get(timeout=_POLL_S)
-            except queue.Empty:
-                continue
-            if item is _END:
-                break
-            if isinstance(item, _Failure):
-                raise item.error
-            console.line(str(_columns_of(item)[0]))
-    except KeyboardInterrupt:
-        stream.close()
-        worker.join(timeout=5)
-        _after_interrupt(console)
-        console.line("Topic printing ceased")
-        return
-    final = getattr(stream, "final_message", None)
-    message = getattr(final, "message", final)
-    if message:
-        console.line(str(message))
 
 
 def _closing(table: RowTable, *, printed_rows: bool, header_shown: bool) -> list[str]:
