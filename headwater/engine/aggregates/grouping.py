@@ -40,16 +40,18 @@ class Grouping:
 
     Attributes:
         slots: the slot of each row, in batch order.
-        order: row indices sorted by slot, stable (each group's rows stay in batch order).
-        group_slots: the distinct slots, ascending; group ``g`` is ``group_slots[g]``.
+        order: row indices grouped (stable: each group's rows stay in batch order).
+        group_slots: the distinct slots, group ``g`` being ``group_slots[g]``: ascending when built from
+            slots, in order of first appearance when built with :meth:`from_batch`.
         starts: for each group, the offset of its first row in :attr:`order`.
         counts: rows per group.
         group_of_sorted: the group of each position of :attr:`order`.
     """
 
-    __slots__ = ("counts", "group_of_sorted", "group_slots", "order", "slots", "starts")
+    __slots__ = ("_rank", "counts", "group_of_sorted", "group_slots", "order", "slots", "starts")
 
     def __init__(self, slots: np.ndarray) -> None:
+        self._rank: np.ndarray | None = None
         self.slots = np.asarray(slots, dtype=np.int64)
         self.order = np.argsort(self.slots, kind="stable")
         ordered = self.slots[self.order]
@@ -62,6 +64,24 @@ class Grouping:
         self.counts = np.diff(np.append(self.starts, len(ordered))).astype(np.int64)
         self.group_of_sorted = np.repeat(np.arange(len(self.starts), dtype=np.int64), self.counts)
 
+    @classmethod
+    def from_batch(cls, inverse: np.ndarray, slots: np.ndarray) -> Grouping:
+        """The grouping of a batch whose rows were numbered by distinct key (``inverse``, every number
+        used, in order of first appearance) with ``slots[i]`` the slot of key ``i``. Groups then come in
+        order of first appearance, and the sort is a radix sort on the small key numbers."""
+        grouping = cls.__new__(cls)
+        grouping._rank = None
+        inverse = np.asarray(inverse, dtype=np.int64)
+        distinct = len(slots)
+        narrow = inverse.astype(np.uint16) if distinct <= 1 << 16 else inverse
+        grouping.order = np.argsort(narrow, kind="stable")
+        grouping.counts = np.bincount(inverse, minlength=distinct).astype(np.int64)
+        grouping.starts = (np.cumsum(grouping.counts) - grouping.counts).astype(np.int64)
+        grouping.group_slots = np.asarray(slots, dtype=np.int64)
+        grouping.slots = grouping.group_slots[inverse]
+        grouping.group_of_sorted = np.repeat(np.arange(distinct, dtype=np.int64), grouping.counts)
+        return grouping
+
     @property
     def group_count(self) -> int:
         return len(self.starts)
@@ -72,7 +92,9 @@ class Grouping:
 
     def rank_in_group(self) -> np.ndarray:
         """For each position of :attr:`order`, its 0-based position within its group."""
-        return np.arange(self.row_count, dtype=np.int64) - np.repeat(self.starts, self.counts)
+        if self._rank is None:
+            self._rank = np.arange(self.row_count, dtype=np.int64) - np.repeat(self.starts, self.counts)
+        return self._rank
 
     def subset(self, keep: np.ndarray) -> Grouping:
         """The grouping of the rows where ``keep`` (a mask over batch rows) is true; positions in the
@@ -121,12 +143,13 @@ def sequential_prefix(initial: np.ndarray, values_sorted: np.ndarray, grouping: 
     groups = grouping.group_count
     longest = int(grouping.counts.max())
     if groups * (longest + 1) <= 4 * rows + 64:
-        matrix = np.zeros((groups, longest + 1), dtype=out.dtype)
-        matrix[:, 0] = initial
-        columns = grouping.rank_in_group() + 1
-        matrix[grouping.group_of_sorted, columns] = values_sorted
-        running = np.cumsum(matrix, axis=1)
-        out[:] = running[grouping.group_of_sorted, columns]
+        # one column per group, one row per rank: cumsum down the rows adds each group's values in order
+        matrix = np.zeros((longest + 1, groups), dtype=out.dtype)
+        matrix[0] = initial
+        ranks = grouping.rank_in_group() + 1
+        matrix[ranks, grouping.group_of_sorted] = values_sorted
+        running = np.cumsum(matrix, axis=0)
+        out[:] = running[ranks, grouping.group_of_sorted]
         return out
     running_1d = np.array(initial, dtype=out.dtype, copy=True)
     for rank in range(longest):

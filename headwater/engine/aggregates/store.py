@@ -63,6 +63,13 @@ class AggregationStore:
             self.timestamps.resize(size)
             self.emitted.resize(size)
 
+    def grouping(self, key_columns: Sequence[pa.Array]) -> Grouping:
+        """The rows of a batch grouped by their groups' slots (new groups get fresh slots), groups in
+        order of first appearance."""
+        found = self.index.lookup(key_columns)
+        self._resize()
+        return Grouping.from_batch(found.inverse, found.slots)
+
     def slots_for(self, key_columns: Sequence[pa.Array], *, insert: bool = True) -> np.ndarray:
         """The slot of each row's key (new groups get fresh, initialised slots)."""
         slots = self.index.slots_for(key_columns, insert=insert)

@@ -257,8 +257,7 @@ class AggregateOperator(Operator):
         if rows is None:
             return []
         store = self.store
-        slots = store.slots_for(rows.keys)
-        grouping = Grouping(slots)
+        grouping = store.grouping(rows.keys)
         for call, accumulator in zip(self.calls, store.accumulators):
             accumulator.update(grouping, evaluate_arguments(call, rows.batch), rows.signs)
         rowtime = np.asarray(rows.batch.column(ROWTIME).to_numpy(zero_copy_only=False), dtype=np.int64)

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from headwater.engine.aggregates.grouping import Grouping, last_in_group
+from headwater.engine.aggregates.grouping import last_in_group
 from headwater.engine.aggregates.store import AggregationStore
 from headwater.engine.operators.aggregate import (
     AggregateCall,
@@ -130,8 +130,7 @@ class WindowedAggregateOperator(Operator):
         if len(pair_rows):
             take = pa.array(pair_rows, pa.int64())
             keys = [column.take(take) for column in rows.keys]
-            slots = self.store.slots_for([*keys, pa.array(starts, pa.int64())])
-            grouping = Grouping(slots)
+            grouping = self.store.grouping([*keys, pa.array(starts, pa.int64())])
             expanded = batch.take(take)
             for call, accumulator in zip(self.calls, self.store.accumulators):
                 accumulator.update(grouping, evaluate_arguments(call, expanded), None)

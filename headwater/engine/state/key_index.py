@@ -34,9 +34,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["BatchKeys", "KeyIndex", "hashable", "unique_rows"]
+__all__ = ["BatchKeys", "BatchSlots", "KeyIndex", "hashable", "unique_rows"]
 
 _LIVE = "__live"
+
+
+class _NotANumber:
+    """The key NaN values map to (NaN is not equal to itself, so it cannot be a dict key)."""
+
+    def __repr__(self) -> str:
+        return "NaN"
+
+
+_NAN = _NotANumber()
 
 
 def hashable(value: Any) -> Any:
@@ -133,6 +143,47 @@ def unique_rows(columns: Sequence[pa.Array]) -> BatchKeys:
     return BatchKeys(rank[inverse], np.asarray(first, dtype=np.int64)[order])
 
 
+class BatchSlots:
+    """The slots of one batch's keys.
+
+    Attributes:
+        inverse: for each row, the index of its key among the batch's distinct keys (numbered in order
+            of first appearance).
+        slots: the slot of each distinct key (-1 for a key not found without insertion).
+    """
+
+    __slots__ = ("inverse", "slots")
+
+    def __init__(self, inverse: np.ndarray, slots: np.ndarray) -> None:
+        self.inverse = inverse
+        self.slots = slots
+
+    @property
+    def row_slots(self) -> np.ndarray:
+        """The slot of each row."""
+        return self.slots[self.inverse]
+
+
+def _distinct_keys(columns: Sequence[pa.Array]) -> tuple[np.ndarray, list[pa.Array]]:
+    """(per-row index of the distinct key, the distinct keys' columns), keys in first-appearance order.
+    A single non-nested column is dictionary-encoded directly (Arrow numbers the dictionary in order of
+    first appearance)."""
+    if len(columns) == 1 and not _is_nested(columns[0].type) and not pa.types.is_null(columns[0].type):
+        column = columns[0].combine_chunks() if isinstance(columns[0], pa.ChunkedArray) else columns[0]
+        encoded = pc.dictionary_encode(column)
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        dictionary = encoded.dictionary
+        indices = encoded.indices
+        if indices.null_count:
+            dictionary = pa.concat_arrays([dictionary, pa.nulls(1, dictionary.type)])
+            indices = indices.fill_null(len(dictionary) - 1)
+        return np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64), [dictionary]
+    batch_keys = unique_rows(columns)
+    firsts = pa.array(batch_keys.first_rows, pa.int64())
+    return batch_keys.inverse, [column.take(firsts) for column in columns]
+
+
 class KeyIndex:
     """Distinct keys to dense slots (see the module docstring).
 
@@ -165,15 +216,19 @@ class KeyIndex:
     def _schema(self) -> pa.Schema:
         return pa.schema(self.fields)
 
-    def _distinct(self, columns: Sequence[pa.Array]) -> tuple[BatchKeys, list[Any]]:
-        batch_keys = unique_rows(columns)
-        firsts = pa.array(batch_keys.first_rows, pa.int64())
-        per_column = [column.take(firsts).to_pylist() for column in columns]
+    def _python_keys(self, uniques: list[pa.Array]) -> list[Any]:
+        """The distinct keys as hashable Python values (one conversion per distinct key). NaN keys are
+        one key, as Java's ``Double.equals`` makes them."""
+        per_column = [column.to_pylist() for column in uniques]
+        for position, column in enumerate(uniques):
+            if pa.types.is_floating(column.type):
+                per_column[position] = [_NAN if v is not None and v != v else v for v in per_column[position]]
+        nested = any(_is_nested(column.type) for column in uniques)
         if len(per_column) == 1:
-            keys = [hashable(v) for v in per_column[0]]
-        else:
-            keys = [hashable(row) for row in zip(*per_column)]
-        return batch_keys, keys
+            return [hashable(v) for v in per_column[0]] if nested else per_column[0]
+        if nested:
+            return [hashable(row) for row in zip(*per_column)]
+        return list(zip(*per_column))
 
     def slots_for(self, columns: Sequence[pa.Array], *, insert: bool = True) -> np.ndarray:
         """The slot of each row's key. New keys get new slots when ``insert``; otherwise their slot is -1.
@@ -181,9 +236,15 @@ class KeyIndex:
         The columns must not hold nulls where a key is expected to be found (callers drop null keys,
         which ksqlDB never groups or joins on).
         """
+        return self.lookup(columns, insert=insert).row_slots
+
+    def lookup(self, columns: Sequence[pa.Array], *, insert: bool = True) -> BatchSlots:
+        """Like :meth:`slots_for`, keeping the batch's distinct keys apart (for grouping without a sort
+        by slot)."""
         if not columns or len(columns[0]) == 0:
-            return np.zeros(0, dtype=np.int64)
-        batch_keys, keys = self._distinct(columns)
+            return BatchSlots(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        inverse, uniques = _distinct_keys(columns)
+        keys = self._python_keys(uniques)
         distinct_slots = np.empty(len(keys), dtype=np.int64)
         new_positions: list[int] = []
         slot_of = self._slot_of
@@ -199,13 +260,13 @@ class KeyIndex:
                 new_positions.append(position)
             distinct_slots[position] = slot
         if new_positions:
-            rows = pa.array(batch_keys.first_rows[new_positions], pa.int64())
-            arrays = [column.take(rows) for column in columns]
+            rows = pa.array(new_positions, pa.int64())
+            arrays = [column.take(rows) for column in uniques]
             arrays = [a if a.type == f.type else a.cast(f.type) for a, f in zip(arrays, self.fields)]
             self._chunks.append(pa.Table.from_arrays(arrays, schema=self._schema()))
             self._keys = None
             self._live = np.concatenate([self._live, np.ones(len(new_positions), dtype=bool)])
-        return distinct_slots[batch_keys.inverse]
+        return BatchSlots(inverse, distinct_slots)
 
     def keys(self, slots: np.ndarray) -> list[pa.Array]:
         """The key columns of ``slots`` (removed slots keep their last key)."""
@@ -260,8 +321,7 @@ class KeyIndex:
         index = cls(fields)
         keys = table.select([f.name for f in fields]).combine_chunks()
         live = np.asarray(table.column(_LIVE).to_numpy(zero_copy_only=False), dtype=bool)
-        columns = [keys.column(i).to_pylist() for i in range(keys.num_columns)]
-        rows = [hashable(v) for v in columns[0]] if len(columns) == 1 else [hashable(r) for r in zip(*columns)]
+        rows = index._python_keys([keys.column(i).combine_chunks() for i in range(keys.num_columns)])
         index._chunks = [keys]
         index._keys = keys
         index._live = live
