@@ -81,26 +81,67 @@ def _is_raw(topic: Any) -> bool:
 def append_raw(engine: Any, name: str, records: Sequence[RawRecord], source: DataSource) -> None:
     """Append ``records`` to partition 0 of topic ``name``, in order, as one batch.
 
+    A raw topic stores the bytes as given. A typed topic (another query's sink, which a case may produce
+    to, as one may produce to any Kafka topic) stores rows: the bytes are decoded with the product's
+    decoders for the formats of the query's sink, as a consumer of that topic would read them.
+
     Raises:
-        SerdeFailure: the topic is typed (a query's sink), which the harness cannot produce bytes into.
+        SerdeFailure: a record does not decode into the typed topic's columns.
     """
     topic = engine.log.topic(name)
-    if not _is_raw(topic):
-        raise SerdeFailure(
-            f"Failed to serialize value: topic {name} is the typed sink of {source.name}; "
-            "the runner cannot produce serialised records into it"
-        )
-    headers = [None if r.headers is None else [{"key": k, "value": v} for k, v in r.headers] for r in records]
-    batch = pa.RecordBatch.from_arrays(
-        [
-            pa.array([r.key for r in records], pa.binary()),
-            pa.array([r.value for r in records], pa.binary()),
-            pa.array([r.timestamp for r in records], pa.int64()),
-            pa.array(headers, HEADERS_TYPE),
-        ],
-        names=["__key", "__value", "__timestamp", "__headers"],
+    headers = pa.array(
+        [None if r.headers is None else [{"key": k, "value": v} for k, v in r.headers] for r in records],
+        HEADERS_TYPE,
     )
+    keys = pa.array([r.key for r in records], pa.binary())
+    values = pa.array([r.value for r in records], pa.binary())
+    timestamps = pa.array([r.timestamp for r in records], pa.int64())
+    if _is_raw(topic):
+        batch = pa.RecordBatch.from_arrays(
+            [keys, values, timestamps, headers], names=["__key", "__value", "__timestamp", "__headers"]
+        )
+    else:
+        batch = _typed_batch(engine, name, source, keys, values, timestamps, headers)
     topic.append(batch, partition=0)
+
+
+def _typed_batch(
+    engine: Any,
+    name: str,
+    source: DataSource,
+    keys: pa.Array,
+    values: pa.Array,
+    timestamps: pa.Array,
+    headers: pa.Array,
+) -> pa.RecordBatch:
+    from headwater.engine.operators.sink import stored_schema
+    from headwater.engine.serde import SourceSerde
+
+    writer = next((s for s in engine.catalog.sources_on_topic(name) if s.is_sink), source)
+    serde = SourceSerde(writer)
+    decoded: dict[str, pa.Array] = {}
+    for part, result in (("key", serde.decode_key(keys)), ("value", serde.decode_value(values))):
+        if result.errors:
+            row, message = result.errors[0]
+            raise SerdeFailure(
+                f"Failed to serialize {part}: record {row} does not decode into {name}: {message}"
+            )
+        decoded.update(result.columns)
+    schema = stored_schema(writer)
+    arrays = [
+        decoded[f.name].cast(f.type) if f.name in decoded else pa.nulls(len(keys), f.type) for f in schema
+    ]
+    return pa.RecordBatch.from_arrays(
+        [*arrays, timestamps, headers, values.is_null()],
+        schema=pa.schema(
+            [
+                *schema,
+                pa.field("__timestamp", pa.int64()),
+                pa.field("__headers", HEADERS_TYPE),
+                pa.field("__tombstone", pa.bool_()),
+            ]
+        ),
+    )
 
 
 def _headers_of(value: Any) -> tuple[tuple[str, bytes | None], ...]:

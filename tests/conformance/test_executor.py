@@ -171,3 +171,22 @@ def test_test_functions_are_available(tmp_path: Path, mode: str) -> None:
         outputs=[{"topic": "OUTPUT", "key": "a", "value": "doStuffLongString,doStuffLongLongString"}],
     )
     assert _run(case, tmp_path, mode).status is Status.PASS
+
+
+def test_inputs_can_go_to_a_query_sink(tmp_path: Path) -> None:
+    """A case may produce to the topic another query writes (a typed topic here): the records are stored
+    as that sink's rows and read by the queries over it."""
+    case = _case(
+        statements=[
+            "CREATE STREAM A (K STRING KEY, V INT) WITH (kafka_topic='a', value_format='JSON');",
+            "CREATE STREAM B AS SELECT * FROM A;",
+            "CREATE STREAM C AS SELECT K, V * 2 AS W FROM B;",
+        ],
+        inputs=[{"topic": "B", "key": "x", "value": {"V": 5}, "timestamp": 3}],
+        outputs=[
+            {"topic": "B", "key": "x", "value": {"V": 5}, "timestamp": 3},
+            {"topic": "C", "key": "x", "value": {"W": 10}, "timestamp": 3},
+        ],
+    )
+    result = _run(case, tmp_path)
+    assert result.status is Status.PASS, result.reason
