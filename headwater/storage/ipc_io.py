@@ -69,8 +69,8 @@ class AppendSink:
     pyarrow's stream writer hands it the pieces of each batch message: small ``bytes`` (framing,
     metadata, padding) and ``pa.Buffer`` objects that point straight at the batch's column buffers.
     The sink only keeps references; :meth:`commit` writes them with one ``os.writev``, so an append
-    costs no intermediate copy and one system call. The first ``skip`` bytes (the schema message the
-    writer emits before its first batch, already in the file) are dropped. ``position`` is the file
+    costs no intermediate copy and one system call. The next ``skip`` bytes are dropped (the segment
+    sets it very high while the writer emits its preamble, then to 0). ``position`` is the file
     offset the next byte will land at.
     """
 

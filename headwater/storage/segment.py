@@ -63,6 +63,7 @@ __all__ = ["EOS_MARKER", "MAGIC", "ScanOutcome", "Segment", "fsync_directory", "
 
 _META_PREFIX = "headwater."
 FORMAT_VERSION = "1"
+_DISCARD_ALL = 1 << 62
 _SMALL_BATCH_ROWS = 1024
 
 
@@ -446,8 +447,14 @@ class Segment:
                     f"Segment {self.path} has {size - self.data_end} bytes after its last batch; recover first",
                     path=str(self.path), position=self.data_end)
             self._fd = fd
-            self._sink = AppendSink(fd, self.data_end, skip=self.header_end - len(MAGIC))
-            self._stream = pa.ipc.new_stream(pa.PythonFile(self._sink, mode="w"), self.schema)
+            sink = AppendSink(fd, self.data_end, skip=_DISCARD_ALL)
+            stream = pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), self.schema)
+            # Let the writer emit its schema message (and an empty batch) into the void, so that
+            # from now on everything it writes is a batch message for the end of this file.
+            stream.write_batch(pa.RecordBatch.from_arrays([pa.array([], f.type) for f in self.schema],
+                                                          schema=self.schema))
+            sink.skip = 0
+            self._sink, self._stream = sink, stream
 
     def append(self, batch: pa.RecordBatch, *, durable: bool, first_offset: int, min_timestamp: int,
                max_timestamp: int) -> int:
@@ -614,7 +621,7 @@ class Segment:
     def _close_stream(self) -> None:
         """Drop the stream writer without letting its end-of-stream marker reach the file."""
         if self._stream is not None and self._sink is not None:
-            self._sink.skip = 1 << 62
+            self._sink.skip = _DISCARD_ALL
             with contextlib.suppress(pa.ArrowException, OSError):
                 self._stream.close()
         self._stream = None

@@ -95,6 +95,7 @@ def read(log_dir: str, topic_name: str, target: int, timeout_s: float) -> None:
     log = EventLog.open(log_dir, recover=False)
     partition = log.topic(topic_name).partition(0)
     next_offset = 0
+    say("ready")
     deadline = time.monotonic() + timeout_s
     while next_offset < target and time.monotonic() < deadline:
         result = partition.read_wait(next_offset, None, timeout_s=1.0)

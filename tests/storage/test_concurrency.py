@@ -85,7 +85,9 @@ def test_readers_follow_a_writer_process(log_dir: Path) -> None:
     batches, rows = 60, 50
     total = batches * rows
     readers = [_spawn("read", log_dir, "t", total, 60) for _ in range(2)]
-    writer = _spawn("append", log_dir, "t", batches, rows, 5)
+    for reader in readers:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "ready"
+    writer = _spawn("append", log_dir, "t", batches, rows, 20)
     partition = log.topic("t").partition(0)
     seen: list[int] = []
     next_offset = 0
@@ -104,7 +106,9 @@ def test_readers_follow_a_writer_process(log_dir: Path) -> None:
     assert len(seen) >= 5, f"expected to see the log grow step by step, saw {seen}"
     assert len(partition.segments()) > 1
     for reader in readers:
-        out, err = reader.communicate(timeout=60)
+        reader.wait(timeout=60)
+        assert reader.stdout is not None and reader.stderr is not None
+        out, err = reader.stdout.read(), reader.stderr.read()
         assert reader.returncode == 0, err
         lines = out.split()
         assert "error" not in lines
