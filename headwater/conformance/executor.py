@@ -152,9 +152,15 @@ class _CaseRun:
     # -- engine lifecycle ----------------------------------------------------------------------------------
 
     def open_engine(self) -> None:
-        self.engine = self.engine_factory(
-            self.data_dir, config=self.config, background=False, function_registry=self.registry
-        )
+        """Open the engine; a configuration it refuses is what ksqlDB reports as a KsqlException."""
+        try:
+            self.engine = self.engine_factory(
+                self.data_dir, config=self.config, background=False, function_registry=self.registry
+            )
+        except HeadwaterError as e:
+            raise _Raised(
+                JavaException(KSQL_EXCEPTION, str(e)), f"{_category(e)}: {_first_line(str(e))}"
+            ) from None
 
     def close_engine(self) -> None:
         if self.engine is not None:

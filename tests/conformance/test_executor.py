@@ -190,3 +190,14 @@ def test_inputs_can_go_to_a_query_sink(tmp_path: Path) -> None:
     )
     result = _run(case, tmp_path)
     assert result.status is Status.PASS, result.reason
+
+
+def test_a_refused_property_is_a_ksql_exception(tmp_path: Path) -> None:
+    case = _case(properties={"ksql.functions.substring.legacy.args": "maybe"})
+    result = _run(case, tmp_path)
+    assert result.status is Status.FAIL and "ksql.functions.substring.legacy.args" in result.summary
+    matched = _case(
+        properties={"ksql.functions.substring.legacy.args": "maybe"},
+        expectedException={"type": "io.confluent.ksql.util.KsqlException", "message": "Invalid value maybe"},
+    )
+    assert _run(matched, tmp_path).status is Status.PASS
