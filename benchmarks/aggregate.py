@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -45,7 +46,7 @@ def make_operator() -> AggregateOperator:
     scope = Scope((ScopeColumn("K", t.BIGINT), ScopeColumn("V", t.BIGINT), ScopeColumn("X", t.DOUBLE), ScopeColumn("ROWTIME", t.BIGINT)))
     registry = FunctionRegistry()
 
-    def column(name: str):  # type: ignore[no-untyped-def]
+    def column(name: str) -> Any:
         return compile(bind(parse_expression(name), scope, registry))
 
     functions = build_aggregates()

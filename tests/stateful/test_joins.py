@@ -23,7 +23,7 @@ RIGHT = pa.schema([("ID", pa.int64()), ("F1", pa.string()), ("F2", pa.int64())])
 DAY = 86_400_000
 
 
-def _sides():
+def _sides() -> tuple[JoinSide, JoinSide]:
     return JoinSide(("ID",), (("NAME", "NAME"), ("VALUE", "VALUE")), LEFT), JoinSide(("ID",), (("F1", "F1"), ("F2", "F2")), RIGHT)
 
 
@@ -57,7 +57,7 @@ def _drive(ports: tuple[Any, Any], events: list[tuple[bool, dict[str, Any]]], ma
     position = 0
     while position < len(events):
         side = events[position][0]
-        run = []
+        run: list[dict[str, Any]] = []
         while position < len(events) and events[position][0] == side and len(run) < max_batch:
             run.append(events[position][1])
             position += 1

@@ -116,7 +116,8 @@ def test_row_store_agrees_with_a_dictionary():
 def test_window_store_matches_brute_force():
     rng = np.random.default_rng(3)
     store = TimestampedRows(pa.schema([pa.field("V", pa.int64())]))
-    slots_all, ts_all = [], []
+    slots_all: list[int] = []
+    ts_all: list[int] = []
     for _ in range(5):
         slots = rng.integers(0, 6, 40)
         ts = rng.integers(0, 1000, 40)
@@ -137,6 +138,13 @@ def test_window_store_matches_brute_force():
     restored = TimestampedRows.from_arrow(store.to_arrow(), store.value_schema)
     again = restored.match(probes_slots, low, high)
     assert again[0].tolist() == probes.tolist() and again[1].tolist() == found.tolist()
+
+
+def test_tombstones_are_the_row_batches_null_value_flag():
+    from headwater.engine.operators.base import NULL_VALUE_COLUMN
+    from headwater.engine.state.changelog import TOMBSTONE_COLUMN
+
+    assert TOMBSTONE_COLUMN == NULL_VALUE_COLUMN
 
 
 def test_snapshot_sections_are_arrow_and_corruption_is_reported():
