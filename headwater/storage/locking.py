@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from headwater.storage.errors import PartitionLockedError
+from headwater.storage.errors import PartitionLockedError, TopicNotFoundError
 from headwater.storage.names import LOCK_FILE
 
 __all__ = ["PartitionLock"]
@@ -48,7 +48,10 @@ class PartitionLock:
             description: how to name the partition in messages, e.g. ``orders/3``.
         """
         path = directory / LOCK_FILE
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            raise TopicNotFoundError(f"Partition {description} no longer exists (was its topic deleted?)") from None
         deadline = time.monotonic() + _RECOVERY_WAIT_S
         delay = 0.002
         while True:

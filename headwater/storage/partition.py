@@ -45,6 +45,7 @@ from headwater.storage.errors import (
     OffsetOutOfRangeError,
     RecordBatchError,
     StorageError,
+    TopicNotFoundError,
 )
 from headwater.storage.locking import PartitionLock
 from headwater.storage.names import (
@@ -134,7 +135,7 @@ class PartitionLog:
         try:
             self._dir_mtime = os.stat(self.directory).st_mtime_ns
         except FileNotFoundError:
-            raise StorageError(f"Partition directory {self.directory} of {self.name} is missing") from None
+            raise TopicNotFoundError(f"Partition {self.name} no longer exists (was its topic deleted?)") from None
         segments = []
         for base in self._listed_bases():
             try:
@@ -156,7 +157,7 @@ class PartitionLog:
         try:
             mtime = os.stat(self.directory).st_mtime_ns
         except FileNotFoundError:
-            raise StorageError(f"Partition {self.name} was deleted") from None
+            raise TopicNotFoundError(f"Partition {self.name} no longer exists (was its topic deleted?)") from None
         if mtime != self._dir_mtime:
             self._dir_mtime = mtime
             known = {s.base_offset: s for s in self._segments}

@@ -134,3 +134,16 @@ def test_closed_log_refuses_work(log_dir: Path) -> None:
     log.close()
     with pytest.raises(StorageError, match="closed"):
         log.topic("t")
+
+
+def test_appending_to_a_topic_deleted_by_another_log_says_so(log_dir: Path, orders_schema: pa.Schema,
+                                                            make_orders: Any) -> None:
+    first = EventLog.open(log_dir)
+    stale = first.create_topic("t", schema=orders_schema)
+    second = EventLog.open(log_dir)
+    second.delete_topic("t")
+    with pytest.raises(TopicNotFoundError, match="no longer exists"):
+        stale.append(make_orders(0, 1))
+    assert not first.has_topic("t")
+    first.close()
+    second.close()
