@@ -199,3 +199,17 @@ def test_table_filter_turns_rows_leaving_the_filter_into_tombstones(helpers):
     op = TableFilterOperator(Over(), ["ID"])
     rows = helpers.feed(op.process, _table_changes([("0", "a", 4, 0), ("0", "a", 10, 1), ("0", "a", 11, 2), ("0", "a", 1, 3), ("9", "b", 10, 4), ("9", None, None, 5), ("9", None, None, 6)]))
     assert [(r["ID"], r["V"], r["__null_value"]) for r in rows] == [("0", 10, False), ("0", 11, False), ("0", None, True), ("9", 10, False), ("9", None, True)]
+
+
+def test_table_filter_checkpoint(helpers):
+    class Over:
+        def evaluate(self, batch):
+            return pc.greater(batch.column("V"), 5)
+
+    rng = np.random.default_rng(2)
+    records = [(str(rng.integers(0, 5)), "r", int(rng.integers(0, 10)), i) for i in range(60)]
+    batches = _table_changes(records)
+    straight = helpers.feed(TableFilterOperator(Over(), ["ID"]).process, batches)
+    assert helpers.checkpointed(lambda: TableFilterOperator(Over(), ["ID"]), batches, every=7) == straight
+    whole = helpers.feed(TableFilterOperator(Over(), ["ID"]).process, [pa.concat_batches(batches)])
+    assert helpers.final_table(whole, ["ID"], ["V"]) == helpers.final_table(straight, ["ID"], ["V"])

@@ -295,3 +295,35 @@ def test_foreign_key_join_final_table_matches_duckdb(helpers, join_type):
     kind = "LEFT JOIN" if join_type == JoinType.LEFT else "JOIN"
     expected = connection.execute(f"SELECT l.lid, l.name, l.fk, r.f1 FROM l {kind} r ON l.fk = r.rid").fetchall()
     assert got == {(r[0],): tuple(r[1:]) for r in expected}
+
+
+def test_stream_table_join_checkpoint():
+    events = _events(200, seed=17, deletes=0.2)
+    stream, table = _sides()
+
+    def make():
+        return StreamTableJoinOperator(stream, table, ("ID",), JoinType.LEFT)
+
+    straight_join = make()
+    straight = _drive((straight_join.stream_input, straight_join.table_input), events)
+    join = make()
+    restored: list[dict[str, Any]] = []
+    for position, (side, event) in enumerate(events):
+        if position % 11 == 10:
+            state = join.snapshot()
+            assert state is not None
+            join = make()
+            join.restore(state)
+        for out in (join.stream_input if side else join.table_input).process(_batch([event], side)):
+            restored.extend(out.to_pylist())
+    assert restored == straight
+
+
+def test_table_table_join_batches_change_only_the_collapsing(helpers):
+    events = _events(300, seed=8, keys=10, deletes=0.25)
+    tables = []
+    for max_batch in (1, 4, 50):
+        join = TableTableJoinOperator(*_sides(), ("ID",), JoinType.LEFT)
+        rows = _drive((join.left_input, join.right_input), events, max_batch)
+        tables.append(helpers.final_table(rows, ["ID"], ["NAME", "VALUE", "F1", "F2"]))
+    assert tables[0] == tables[1] == tables[2]
