@@ -105,14 +105,22 @@ def null_headers(n: int) -> pa.Array:
 
 
 _HEADERS_POSITION = 2
-_NULL_HEADERS_CACHE: list[pa.Array] = []
+_NULL_HEADERS_BASE: list[pa.Array] = []
+_NULL_HEADERS_BY_LENGTH: dict[int, pa.Array] = {}
 
 
 def null_headers_of(n: int) -> pa.Array:
-    """``null_headers(n)`` as a zero-copy slice of one cached array (grown as needed)."""
-    if not _NULL_HEADERS_CACHE or len(_NULL_HEADERS_CACHE[0]) < n:
-        _NULL_HEADERS_CACHE[:] = [null_headers(max(n, 2 * len(_NULL_HEADERS_CACHE[0]) if _NULL_HEADERS_CACHE else 65536))]
-    return _NULL_HEADERS_CACHE[0].slice(0, n)
+    """``null_headers(n)`` as a zero-copy slice of one cached array (grown as needed), memoised by length."""
+    array = _NULL_HEADERS_BY_LENGTH.get(n)
+    if array is None:
+        if not _NULL_HEADERS_BASE or len(_NULL_HEADERS_BASE[0]) < n:
+            size = max(n, 2 * len(_NULL_HEADERS_BASE[0]) if _NULL_HEADERS_BASE else 65536)
+            _NULL_HEADERS_BASE[:] = [null_headers(size)]
+            _NULL_HEADERS_BY_LENGTH.clear()
+        if len(_NULL_HEADERS_BY_LENGTH) >= _CONSTANT_CACHE_LIMIT:
+            _NULL_HEADERS_BY_LENGTH.clear()
+        array = _NULL_HEADERS_BY_LENGTH[n] = _NULL_HEADERS_BASE[0].slice(0, n)
+    return array
 
 
 def headerless(schema: pa.Schema) -> pa.Schema:
