@@ -95,15 +95,17 @@ class AggregationStore:
         if len(slots):
             self.index.remove(slots)
 
-    def maybe_compact(self) -> None:
-        """Renumber slots densely when most are dead; call between batches only (slots change)."""
+    def maybe_compact(self) -> np.ndarray | None:
+        """Renumber slots densely when most are dead; call between batches only (slots change).
+        Returns the old slot of each new slot when it compacted, for owners of slot references."""
         if not self.index.should_compact():
-            return
+            return None
         kept = self.index.compact()
         for accumulator in self.accumulators:
             accumulator.take(kept)
         self.timestamps.take(kept)
         self.emitted.take(kept)
+        return kept
 
     # -- snapshots ----------------------------------------------------------------------------------------
     def sections(self) -> dict[str, pa.Table]:
