@@ -9,7 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+import pyarrow as pa
 import pytest
+
+from headwater.storage import EventLog, TopicConfig
 
 HEADWATER = Path(sys.executable).parent / "headwater"
 
@@ -54,5 +58,44 @@ def headwater(data_dir: Path, tmp_path: Path) -> Headwater:
             check=False,
         )
         return Run(result.returncode, result.stdout.decode(), result.stderr.decode())
+
+    return run
+
+
+@pytest.fixture
+def make_topic(data_dir: Path) -> Callable[..., None]:
+    """Create a raw topic directly in the event log (setup that is not what a test is about)."""
+
+    def create(name: str, partitions: int = 1) -> None:
+        with EventLog.open(data_dir / "log") as log:
+            log.create_topic(name, TopicConfig(partitions=partitions))
+
+    return create
+
+
+@pytest.fixture
+def append_json(data_dir: Path) -> Callable[..., None]:
+    """Append JSON records to a raw topic, keyed by a field's text (partitioned as Kafka would)."""
+
+    def append(name: str, records: list[dict[str, object]], key_field: str | None = None) -> None:
+        keys = [None if key_field is None else str(record[key_field]).encode() for record in records]
+        values = [orjson.dumps(record) for record in records]
+        with EventLog.open(data_dir / "log") as log:
+            log.topic(name).append(
+                pa.RecordBatch.from_pydict({"__key": pa.array(keys, pa.binary()), "__value": pa.array(values, pa.binary())})
+            )
+
+    return append
+
+
+@pytest.fixture
+def run_sql(data_dir: Path) -> Callable[[str], None]:
+    """Run statements on the test's data directory with an engine in this process (setup only)."""
+
+    def run(sql: str) -> None:
+        from headwater.engine import Engine
+
+        with Engine(data_dir) as engine:
+            engine.execute(sql)
 
     return run

@@ -59,8 +59,8 @@ def test_execute_runs_statements_and_prints_plain_tables(headwater) -> None:
     assert "SELECT item, amount FROM orders;" in run.out
 
 
-def test_output_greps_cleanly(headwater) -> None:
-    headwater("-e", CREATE + INSERTS)
+def test_output_greps_cleanly(headwater, run_sql) -> None:
+    run_sql(CREATE + INSERTS)
     run = headwater("-e", "SELECT item, amount FROM orders WHERE amount > 4")
     assert run.status == 0, run.err
     assert sorted(result_rows(run.out)) == [["cake", "12.0"], ["jam", "4.25"]]
@@ -108,8 +108,8 @@ def test_statements_piped_to_stdin_run_as_a_script(headwater) -> None:
     assert "ORDERS" in run.out and "headwater>" not in run.out
 
 
-def test_json_output_is_ksqldb_rest_json(headwater) -> None:
-    headwater("-e", CREATE + INSERTS)
+def test_json_output_is_ksqldb_rest_json(headwater, run_sql) -> None:
+    run_sql(CREATE + INSERTS)
     run = headwater("--output", "JSON", "-e", "SHOW STREAMS;")
     assert run.status == 0, run.err
     document = json.loads(run.out)
@@ -121,23 +121,23 @@ def test_json_output_is_ksqldb_rest_json(headwater) -> None:
     assert sorted(tuple(m["row"]["columns"]) for m in messages[1:] if "row" in m) == [(1, "tea"), (2, "cake"), (3, "jam")]
 
 
-def test_define_substitutes_variables(headwater) -> None:
-    headwater("-e", CREATE + INSERTS)
+def test_define_substitutes_variables(headwater, run_sql) -> None:
+    run_sql(CREATE + INSERTS)
     run = headwater("-d", "wanted=cake", "-e", "SELECT id FROM orders WHERE item = '${wanted}';")
     assert run.status == 0, run.err
     assert result_rows(run.out) == [["2"]]
 
 
-def test_push_query_with_limit_ends_with_its_final_message(headwater) -> None:
-    headwater("-e", CREATE + INSERTS)
+def test_push_query_with_limit_ends_with_its_final_message(headwater, run_sql) -> None:
+    run_sql(CREATE + INSERTS)
     run = headwater("-e", "SET 'auto.offset.reset'='earliest'; SELECT id FROM orders EMIT CHANGES LIMIT 2;")
     assert run.status == 0, run.err
     assert len(result_rows(run.out)) == 2
     assert "Limit Reached" in run.out
 
 
-def test_print_statement_prints_lines(headwater) -> None:
-    headwater("-e", CREATE + INSERTS)
+def test_print_statement_prints_lines(headwater, run_sql) -> None:
+    run_sql(CREATE + INSERTS)
     run = headwater("-e", "PRINT 'orders' FROM BEGINNING LIMIT 2;")
     assert run.status == 0, run.err
     assert run.out.count("rowtime: ") == 2

@@ -25,9 +25,11 @@ def records(out: str) -> list[tuple[str, str, str]]:
     return found
 
 
-def test_from_beginning_prints_every_record_with_rowtime_key_value_and_partition(headwater, data_dir: Path) -> None:
-    headwater("topic", "create", "t")
-    headwater("produce", "t", "--format", "json", "--key", "id", stdin='{"id": 1, "v": "a"}\n{"id": 2, "v": "b"}\n')
+def test_from_beginning_prints_every_record_with_rowtime_key_value_and_partition(
+    headwater, data_dir: Path, make_topic, append_json
+) -> None:
+    make_topic("t")
+    append_json("t", [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}], key_field="id")
     with EventLog.open(data_dir / "log") as log:  # one record with a known timestamp and no key
         log.topic("t").append(pa.RecordBatch.from_pydict(
             {"__key": pa.array([None], pa.binary()), "__value": pa.array([b"\xff\x00"]), "__timestamp": pa.array([86_400_123])}
@@ -41,26 +43,28 @@ def test_from_beginning_prints_every_record_with_rowtime_key_value_and_partition
     assert len(records(run.out)) == 3
 
 
-def test_limit_stops_after_that_many_records(headwater) -> None:
-    headwater("topic", "create", "t", "-p", "2")
-    headwater("produce", "t", "--format", "json", "--key", "k", stdin="".join(f'{{"k": {i}}}\n' for i in range(20)))
+def test_limit_stops_after_that_many_records(headwater, make_topic, append_json) -> None:
+    make_topic("t", 2)
+    append_json("t", [{"k": i} for i in range(20)], key_field="k")
     run = headwater("print", "t", "--from-beginning", "--limit", "5")
     assert run.status == 0
     assert len(records(run.out)) == 5
 
 
-def test_partition_flag_prints_one_partition(headwater) -> None:
-    headwater("topic", "create", "t", "-p", "3")
-    headwater("produce", "t", "--format", "json", "--key", "k", stdin="".join(f'{{"k": {i}}}\n' for i in range(30)))
+def test_partition_flag_prints_one_partition(headwater, make_topic, append_json) -> None:
+    make_topic("t", 3)
+    append_json("t", [{"k": i} for i in range(30)], key_field="k")
     everything = records(headwater("print", "t", "--from-beginning", "--exit-at-end").out)
     only_one = records(headwater("print", "t", "--from-beginning", "--exit-at-end", "--partition", "1").out)
     assert only_one == [r for r in everything if r[2] == "1"] and only_one
     assert headwater("print", "t", "--partition", "3").status == 1
 
 
-def test_without_from_beginning_only_new_records_are_printed(headwater, data_dir: Path, tmp_path: Path) -> None:
-    headwater("topic", "create", "live")
-    headwater("produce", "live", "--format", "json", stdin='{"old": true}\n')
+def test_without_from_beginning_only_new_records_are_printed(
+    data_dir: Path, tmp_path: Path, make_topic, append_json
+) -> None:
+    make_topic("live")
+    append_json("live", [{"old": True}])
     env = {k: v for k, v in os.environ.items() if k != "HEADWATER_DATA_DIR"}
     command = [str(Path(sys.executable).parent / "headwater"), "print", "live", "--data-dir", str(data_dir), "--limit", "2"]
     printer = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
@@ -70,8 +74,8 @@ def test_without_from_beginning_only_new_records_are_printed(headwater, data_dir
         # whatever is produced is new to it.
         assert printer.stderr is not None
         assert printer.stderr.readline() == b"Press CTRL-C to interrupt\n"
-        headwater("produce", "live", "--format", "json", stdin='{"new": 1}\n')
-        headwater("produce", "live", "--format", "json", stdin='{"new": 2}\n')
+        append_json("live", [{"new": 1}])  # from this process: the printer is another one
+        append_json("live", [{"new": 2}])
         out, err = printer.communicate(timeout=30)
     finally:
         printer.kill()

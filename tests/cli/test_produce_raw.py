@@ -31,8 +31,8 @@ JSON_INPUT = (
 )
 
 
-def test_json_lines_become_records_with_the_line_as_value_and_the_field_as_key(headwater, data_dir: Path) -> None:
-    headwater("topic", "create", "orders", "-p", "4")
+def test_json_lines_become_records_with_the_line_as_value_and_the_field_as_key(headwater, data_dir: Path, make_topic) -> None:
+    make_topic("orders", 4)
     good = '{"id": 1, "item": "tea"}\n{"id": 22, "item": "cake"}\n{"id": "x", "item": 3}\n'
     run = headwater("produce", "orders", "--format", "json", "--key", "id", stdin=good)
     assert run.status == 0, run.err
@@ -47,8 +47,8 @@ def test_json_lines_become_records_with_the_line_as_value_and_the_field_as_key(h
         assert partition == (murmur2_bytes(key) & 0x7FFFFFFF) % 4
 
 
-def test_a_bad_json_line_rejects_the_whole_load_by_default(headwater, data_dir: Path) -> None:
-    headwater("topic", "create", "orders")
+def test_a_bad_json_line_rejects_the_whole_load_by_default(headwater, data_dir: Path, make_topic) -> None:
+    make_topic("orders")
     run = headwater("produce", "orders", "--format", "json", "--key", "id", stdin=JSON_INPUT)
     assert run.status == 1
     lines = run.err.splitlines()
@@ -59,8 +59,8 @@ def test_a_bad_json_line_rejects_the_whole_load_by_default(headwater, data_dir: 
     assert stored(data_dir, "orders") == []
 
 
-def test_skip_bad_lines_writes_the_good_ones_and_lists_the_bad(headwater, data_dir: Path) -> None:
-    headwater("topic", "create", "orders")
+def test_skip_bad_lines_writes_the_good_ones_and_lists_the_bad(headwater, data_dir: Path, make_topic) -> None:
+    make_topic("orders")
     run = headwater("produce", "orders", "--format", "json", "--key", "id", "--skip-bad-lines", stdin=JSON_INPUT)
     assert run.status == 0
     assert [line.split(":")[0] for line in run.err.splitlines()[:3]] == ["line 4", "line 5", "line 6"]
@@ -72,8 +72,8 @@ def test_skip_bad_lines_writes_the_good_ones_and_lists_the_bad(headwater, data_d
     ]
 
 
-def test_without_a_key_any_json_document_is_a_value(headwater, data_dir: Path) -> None:
-    headwater("topic", "create", "values")
+def test_without_a_key_any_json_document_is_a_value(headwater, data_dir: Path, make_topic) -> None:
+    make_topic("values")
     run = headwater("produce", "values", "--format", "json", stdin='1\n"text"\n{"a": [1, 2]}\nnull\n')
     assert run.status == 0, run.err
     assert [(k, v) for _, k, v in stored(data_dir, "values")] == [
@@ -81,8 +81,8 @@ def test_without_a_key_any_json_document_is_a_value(headwater, data_dir: Path) -
     ]
 
 
-def test_two_documents_on_one_line_are_a_bad_line(headwater, data_dir: Path) -> None:
-    headwater("topic", "create", "values")
+def test_two_documents_on_one_line_are_a_bad_line(headwater, data_dir: Path, make_topic) -> None:
+    make_topic("values")
     run = headwater("produce", "values", "--format", "json", stdin='{"a": 1}\n{"a": 2} {"a": 3}\n')
     assert run.status == 1 and run.err.startswith("line 2: not valid JSON")
 
@@ -99,8 +99,8 @@ CSV_INPUT = (
 )
 
 
-def test_csv_with_header_keys_by_field_name(headwater, data_dir: Path) -> None:
-    headwater("topic", "create", "csv")
+def test_csv_with_header_keys_by_field_name(headwater, data_dir: Path, make_topic) -> None:
+    make_topic("csv")
     run = headwater("produce", "csv", "--format", "csv", "--header", "--key", "name", "--skip-bad-lines", stdin=CSV_INPUT)
     assert run.status == 0, run.err
     assert run.err.splitlines() == [
@@ -116,18 +116,20 @@ def test_csv_with_header_keys_by_field_name(headwater, data_dir: Path) -> None:
     ]
 
 
-def test_csv_bad_lines_reject_the_load_by_default(headwater, data_dir: Path) -> None:
-    headwater("topic", "create", "csv")
+def test_csv_bad_lines_reject_the_load_by_default(headwater, data_dir: Path, make_topic) -> None:
+    make_topic("csv")
     run = headwater("produce", "csv", "--format", "csv", "--header", stdin=CSV_INPUT)
     assert run.status == 1
     assert run.err.splitlines()[-1].startswith("Nothing written to topic csv: 3 bad line(s)")
     assert stored(data_dir, "csv") == []
 
 
-def test_csv_without_header_counts_fields_from_the_first_line_and_keys_by_position(headwater, data_dir: Path) -> None:
-    headwater("topic", "create", "csv")
-    run = headwater("produce", "csv", "--format", "csv", "--key", "2", stdin="a|b|c\nd|e|f\n", )
-    assert run.status == 1 and "has 1 fields, 1 expected" not in run.err  # one field per line: all good
+def test_csv_without_header_counts_fields_from_the_first_line_and_keys_by_position(headwater, data_dir: Path, make_topic) -> None:
+    make_topic("csv")
+    # With the default ',' delimiter these lines have one field each: there is no field 2.
+    run = headwater("produce", "csv", "--format", "csv", "--key", "2", stdin="a|b|c\nd|e|f\n")
+    assert run.status == 1
+    assert run.err.strip() == "Error: --key 2: no field '2' in the CSV input (fields: positions 1 to 1)"
     run = headwater("produce", "csv", "--format", "csv", "--key", "2", "--delimiter", "|", stdin="a|b|c\nd|e|f\ng|h\n")
     assert run.status == 1 and run.err.splitlines()[0] == "line 3: has 2 fields, 3 expected"
     run = headwater("produce", "csv", "--format", "csv", "--key", "2", "--delimiter", "|", stdin="a|b|c\nd|e|f\n")
@@ -135,8 +137,8 @@ def test_csv_without_header_counts_fields_from_the_first_line_and_keys_by_positi
     assert [(k, v) for _, k, v in stored(data_dir, "csv")] == [(b"b", b"a|b|c"), (b"e", b"d|e|f")]
 
 
-def test_unknown_key_field_names_the_fields(headwater) -> None:
-    headwater("topic", "create", "csv")
+def test_unknown_key_field_names_the_fields(headwater, make_topic) -> None:
+    make_topic("csv")
     run = headwater("produce", "csv", "--format", "csv", "--header", "--key", "nope", stdin="a,b\n1,2\n")
     assert run.status == 1
     assert run.err.strip() == "Error: --key nope: no field 'nope' in the CSV input (fields: a, b)"
@@ -148,8 +150,8 @@ def test_producing_to_a_missing_topic_says_how_to_create_it(headwater) -> None:
     assert run.err.strip() == "Error: Topic 'nope' does not exist; create it first: headwater topic create nope"
 
 
-def test_partition_flag_sends_everything_to_one_partition(headwater, data_dir: Path) -> None:
-    headwater("topic", "create", "p", "-p", "3")
+def test_partition_flag_sends_everything_to_one_partition(headwater, data_dir: Path, make_topic) -> None:
+    make_topic("p", 3)
     run = headwater("produce", "p", "--format", "json", "--key", "k", "--partition", "2",
                     stdin="".join(f'{{"k": {i}}}\n' for i in range(10)))
     assert run.status == 0, run.err
@@ -157,8 +159,8 @@ def test_partition_flag_sends_everything_to_one_partition(headwater, data_dir: P
     assert headwater("produce", "p", "--format", "json", "--partition", "3", stdin="{}\n").status == 1
 
 
-def test_input_file_argument_and_progress_bar(headwater, data_dir: Path, tmp_path: Path) -> None:
-    headwater("topic", "create", "big", "-p", "2")
+def test_input_file_argument_and_progress_bar(headwater, data_dir: Path, tmp_path: Path, make_topic) -> None:
+    make_topic("big", 2)
     source = tmp_path / "big.jsonl"
     count = 200_000
     source.write_text("".join(f'{{"id": {i}, "name": "user_{i % 97}", "score": {i * 0.5}}}\n' for i in range(count)))
@@ -172,14 +174,14 @@ def test_input_file_argument_and_progress_bar(headwater, data_dir: Path, tmp_pat
 
 
 @pytest.mark.parametrize("flag", ["--header"])
-def test_header_only_for_csv(headwater, flag: str) -> None:
-    headwater("topic", "create", "t")
+def test_header_only_for_csv(headwater, flag: str, make_topic) -> None:
+    make_topic("t")
     run = headwater("produce", "t", "--format", "json", flag, stdin="{}\n")
     assert run.status == 1 and "--header applies to --format csv only" in run.err
 
 
-def test_empty_input_writes_nothing_and_succeeds(headwater, data_dir: Path) -> None:
-    headwater("topic", "create", "t")
+def test_empty_input_writes_nothing_and_succeeds(headwater, data_dir: Path, make_topic) -> None:
+    make_topic("t")
     for fmt in ("json", "csv"):
         run = headwater("produce", "t", "--format", fmt, stdin="\n\n")
         assert run.status == 0, run.err

@@ -95,8 +95,8 @@ def test_key_flag_is_for_raw_topics(headwater, typed_topic: str) -> None:
     assert "typed: record keys come from its key columns (ID)" in run.err
 
 
-def test_raw_keys_of_other_types_and_formats(headwater, data_dir: Path) -> None:
-    headwater("topic", "create", "k")
+def test_raw_keys_of_other_types_and_formats(headwater, data_dir: Path, make_topic) -> None:
+    make_topic("k")
     lines = '{"id": 1}\n{"id": "2"}\n{"id": "x"}\n{"id": 3000000000}\n'
     run = headwater("produce", "k", "--format", "json", "--key", "id", "--key-type", "INT", "--skip-bad-lines", stdin=lines)
     assert run.status == 0
