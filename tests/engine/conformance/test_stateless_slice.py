@@ -60,6 +60,8 @@ def test_whole_slice_pass_rate_and_resumed_runs() -> None:
     straight = _run(names, "straight", jobs=default_jobs())
     resumed = _run(names, "resumed", jobs=default_jobs())
     passed = sum(r.status is Status.PASS for r in straight.values())
-    failures = {n: r.reason.split("\n", 1)[0][:160] for n, r in straight.items() if r.status is not Status.PASS}
+    failures = {
+        n: r.reason.split("\n", 1)[0][:160] for n, r in straight.items() if r.status is not Status.PASS
+    }
     assert passed / len(names) >= PASS_RATE_FLOOR, failures
     assert _same_when_resumed(straight, resumed) == []
