@@ -8,6 +8,8 @@ import urllib.parse
 
 import pytest
 from function_calls import call, call_rows, col, lit
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headwater.engine.functions.json_functions import parse_json, write_json
 from headwater.engine.functions.registry import FunctionError
@@ -164,3 +166,46 @@ def test_to_json_string_arrays_take_the_fast_path_or_the_writer() -> None:
     assert call("TO_JSON_STRING", col(t.Array(t.INT), [[1, None, 3], [], None])) == ["[1,null,3]", "[]", "null"]
     assert call("TO_JSON_STRING", col(t.Array(t.STRING), [["a", None], ['x"y']])) == ['["a",null]', '["x\\"y"]']
     assert call("TO_JSON_STRING", col(t.Array(t.DOUBLE), [[1.0, 0.5]])) == ["[1.0,0.5]"]
+
+
+def _uri_components(url: str) -> tuple | str:
+    from headwater.engine.functions.url import parse_uri
+
+    try:
+        p = parse_uri(url)
+    except FunctionError:
+        return "invalid"
+    return (p.scheme, p.host, None if p.port == -1 else p.port, p.path, p.query, p.fragment)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet=URL_ALPHABET, max_size=14),
+            st.builds(lambda a, b: "http://" + a + b, st.text(alphabet=URL_ALPHABET, max_size=8),
+                      st.text(alphabet=URL_ALPHABET, max_size=8)),
+        ),
+        min_size=1, max_size=6,
+    )
+)
+def test_column_uri_parsing_matches_the_reference_on_generated_urls(urls: list[str]) -> None:
+    import pyarrow as pa
+
+    from headwater.engine.functions.url import parse_uri_column
+
+    for url in urls:  # one row at a time: an invalid row fails the whole column
+        expected = _uri_components(url)
+        if expected == "invalid":
+            with pytest.raises(FunctionError):
+                parse_uri_column(pa.array([url]))
+            continue
+        got = parse_uri_column(pa.array([url, None]))
+        assert got.host[1].as_py() is None
+        assert (got.scheme[0].as_py(), got.host[0].as_py(), got.port[0].as_py(), got.path[0].as_py(),
+                got.query[0].as_py(), got.fragment[0].as_py()) == expected, url
+    valid = [u for u in urls if _uri_components(u) != "invalid"]
+    if valid:  # and the valid ones together, as one column
+        got = parse_uri_column(pa.array(valid))
+        assert got.host.to_pylist() == [_uri_components(u)[1] for u in valid]
+        assert got.path.to_pylist() == [_uri_components(u)[3] for u in valid]

@@ -290,3 +290,22 @@ _mask_char = st.one_of(st.none(), st.sampled_from(["X", "*", "é", "😀", "#"])
 def test_mask_matches_unicode_category_reference(rows: list[str | None], masks: tuple[str | None, ...]) -> None:
     got = call("MASK", col(t.STRING, rows), *(lit(t.STRING, m) for m in masks), length=len(rows))
     assert got == [None if r is None else _mask_reference(r, *masks) for r in rows]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=12), st.integers(0, 40))
+def test_gather_spans_concatenates_ascending_disjoint_spans(gaps: list[tuple[int, int]], tail: int) -> None:
+    import numpy as np
+
+    from headwater.engine.functions.text import gather_spans
+
+    starts, stops, position = [], [], 0
+    for gap, width in gaps:  # spans in order, possibly adjacent, possibly empty
+        starts.append(position + gap)
+        stops.append(position + gap + width)
+        position += gap + width
+    data = np.arange(position + tail, dtype=np.int64).astype(np.uint8)
+    offsets, out = gather_spans(data, np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64))
+    expected = b"".join(data[a:b].tobytes() for a, b in zip(starts, stops))
+    assert out.tobytes() == expected
+    assert list(np.diff(offsets)) == [b - a for a, b in zip(starts, stops)]

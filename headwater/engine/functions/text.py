@@ -27,6 +27,7 @@ __all__ = [
     "buffers",
     "codepoint_lengths",
     "from_buffers",
+    "gather_spans",
     "java_lengths",
     "slice_bytes",
     "slice_codepoints",
@@ -77,16 +78,29 @@ def _validity(array: pa.Array) -> pa.Array | None:
     return array.is_valid()
 
 
-def _gather(data: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate ``data[starts[i]:stops[i]]`` for every row: (new offsets, new data)."""
+def gather_spans(data: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate ``data[starts[i]:stops[i]]`` for every span: (new offsets, new data). The spans must
+    be in ascending order and must not overlap (one piece of each row, or a row's characters, in row
+    order), so the bytes to keep are one run-length mask (gap, span, gap, span...) over the data
+    instead of one index per output byte."""
     lengths = np.maximum(stops - starts, 0)
     new_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=new_offsets[1:])
     total = int(new_offsets[-1])
     if total == 0:
         return new_offsets, np.zeros(0, dtype=np.uint8)
-    index = np.arange(total, dtype=np.int64) + np.repeat(starts - new_offsets[:-1], lengths)
-    return new_offsets, data[index]
+    nonempty = lengths > 0
+    first, last = starts[nonempty], stops[nonempty]
+    lo, hi = int(first[0]), int(last[-1])
+    if total * 4 < hi - lo:  # few bytes out of a long stretch: index them directly
+        index = np.arange(total, dtype=np.int64) + np.repeat(starts - new_offsets[:-1], lengths)
+        return new_offsets, data[index]
+    runs = np.empty(2 * len(first), dtype=np.int64)
+    runs[0::2] = first - np.concatenate([[lo], last[:-1]])
+    runs[1::2] = last - first
+    pattern = np.zeros(2 * len(first), dtype=bool)
+    pattern[1::2] = True
+    return new_offsets, data[lo:hi][np.repeat(pattern, runs)]
 
 
 def _codepoint_starts(data: np.ndarray) -> np.ndarray:
@@ -125,7 +139,7 @@ def slice_codepoints(array: pa.Array, start: np.ndarray, stop: np.ndarray) -> pa
     byte_stop = cp_starts[base + stop]
     byte_start = np.minimum(byte_start, offsets[1:])
     byte_stop = np.minimum(byte_stop, offsets[1:])
-    new_offsets, new_data = _gather(data, byte_start, byte_stop)
+    new_offsets, new_data = gather_spans(data, byte_start, byte_stop)
     return from_buffers(array.type if not pa.types.is_large_string(array.type) else pa.string(),
                         new_offsets, new_data, _validity(array))
 
@@ -136,7 +150,7 @@ def slice_bytes(array: pa.Array, start: np.ndarray, stop: np.ndarray) -> pa.Arra
     row_len = offsets[1:] - offsets[:-1]
     start = np.clip(start.astype(np.int64), 0, row_len)
     stop = np.clip(stop.astype(np.int64), start, row_len)
-    new_offsets, new_data = _gather(data, offsets[:-1] + start, offsets[:-1] + stop)
+    new_offsets, new_data = gather_spans(data, offsets[:-1] + start, offsets[:-1] + stop)
     return from_buffers(pa.binary(), new_offsets, new_data, _validity(array))
 
 
@@ -176,7 +190,7 @@ def split_characters(array: pa.Array, *, binary: bool) -> pa.Array:
     empty_rows = np.flatnonzero(valid & ~nonempty)
     element_starts[list_offsets[empty_rows]] = offsets[empty_rows]
     element_stops[list_offsets[empty_rows]] = offsets[empty_rows]
-    new_offsets, new_data = _gather(data, element_starts, element_stops)
+    new_offsets, new_data = gather_spans(data, element_starts, element_stops)
     values = from_buffers(pa.binary() if binary else pa.string(), new_offsets, new_data, None)
     mask = None if valid.all() else pa.array(~valid)
     return pa.ListArray.from_arrays(pa.array(list_offsets.astype(np.int32)), values, mask=mask)
@@ -193,7 +207,5 @@ def spans_to_strings(values: pa.Array, spans: pa.Array) -> pa.Array:
     starts = offsets[:-1] + flat[0::2]
     lengths = flat[1::2].astype(np.int64)
     lengths = np.where(span_valid, lengths, 0)
-    new_offsets = np.zeros(len(values) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=new_offsets[1:])
-    index = np.arange(int(new_offsets[-1]), dtype=np.int64) + np.repeat(starts - new_offsets[:-1], lengths)
-    return from_buffers(pa.string(), new_offsets, data[index], pa.array(span_valid))
+    new_offsets, new_data = gather_spans(data, starts, starts + lengths)
+    return from_buffers(pa.string(), new_offsets, new_data, pa.array(span_valid))

@@ -6,7 +6,8 @@ ksqlDB parses URLs with ``java.net.URI`` (RFC 2396), whose rules this module rep
 the row ("URL input has invalid syntax"); a scheme followed by something other than ``/`` makes an
 opaque URI with no host, path or query; a host that is not a valid host name (``test_host``) leaves
 the host NULL; components come back percent-decoded. :func:`parse_uri_column` does this for a whole
-column with RE2 kernels (split, validate, decode); :func:`parse_uri` is the same rules for one value,
+column (two RE2 matches validate every URL, components are cut at delimiter positions when first
+read, then percent-decoded on the bytes); :func:`parse_uri` is the same rules for one value,
 kept as the readable statement of them and as the reference the column version is tested against.
 
 The parameter encoders are vectorized over the UTF-8 bytes: URL_ENCODE_PARAM is Guava's form
@@ -23,13 +24,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.engine.functions.columns import apply_by_distinct, as_array
+from headwater.engine.functions.columns import apply_by_distinct, as_array, as_numpy, valid_mask
 from headwater.engine.functions.registry import (
     CallContext,
     Datum,
@@ -38,7 +39,7 @@ from headwater.engine.functions.registry import (
     ScalarFunction,
     Signature,
 )
-from headwater.engine.functions.text import buffers, from_buffers, spans_to_strings
+from headwater.engine.functions.text import buffers, from_buffers, gather_spans, spans_to_strings
 from headwater.parser import types as t
 
 __all__ = ["FUNCTIONS", "ParsedUri", "UriColumns", "parse_uri", "parse_uri_column"]
@@ -172,65 +173,76 @@ def parse_uri(url: str) -> ParsedUri:
 # --------------------------------------------------------------------------------------------------------
 # java.net.URI over a whole column
 
-# Each optional part has a marker group that holds its delimiter when the part is present, because
-# Arrow's extract_regex reports a group that took no part in the match as "" rather than NULL.
-_SPLIT = re.compile(
-    r"^(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*):)?(?P<rest>[^#]*)(?P<hash>#?)(?P<fragment>.*)$"
-)
-_HIERARCHICAL = re.compile(
-    r"^(?:(?P<slashes>//)(?P<authority>[^/?]*))?(?P<path>[^?]*)(?P<qmark>\??)(?P<query>.*)$"
-)
-_SERVER = re.compile(r"^(?:(?P<userinfo>[^@]*)(?P<at>@))?(?P<host>\[[^\]]*\]|[^:\[\]]*)(?:(?P<colon>:)(?P<port>[^:]*))?$")
+# A whole URL is validated by two RE2 matches (with and without a scheme): the grammar is regular and
+# plain matching runs as a DFA. The components are then cut at delimiter positions found with Arrow's
+# substring search (one byte offset per row), each only when asked for.
+_RE2_SCHEME = r"^[A-Za-z][A-Za-z0-9+.\-]*:"
+_HOST_PORT = r"^(?:\[[^\]]*\]|[^:\[\]]*)(?::[^:]*)?$"
 _RE2_OTHER = r"\x{80}-\x{10FFFF}"
 _RE2_UNRESERVED = rf"A-Za-z0-9\-_.!~*'(){_RE2_OTHER}"
 _RE2_ESCAPED = r"%[0-9A-Fa-f]{2}"
 
 
+def _chars(chars: str) -> str:
+    return rf"(?:[{chars}]|{_RE2_ESCAPED})"
+
+
 def _run(chars: str) -> str:
-    return rf"^(?:[{chars}]|{_RE2_ESCAPED})*$"
+    return rf"^{_chars(chars)}*$"
 
 
-_RE2_URIC = _run(_RE2_UNRESERVED + r";/?:@&=+$,\[\]")
-_RE2_PATH = _run(_RE2_UNRESERVED + r";/:@&=+$,")
-_RE2_AUTHORITY = _run(_RE2_UNRESERVED + r";:@&=+$,\[\]")
+_URIC_CHARS = _RE2_UNRESERVED + r";/?:@&=+$,\[\]"
+_PATH_CHARS = _RE2_UNRESERVED + r";/:@&=+$,"
+_AUTHORITY_CHARS = _RE2_UNRESERVED + r";:@&=+$,\[\]"
 _RE2_USERINFO = _run(_RE2_UNRESERVED + r";:&=+$,")
 _RE2_HOST = (
     r"^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)*[A-Za-z](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.?"
     r"|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+(?:%[^\]]*)?\])$"
 )
+_U = _chars(_URIC_CHARS) + "*"
+_P = _chars(_PATH_CHARS) + "*"
+_A = _chars(_AUTHORITY_CHARS) + "*"
+_QUERY_FRAGMENT = rf"(?:\?{_U})?(?:#{_U})?$"
+# The authority runs to the first '/' or '?'; a string whose longest such run is not a valid authority
+# is not a valid path either (every path character but '/' is an authority character), so "//"
+# followed by a path is not tried separately.
+_RE2_VALID_WITH_SCHEME = (
+    rf"^[A-Za-z][A-Za-z0-9+.\-]*:(?:"
+    rf"{_chars(_URIC_CHARS.replace('/', ''))}{_U}(?:#{_U})?$"  # opaque: anything but '/' first
+    rf"|//{_A}{_P}{_QUERY_FRAGMENT}"
+    rf"|/{_P}{_QUERY_FRAGMENT})"
+)
+_RE2_VALID_WITHOUT_SCHEME = rf"^(?://{_A}{_P}|{_P}){_QUERY_FRAGMENT}"
+_RE2_EMPTY_SERVER = r"^[A-Za-z][A-Za-z0-9+.\-]*://$"  # "Expected authority"
 
 
-@dataclass(frozen=True)
-class UriColumns:
-    """The components ``java.net.URI`` reports for a column of URLs (NULL where URI gives null)."""
-
-    scheme: pa.Array
-    host: pa.Array
-    port: pa.Array
-    path: pa.Array
-    query: pa.Array
-    fragment: pa.Array
+def _positions(values: pa.Array, needle: str) -> np.ndarray:
+    """Byte offset of the first ``needle`` in each row, -1 when absent or NULL."""
+    return as_numpy(pc.find_substring(values, needle), fill=-1).astype(np.int64)
 
 
-def _groups(values: pa.Array, pattern: re.Pattern[str]) -> dict[str, pa.Array]:
-    """Every named group of one RE2 match per row (NULL rows stay NULL)."""
-    matched = pc.extract_regex(values, pattern=pattern.pattern)
-    return {name: pc.struct_field(matched, [name]) for name in pattern.groupindex}
+def _bool(values: pa.Array, *, null: bool) -> np.ndarray:
+    return as_numpy(values, fill=null).astype(bool)
 
 
-def _present(value: pa.Array, marker: pa.Array, delimiter: str) -> pa.Array:
-    """``value`` where its marker group holds ``delimiter``, NULL elsewhere."""
-    return pc.if_else(pc.equal(marker, delimiter), value, pa.scalar(None, pa.string()))
+def _cut(values: pa.Array, start: np.ndarray, stop: np.ndarray, present: np.ndarray) -> pa.Array:
+    """Bytes ``[start, stop)`` of each row (offsets within the row, at ASCII delimiters, so the pieces
+    stay valid UTF-8); NULL where ``present`` is False or the row is NULL."""
+    offsets, data = buffers(values)
+    begin = offsets[:-1] + np.where(present, start, 0)
+    end = offsets[:-1] + np.where(present, stop, 0)
+    new_offsets, new_data = gather_spans(data, begin, end)
+    return from_buffers(pa.string(), new_offsets, new_data, pa.array(present & valid_mask(values)))
+
+
+def _row_lengths(values: pa.Array) -> np.ndarray:
+    offsets, _ = buffers(values)
+    return offsets[1:] - offsets[:-1]
 
 
 def _matches(values: pa.Array, regex: str) -> np.ndarray:
     """True where the value matches (NULL values count as matching)."""
-    return np.asarray(pc.fill_null(pc.match_substring_regex(values, regex), True).to_numpy(zero_copy_only=False),
-                      dtype=bool)
-
-
-def _is_null(values: pa.Array) -> np.ndarray:
-    return np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    return _bool(pc.match_substring_regex(values, regex), null=True)
 
 
 def _percent_decode(values: pa.Array) -> pa.Array:
@@ -256,70 +268,128 @@ def _percent_decode(values: pa.Array) -> pa.Array:
         )
 
 
+class UriColumns:
+    """The components ``java.net.URI`` reports for a column of URLs (NULL where URI gives null), each
+    computed on first use: ``[scheme:]rest[#fragment]``, where a hierarchical ``rest`` is
+    ``[//authority]path[?query]`` and a server authority is ``[userinfo@]host[:port]``."""
+
+    def __init__(self, urls: pa.Array, has_scheme: np.ndarray) -> None:
+        self._urls = urls
+        self._present = valid_mask(urls)
+        self._length = _row_lengths(urls)
+        self._has_scheme = has_scheme
+        self._colon = _positions(urls, ":")
+        hash_at = _positions(urls, "#")
+        self._hash = hash_at
+        self._has_hash = hash_at >= 0
+        self._rest_start = np.where(has_scheme, self._colon + 1, 0)
+        self._rest_stop = np.where(self._has_hash, hash_at, self._length)
+        offsets, data = buffers(urls)
+        first = np.minimum(offsets[:-1] + self._rest_start, max(len(data) - 1, 0))
+        second = np.minimum(first + 1, max(len(data) - 1, 0))
+        rest_length = self._rest_stop - self._rest_start
+        slash = (data[first] == ord("/")) & (rest_length >= 1) if len(data) else np.zeros(len(urls), bool)
+        self._hierarchical = self._present & (~has_scheme | slash)
+        self._slashes = self._hierarchical & slash & (rest_length >= 2) & (
+            data[second] == ord("/") if len(data) else False
+        )
+        question = _positions(urls, "?")
+        self._has_query = self._hierarchical & (question >= 0) & (question < self._rest_stop)
+        self._question = question
+        self._path_stop = np.where(self._has_query, question, self._rest_stop)
+
+    @cached_property
+    def scheme(self) -> pa.Array:
+        return _cut(self._urls, np.zeros_like(self._length), self._colon, self._has_scheme)
+
+    @cached_property
+    def fragment(self) -> pa.Array:
+        return _percent_decode(_cut(self._urls, self._hash + 1, self._length, self._has_hash))
+
+    @cached_property
+    def query(self) -> pa.Array:
+        return _percent_decode(_cut(self._urls, self._question + 1, self._rest_stop, self._has_query))
+
+    @cached_property
+    def _authority_stop(self) -> np.ndarray:
+        after = _cut(self._urls, self._rest_start + 2, self._path_stop, self._slashes)
+        slash = _positions(after, "/")
+        return self._rest_start + 2 + np.where(slash >= 0, slash, _row_lengths(after))
+
+    @cached_property
+    def path(self) -> pa.Array:
+        start = np.where(self._slashes, self._authority_stop, self._rest_start)
+        return _percent_decode(_cut(self._urls, start, self._path_stop, self._hierarchical))
+
+    @cached_property
+    def _server(self) -> tuple[pa.Array, pa.Array]:
+        authority = _cut(self._urls, self._rest_start + 2, self._authority_stop, self._slashes)
+        host, port_text, userinfo = _server_parts(authority)
+        server = (
+            valid_mask(host)
+            & _matches(userinfo, _RE2_USERINFO)
+            & _matches(port_text, r"^[0-9]*$")
+            & _bool(pc.match_substring_regex(host, _RE2_HOST), null=False)
+        )
+        nothing = pa.scalar(None, pa.string())
+        host = pc.if_else(pa.array(server), host, nothing)
+        port_digits = pc.if_else(pa.array(server), port_text, nothing)
+        port = pc.cast(pc.if_else(pc.equal(port_digits, ""), nothing, port_digits), pa.int64())
+        port = pc.if_else(pc.greater(port, 2**31 - 1), pa.scalar(None, pa.int64()), port).cast(pa.int32())
+        return host, port
+
+    @property
+    def host(self) -> pa.Array:
+        return self._server[0]
+
+    @property
+    def port(self) -> pa.Array:
+        return self._server[1]
+
+
 def parse_uri_column(urls: pa.Array) -> UriColumns:
-    """Parse every URL of a column like ``new java.net.URI(url)`` (see :func:`parse_uri`), with RE2
-    kernels over the whole column.
+    """Parse every URL of a column like ``new java.net.URI(url)`` (see :func:`parse_uri`): the whole
+    column is validated here, its components are cut when first read.
 
     Raises:
         FunctionError: some URL is not valid URI syntax (the row retry then fails only those rows).
     """
-    split = _groups(urls, _SPLIT)
-    scheme = pc.if_else(pc.equal(split["scheme"], ""), pa.scalar(None, pa.string()), split["scheme"])
-    rest = split["rest"]
-    fragment = _present(split["fragment"], split["hash"], "#")
-    has_scheme = ~_is_null(scheme)
-    opaque = has_scheme & ~np.asarray(pc.fill_null(pc.starts_with(rest, "/"), False).to_numpy(zero_copy_only=False),
-                                      dtype=bool)
-    hierarchical_rest = pc.if_else(pa.array(opaque), pa.scalar(None, pa.string()), rest)
-    parts = _groups(hierarchical_rest, _HIERARCHICAL)
-    authority = _present(parts["authority"], parts["slashes"], "//")
-    path = parts["path"]
-    query = _present(parts["query"], parts["qmark"], "?")
-    rest_empty = np.asarray(pc.fill_null(pc.equal(rest, ""), False).to_numpy(zero_copy_only=False), dtype=bool)
-    no_scheme_colon = ~has_scheme & np.asarray(
-        pc.fill_null(pc.match_substring_regex(rest, r"^[^/?#]*:"), False).to_numpy(zero_copy_only=False), dtype=bool
+    present = valid_mask(urls)
+    has_scheme = present & _bool(pc.match_substring_regex(urls, _RE2_SCHEME), null=False)
+    valid = np.where(
+        has_scheme,
+        _matches(urls, _RE2_VALID_WITH_SCHEME) & ~_bool(pc.match_substring_regex(urls, _RE2_EMPTY_SERVER), null=False),
+        _matches(urls, _RE2_VALID_WITHOUT_SCHEME) & ~_bool(pc.match_substring_regex(urls, r"^[^/?#]*:"), null=False),
     )
-    authority_empty = np.asarray(pc.fill_null(pc.equal(authority, ""), False).to_numpy(zero_copy_only=False), dtype=bool)
-    bad = (
-        ~_is_null(urls)
-        & (
-            ~_matches(fragment, _RE2_URIC)
-            | (has_scheme & rest_empty)
-            | no_scheme_colon
-            | (opaque & ~_matches(rest, _RE2_URIC))
-            | ~_matches(query, _RE2_URIC)
-            | ~_matches(path, _RE2_PATH)
-            | ~_matches(authority, _RE2_AUTHORITY)
-            | (has_scheme & authority_empty & np.asarray(pc.fill_null(pc.equal(path, ""), False).to_numpy(
-                zero_copy_only=False), dtype=bool) & _is_null(query) & _is_null(fragment))
-        )
-    )
+    bad = present & ~valid
     if bad.any():
         raise FunctionError(f"URL input has invalid syntax: {urls[int(np.flatnonzero(bad)[0])].as_py()}")
-    server_parts = _groups(authority, _SERVER)
-    userinfo = _present(server_parts["userinfo"], server_parts["at"], "@")
-    host = server_parts["host"]
-    port_text = _present(server_parts["port"], server_parts["colon"], ":")
-    server = (
-        ~_is_null(host)
-        & _matches(userinfo, _RE2_USERINFO)
-        & _matches(port_text, r"^[0-9]*$")
-        & np.asarray(pc.fill_null(pc.match_substring_regex(host, _RE2_HOST), False).to_numpy(zero_copy_only=False),
-                     dtype=bool)
-    )
-    nothing = pa.scalar(None, pa.string())
-    host = pc.if_else(pa.array(server), host, nothing)
-    port_digits = pc.if_else(pa.array(server), port_text, nothing)
-    port = pc.cast(pc.if_else(pc.equal(port_digits, ""), nothing, port_digits), pa.int64())
-    port = pc.if_else(pc.greater(port, 2**31 - 1), pa.scalar(None, pa.int64()), port).cast(pa.int32())
-    return UriColumns(
-        scheme=scheme,
-        host=host,
-        port=port,
-        path=_percent_decode(path),
-        query=_percent_decode(query),
-        fragment=_percent_decode(fragment),
-    )
+    return UriColumns(urls, has_scheme)
+
+
+def _server_parts(authority: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(host, port text, userinfo) of ``[userinfo@]host[:port]`` with host a bracketed IPv6 literal or
+    a run without ``:[]``: the userinfo runs to the first ``@`` when the remainder has that shape,
+    else the whole authority must; NULLs where neither does (and NULL port / userinfo when absent)."""
+    present = valid_mask(authority)
+    length = _row_lengths(authority)
+    at = _positions(authority, "@")
+    after_at = _cut(authority, at + 1, length, present & (at >= 0))
+    with_userinfo = (at >= 0) & _bool(pc.match_substring_regex(after_at, _HOST_PORT), null=False)
+    whole = ~with_userinfo & present & _bool(pc.match_substring_regex(authority, _HOST_PORT), null=False)
+    server = with_userinfo | whole
+    start = np.where(with_userinfo, at + 1, 0)
+    host_port = _cut(authority, start, length, server)
+    bracket = _bool(pc.starts_with(host_port, "["), null=False)
+    close = _positions(host_port, "]")
+    colon = _positions(host_port, ":")
+    host_port_length = _row_lengths(host_port)
+    host_stop = np.where(bracket, close + 1, np.where(colon >= 0, colon, host_port_length))
+    host = _cut(host_port, np.zeros_like(length), host_stop, server)
+    has_port = server & (host_stop < host_port_length)
+    port = _cut(host_port, host_stop + 1, host_port_length, has_port)
+    userinfo = _cut(authority, np.zeros_like(length), at, with_userinfo)
+    return host, port, userinfo
 
 
 # --------------------------------------------------------------------------------------------------------
