@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -173,43 +174,51 @@ def _print_table(stream: Any, console: Console) -> None:
 
 
 def _print_json(stream: Any, console: Console) -> None:
+    """One ksqlDB ``/query`` JSON document per line: the header, each row, the final message."""
     console.line(orjson.dumps(stream.header.to_json(), default=json_default).decode())
-    receiver = _Receiver(stream)
-    try:
-        while not receiver.finished:
-            rows = receiver.next_rows() or []
-            console.lines(
-                orjson.dumps({"row": {"columns": _columns_of(row)}}, default=json_default).decode() for row in rows
-            )
-    except KeyboardInterrupt:
-        receiver.stop()
-        _after_interrupt(console)
-        console.line("Query terminated")
-        return
-    if receiver.failure is not None:
-        raise receiver.failure
-    message = receiver.final_message()
-    if message:
-        console.line(orjson.dumps({"finalMessage": message}).decode())
+    _print_lines(
+        stream,
+        console,
+        row_line=lambda row: orjson.dumps({"row": {"columns": _columns_of(row)}}, default=json_default).decode(),
+        final_line=lambda message: orjson.dumps({"finalMessage": message}).decode(),
+        interrupted="Query terminated",
+    )
 
 
 def _print_text(stream: Any, console: Console) -> None:
     """PRINT's output: each row is one line of text."""
+    _print_lines(
+        stream,
+        console,
+        row_line=lambda row: str(_columns_of(row)[0]),
+        final_line=lambda message: message,
+        interrupted="Topic printing ceased",
+    )
+
+
+def _print_lines(
+    stream: Any,
+    console: Console,
+    *,
+    row_line: Callable[[Any], str],
+    final_line: Callable[[str], str],
+    interrupted: str,
+) -> None:
+    """Print one line per row as rows arrive, then the final message; Ctrl-C stops the query."""
     receiver = _Receiver(stream)
     try:
         while not receiver.finished:
-            rows = receiver.next_rows() or []
-            console.lines(str(_columns_of(row)[0]) for row in rows)
+            console.lines(row_line(row) for row in receiver.next_rows() or [])
     except KeyboardInterrupt:
         receiver.stop()
         _after_interrupt(console)
-        console.line("Topic printing ceased")
+        console.line(interrupted)
         return
     if receiver.failure is not None:
         raise receiver.failure
     message = receiver.final_message()
     if message:
-        console.line(message)
+        console.line(final_line(message))
 
 
 def _after_interrupt(console: Console) -> None:

@@ -39,12 +39,10 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def _record_count(topic: Topic) -> int:
-    return sum(segment.record_count for segment in topic.segments())
-
-
-def _size_bytes(topic: Topic) -> int:
-    return sum(segment.size_bytes for segment in topic.segments())
+def _records_and_bytes(topic: Topic) -> tuple[int, int]:
+    """How many records a topic holds and how many bytes its segments take, from one listing."""
+    segments = topic.segments()
+    return sum(s.record_count for s in segments), sum(s.size_bytes for s in segments)
 
 
 def run_topic_command(args: argparse.Namespace, data_dir: Path, console: Console | None = None) -> int:
@@ -73,15 +71,8 @@ def run_topic_command(args: argparse.Namespace, data_dir: Path, console: Console
                     topic = log.topic(name)
                 except TopicNotFoundError:
                     continue  # deleted by another process while listing
-                rows.append(
-                    [
-                        name,
-                        topic.kind,
-                        str(topic.num_partitions),
-                        f"{_record_count(topic):,}",
-                        f"{_size_bytes(topic):,}",
-                    ]
-                )
+                records, size = _records_and_bytes(topic)
+                rows.append([name, topic.kind, str(topic.num_partitions), f"{records:,}", f"{size:,}"])
             console.lines(listing(["Topic", "Kind", "Partitions", "Records", "Bytes"], rows, max_width=console.width))
         elif args.topic_command == "describe":
             console.lines(describe_lines(log.topic(args.name), width=console.width))
