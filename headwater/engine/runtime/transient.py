@@ -6,7 +6,7 @@ as rows come, ``close()``, and ``final_message`` once the query ended by itself.
 
 * **Push queries** run the stateless operators on a thread over the source's partitions, from the end
   (or from the beginning with ``auto.offset.reset=earliest``), tailing with ``read_wait``; LIMIT ends
-  them with "Limit Reached".
+  them with "Limit Reached". Records without a value produce no rows.
 * **Historical queries** (a SELECT over a stream without EMIT CHANGES) decode the stream's records into
   one Arrow table (the scan operator: the same decoding as every query) and hand it to DuckDB with the
   query's WHERE, projection and LIMIT rendered as DuckDB SQL through sqlglot.
@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from headwater.engine.entities import FinalMessage, QueryHeader, QueryRow
-from headwater.engine.operators.base import HEADERS_COLUMN
+from headwater.engine.operators.base import HEADERS_COLUMN, without_null_values
 from headwater.engine.operators.limit import LimitOperator
 from headwater.engine.operators.source_scan import PARTITION_COLUMN
 from headwater.engine.planner.builder import BuiltQuery, QueryBuilder
@@ -175,7 +175,7 @@ def _run_push(
                     for operator in operators:
                         batches = [out for item in batches for out in operator.process(item)]
                     for out in batches:
-                        for row in _rows(out, names):
+                        for row in _rows(without_null_values(out), names):
                             stream._put(row)
                     if limit is not None and limit.done:
                         stream._finish("Limit Reached")
@@ -280,7 +280,7 @@ def _historical(ctx: StatementContext, builder: QueryBuilder, query: ast.Query) 
                 stamped = batch.append_column(
                     PARTITION_COLUMN, pa.repeat(pa.scalar(partition, pa.int32()), batch.num_rows)
                 )
-                batches.extend(scan.process(stamped))
+                batches.extend(without_null_values(b) for b in scan.process(stamped))
     columns = [c.name for c in source.schema] + [ROWTIME, ROWPARTITION, ROWOFFSET]
     if batches:
         table = pa.Table.from_batches([b.drop_columns([HEADERS_COLUMN]) for b in batches]).select(columns)
