@@ -1,0 +1,1 @@
+"""Benchmarks of Headwater (run as modules, e.g. ``python -m benchmarks.nexmark``)."""

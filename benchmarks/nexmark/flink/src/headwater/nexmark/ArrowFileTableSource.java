@@ -1,0 +1,39 @@
+package headwater.nexmark;
+
+import org.apache.flink.legacy.table.connector.source.SourceFunctionProvider;
+import org.apache.flink.table.connector.ChangelogMode;
+import org.apache.flink.table.connector.source.DynamicTableSource;
+import org.apache.flink.table.connector.source.ScanTableSource;
+import org.apache.flink.table.types.DataType;
+
+/** A bounded, insert-only scan of one Arrow stream file (see {@link ArrowFileSourceFactory}). */
+final class ArrowFileTableSource implements ScanTableSource {
+
+    private final DataType rowType;
+    private final String path;
+
+    ArrowFileTableSource(DataType rowType, String path) {
+        this.rowType = rowType;
+        this.path = path;
+    }
+
+    @Override
+    public ChangelogMode getChangelogMode() {
+        return ChangelogMode.insertOnly();
+    }
+
+    @Override
+    public ScanRuntimeProvider getScanRuntimeProvider(ScanContext context) {
+        return SourceFunctionProvider.of(new ArrowFileSourceFunction(rowType, path), true);
+    }
+
+    @Override
+    public DynamicTableSource copy() {
+        return new ArrowFileTableSource(rowType, path);
+    }
+
+    @Override
+    public String asSummaryString() {
+        return "ArrowFile(" + path + ")";
+    }
+}

@@ -1,0 +1,230 @@
+"""The Nexmark runner: one run measures every system on the same events and checks their answers.
+
+``python -m benchmarks.nexmark [--quick] [--events N] [--queries q0,q1,q2]``
+
+1. Generate the events once (seeded) into Headwater's three typed topics, Parquet files (DuckDB) and
+   Arrow files (Flink); declare the streams PERSON, AUCTION, BID.
+2. For each query: Headwater writing a result topic, and Headwater with a discard sink (see
+   :mod:`benchmarks.nexmark.headwater_run`); the first result topic is compared with DuckDB's answer.
+3. DuckDB computing the same answer in batch from the Parquet, on one thread.
+4. Flink SQL in a local mini-cluster, streaming mode, parallelism 1, reading the Arrow files, writing
+   to a blackhole sink, in its own process; its answer checked against DuckDB on a sample (default run).
+5. Ingestion (:mod:`benchmarks.ingest`) and q2's latency at 10,000 events/s
+   (:mod:`benchmarks.nexmark.latency`).
+6. The table, the targets and a PNG go to ``benchmarks/results/nexmark[-quick].{json,md,png}`` and, for the
+   default run, into the Nexmark section of docs/benchmarks.md.
+
+``--quick`` (about a minute on 2 idle cores, most of it Flink's JVM) runs 300,000 events once each,
+measures Flink's job start-up once, a 3 s latency run and a small ingestion run, skips Flink's answer
+check, and leaves docs/benchmarks.md alone unless ``--docs``. The default run (10M events, best of 2)
+takes 10-15 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from benchmarks.ingest import run_ingest
+from benchmarks.nexmark import duckdb_run, headwater_run
+from benchmarks.nexmark.equality import compare_with_duckdb
+from benchmarks.nexmark.flink_run import run_flink
+from benchmarks.nexmark.generator import GeneratorConfig, NexmarkGenerator
+from benchmarks.nexmark.latency import measure_latency
+from benchmarks.nexmark.loader import Dataset, declare_streams, load
+from benchmarks.nexmark.measure import Progress, note
+from benchmarks.nexmark.queries import NexmarkQuery, query
+from benchmarks.nexmark.report import RunReport, machine, markdown, plot, write_docs_section, write_json
+from headwater.engine import Engine
+from headwater.errors import HeadwaterError
+
+__all__ = ["main"]
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "benchmarks" / "results"
+DOCS = REPO / "docs" / "benchmarks.md"
+FLINK_SAMPLE_EVENTS = 10_000
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.nexmark",
+        description="Nexmark q0-q2 on Headwater, DuckDB and Flink, on the same data, in one run.")
+    parser.add_argument("--quick", action="store_true", help="a small run, under a minute")
+    parser.add_argument("--events", type=int, help="events to generate (default 10M, quick 300K)")
+    parser.add_argument("--queries", default="q0,q1,q2", help="comma-separated query ids (default q0,q1,q2)")
+    parser.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    parser.add_argument("--rate", type=int, default=10_000_000,
+                        help="events per second of event time (default 10M, the reference suite's)")
+    parser.add_argument("--partitions", type=int, default=1, help="partitions per topic (default 1)")
+    parser.add_argument("--repeat", type=int, help="runs per measurement, the best counts (default 2, quick 1)")
+    parser.add_argument("--no-flink", action="store_true", help="leave Flink out")
+    parser.add_argument("--no-ingest", action="store_true", help="leave the ingestion measurements out")
+    parser.add_argument("--no-latency", action="store_true", help="leave the latency measurement out")
+    parser.add_argument("--latency-seconds", type=float, help="length of the latency run (default 20, quick 3)")
+    parser.add_argument("--docs", action=argparse.BooleanOptionalAction, default=None,
+                        help="write the results into docs/benchmarks.md (default: yes, except with --quick)")
+    parser.add_argument("--work-dir", type=Path, help="where to put the data (default: a temp directory)")
+    parser.add_argument("--keep", action="store_true", help="keep the data directory afterwards")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory (default benchmarks/results)")
+    args = parser.parse_args(argv)
+    args.events = args.events if args.events is not None else (300_000 if args.quick else 10_000_000)
+    args.repeat = args.repeat if args.repeat is not None else (1 if args.quick else 2)
+    args.latency_seconds = args.latency_seconds or (3.0 if args.quick else 20.0)
+    args.docs = args.docs if args.docs is not None else not args.quick
+    if args.events <= 0 or args.repeat <= 0 or args.partitions <= 0:
+        parser.error("--events, --repeat and --partitions must be positive")
+    return args
+
+
+def _select(ids: str) -> list[NexmarkQuery]:
+    selected = []
+    for query_id in (part.strip() for part in ids.split(",") if part.strip()):
+        try:
+            selected.append(query(query_id))
+        except KeyError as error:
+            raise SystemExit(f"--queries: {error.args[0]}") from None
+    if not selected:
+        raise SystemExit("--queries: no query given")
+    return selected
+
+
+def _headwater_and_duckdb(report: RunReport, queries: list[NexmarkQuery], engine: Engine, dataset: Dataset,
+                          repeat: int) -> None:
+    con = duckdb_run.connect(dataset, threads=1)
+    for nexmark in queries:
+        note(f"{nexmark.query_id} ({nexmark.title})")
+        try:
+            for system, discard in (("headwater", False), ("headwater-discard", True)):
+                best = None
+                for attempt in range(repeat):
+                    sink = f"NEXMARK_{nexmark.query_id.upper()}_{'DISCARD' if discard else 'SINK'}_{attempt}"
+                    measured = headwater_run.run_headwater(engine, nexmark, sink, discard=discard)
+                    if not discard and attempt == 0:
+                        note("  checking Headwater's result topic against DuckDB ...")
+                        comparison = compare_with_duckdb(con, nexmark, "headwater",
+                                                         headwater_run.read_topic(engine.log, sink))
+                        report.comparisons.append(comparison)
+                        note(f"  {comparison.describe()}")
+                    headwater_run.drop_query(engine, sink)
+                    if best is None or measured.wall_s < best.wall_s:
+                        best = measured
+                assert best is not None
+                report.measurements.append(best)
+                note(f"  {system}: {best.events_per_s:,.0f} events/s, {best.events_per_cpu_s:,.0f} events/CPU-s")
+        except HeadwaterError as error:
+            report.notes.append(f"{nexmark.query_id}: Headwater failed: {error}")
+            note(f"  Headwater failed: {error}")
+        measured = duckdb_run.run_duckdb(con, nexmark, dataset, repeat)
+        report.measurements.append(measured)
+        note(f"  duckdb: {measured.events_per_s:,.0f} events/s, {measured.events_per_cpu_s:,.0f} events/CPU-s")
+    con.close()
+
+
+def _flink(report: RunReport, queries: list[NexmarkQuery], dataset: Dataset, sample: Dataset | None,
+           repeat: int, quick: bool) -> None:
+    note("flink (its own process; start-up measured separately)")
+    results = run_flink(queries, dataset, sample, repeat=repeat, startup_once=quick)
+    if quick:
+        report.notes.append("Quick run: Flink's job start-up was measured once (first query) and its processing "
+                            "time is a small part of each job at this size, so its figures are rough; its "
+                            "answers were not checked. The default run measures both per query.")
+    if results.error is not None:
+        report.notes.append(f"Flink did not run: {results.error}")
+        note(f"  Flink did not run: {results.error}")
+        return
+    report.measurements.extend(results.measurements)
+    report.flink_environment_s = results.environment_s
+    report.flink_environment_cpu_s = results.environment_cpu_s
+    for measured in results.measurements:
+        note(f"  {measured.query}: {measured.events_per_s:,.0f} events/s, "
+             f"{measured.events_per_cpu_s:,.0f} events/CPU-s (job start-up {measured.startup_s:.1f} s)")
+    if sample is not None and results.sample_outputs:
+        con = duckdb_run.connect(sample, threads=1)
+        by_id = {q.query_id: q for q in queries}
+        for query_id, path in results.sample_outputs.items():
+            comparison = compare_with_duckdb(con, by_id[query_id], "flink", pq.read_table(path),
+                                             results.sample_types.get(query_id))
+            report.comparisons.append(comparison)
+            note(f"  {comparison.describe()}")
+            path.unlink(missing_ok=True)
+        con.close()
+
+
+def run(args: argparse.Namespace) -> RunReport:
+    queries = _select(args.queries)
+    command = "python -m benchmarks.nexmark " + " ".join(shlex.quote(a) for a in (args.argv or []))
+    report = RunReport(
+        settings={"command": command.strip(), "events": args.events, "seed": args.seed,
+                  "events_per_second": args.rate, "partitions": args.partitions, "repeat": args.repeat,
+                  "quick": args.quick, "queries": [q.query_id for q in queries]},
+        machine=machine())
+    work = Path(tempfile.mkdtemp(prefix="nexmark-", dir=args.work_dir))
+    note(f"work directory: {work}")
+    try:
+        engine = Engine(work / "headwater", background=False)
+        try:
+            generator = NexmarkGenerator(GeneratorConfig(args.events, args.seed, args.rate))
+            progress = Progress("generate and write (topics, Parquet, Arrow)", args.events)
+            dataset = load(generator, work / "files", engine.log, partitions=args.partitions,
+                           arrow=not args.no_flink, progress=progress.update)
+            report.counts = dict(dataset.counts)
+            declare_streams(engine)
+            _headwater_and_duckdb(report, queries, engine, dataset, args.repeat)
+        finally:
+            engine.close()
+        shutil.rmtree(work / "headwater", ignore_errors=True)
+        if not args.no_flink:
+            sample = None
+            if not args.quick:
+                sample_events = min(FLINK_SAMPLE_EVENTS, args.events)
+                sample = load(NexmarkGenerator(GeneratorConfig(sample_events, args.seed, args.rate)),
+                              work / "sample", None)
+                report.flink_sample_events = sample_events
+            _flink(report, queries, dataset, sample, args.repeat, args.quick)
+        if not args.no_ingest:
+            note("ingestion")
+            ingest_dir = work / "ingest"
+            ingest_dir.mkdir()
+            report.ingest = run_ingest(100_000 if args.quick else 1_000_000, ingest_dir,
+                                       repeat=1 if args.quick else 2)
+        if not args.no_latency:
+            note("latency")
+            report.latency = measure_latency(work / "latency", seconds=args.latency_seconds, seed=args.seed)
+    finally:
+        if args.keep:
+            note(f"data kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    report.machine["load_average_end"] = os.getloadavg()[0]
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    args.argv = sys.argv[1:] if argv is None else argv
+    started = time.perf_counter()
+    report = run(args)
+    stem = "nexmark-quick" if args.quick else "nexmark"
+    args.out.mkdir(parents=True, exist_ok=True)
+    png = args.out / f"{stem}.png"
+    plotted = plot(report, png)
+    write_json(report, args.out / f"{stem}.json")
+    relative = os.path.relpath(png, DOCS.parent) if plotted else None
+    lines = markdown(report, relative)
+    (args.out / f"{stem}.md").write_text("\n".join(markdown(report, png.name if plotted else None)) + "\n")
+    print("\n".join(markdown(report, None)))
+    if args.docs:
+        write_docs_section(DOCS, lines)
+        note(f"\nwrote the Nexmark section of {DOCS}")
+    note(f"results in {args.out}/{stem}.{{json,md,png}}; whole run {time.perf_counter() - started:.0f} s")
+    failed = [c for c in report.comparisons if not c.equal]
+    return 1 if failed else 0
