@@ -7,7 +7,6 @@ what it expects to appear, and on timeout fails with the whole screen in the mes
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -129,5 +128,5 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    os.environ.pop("HEADWATER_DATA_DIR", None)
+    monkeypatch.delenv("HEADWATER_DATA_DIR", raising=False)
     return home
