@@ -9,10 +9,11 @@ Data directory layout::
                                            each persistent query's committed offsets (see runtime.checkpoint)
     <data_dir>/queries/_retired/checkpoint.json
                                            sink end offsets of terminated queries (recovery keeps them)
+    <data_dir>/queries/clean-shutdown     present while no engine runs after a clean close
 
-Opening an engine replays the command topic (the catalog, types and queries come back), truncates sinks
-to their committed end offsets (see :mod:`headwater.engine.runtime.persistent`), and starts the queries
-(``background=True``) or leaves them to be driven (``background=False``).
+Opening an engine replays the command topic (the catalog, types and queries come back), after a crash
+truncates sinks to their committed end offsets (see :mod:`headwater.engine.runtime.persistent`), and
+starts the queries (``background=True``) or leaves them to be driven (``background=False``).
 
 Example (runnable once the storage and parser packages are installed)::
 
@@ -23,6 +24,7 @@ Example (runnable once the storage and parser packages are installed)::
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -51,6 +53,7 @@ from headwater.parser import ast
 __all__ = ["Engine"]
 
 RETIRED_WRITER = "_retired"
+CLEAN_SHUTDOWN_MARKER = "clean-shutdown"
 
 
 class Engine:
@@ -96,7 +99,7 @@ class Engine:
         self._replaying = True
         self._replay()
         self._replaying = False
-        self._recover_sinks()
+        self._recover_sinks(after_crash=not self._take_clean_marker())
         for query in self._queries.values():
             query.initialise()
             if background and query.state == QueryState.RUNNING:
@@ -144,12 +147,15 @@ class Engine:
         )
 
     def close(self) -> None:
-        """Stop every query and release the log."""
+        """Stop every query and release the log. When every query stopped between steps (nothing is
+        half-written), a clean-shutdown marker tells the next start that every record in the sinks is
+        committed, including records produced into them while the engine was down."""
         if self._closed:
             return
         self._closed = True
-        for query in self._queries.values():
-            query.close()
+        stopped = [query.close() for query in self._queries.values()]
+        if all(stopped):
+            _write_marker(self.data_dir / "queries" / CLEAN_SHUTDOWN_MARKER)
         close = getattr(self.log, "close", None)
         if close is not None:
             close()
@@ -371,11 +377,46 @@ class Engine:
                     [ProcessingLogEntry.processing("REPLAY", f"{error} ({command.statement})", None)]
                 )
 
-    def _recover_sinks(self) -> None:
-        """Truncate each sink partition to the largest end offset any writer committed for it."""
+    def _take_clean_marker(self) -> bool:
+        """Whether the previous engine on this directory shut down cleanly (the marker is removed: from
+        now on a crash must be detectable)."""
+        marker = self.data_dir / "queries" / CLEAN_SHUTDOWN_MARKER
+        if not marker.exists():
+            return False
+        marker.unlink()
+        _fsync_directory(marker.parent)
+        return True
+
+    def _recover_sinks(self, *, after_crash: bool) -> None:
+        """After a crash, truncate each sink partition to the largest end offset any writer committed
+        for it: that removes exactly the output of steps that did not commit. After a clean shutdown
+        nothing is uncommitted, and whatever follows the committed ends was produced while the engine
+        was down (a topic tool, another program): it is kept."""
+        if not after_crash:
+            self.recovery_report = {}
+            return
         stores = [q.checkpoints for q in self._queries.values()]
         stores.append(CheckpointStore(self.data_dir / "queries" / RETIRED_WRITER))
         self.recovery_report = recover_sinks(self.log, stores)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_marker(path: Path) -> None:
+    """Create ``path`` durably (the file and its directory entry)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _fsync_directory(path.parent)
 
 
 def _default_registry() -> FunctionRegistry:

@@ -20,7 +20,7 @@ from headwater.engine.entities import (
     QueryDescriptionEntity,
     SourceDescriptionEntity,
 )
-from headwater.engine.operators.base import HEADERS_ARROW_TYPE
+from headwater.engine.operators.base import HEADERS_ARROW_TYPE, Operator
 from headwater.engine.runtime.processing_log import PROCESSING_LOG_TOPIC
 from headwater.errors import ExecutionError, PlanError
 from headwater.storage.murmur2 import murmur2_bytes
@@ -321,3 +321,55 @@ def test_explain_a_statement_plans_without_running_it(engine: Engine) -> None:
     assert pushed["queryType"] == "PUSH" and pushed["sinks"] == []
     with pytest.raises(PlanError, match="The provided statement does not run a ksql query"):
         engine.execute("EXPLAIN SHOW STREAMS;")
+
+
+def test_records_produced_into_a_sink_while_the_engine_is_down_are_kept(tmp_path: Path) -> None:
+    engine = Engine(tmp_path, background=False, config={"auto.offset.reset": "earliest"})
+    engine.execute(
+        CREATE + "CREATE STREAM D (ID STRING KEY, NAME STRING, V INT) "
+        "WITH (KAFKA_TOPIC='d', PARTITIONS=1, VALUE_FORMAT='JSON'); INSERT INTO D SELECT * FROM S;"
+    )
+    produce(engine, "s", [(b"a", json_value(NAME="x", V=1), 1, None)])
+    drain(engine)
+    engine.close()
+    # Another program appends to the sink topic while no engine runs (as the topic tools do).
+    from headwater.storage import EventLog
+
+    log = EventLog.open(tmp_path / "log")
+    log.topic("d").append(
+        pa.RecordBatch.from_arrays(
+            [pa.array([b"z"]), pa.array([json_value(NAME="outside", V=9)]), pa.array([5], pa.int64())],
+            names=["__key", "__value", "__timestamp"],
+        ),
+        partition=0,
+    )
+    log.close()
+    engine = Engine(tmp_path, background=False, config={"auto.offset.reset": "earliest"})
+    assert engine.recovery_report == {}
+    assert [r.columns for r in engine.stream("SELECT * FROM D;")] == [("a", "x", 1), ("z", "outside", 9)]
+    engine.close()
+
+
+def test_a_failing_step_leaves_no_output_behind(engine: Engine) -> None:
+    engine.execute(CREATE + "CREATE STREAM OUT AS SELECT * FROM S;")
+    produce(engine, "s", [(b"a", json_value(NAME="x", V=1), 1, None)])
+    produce(engine, "s", [(b"b", json_value(NAME="y", V=2), 2, None)])
+    (query,) = engine.persistent_queries()
+
+    class FailsOnSecondBatch(Operator):
+        kind = "fails"
+        seen = 0
+
+        def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+            self.seen += 1
+            if self.seen == 2:
+                raise RuntimeError("boom")
+            return [batch]
+
+    # One step reads both records (two stored batches): the first reaches the sink, the second fails.
+    query.operators.insert(len(query.operators) - 1, FailsOnSecondBatch())
+    with pytest.raises(ExecutionError, match="boom"):
+        query.process("s", 0, max_records=None)
+    assert engine.log.topic("OUT").partition(0).end_offset == 0
+    assert query.committed_offsets()[("s", 0)] == 0
+    assert query.checkpoints.load().sources[("s", 0)] == 0  # type: ignore[union-attr]

@@ -179,6 +179,8 @@ class PersistentQuery:
         if consumed <= 0:
             return 0
         with self.sink_lock:
+            sink_topic = self.log.topic(self.sink.topic)
+            before = {int(p): int(end) for p, end in sink_topic.end_offsets().items()}
             try:
                 for batch in batches:
                     if batch.num_rows == 0:
@@ -187,18 +189,31 @@ class PersistentQuery:
                         PARTITION_COLUMN, pa.repeat(pa.scalar(tp[1], pa.int32()), batch.num_rows)
                     )
                     self._push(stored)
+                self._offsets[tp] = next_offset
+                self._commit()
             except HeadwaterError as error:
+                self._offsets[tp] = next_offset - consumed
+                self._discard_step_output(sink_topic, before)
                 self._fail(error)
                 raise
             except Exception as error:  # a bug or an unexpected kernel failure: the query stops, loudly
+                self._offsets[tp] = next_offset - consumed
+                self._discard_step_output(sink_topic, before)
                 self._fail(error)
                 raise ExecutionError(
                     f"Query {self.query_id} failed: {type(error).__name__}: {error}"
                 ) from error
-            self._offsets[tp] = next_offset
-            self._commit()
         self.records_consumed += consumed
         return consumed
+
+    @staticmethod
+    def _discard_step_output(sink_topic: Any, before: dict[int, int]) -> None:
+        """A step that failed leaves no output behind: its inputs stay uncommitted, so a resumed query
+        reads them again (the sink lock is held, so only this step appended since ``before``)."""
+        for partition, end in before.items():
+            part = sink_topic.partition(partition)
+            if int(part.end_offset) > end:
+                part.truncate_to(end)
 
     def _push(self, batch: pa.RecordBatch) -> None:
         batches = [batch]
@@ -259,15 +274,19 @@ class PersistentQuery:
             elif not partitions:
                 self._stop.wait(poll_timeout_s)
 
-    def stop(self, *, state: str | None = None) -> None:
-        """Stop the background thread (if any) after its current step."""
+    def stop(self, *, state: str | None = None) -> bool:
+        """Stop the background thread (if any) after its current step; False if it did not stop in
+        time (its step may still be running)."""
         self._stop.set()
         thread = self._thread
+        stopped = True
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=10)
+            thread.join(timeout=30)
+            stopped = not thread.is_alive()
         self._thread = None
         if state is not None:
             self.state = state
+        return stopped
 
     def pause(self) -> None:
         """PAUSE: stop consuming, keep the committed position (a paused query is still listed)."""
@@ -284,10 +303,12 @@ class PersistentQuery:
         if background:
             self.start()
 
-    def close(self) -> None:
-        self.stop()
+    def close(self) -> bool:
+        """Stop and release the operators; False if the background step did not stop in time."""
+        stopped = self.stop()
         for operator in self.operators:
             operator.close()
+        return stopped
 
 
 def _operator_ids(operators: Sequence[Operator]) -> list[str]:
