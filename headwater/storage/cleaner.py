@@ -78,12 +78,24 @@ class CompactionPlan:
     tombstones_removed: int
 
 
-def _key_columns(batch: pa.RecordBatch, key_names: list[str]) -> list[pa.Array]:
+def _key_columns(batch: pa.RecordBatch, key_names: list[str], key_types: dict[str, pa.DataType]) -> list[pa.Array]:
+    """The key columns of a batch; a key column its segment predates is all null (of the key's type)."""
     columns = []
     for name in key_names:
         index = batch.schema.get_field_index(name)
-        columns.append(batch.column(index) if index >= 0 else pa.nulls(batch.num_rows))
+        columns.append(batch.column(index) if index >= 0 else pa.nulls(batch.num_rows, key_types.get(name, pa.null())))
     return columns
+
+
+def _key_types(segments: Sequence[Segment], key_names: list[str]) -> dict[str, pa.DataType]:
+    """Each key column's type in the newest segment that has it."""
+    types: dict[str, pa.DataType] = {}
+    for segment in reversed(segments):
+        for name in key_names:
+            index = segment.schema.get_field_index(name)
+            if name not in types and index >= 0:
+                types[name] = segment.schema.field(index).type
+    return types
 
 
 def _has_key(columns: list[pa.Array]) -> pa.Array:
@@ -100,12 +112,12 @@ def _tombstones(batch: pa.RecordBatch, raw: bool) -> pa.Array:
     return pc.fill_null(batch.column(batch.schema.get_field_index(TOMBSTONE)), False)
 
 
-def _latest_offsets(segments: Sequence[Segment], key_names: list[str]) -> pa.Array:
+def _latest_offsets(segments: Sequence[Segment], key_names: list[str], key_types: dict[str, pa.DataType]) -> pa.Array:
     """The largest offset of every non-null key across ``segments``."""
     parts = []
     for segment in segments:
         for batch in segment.iter_batches():
-            columns = _key_columns(batch, key_names)
+            columns = _key_columns(batch, key_names, key_types)
             keyed = _has_key(columns)
             names = [f"k{i}" for i in range(len(columns))]
             part = pa.record_batch([*columns, batch.column(0)], names=[*names, OFFSET])
@@ -136,7 +148,8 @@ def plan_compaction(segments: Sequence[Segment], key_names: list[str], *, raw: b
     key_names = [KEY] if raw else key_names
     if not key_names or not segments:
         return CompactionPlan([], 0, 0)
-    latest = _latest_offsets(segments, key_names)
+    key_types = _key_types(segments, key_names)
+    latest = _latest_offsets(segments, key_names, key_types)
     horizon = now_ms - delete_retention_ms
     rewrites = []
     removed = tombstones_removed = 0
@@ -147,7 +160,7 @@ def plan_compaction(segments: Sequence[Segment], key_names: list[str], *, raw: b
         kept: list[pa.RecordBatch] = []
         segment_removed = 0
         for batch in segment.iter_batches():
-            keyed = _has_key(_key_columns(batch, key_names))
+            keyed = _has_key(_key_columns(batch, key_names, key_types))
             keep = pc.or_(pc.invert(keyed), pc.is_in(batch.column(0), value_set=latest))
             if drop_tombstones:
                 tombstones = _tombstones(batch, raw)

@@ -167,3 +167,19 @@ def test_run_maintenance_follows_the_policy(log: EventLog, policy: str) -> None:
     retention, compaction = log.run_maintenance(now_ms=10**12)
     assert bool(retention) == ("delete" in policy)
     assert bool(compaction) == ("compact" in policy)
+
+
+def test_compaction_across_a_schema_change(log: EventLog) -> None:
+    key = pa.field("id", pa.int64(), metadata={b"headwater.key": b"true"})
+    topic = log.create_topic("tbl", TopicConfig(cleanup_policy="compact"), schema=pa.schema([key, pa.field("v", pa.int64())]))
+    topic.append(pa.record_batch({"id": pa.array([1, 2], pa.int64()), "v": pa.array([10, 20], pa.int64())}))
+    wider = pa.schema([key, pa.field("v", pa.int64()), pa.field("note", pa.string())])
+    topic.set_schema(wider)
+    topic.append(pa.record_batch({"id": pa.array([1], pa.int64()), "v": pa.array([11], pa.int64()),
+                                  "note": ["new"]}))
+    p = topic.partition(0)
+    p.roll()
+    report = p.compact(now_ms=0)
+    assert report.records_removed == 1
+    batches = p.read(0).batches
+    assert [(b.schema.names[-1], b.column("id").to_pylist()) for b in batches] == [("v", [2]), ("note", [1])]
