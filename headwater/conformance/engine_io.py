@@ -151,35 +151,38 @@ def _headers_of(value: Any) -> tuple[tuple[str, bytes | None], ...]:
 
 
 def _encoded_typed(batch: pa.RecordBatch, source: DataSource) -> tuple[list[Any], list[Any]]:
-    """Key and value bytes of a typed batch, as the product's encoders write them; a tombstone row (a
-    table's deletion) has a null value."""
+    """Key and value bytes of a typed batch, as the product's encoders write them.
+
+    A row flagged ``__tombstone`` has a null value whatever its kind: a table's deletion, or a stream
+    record without a value (ksqlDB carries null values through streams). The row count is handed to the
+    encoders, because a sink without key columns (or without value columns, the NONE format) gives them
+    no column to read it from.
+    """
     from headwater.engine.serde import SourceSerde
 
     serde = SourceSerde(source)
     names = batch.schema.names
+    rows = batch.num_rows
     key_columns = [batch.column(c.name) for c in source.schema.key_columns]
     value_columns = [batch.column(c.name) for c in source.schema.value_columns]
     if source.window is not None:
         key_columns = [*key_columns, *(batch.column(n) for n in ("WINDOWSTART", "WINDOWEND") if n in names)]
-    if key_columns:
-        keys, key_errors = serde.encode_key(key_columns)
-        key_list = keys.to_pylist()
-    else:  # a keyless stream: null keys
-        key_list, key_errors = [None] * batch.num_rows, []
-    values, value_errors = serde.encode_value(value_columns)
+    null_value = (
+        batch.column("__tombstone").fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+        if "__tombstone" in names
+        else None
+    )
+    keys, key_errors = serde.encode_key(key_columns, rows=rows)
+    values, value_errors = serde.encode_value(value_columns, rows=rows, null_record=null_value)
     if key_errors or value_errors:
         row, message = (key_errors or value_errors)[0]
         part = "key" if key_errors else "value"
         raise SerdeFailure(f"Failed to serialize {part} of the sink's row {row}: {message}")
-    value_list = values.to_pylist()
-    if len(key_list) != batch.num_rows or len(value_list) != batch.num_rows:
+    key_list, value_list = keys.to_pylist(), values.to_pylist()
+    if len(key_list) != rows or len(value_list) != rows:
         raise SerdeFailure(
-            f"encoding {batch.num_rows} rows of {source.name} gave {len(key_list)} keys and {len(value_list)} values"
+            f"encoding {rows} rows of {source.name} gave {len(key_list)} keys and {len(value_list)} values"
         )
-    if "__tombstone" in names:
-        for i, tombstone in enumerate(batch.column("__tombstone").to_pylist()):
-            if tombstone:
-                value_list[i] = None
     return key_list, value_list
 
 

@@ -55,7 +55,7 @@ from headwater.conformance.skips import skip_reason
 from headwater.errors import ExecutionError, HeadwaterError, ParseError, PlanError, StorageError
 from headwater.parser import ast
 
-__all__ = ["BASE_CONFIG", "Mode", "run_case"]
+__all__ = ["BASE_CONFIG", "Mode", "failed_statement_index", "run_case"]
 
 BASE_CONFIG: Mapping[str, str] = {
     "auto.offset.reset": "earliest",
@@ -117,6 +117,26 @@ def _error_location(error: BaseException) -> str:
     return "unknown location"
 
 
+def failed_statement_index(error: HeadwaterError, statements: Sequence[ast.Statement]) -> int:
+    """Which statement of a script an error from ``Engine.execute`` belongs to (0-based).
+
+    The engine names it with ``statement_index`` when it can; otherwise the failing statement's text
+    (``PlanError.statement``, ``ParseError.source``) is looked up among the statements, the last equal
+    one winning (a repeated statement fails the second time). When nothing names it, the error is taken
+    to come from the last statement, which is where a negative case expects it.
+    """
+    index = getattr(error, "statement_index", None)
+    if isinstance(index, int) and 0 <= index < len(statements):
+        return index
+    text = getattr(error, "statement", None) or getattr(error, "source", None)
+    if isinstance(text, str) and text.strip():
+        wanted = text.strip().rstrip(";").strip()
+        for position in range(len(statements) - 1, -1, -1):
+            if statements[position].text.strip() == wanted:
+                return position
+    return len(statements) - 1
+
+
 def _category(error: HeadwaterError) -> str:
     """The error's category in headwater.errors (ParseError, PlanError...), not its own subclass."""
     for category in (ParseError, PlanError, ExecutionError, StorageError):
@@ -147,6 +167,7 @@ class _CaseRun:
             if key not in _HARNESS_PROPERTIES:
                 self.config[key] = value if isinstance(value, str) else _config_text(value)
         self.registry = test_function_registry()
+        self.script = "\n".join(case.statements)
         self.engine: Any = None
 
     # -- engine lifecycle ----------------------------------------------------------------------------------
@@ -219,9 +240,8 @@ class _CaseRun:
     def _parse(self) -> list[ast.Statement]:
         from headwater.parser import parse
 
-        script = "\n".join(self.case.statements)
         try:
-            return list(parse(script))
+            return list(parse(self.script))
         except HeadwaterError as e:
             raise _Raised(statement_exception(e), f"{_category(e)}: {_first_line(str(e))}") from None
 
@@ -243,20 +263,25 @@ class _CaseRun:
             engine_io.create_raw_topic(self.engine, topic.value, count)
 
     def _execute(self, statements: Sequence[ast.Statement]) -> list[str]:
-        """Execute each statement; return the persistent queries' ids in creation order."""
+        """Execute the joined script in one call; return the persistent queries' ids in creation order.
+
+        ksqlDB's harness parses the script once and plans each statement from that parse (FORMAT.md
+        §5.3), so the positions in its messages ("Line: 2, Col: 13: ...") count from the start of the
+        script. Handing the engine the whole script lets it do the same.
+        """
         last = len(statements) - 1
-        for index, statement in enumerate(statements):
-            try:
-                self.engine.execute(statement.text)
-            except HeadwaterError as e:
-                java = statement_exception(e)
-                summary = f"{_category(e)}: {_first_line(str(e))}"
-                if self.case.expected_exception is not None and index != last:
-                    raise CaseFailure(
-                        "Only the last statement in a negative test should fail.",
-                        f"statement {index + 1} of {last + 1} failed: {java.describe()}",
-                    ) from None
-                raise _Raised(java, summary) from None
+        try:
+            self.engine.execute(self.script)
+        except HeadwaterError as e:
+            java = statement_exception(e)
+            summary = f"{_category(e)}: {_first_line(str(e))}"
+            index = failed_statement_index(e, statements)
+            if self.case.expected_exception is not None and index != last:
+                raise CaseFailure(
+                    "Only the last statement in a negative test should fail.",
+                    f"statement {index + 1} of {last + 1} failed: {java.describe()}",
+                ) from None
+            raise _Raised(java, summary) from None
         return [q.query_id for q in self.engine.persistent_queries()]
 
     def _serdes_for(self, topic: str) -> TopicSerdes:

@@ -201,3 +201,57 @@ def test_a_refused_property_is_a_ksql_exception(tmp_path: Path) -> None:
         expectedException={"type": "io.confluent.ksql.util.KsqlException", "message": "Invalid value maybe"},
     )
     assert _run(matched, tmp_path).status is Status.PASS
+
+
+def test_keyless_sinks_read_back_every_record(tmp_path: Path) -> None:
+    """Sinks without key columns (KAFKA and NONE key formats) hold as many records as went in: the row
+    count reaches the key encoder, which has no column to read it from."""
+    case = _case(
+        statements=[
+            "CREATE STREAM KEYLESS (V INT) WITH (kafka_topic='keyless', value_format='JSON');",
+            "CREATE STREAM NOKEY AS SELECT V FROM KEYLESS;",
+            "CREATE STREAM NONEKEY WITH (key_format='NONE') AS SELECT V + 1 AS W FROM KEYLESS;",
+        ],
+        inputs=[
+            {"topic": "keyless", "value": {"V": 1}, "timestamp": 1},
+            {"topic": "keyless", "value": {"V": 2}, "timestamp": 2},
+        ],
+        outputs=[
+            {"topic": "NOKEY", "key": None, "value": {"V": 1}, "timestamp": 1},
+            {"topic": "NOKEY", "key": None, "value": {"V": 2}, "timestamp": 2},
+            {"topic": "NONEKEY", "key": None, "value": {"W": 2}, "timestamp": 1},
+            {"topic": "NONEKEY", "key": None, "value": {"W": 3}, "timestamp": 2},
+        ],
+    )
+    result = _run(case, tmp_path)
+    assert result.status is Status.PASS, result.reason
+
+
+def test_a_stream_record_without_a_value_reaches_the_sink_as_one(tmp_path: Path) -> None:
+    """ksqlDB carries a null value through a stream projection: the sink holds a record with a null
+    value (a typed row flagged ``__tombstone``), not a row of nulls and not nothing."""
+    case = _case(
+        statements=[SOURCE, "CREATE STREAM OUTPUT AS SELECT * FROM INPUT;"],
+        inputs=[INPUTS[0], {"topic": "input", "key": "z", "value": None, "timestamp": 15}],
+        outputs=[
+            {"topic": "OUTPUT", "key": "a", "value": {"ID": 1, "NAME": "one"}, "timestamp": 10},
+            {"topic": "OUTPUT", "key": "z", "value": None, "timestamp": 15},
+        ],
+    )
+    result = _run(case, tmp_path)
+    assert result.status is Status.PASS, result.reason
+
+
+def test_the_failing_statement_is_found_in_the_script() -> None:
+    from headwater.conformance.executor import failed_statement_index
+    from headwater.errors import ExecutionError, PlanError
+    from headwater.parser import parse
+
+    create = "CREATE STREAM A (V INT) WITH (kafka_topic='a', value_format='JSON')"
+    statements = parse(f"{create};\nDROP STREAM A;")
+    assert failed_statement_index(PlanError("no", statement=create), statements) == 0
+    named = PlanError("no")
+    named.statement_index = 0  # type: ignore[attr-defined]
+    assert failed_statement_index(named, statements) == 0
+    assert failed_statement_index(PlanError("no", statement="DROP STREAM A"), statements) == 1
+    assert failed_statement_index(ExecutionError("unknown"), statements) == 1
