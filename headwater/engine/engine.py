@@ -33,7 +33,7 @@ from typing import Any
 import pyarrow as pa
 
 from headwater import parser
-from headwater.engine.catalog import Catalog, DataSource
+from headwater.engine.catalog import Catalog, DataSource, FormatSpec, SourceType
 from headwater.engine.commands import Command, CommandLog
 from headwater.engine.config import EngineConfig
 from headwater.engine.entities import Entity
@@ -44,7 +44,13 @@ from headwater.engine.planner.logical import PlanNode
 from headwater.engine.planner.physical import LoweringContext, lower
 from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
 from headwater.engine.runtime.persistent import PersistentQuery, QueryState, SinkLocks
-from headwater.engine.runtime.processing_log import ProcessingLog, ProcessingLogEntry
+from headwater.engine.runtime.processing_log import (
+    PROCESSING_LOG_SCHEMA,
+    PROCESSING_LOG_STREAM,
+    PROCESSING_LOG_TOPIC,
+    ProcessingLog,
+    ProcessingLogEntry,
+)
 from headwater.engine.runtime.recovery import recover_sinks
 from headwater.engine.statements.context import StatementContext
 from headwater.errors import HeadwaterError, PlanError
@@ -100,6 +106,7 @@ class Engine:
         self._replay()
         self._replaying = False
         self._recover_sinks(after_crash=not self._take_clean_marker())
+        self._register_processing_log_stream()
         for query in self._queries.values():
             query.initialise()
             if background and query.state == QueryState.RUNNING:
@@ -376,6 +383,28 @@ class Engine:
                 self.processing_log.write(
                     [ProcessingLogEntry.processing("REPLAY", f"{error} ({command.statement})", None)]
                 )
+
+    def _register_processing_log_stream(self) -> None:
+        """With ``ksql.logging.processing.stream.auto.create``, the processing log is a stream
+        (``KSQL_PROCESSING_LOG`` unless ``ksql.logging.processing.stream.name`` says otherwise) that
+        queries can read, as in ksqlDB. It is registered at every start, not recorded as a command."""
+        if not self.config.get_bool("ksql.logging.processing.stream.auto.create"):
+            return
+        name = str(self.config.get("ksql.logging.processing.stream.name") or PROCESSING_LOG_STREAM)
+        if self.catalog.source(name) is not None:
+            return
+        self.processing_log.ensure_topic()
+        self.catalog.put_source(
+            DataSource(
+                name=name,
+                kind=SourceType.STREAM,
+                schema=PROCESSING_LOG_SCHEMA,
+                topic=PROCESSING_LOG_TOPIC,
+                key_format=FormatSpec("NONE"),
+                value_format=FormatSpec("JSON"),
+                sql=f"CREATE STREAM {name} WITH (KAFKA_TOPIC='{PROCESSING_LOG_TOPIC}', VALUE_FORMAT='JSON');",
+            )
+        )
 
     def _take_clean_marker(self) -> bool:
         """Whether the previous engine on this directory shut down cleanly (the marker is removed: from

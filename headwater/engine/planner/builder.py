@@ -287,7 +287,7 @@ class QueryBuilder:
                 raise PlanError(
                     f"{quote(alias_name)} is a reserved column name. You cannot use it as an alias for a column."
                 )
-            if alias_name is None and name in SYSTEM_COLUMNS and index not in from_star:
+            if persistent and alias_name is None and name in SYSTEM_COLUMNS and index not in from_star:
                 raise PlanError(
                     f"Reserved column name in select: {quote(name)}. Please remove or alias the column."
                 )

@@ -225,6 +225,11 @@ class ProcessingLog:
         topic = self._topic(schema)
         topic.append(batch, partition=0)  # type: ignore[attr-defined]
 
+    def ensure_topic(self) -> None:
+        """Create the processing-log topic now (it is otherwise created by the first entry)."""
+        if self._log is not None:
+            self._topic(self.arrow_schema())
+
     def _topic(self, schema: pa.Schema) -> object:
         log = self._log
         assert log is not None

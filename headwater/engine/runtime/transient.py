@@ -7,9 +7,9 @@ as rows come, ``close()``, and ``final_message`` once the query ended by itself.
 * **Push queries** run the stateless operators on a thread over the source's partitions, from the end
   (or from the beginning with ``auto.offset.reset=earliest``), tailing with ``read_wait``; LIMIT ends
   them with "Limit Reached". Records without a value produce no rows.
-* **Historical queries** (a SELECT over a stream without EMIT CHANGES) decode the stream's records into
-  one Arrow table (the scan operator: the same decoding as every query) and hand it to DuckDB with the
-  query's WHERE, projection and LIMIT rendered as DuckDB SQL through sqlglot.
+* **Historical queries** (a SELECT over a stream without EMIT CHANGES) decode the stream's records with
+  the scan operator, filter in DuckDB where the WHERE clause allows it, and project with the query's
+  compiled operators (:mod:`headwater.engine.runtime.historical`).
 """
 
 from __future__ import annotations
@@ -22,16 +22,19 @@ from typing import Any
 import pyarrow as pa
 
 from headwater.engine.entities import FinalMessage, QueryHeader, QueryRow
-from headwater.engine.operators.base import HEADERS_COLUMN, without_null_values
+from headwater.engine.operators.base import without_null_values
 from headwater.engine.operators.limit import LimitOperator
 from headwater.engine.operators.source_scan import PARTITION_COLUMN
+from headwater.engine.planner import binding
 from headwater.engine.planner.builder import BuiltQuery, QueryBuilder
 from headwater.engine.planner.physical import LoweringContext, lower
 from headwater.engine.runtime.processing_log import ProcessingLogEntry
-from headwater.engine.schema import ROWOFFSET, ROWPARTITION, ROWTIME, format_type
+from headwater.engine.schema import format_type
 from headwater.engine.statements.context import StatementContext
-from headwater.errors import ExecutionError, PlanError
+from headwater.errors import ExecutionError, HeadwaterError, PlanError
 from headwater.parser import ast
+from headwater.parser import expressions as pe
+from headwater.parser import types as t
 
 __all__ = ["QueryStream", "open_stream"]
 
@@ -252,78 +255,40 @@ def _print(ctx: StatementContext, statement: ast.PrintTopic) -> QueryStream:
 
 
 def _historical(ctx: StatementContext, builder: QueryBuilder, query: ast.Query) -> QueryStream:
-    """A SELECT over a stream without EMIT CHANGES: decode the stream, let DuckDB run the query."""
-    import duckdb
+    """A SELECT over a stream without EMIT CHANGES (see :mod:`headwater.engine.runtime.historical`)."""
+    from headwater.engine import expressions as ex
+    from headwater.engine.runtime.historical import historical_rows
 
-    from headwater.parser import to_sql
-
+    if query.partition_by is not None:
+        raise PlanError("Pull queries don't support PARTITION BY clauses.")
     built = builder.build(
         ast.Query(
-            select=query.select, from_=query.from_, where=None, partition_by=None, emit=ast.EmitMode.CHANGES
+            select=query.select,
+            from_=query.from_,
+            where=query.where,
+            emit=ast.EmitMode.CHANGES,
+            limit=query.limit,
         ),
         sink_name=None,
         persistent=False,
     )
-    source = built.source
-    scan_plan = built.plan
-    while scan_plan.inputs:
-        scan_plan = scan_plan.inputs[0]
-    lowering = _lowering(ctx, "HISTORICAL")
-    scan = lower(scan_plan, lowering)[0]
-    topic = ctx.log.topic(source.topic)
-    batches = []
-    for partition in range(len(topic.end_offsets())):
-        part = topic.partition(partition)
-        stored = part.read(part.start_offset)
-        for batch in stored.batches:
-            if batch.num_rows:
-                stamped = batch.append_column(
-                    PARTITION_COLUMN, pa.repeat(pa.scalar(partition, pa.int32()), batch.num_rows)
-                )
-                batches.extend(without_null_values(b) for b in scan.process(stamped))
-    columns = [c.name for c in source.schema] + [ROWTIME, ROWPARTITION, ROWOFFSET]
-    if batches:
-        table = pa.Table.from_batches([b.drop_columns([HEADERS_COLUMN]) for b in batches]).select(columns)
-    else:
-        table = pa.table({c: pa.array([], type=f.type) for c, f in zip(columns, _empty_fields(built))})
     alias = query.from_.alias if isinstance(query.from_, ast.AliasedRelation) else None
-    name = alias or source.name
-    select_sql = ", ".join(f'{_duck(to_sql(c.expression))} AS "{c.column.name}"' for c in built.columns)
-    sql = f'SELECT {select_sql} FROM relation AS "{name}"'
-    if query.where is not None:
-        sql += f" WHERE {_duck(to_sql(query.where))}"
-    if query.limit is not None:
-        sql += f" LIMIT {int(query.limit)}"
-    connection = duckdb.connect()
-    try:
-        connection.register("relation", table)
-        result: pa.Table = connection.sql(sql).to_arrow_table()
-    except duckdb.Error as error:
-        raise ExecutionError(f"Historical query failed: {error}") from None
-    finally:
-        connection.close()
-    stream = QueryStream(_header(built, ctx.engine.next_transient_id()))
-    for row in zip(*[result.column(i).to_pylist() for i in range(result.num_columns)]):
-        stream._put(QueryRow(tuple(row)))
+    scope = binding.build_scope(built.source, alias)
+
+    def type_of(expression: pe.Expression) -> t.SqlType | None:
+        try:
+            return getattr(
+                ex.bind(expression, scope, ctx.engine.registry, types=ctx.catalog.resolve_type), "type", None
+            )
+        except HeadwaterError:
+            return None
+
+    query_id = ctx.engine.next_transient_id()
+    batches = historical_rows(ctx, built, query.where, _lowering(ctx, query_id), type_of)
+    names = [c.column.name for c in built.columns]
+    stream = QueryStream(_header(built, query_id))
+    for batch in batches:
+        for row in _rows(batch, names):
+            stream._put(row)
     stream._finish("Query Completed")
     return stream
-
-
-def _empty_fields(built: BuiltQuery) -> list[pa.Field]:
-    from headwater.engine.types import to_arrow
-
-    fields = [pa.field(c.name, to_arrow(c.type)) for c in built.source.schema]
-    return [
-        *fields,
-        pa.field(ROWTIME, pa.int64()),
-        pa.field(ROWPARTITION, pa.int32()),
-        pa.field(ROWOFFSET, pa.int64()),
-    ]
-
-
-def _duck(ksql: str) -> str:
-    """ksqlDB expression text as DuckDB SQL: sqlglot reads the backtick-quoted identifiers (MySQL style)
-    and writes DuckDB's dialect."""
-    import sqlglot
-
-    return str(sqlglot.transpile(ksql, read="mysql", write="duckdb")[0])
