@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from headwater.conformance.jsonc import TestFileError
+from headwater.conformance.loader import load_paths
 from headwater.conformance.results import (
     CaseResult,
     Status,
@@ -39,6 +40,7 @@ from headwater.conformance.runner import (
     default_work_dir,
     run_qtt,
 )
+from headwater.conformance.slices import render_slice, stateless_names, summarise_slice
 
 __all__ = ["main"]
 
@@ -92,7 +94,13 @@ def _split_paths(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
     return qtt, scripts
 
 
-def _report(results: Sequence[CaseResult], out: TextIO, failures: int, seconds: float) -> None:
+def _report(
+    results: Sequence[CaseResult],
+    out: TextIO,
+    failures: int,
+    seconds: float,
+    slice_names: set[str] | None = None,
+) -> None:
     per_file, total = summarise(results)
     print(render_summary_table(per_file, total), file=out)
     print(f"\n{total.total} cases in {seconds:.1f} s", file=out)
@@ -105,6 +113,8 @@ def _report(results: Sequence[CaseResult], out: TextIO, failures: int, seconds: 
     fails = failure_groups(results, [Status.FAIL])
     if fails:
         print("\n" + render_failure_groups("failed, by reason:", fails, failures), file=out)
+    if slice_names:
+        print("\n" + render_slice(summarise_slice(results, slice_names)), file=out)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -124,9 +134,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     qtt_paths, script_paths = _split_paths(args.paths)
     started = time.perf_counter()
     results: list[CaseResult] = []
+    slice_names: set[str] = set()
     try:
         if qtt_paths:
-            results += run_qtt(qtt_paths, options, pattern=args.filter, on_result=progress)
+            loaded = load_paths(qtt_paths)
+            slice_names = stateless_names(loaded.cases)
+            results += run_qtt(qtt_paths, options, pattern=args.filter, on_result=progress, loaded=loaded)
         if script_paths:
             from headwater.conformance.sql_scripts import run_scripts
 
@@ -137,7 +150,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 1
-    _report(results, out, args.failures, time.perf_counter() - started)
+    _report(results, out, args.failures, time.perf_counter() - started, slice_names)
     if args.json:
         Path(args.json).write_text(json.dumps(to_json_objects(results), indent=1) + "\n", encoding="utf-8")
         print(f"\nwrote {len(results)} results to {args.json}", file=out)

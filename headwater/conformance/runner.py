@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from headwater.conformance.executor import Mode, run_case
-from headwater.conformance.loader import load_paths
+from headwater.conformance.loader import LoadResult, load_paths
 from headwater.conformance.model import TestCase
 from headwater.conformance.pool import run_cases
 from headwater.conformance.results import CaseResult, Status
@@ -96,13 +96,16 @@ def run_qtt(
     *,
     pattern: str | None = None,
     on_result: Callable[[CaseResult], None] | None = None,
+    loaded: LoadResult | None = None,
 ) -> list[CaseResult]:
     """Run the QTT cases under ``paths`` and return one result per expanded case, in corpus order.
+
+    ``loaded`` is the files under ``paths`` when the caller has loaded them already.
 
     Raises:
         TestFileError: a path does not exist.
     """
-    loaded = load_paths(paths)
+    loaded = loaded if loaded is not None else load_paths(paths)
     cases = select_cases(loaded.cases, pattern)
     jobs = [_Job(case, options) for case in cases]
     results = run_cases(

@@ -56,6 +56,9 @@ def test_table_totals_reasons_and_json(tmp_path: Path) -> None:
     assert (
         "needs AVRO" in text and "output differs: value differs" in text and "the file does not load" in text
     )
+    slice_part = text[text.index("stateless JSON/DELIMITED/KAFKA/NONE cases") :].splitlines()
+    assert slice_part[0] == "stateless JSON/DELIMITED/KAFKA/NONE cases: 2/3 passed (66.7%; target 95%)"
+    assert slice_part[1:3] == ["     1  output differs: value differs", "          demo - fails"]
     objects = json.loads(report.read_text(encoding="utf-8"))
     assert [o["name"] for o in objects] == [
         "demo - passes",
