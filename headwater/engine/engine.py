@@ -122,7 +122,9 @@ class Engine:
         """Run every statement of ``sql``; one entity per statement.
 
         Raises:
-            HeadwaterError: of the first failing statement; the statements before it took effect.
+            HeadwaterError: a ParseError when the text does not parse (nothing runs), or the error of
+                the first failing statement, whose 0-based position in the text is its
+                ``statement_index``; the statements before it took effect.
         """
         from headwater.engine.statements import dispatch
 
@@ -130,9 +132,15 @@ class Engine:
         ctx.variables = {**self.variables, **dict(variables or {})}
         entities: list[Entity] = []
         with self._lock:
-            for text in _split(sql):
-                statement = parser.parse_statement(text, variables=ctx.variables or None)
-                entities.append(dispatch(ctx, statement))
+            # The whole text is parsed first, as ksqlDB parses a request: positions in messages count
+            # from the start of the text, and a syntax error anywhere runs nothing.
+            statements = parser.parse(sql, variables=ctx.variables or None)
+            for index, statement in enumerate(statements):
+                try:
+                    entities.append(dispatch(ctx, statement))
+                except HeadwaterError as error:
+                    error.statement_index = index  # type: ignore[attr-defined]
+                    raise
         return entities
 
     def stream(self, sql: str, properties: Mapping[str, Any] | None = None) -> Any:
@@ -454,10 +462,3 @@ def _default_registry() -> FunctionRegistry:
 
     factory = getattr(functions, "default_registry", None)
     return factory() if factory is not None else FunctionRegistry()
-
-
-def _split(sql: str) -> list[str]:
-    split = getattr(parser, "split_statements", None)
-    if split is not None:
-        return [s for s in split(sql) if s.strip()]
-    return [sql]

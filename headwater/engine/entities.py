@@ -694,12 +694,17 @@ class QueryHeader:
 
 @dataclass(frozen=True, slots=True)
 class QueryRow:
-    """One result row: JSON-ready column values in header order."""
+    """One result row: JSON-ready column values in header order; ``tombstone`` marks a table row that was
+    deleted (ksqlDB's ``{"row": {"columns": [...], "tombstone": true}}``)."""
 
     columns: tuple[Any, ...]
+    tombstone: bool = False
 
     def to_json(self) -> Json:
-        return {"row": {"columns": list(self.columns)}}
+        row: Json = {"columns": list(self.columns)}
+        if self.tombstone:
+            row["tombstone"] = True
+        return {"row": row}
 
 
 @dataclass(frozen=True, slots=True)

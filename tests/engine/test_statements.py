@@ -111,9 +111,22 @@ def test_ksqldb_statement_errors(engine: Engine, sql: str, message: str) -> None
 
 
 def test_a_failing_statement_keeps_the_earlier_ones(engine: Engine) -> None:
-    with pytest.raises(ParseError):
-        engine.execute("CREATE TYPE KEPT AS INT; CREATE TYPE ;")
+    with pytest.raises(PlanError) as info:
+        engine.execute("CREATE TYPE KEPT AS INT;\nCREATE TYPE KEPT AS STRING;")
     assert engine.catalog.type("KEPT") is not None
+    assert getattr(info.value, "statement_index", None) == 1
+
+
+def test_a_script_that_does_not_parse_runs_nothing(engine: Engine) -> None:
+    with pytest.raises(ParseError) as info:
+        engine.execute("CREATE TYPE NOT_KEPT AS INT;\nCREATE TYPE ;")
+    assert engine.catalog.type("NOT_KEPT") is None
+    assert info.value.line == 2  # positions count from the start of the whole text
+
+
+def test_positions_in_messages_count_from_the_start_of_the_text(engine: Engine) -> None:
+    with pytest.raises(PlanError, match="Line: 2, Col: 34: Source `UNKNOWN` does not exist."):
+        engine.execute("CREATE TYPE T AS INT;\nCREATE STREAM X AS SELECT * FROM UNKNOWN;")
 
 
 def test_select_goes_to_stream_not_execute(engine: Engine) -> None:
