@@ -204,6 +204,10 @@ class Engine:
         self._query_counter += 1
         return query_id
 
+    def sink_lock(self, topic: str) -> threading.RLock:
+        """The writer lock of ``topic``, shared by every engine writer of it (queries, INSERT VALUES)."""
+        return self._sink_locks.lock(topic)
+
     def partition_count(self, topic: str) -> int:
         return len(self.log.topic(topic).end_offsets())
 

@@ -91,7 +91,7 @@ def insert_values(ctx: StatementContext, stmt: ast.InsertValues) -> Entity:
     if key_errors:
         raise PlanError(f"Failed to insert values into '{target.name}'. {key_errors[0][1]}")
     topic: Any = ctx.log.topic(target.topic)
-    lock = ctx.engine._sink_locks.lock(target.topic)
+    lock = ctx.engine.sink_lock(target.topic)
     with lock:
         if getattr(topic, "schema", None) is None:
             value_bytes, value_errors = serde.encode_value([arrays[c.name] for c in schema.value_columns])
