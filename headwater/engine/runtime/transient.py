@@ -111,8 +111,15 @@ def open_stream(ctx: StatementContext, statement: ast.Statement) -> QueryStream:
     operators = lower(built.plan, lowering)
     earliest = str(ctx.config.get("auto.offset.reset", "latest")).lower() == "earliest"
     names = [c.column.name for c in built.columns]
+    # The start positions are taken now, not on the thread: a record appended after stream() returns
+    # is always seen.
+    topic = ctx.log.topic(built.source.topic)
+    ends = topic.end_offsets()
+    positions = {
+        p: (int(topic.partition(p).start_offset) if earliest else int(ends[p])) for p in range(len(ends))
+    }
     thread = threading.Thread(
-        target=_run_push, args=(ctx, built, operators, stream, names, earliest), name=query_id, daemon=True
+        target=_run_push, args=(ctx, built, operators, stream, names, positions), name=query_id, daemon=True
     )
     thread.start()
     return stream
@@ -147,14 +154,10 @@ def _run_push(
     operators: list[Any],
     stream: QueryStream,
     names: list[str],
-    earliest: bool,
+    positions: dict[int, int],
 ) -> None:
     try:
         topic = ctx.log.topic(built.source.topic)
-        ends = topic.end_offsets()
-        positions = {
-            p: (int(topic.partition(p).start_offset) if earliest else int(ends[p])) for p in range(len(ends))
-        }
         limit = next((op for op in operators if isinstance(op, LimitOperator)), None)
         if limit is not None and limit.limit == 0:
             stream._finish("Limit Reached")
@@ -213,13 +216,14 @@ def _print(ctx: StatementContext, statement: ast.PrintTopic) -> QueryStream:
     interval = max(1, statement.interval or 1)
     limit = statement.limit
 
+    ends = topic.end_offsets()  # taken now, so a record appended after stream() returns is printed
+    positions = {
+        p: (int(topic.partition(p).start_offset) if statement.from_beginning else int(ends[p]))
+        for p in range(len(ends))
+    }
+
     def run() -> None:
         try:
-            ends = topic.end_offsets()
-            positions = {
-                p: (int(topic.partition(p).start_offset) if statement.from_beginning else int(ends[p]))
-                for p in range(len(ends))
-            }
             seen = printed = 0
             announced = False
             while not stream.closed:
