@@ -4,7 +4,8 @@ into raw streams, PAUSE / RESUME, ASSERT, and what SHOW / DESCRIBE / EXPLAIN say
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -373,3 +374,34 @@ def test_a_failing_step_leaves_no_output_behind(engine: Engine) -> None:
     assert engine.log.topic("OUT").partition(0).end_offset == 0
     assert query.committed_offsets()[("s", 0)] == 0
     assert query.checkpoints.load().sources[("s", 0)] == 0  # type: ignore[union-attr]
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_background_queries_run_on_threads_and_resume_after_restart(tmp_path: Path) -> None:
+    engine = Engine(tmp_path, background=True, config={"auto.offset.reset": "earliest"})
+    engine.execute(CREATE + "CREATE STREAM OUT AS SELECT ID, UCASE(NAME) AS NAME FROM S WHERE V > 0;")
+    for i in range(3):
+        engine.execute(f"INSERT INTO S (ID, NAME, V) VALUES ('k{i}', 'n{i}', {i});")
+    _wait_for(lambda: len(sink(engine, "OUT")[0]) == 2)
+    engine.close()
+    engine = Engine(tmp_path, background=True, config={"auto.offset.reset": "earliest"})
+    engine.execute("INSERT INTO S (ID, NAME, V) VALUES ('k3', 'n3', 3);")
+    _wait_for(lambda: len(sink(engine, "OUT")[0]) == 3)
+    assert sink(engine, "OUT")[0] == [
+        {"ID": "k1", "NAME": "N1"},
+        {"ID": "k2", "NAME": "N2"},
+        {"ID": "k3", "NAME": "N3"},
+    ]
+    engine.execute("PAUSE ALL;")
+    engine.execute("INSERT INTO S (ID, NAME, V) VALUES ('k4', 'n4', 4);")
+    time.sleep(0.3)
+    assert len(sink(engine, "OUT")[0]) == 3
+    engine.execute("RESUME ALL;")
+    _wait_for(lambda: len(sink(engine, "OUT")[0]) == 4)
+    engine.close()

@@ -125,7 +125,7 @@ def test_a_script_that_does_not_parse_runs_nothing(engine: Engine) -> None:
 
 
 def test_positions_in_messages_count_from_the_start_of_the_text(engine: Engine) -> None:
-    with pytest.raises(PlanError, match="Line: 2, Col: 34: Source `UNKNOWN` does not exist."):
+    with pytest.raises(PlanError, match=r"Line: 2, Col: 34: Source `UNKNOWN` does not exist\."):
         engine.execute("CREATE TYPE T AS INT;\nCREATE STREAM X AS SELECT * FROM UNKNOWN;")
 
 
