@@ -49,6 +49,10 @@ CASES: list[tuple[str, str, str]] = [
     ("SUBSTRING", "SUBSTRING(S, 2, 3)", "substring(S, 2, 3)"),
     ("struct field", "ST->A + 1", "ST.A + 1"),
     ("array element", "ARR[2]", "ARR[2]"),
+    # guarded values (a call passed to a call, a CAST, constructor items)
+    ("nested calls", "LEN(UCASE(S))", "length(upper(S))"),
+    ("CAST to string", "CAST(I AS STRING)", "CAST(I AS VARCHAR)"),
+    ("array constructor", "ARRAY[I, I + 1]", "[I, I + 1]"),
 ]
 
 

@@ -32,7 +32,9 @@ never NULL, when an operand is NULL (IS [NOT] DISTINCT FROM aside); AND/OR/NOT a
 integer arithmetic wraps around; integer division or remainder by zero fails the row; DOUBLE division
 by zero is Infinity or NaN; DECIMAL arithmetic is exact in ksqlDB's result types and a quotient that
 would need rounding fails the row; arrays are 1-based with negative indexes from the end; CASE and
-AND/OR evaluate lazily what may fail.
+AND/OR evaluate lazily what may fail. A failure makes the whole value NULL, except inside the values
+ksqlDB guards (a function call passed to a function, a CAST, an ARRAY/MAP/STRUCT constructor's item),
+which alone become NULL (:mod:`~headwater.engine.expressions.guards`).
 
 Example:
     >>> import pyarrow as pa

@@ -7,24 +7,37 @@ of a ``pyarrow.RecordBatch`` with Arrow compute and numpy, and returns one array
 
 Failing rows. ksqlDB evaluates row by row; when evaluating a row throws (a function rejects its input,
 an integer division by zero, a CAST of ``'abc'`` to INTEGER...), the row's value is NULL and the error
-goes to the processing log; the record itself is kept. Here:
+goes to the processing log; the record itself is kept. Here the root is evaluated with
+:func:`~headwater.engine.expressions.guards.evaluate_isolating`: rows that operators mark as failed
+become NULL, and a kernel that raises fails the batch, which is halved until the failing rows are
+isolated (clean halves stay vectorized). Each failing row is reported once, in row order, to the
+``on_error(row, message)`` callback given to :func:`compile_expression` or to ``evaluate``, with
+``message = f"{context}: {cause}"`` (``context`` defaults to "Error computing expression"; the planner
+passes ksqlDB's "Error computing expression (A / B) for column X with index 1", see
+:func:`~headwater.engine.expressions.naming.error_context`).
 
-* operators that can tell which rows fail (division, DECIMAL arithmetic) mark them while computing the
-  whole column; those rows become NULL;
-* a kernel that raises :class:`~headwater.engine.functions.registry.FunctionError` (or Arrow's
-  ``ArrowInvalid``, or an ``ArithmeticError``) fails the whole batch, which is then split in halves,
-  recursively, until the failing rows are isolated: clean halves are still computed vectorized, so
-  a few bad rows in a large batch cost a few dozen extra evaluations, not one per row (an expression
-  that reads no column fails every row at once); a kernel that fails on most rows of a large batch
-  costs about two evaluations per row;
-* each failing row is reported once, in row order, to the ``on_error(row, message)`` callback given to
-  :func:`compile_expression` or to ``evaluate``, with ``message = f"{context}: {cause}"``
-  (``context`` defaults to "Error computing expression"; the planner passes ksqlDB's
-  "Error computing expression (A / B) for column X with index 1", see
-  :func:`~headwater.engine.expressions.naming.error_context`).
+Guarded values. ksqlDB's generated code (``ksql.nested.error.handling``, on by default) wraps some
+nested values so that their failure makes only them NULL, logged as ``Error processing <what>``:
 
-As in ksqlDB, a failure anywhere in the expression makes the whole value NULL (``IFNULL(a / 0, 1)``
-is NULL, not 1).
+=======================================  ==================================================
+guarded value                            ``<what>``
+=======================================  ==================================================
+a function call passed to a function     the inner function's name (``PARSE_DATE``)
+a dereference passed to a function       the field's name
+every explicit CAST, and the implicit    the target type (``INTEGER``)
+conversion of a function argument or an
+IN list item
+an ARRAY constructor's item              ``array item``
+a MAP constructor's key / value          ``map key`` / ``map value``
+a STRUCT constructor's field             ``struct field``
+=======================================  ==================================================
+
+So ``ARRAY[44, STRINGTODATE(x, 'yyyyMMdd')]`` is ``[44, NULL]`` when ``x`` does not parse, and
+``COALESCE(PARSE_DATE(a, f), PARSE_DATE(b, f))`` falls through to its second argument; the guarded
+failure is reported as ``Error processing PARSE_DATE: <cause>`` for its row. Anything else fails the
+whole value: ``IFNULL(a / 0, 1)`` is NULL, not 1 (arithmetic is not guarded). ksqlDB returns the
+expression's default value from a guard (FALSE inside a WHERE clause); Headwater returns NULL, which
+the guarded value's consumer sees the same way except in that corner.
 
 Example:
     >>> import pyarrow as pa
@@ -46,11 +59,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
+from headwater.engine.casts.rules import type_text
 from headwater.engine.expressions import nodes as n
-from headwater.engine.expressions.arrays import broadcast, with_nulls
+from headwater.engine.expressions.arrays import broadcast
 from headwater.engine.expressions.bound import (
     Bound,
     BoundArithmetic,
@@ -79,7 +92,8 @@ from headwater.engine.expressions.bound import (
     walk_bound,
 )
 from headwater.engine.expressions.frame import RootFrame
-from headwater.engine.functions.registry import FunctionError, TableFunction
+from headwater.engine.expressions.guards import GuardNode, evaluate_isolating
+from headwater.engine.functions.registry import TableFunction
 from headwater.engine.types import to_arrow
 from headwater.errors import PlanError
 from headwater.parser import types as t
@@ -96,21 +110,12 @@ __all__ = [
 ErrorCallback = Callable[[int, str], None]
 """Receives (row index in the batch, message) for each row whose value failed and was made NULL."""
 
-ROW_ERRORS: tuple[type[BaseException], ...] = (FunctionError, pa.ArrowInvalid, ArithmeticError)
-"""Exceptions that mean "some row's input is bad", not "Headwater is broken"."""
-
 DEFAULT_CONTEXT = "Error computing expression"
 
 
 def literal_scalar(value: Any, sql_type: t.SqlType) -> pa.Scalar:
     """A bound literal's value as an Arrow scalar of its SQL type."""
     return pa.scalar(value, type=to_arrow(sql_type))
-
-
-def _cause(error: BaseException) -> str:
-    if isinstance(error, FunctionError):
-        return error.message
-    return str(error) or type(error).__name__
 
 
 class CompiledExpression:
@@ -138,46 +143,29 @@ class CompiledExpression:
         self.context = context or DEFAULT_CONTEXT
         self.on_error = on_error
         self.node = _compile(bound)
-        self.reads_columns = any(isinstance(node, BoundColumn) for node in walk_bound(bound))
+        self.reads_columns = _reads_rows(bound)
 
     def evaluate(self, batch: pa.RecordBatch, on_error: ErrorCallback | None = None) -> pa.Array:
         """The expression's value for every row of ``batch`` (NULL for failing rows, which are
-        reported to ``on_error``, or to the callback given at compile time)."""
+        reported to ``on_error``, or to the callback given at compile time, with the guarded
+        failures of each row before its own failure)."""
         if batch.num_rows == 0:
             return pa.array([], type=self.arrow_type)
-        values, failures = self._evaluate_range(batch, 0, batch.num_rows)
+        root = RootFrame(batch, self.config)
+        datum, failures = evaluate_isolating(
+            self.node, root, self.arrow_type, reads_rows=self.reads_columns
+        )
+        values = broadcast(datum, batch.num_rows)
         reporter = on_error or self.on_error
-        if failures and reporter is not None:
-            for row in sorted(failures):
-                reporter(row, f"{self.context}: {failures[row]}")
+        if reporter is not None and (failures or root.reports):
+            messages: list[tuple[int, int, str]] = []
+            for order, (rows, message) in enumerate(root.reports):
+                messages.extend((int(row), order, message) for row in rows.tolist())
+            after = len(root.reports)
+            messages.extend((row, after, f"{self.context}: {message}") for row, message in failures.items())
+            for row, _, message in sorted(messages, key=lambda entry: (entry[0], entry[1])):
+                reporter(row, message)
         return values
-
-    def _evaluate_range(
-        self, batch: pa.RecordBatch, start: int, length: int
-    ) -> tuple[pa.Array, dict[int, str]]:
-        part = batch if start == 0 and length == batch.num_rows else batch.slice(start, length)
-        frame = RootFrame(part, self.config)
-        try:
-            datum = self.node.evaluate(frame)
-        except ROW_ERRORS as error:
-            if length == 1 or not self.reads_columns:
-                # without columns every row computes the same thing: no need to look for the culprits
-                return pa.nulls(length, self.arrow_type), dict.fromkeys(
-                    range(start, start + length), _cause(error)
-                )
-            half = length // 2
-            first, first_failures = self._evaluate_range(batch, start, half)
-            second, second_failures = self._evaluate_range(batch, start + half, length - half)
-            return pa.concat_arrays([first, second]), {**first_failures, **second_failures}
-        values = broadcast(datum, length)
-        if values.type != self.arrow_type:
-            values = values.cast(self.arrow_type)
-        failed = frame.failures.rows()
-        if failed:
-            mask = np.zeros(length, dtype=bool)
-            mask[list(failed)] = True
-            values = with_nulls(values, mask)
-        return values, {start + row: message for row, message in failed.items()}
 
 
 class CompiledTableFunction:
@@ -244,6 +232,46 @@ def _compile(bound: Bound) -> n.Node:
     return compiler(bound)
 
 
+def _reads_rows(bound: Bound) -> bool:
+    """Whether ``bound`` reads a column or a lambda variable (else it is the same for every row)."""
+    return any(isinstance(node, BoundColumn | BoundLambdaVariable) for node in walk_bound(bound))
+
+
+def _guard(node: n.Node, bound: Bound, what: str) -> n.Node:
+    """``node`` guarded (see the module docstring), when it can fail at all."""
+    if not node.may_fail:
+        return node
+    assert bound.type is not None
+    return GuardNode(node, what, to_arrow(bound.type), reads_rows=_reads_rows(bound))
+
+
+def _cast(bound: BoundCast) -> n.Node:
+    """An explicit CAST, guarded; an implicit conversion as is (its enclosing value decides)."""
+    node = n.CastNode(_compile(bound.operand), bound.operand.type, bound.type)
+    return node if bound.implicit else _guard(node, bound, type_text(bound.type))
+
+
+def _coerced(bound: Bound) -> n.Node:
+    """A value the binder may have converted implicitly (a function argument, an IN list item): the
+    conversion is guarded as ksqlDB guards the CAST it inserts there."""
+    if isinstance(bound, BoundCast) and bound.implicit:
+        cast = n.CastNode(_argument(bound.operand), bound.operand.type, bound.type)
+        return _guard(cast, bound, type_text(bound.type))
+    return _compile(bound)
+
+
+def _argument(bound: Bound) -> n.Node:
+    """A function argument: a call or a dereference is guarded (ksqlDB's nested error handling)."""
+    if isinstance(bound, BoundCast) and bound.implicit:
+        return _coerced(bound)
+    node = _compile(bound)
+    if isinstance(bound, BoundCall):
+        return _guard(node, bound, bound.name)
+    if isinstance(bound, BoundDereference):
+        return _guard(node, bound, bound.field)
+    return node
+
+
 def _literal(bound: BoundLiteral) -> n.Node:
     return n.ConstantNode(literal_scalar(bound.value, bound.type))
 
@@ -257,7 +285,7 @@ def _call(bound: BoundCall) -> n.Node:
         raise PlanError(
             f"Table function {bound.name} can only be used at the top level of a SELECT expression"
         )
-    return n.CallNode(bound.function, [_compile(a) for a in bound.args], bound.name)
+    return n.CallNode(bound.function, [_argument(a) for a in bound.args], bound.name)
 
 
 def _dereference(bound: BoundDereference) -> n.Node:
@@ -279,7 +307,7 @@ _COMPILERS: dict[type, Callable[[Any], n.Node]] = {
     BoundColumn: lambda b: n.ColumnNode(b.field),
     BoundLambdaVariable: lambda b: n.VariableNode(b.name),
     BoundIntervalUnit: lambda b: n.ConstantNode(pa.scalar(b.unit.name)),
-    BoundCast: lambda b: n.CastNode(_compile(b.operand), b.operand.type, b.type),
+    BoundCast: _cast,
     BoundNegate: lambda b: n.NegateNode(_compile(b.operand), b.type),
     BoundArithmetic: lambda b: n.ArithmeticNode(b.op, _compile(b.left), _compile(b.right), b.type),
     BoundComparison: lambda b: n.ComparisonNode(b.op, _compile(b.left), _compile(b.right), b.left.type),
@@ -287,7 +315,7 @@ _COMPILERS: dict[type, Callable[[Any], n.Node]] = {
         _compile(b.value), _compile(b.low), _compile(b.high), b.negated, b.value.type
     ),
     BoundInList: lambda b: n.InListNode(
-        _compile(b.value), [_compile(i) for i in b.items], b.negated, b.value.type
+        _coerced(b.value), [_coerced(i) for i in b.items], b.negated, b.value.type
     ),
     BoundLike: lambda b: n.LikeNode(_compile(b.value), _compile(b.pattern), b.escape, b.negated),
     BoundIsNull: lambda b: n.IsNullNode(_compile(b.operand), b.negated),
@@ -302,7 +330,13 @@ _COMPILERS: dict[type, Callable[[Any], n.Node]] = {
     BoundLambda: lambda b: n.LambdaNode(b.params, _compile(b.body)),
     BoundDereference: _dereference,
     BoundSubscript: _subscript,
-    BoundArray: lambda b: n.ArrayNode([_compile(i) for i in b.items], b.type),
-    BoundMap: lambda b: n.MapNode([_compile(k) for k in b.keys], [_compile(v) for v in b.values], b.type),
-    BoundStruct: lambda b: n.StructNode([(name, _compile(v)) for name, v in b.fields], b.type),
+    BoundArray: lambda b: n.ArrayNode([_guard(_compile(i), i, "array item") for i in b.items], b.type),
+    BoundMap: lambda b: n.MapNode(
+        [_guard(_compile(k), k, "map key") for k in b.keys],
+        [_guard(_compile(v), v, "map value") for v in b.values],
+        b.type,
+    ),
+    BoundStruct: lambda b: n.StructNode(
+        [(name, _guard(_compile(v), v, "struct field")) for name, v in b.fields], b.type
+    ),
 }

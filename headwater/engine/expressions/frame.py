@@ -5,20 +5,28 @@ each of its rows, the index of its parent's row: CASE evaluates a branch in the 
 take it, AND evaluates its right side in the frame of the rows the left side did not decide, a lambda
 body runs in the frame of the collection's elements (``parent_index`` being the row each element
 belongs to). A child frame gathers (``take``) the parent's columns on first use, so an outer column
-used inside a lambda body is repeated once per element, vectorized.
+used inside a lambda body is repeated once per element, vectorized. A slice frame is a contiguous range
+of its parent's rows (zero-copy), used to isolate failing rows by halving.
 
 Rows can *fail* (integer division by zero, a decimal quotient ksqlDB cannot represent): a failure is
-recorded against the root batch's row, through the chain of parent indexes, and the compiled
-expression makes the whole value of that row NULL and reports it, as ksqlDB does.
+recorded against the parent's row, through the chain of parent indexes, up to the nearest
+:class:`CaptureFrame`. A capture frame stands for "one guarded evaluation": the compiled expression
+evaluates its root in one, and so does each nested value ksqlDB guards (a function call passed to a
+function, a CAST, an ARRAY item...; see :mod:`~headwater.engine.expressions.compiler`). Failures stop
+at the capture frame, which makes its own value NULL on those rows; whatever a guard made NULL is
+*reported* (logged without failing anything) through :meth:`Frame.report`, and the reports reach the
+root frame only once the evaluation that produced them has succeeded, so a retried evaluation never
+logs twice.
 
 Example:
     >>> import numpy as np, pyarrow as pa
     >>> root = RootFrame(pa.record_batch({"X": [10, 20, 30]}))
-    >>> child = root.subset(np.array([2, 0]))
+    >>> capture = CaptureFrame(root)
+    >>> child = capture.subset(np.array([2, 0]))
     >>> child.column("X").to_pylist()
     [30, 10]
     >>> child.fail(np.array([0]), "boom")
-    >>> root.failures.rows()
+    >>> capture.failures.rows()
     {2: 'boom'}
 """
 
@@ -32,11 +40,14 @@ import pyarrow as pa
 
 from headwater.errors import ExecutionError
 
-__all__ = ["ChildFrame", "Failures", "Frame", "RootFrame"]
+__all__ = ["CaptureFrame", "ChildFrame", "Failures", "Frame", "Report", "RootFrame", "SliceFrame"]
+
+Report = tuple[np.ndarray, str]
+"""Rows (of the frame that holds the report) and the message of a guarded failure."""
 
 
 class Failures:
-    """Failed rows of the root batch, with the first message recorded for each."""
+    """Failed rows of a capture frame, with the first message recorded for each."""
 
     def __init__(self) -> None:
         self._messages: dict[int, str] = {}
@@ -71,9 +82,17 @@ class Frame:
         """Record that this frame's ``rows`` (local indexes) failed with ``message``."""
         raise NotImplementedError
 
+    def report(self, rows: np.ndarray, message: str) -> None:
+        """Record a guarded failure of this frame's ``rows``: logged, the rows not failed."""
+        raise NotImplementedError
+
     def subset(self, indices: np.ndarray) -> ChildFrame:
         """A frame of this frame's rows at ``indices`` (in that order)."""
         return ChildFrame(self, indices, {})
+
+    def slice(self, start: int, length: int) -> SliceFrame:
+        """A frame of ``length`` consecutive rows of this frame from ``start``."""
+        return SliceFrame(self, start, length)
 
     def elements(self, variables: Mapping[str, pa.Array], parent_index: np.ndarray) -> ChildFrame:
         """A frame with one row per element (``parent_index`` gives each element's row here), where
@@ -82,13 +101,14 @@ class Frame:
 
 
 class RootFrame(Frame):
-    """The frame of a whole input batch."""
+    """The frame of a whole input batch; it keeps the reports of guarded failures, in order."""
 
     def __init__(self, batch: pa.RecordBatch, config: Mapping[str, Any] | None = None) -> None:
         self.batch = batch
         self.length = batch.num_rows
         self.config = config or {}
         self.failures = Failures()
+        self.reports: list[Report] = []
 
     def column(self, field: str) -> pa.Array:
         index = self.batch.schema.get_field_index(field)
@@ -103,6 +123,10 @@ class RootFrame(Frame):
 
     def fail(self, rows: np.ndarray, message: str) -> None:
         self.failures.add(rows, message)
+
+    def report(self, rows: np.ndarray, message: str) -> None:
+        if len(rows):
+            self.reports.append((np.asarray(rows, dtype=np.int64), message))
 
 
 class ChildFrame(Frame):
@@ -133,3 +157,60 @@ class ChildFrame(Frame):
     def fail(self, rows: np.ndarray, message: str) -> None:
         if len(rows):
             self.parent.fail(self.index[np.asarray(rows, dtype=np.int64)], message)
+
+    def report(self, rows: np.ndarray, message: str) -> None:
+        if len(rows):
+            self.parent.report(self.index[np.asarray(rows, dtype=np.int64)], message)
+
+
+class SliceFrame(Frame):
+    """A contiguous range of a parent frame's rows; columns are zero-copy slices."""
+
+    def __init__(self, parent: Frame, start: int, length: int) -> None:
+        self.parent, self.start, self.length = parent, start, length
+        self.config = parent.config
+
+    def column(self, field: str) -> pa.Array:
+        return self.parent.column(field).slice(self.start, self.length)
+
+    def variable(self, name: str) -> pa.Array:
+        return self.parent.variable(name).slice(self.start, self.length)
+
+    def fail(self, rows: np.ndarray, message: str) -> None:
+        if len(rows):
+            self.parent.fail(np.asarray(rows, dtype=np.int64) + self.start, message)
+
+    def report(self, rows: np.ndarray, message: str) -> None:
+        if len(rows):
+            self.parent.report(np.asarray(rows, dtype=np.int64) + self.start, message)
+
+
+class CaptureFrame(Frame):
+    """Every row of a parent frame, evaluated as one guarded unit: failures stop here (``failures``,
+    by local row) and reports wait in ``reports`` until :meth:`commit` passes them on."""
+
+    def __init__(self, parent: Frame) -> None:
+        self.parent = parent
+        self.length = parent.length
+        self.config = parent.config
+        self.failures = Failures()
+        self.reports: list[Report] = []
+
+    def column(self, field: str) -> pa.Array:
+        return self.parent.column(field)
+
+    def variable(self, name: str) -> pa.Array:
+        return self.parent.variable(name)
+
+    def fail(self, rows: np.ndarray, message: str) -> None:
+        self.failures.add(np.asarray(rows), message)
+
+    def report(self, rows: np.ndarray, message: str) -> None:
+        if len(rows):
+            self.reports.append((np.asarray(rows, dtype=np.int64), message))
+
+    def commit(self) -> None:
+        """Pass the reports of a successful evaluation to the parent frame."""
+        for rows, message in self.reports:
+            self.parent.report(rows, message)
+        self.reports.clear()
