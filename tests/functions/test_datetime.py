@@ -101,6 +101,12 @@ def test_dates() -> None:
     ]
     with pytest.raises(FunctionError, match="time field"):
         call("PARSE_DATE", col(t.STRING, ["2021-10-11 10"]), lit(t.STRING, "yyyy-MM-dd HH"))
+    # PARSE_DATE reads a date at the start and ignores what follows (null.json's coalesce case);
+    # STRINGTODATE must consume the whole text
+    assert call("PARSE_DATE", col(t.STRING, ["2003-12-24-01-01", "2004-01-01"]), lit(t.STRING, "yyyy-MM-dd")) == [
+        dt.date(2003, 12, 24), dt.date(2004, 1, 1),
+    ]
+    assert call_rows("STRINGTODATE", col(t.STRING, ["2003-12-24-01-01"]), lit(t.STRING, "yyyy-MM-dd")) == [None]
     with pytest.raises(FunctionError, match="Unsupported field: HourOfDay"):
         call("FORMAT_DATE", days, lit(t.STRING, "yyyy HH"))
 

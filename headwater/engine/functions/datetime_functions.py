@@ -235,12 +235,19 @@ def _parse_timestamp_values(pattern: str, texts: pa.Array, zone: str | None) -> 
     return instants_from_fields(fields, zone_of(zone))
 
 
-def _parse_date_values(*, reject_time: bool) -> Callable[[str, pa.Array, str | None], np.ndarray]:
+def _parse_date_values(
+    *, reject_time: bool, trailing_text: bool
+) -> Callable[[str, pa.Array, str | None], np.ndarray]:
+    """Days since the epoch of dates in a pattern. PARSE_DATE (``reject_time``) refuses patterns with
+    time fields and, like the ``java.text`` parser ksqlDB's PARSE_DATE uses, ignores text after the
+    date (``trailing_text``: '2003-12-24-01-01' in 'yyyy-MM-dd' is 2003-12-24); STRINGTODATE
+    (``java.time``'s ``LocalDate.parse``) must consume the whole text."""
+
     def parse(pattern: str, texts: pa.Array, _: str | None) -> np.ndarray:
         compiled = compile_pattern(pattern)
         if reject_time and compiled.has_time:
             raise FunctionError("Date format contains time field.")
-        fields = parse_column(compiled, texts)
+        fields = parse_column(compiled, texts, trailing_text=trailing_text)
         days, full = resolve_date(fields, default_year=None)
         valid = valid_mask(texts)
         if (valid & ~full).any():
@@ -432,7 +439,7 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
             Signature(
                 (_p("formattedDate", t.STRING, "The string representation of a date."), _PATTERN),
                 t.DATE,
-                _parsing_kernel(_parse_date_values(reject_time=True), pa.date32(), "date",
+                _parsing_kernel(_parse_date_values(reject_time=True, trailing_text=True), pa.date32(), "date",
                                 zone_arg=False),
             ),
         ),
@@ -453,7 +460,7 @@ FUNCTIONS: tuple[ScalarFunction, ...] = (
             Signature(
                 (_p("formattedDate", t.STRING, "The string representation of a date."), _PATTERN),
                 t.INT,
-                _parsing_kernel(_parse_date_values(reject_time=False), pa.int32(), "date",
+                _parsing_kernel(_parse_date_values(reject_time=False, trailing_text=False), pa.int32(), "date",
                                 zone_arg=False),
             ),
         ),

@@ -124,7 +124,7 @@ class JavaPattern:
     source: str
     items: tuple[Item, ...]
     letters: frozenset[str]
-    _regex_cache: dict[bool, tuple[str, tuple[tuple[str, _Field], ...]]] = field(
+    _regex_cache: dict[tuple[bool, bool], tuple[str, tuple[tuple[str, _Field], ...]]] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -597,17 +597,27 @@ def _offset_from_text(text: str) -> Zone:
     return zone_of(f"{body[0]}{hours:02d}:{minutes:02d}:{seconds:02d}" if seconds else f"{body[0]}{hours:02d}:{minutes:02d}")
 
 
-def parse_column(pattern: JavaPattern, texts: pa.Array, *, insensitive: bool = True) -> ParsedFields:
+def parse_column(
+    pattern: JavaPattern, texts: pa.Array, *, insensitive: bool = True, trailing_text: bool = False
+) -> ParsedFields:
     """Match every non-NULL row against the pattern and read its fields.
+
+    Args:
+        pattern: the compiled pattern.
+        texts: the strings to parse.
+        insensitive: letters and names match in any case (``parseCaseInsensitive``).
+        trailing_text: text after what the pattern reads is ignored, as ``java.text`` parsers
+            (``SimpleDateFormat.parse(String)``) do, instead of failing the row.
 
     Raises:
         FunctionError: a row does not match ("Text '...' could not be parsed ...").
     """
-    if insensitive not in pattern._regex_cache:
+    cache_key = (insensitive, trailing_text)
+    if cache_key not in pattern._regex_cache:
         groups: list[tuple[str, _Field]] = []
-        regex = "^" + _regex(pattern.items, insensitive, groups) + "$"
-        pattern._regex_cache[insensitive] = (regex, tuple(groups))
-    regex, groups_tuple = pattern._regex_cache[insensitive]
+        regex = "^" + _regex(pattern.items, insensitive, groups) + ("" if trailing_text else "$")
+        pattern._regex_cache[cache_key] = (regex, tuple(groups))
+    regex, groups_tuple = pattern._regex_cache[cache_key]
     length = len(texts)
     valid = np.asarray(texts.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     if not groups_tuple:
