@@ -91,6 +91,9 @@ def test_in_coerces_items_to_the_common_type(evaluate) -> None:
     assert evaluate("X IN (D)", doubles, types={"D": t.Decimal(4, 2)}) == [False, False, False, True]
     flags = pa.record_batch({"B": [True, False]})
     assert evaluate("B IN ('TrUe', 'tr', 'Y')", flags) == [True, False]
+    # literals meet a STRING value with ksqlDB's LAX rules: numbers and booleans as their text
+    strings = pa.record_batch({"K": ["10", "true", "x", None]})
+    assert evaluate("K IN (10, true, 2.5)", strings) == [True, True, False, False]
 
 
 def test_in_with_arrays_maps_and_structs(evaluate) -> None:

@@ -325,11 +325,12 @@ class Binder:
         function = self.registry.lookup(node.name)
         if function is None:
             raise ExpressionTypeError(f"Can't find any functions with the name '{node.name.upper()}'")
-        if node.star:
-            raise ExpressionTypeError(f"Function '{function.name}' does not accept '*' as argument")
+        # ksqlDB reads a scalar function's '*' as no arguments: LEAST(*) is LEAST(), which then
+        # "does not accept parameters ()"
+        call_args = () if node.star else node.args
         args: list[Bound | None] = []
         arg_types: list[t.SqlType | None] = []
-        for arg in node.args:
+        for arg in call_args:
             if isinstance(arg, e.Lambda):
                 args.append(None)
                 arg_types.append(lambda_placeholder(len(arg.params)))
@@ -338,7 +339,7 @@ class Binder:
                 args.append(bound)
                 arg_types.append(bound.type)
         try:
-            for index, arg in enumerate(node.args):
+            for index, arg in enumerate(call_args):
                 if isinstance(arg, e.Lambda):
                     inputs = lambda_input_types(function, arg_types, index)
                     lambda_bound = self._lambda(arg, inputs)

@@ -9,8 +9,10 @@ ksqlDB finds the type a list's items meet in by folding them left to right:
   ``'10 - not a number'`` is an error), beside BOOLEANs it must spell a boolean;
 * ARRAY, MAP and STRUCT constructors are matched element by element (a STRUCT's fields are the union
   of both sides' fields);
-* any other pair must convert one way or the other, else: "operator does not exist: BOOLEAN = INTEGER
-  (10)".
+* any other pair must convert one way or the other (ksqlDB's ``canCoerce`` both ways), with the LAX
+  rules for a literal (a number or a BOOLEAN can become a STRING) and the STRICT ones for any other
+  expression, else: "operator does not exist: BOOLEAN = INTEGER (10)". So ``ID IN (10, VAL0)`` for a
+  STRING ``ID`` accepts 10 and then refuses a DOUBLE ``VAL0``.
 
 The items are then converted: literals become literals of the common type at bind time, other
 expressions get an implicit cast.
@@ -29,6 +31,7 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from headwater.engine.casts.rules import super_type
 from headwater.engine.expressions.bound import (
     Bound,
     BoundArray,
@@ -63,7 +66,15 @@ __all__ = [
     "string_numeric_type",
 ]
 
-_LITERALS = (e.IntegerLiteral, e.DecimalLiteral, e.DoubleLiteral, e.StringLiteral, e.BooleanLiteral)
+_LITERALS = (
+    e.IntegerLiteral,
+    e.DecimalLiteral,
+    e.DoubleLiteral,
+    e.StringLiteral,
+    e.BooleanLiteral,
+    e.TypedLiteral,
+)
+"""What ksqlDB's ``CoercionUtil`` treats as a literal: coerced with its LAX rules, not its STRICT ones."""
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 
@@ -192,7 +203,9 @@ def _combine(
             if parse_boolean(node.value) is None:
                 raise CoercionError(_syntax(node.value, common))
             return common
-    found = coerce_type(source, common) or coerce_type(common, source)
+    # a literal meets the list with ksqlDB's LAX rules (the number 10 can be a STRING), any other
+    # expression with the STRICT ones (a DOUBLE column cannot)
+    found = super_type(source, common, lax=isinstance(node, _LITERALS))
     if found is None:
         raise _NoCommonType(_no_operator(common, source, binder.text(node)))
     return found
