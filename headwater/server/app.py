@@ -122,14 +122,15 @@ class HeadwaterApp:
         if scope["type"] != "http":
             return
         request = HttpRequest(scope, receive, self.max_body_bytes)
-        tracker = _SendTracker(send)
+        tracker = _SendTracker(send, request)
         send = tracker.send
         try:
             if self.credentials is not None:
                 header = request.headers.get("authorization")
                 user = await asyncio.to_thread(self.credentials.check_header, header)
                 if user is None:
-                    await send_error(send, ApiError.unauthorized(), [("www-authenticate", _REALM)])
+                    headers = [("www-authenticate", _REALM), *request.closing_headers()]
+                    await send_error(send, ApiError.unauthorized(), headers)
                     return
             await self._route(request)(request, send)
         except ApiError as error:
@@ -371,8 +372,9 @@ class _SendTracker:
     """Remembers whether a response was started and ended, so a failure after the first byte ends
     the response instead of starting a second one."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, request: HttpRequest) -> None:
         self._send = send
+        self._request = request
         self.started = False
         self.ended = False
 
@@ -385,7 +387,7 @@ class _SendTracker:
 
     async def fail(self, error: ApiError) -> None:
         if not self.started:
-            await send_error(self.send, error)
+            await send_error(self.send, error, self._request.closing_headers())
         elif not self.ended:
             await self.send({"type": "http.response.body", "body": b"", "more_body": False})
 

@@ -137,12 +137,26 @@ class HttpRequest:
             pending += chunk
             *complete, pending = pending.split(b"\n")
             for record in complete:
+                if len(record) > self.max_body_bytes:
+                    raise ApiError.too_large(self.max_body_bytes)
                 if record.strip():
                     yield record
             if len(pending) > self.max_body_bytes:
                 raise ApiError.too_large(self.max_body_bytes)
         if pending.strip():
             yield pending
+
+    @property
+    def body_unread(self) -> bool:
+        """Whether part of the body was never read (an early error answer)."""
+        return not self._body_done
+
+    def closing_headers(self) -> list[tuple[str, str]]:
+        """``Connection: close`` for an HTTP/1 answer sent before the body was read, so the unread
+        rest of it is not taken for the next request."""
+        if self.body_unread and self.http_version.startswith("1"):
+            return [("connection", "close")]
+        return []
 
     # -- disconnects ------------------------------------------------------------------------------------
     def watch_for_disconnect(self) -> None:
