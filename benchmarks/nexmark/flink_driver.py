@@ -111,6 +111,44 @@ def _best(runs: list[dict[str, float]]) -> dict[str, float]:
     return min(runs, key=lambda r: r["wall_s"])
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    # Py4J puts the Java exception on the second line: keep both, drop the stack trace.
+    return f"{type(error).__name__}: " + " ".join(line.strip() for line in text[:2])
+
+
+def _measure_query(env: Any, clock: _Clock, tables: dict[str, Any], query: dict[str, Any],
+                   shared_startup: dict[str, float] | None) -> dict[str, Any]:
+    """The sample answer, the start-up and the timed runs of one query (see the module docstring)."""
+    qid = query["id"]
+    repeat = int(query.get("repeat", 1))
+    entry: dict[str, Any] = {"id": qid}
+    if query.get("sample_out"):
+        _use_tables(env, tables, "sample")
+        try:
+            entry["sample_types"] = _collect_sample(env, query["sql"], query["sample_out"])
+            _say(f"{qid}: sample result collected")
+        except Exception as error:  # the answer check is lost, the measurement is not
+            entry["sample_error"] = _first_line(error)
+            _say(f"{qid}: sample result not collected: {entry['sample_error']}")
+    if shared_startup is None:
+        _use_tables(env, tables, "empty")
+        startups = [clock.measure(partial(_run_to_blackhole, env, query["sql"], f"{qid}_startup"))
+                    for _ in range(repeat)]
+        entry["startup"] = _best(startups)
+        _say(f"{qid}: job start-up (empty input) {entry['startup']['wall_s']:.1f} s")
+    else:
+        entry["startup"] = shared_startup
+    _use_tables(env, tables, "full")
+    runs = []
+    for attempt in range(repeat):
+        measured = clock.measure(partial(_run_to_blackhole, env, query["sql"], f"{qid}_run"))
+        runs.append(measured)
+        _say(f"{qid}: run {attempt + 1}: {measured['wall_s']:.1f} s wall, {measured['cpu_s']:.1f} s CPU")
+    entry["runs"] = runs
+    return entry
+
+
 def run(spec: dict[str, Any]) -> dict[str, Any]:
     clock = _Clock()
     started = time.perf_counter()
@@ -133,30 +171,16 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         _use_tables(env, tables, "empty")
         warm_up = clock.measure(partial(_run_to_blackhole, env, queries[0]["sql"], "warm_up"))
         _say(f"first job (warm-up, not counted): {warm_up['wall_s']:.1f} s")
-    results = []
+    results: list[dict[str, Any]] = []
+    shared_startup: dict[str, float] | None = None
     for query in queries:
-        qid = query["id"]
-        repeat = int(query.get("repeat", 1))
-        entry: dict[str, Any] = {"id": qid}
-        if query.get("sample_out"):
-            _use_tables(env, tables, "sample")
-            entry["sample_types"] = _collect_sample(env, query["sql"], query["sample_out"])
-            _say(f"{qid}: sample result collected")
-        if not spec.get("startup_once") or not results:
-            _use_tables(env, tables, "empty")
-            startups = [clock.measure(partial(_run_to_blackhole, env, query["sql"], f"{qid}_startup"))
-                        for _ in range(repeat)]
-            entry["startup"] = _best(startups)
-            _say(f"{qid}: job start-up (empty input) {entry['startup']['wall_s']:.1f} s")
-        else:
-            entry["startup"] = results[0]["startup"]
-        _use_tables(env, tables, "full")
-        runs = []
-        for attempt in range(repeat):
-            measured = clock.measure(partial(_run_to_blackhole, env, query["sql"], f"{qid}_run"))
-            runs.append(measured)
-            _say(f"{qid}: run {attempt + 1}: {measured['wall_s']:.1f} s wall, {measured['cpu_s']:.1f} s CPU")
-        entry["runs"] = runs
+        try:
+            entry = _measure_query(env, clock, tables, query, shared_startup)
+        except Exception as error:  # one query failing (a Flink error) does not lose the others
+            entry = {"id": query["id"], "error": _first_line(error)}
+            _say(f"{query['id']}: failed: {entry['error']}")
+        if spec.get("startup_once") and "startup" in entry:
+            shared_startup = entry["startup"]
         results.append(entry)
     return {"environment": environment, "queries": results}
 
@@ -171,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run(spec)
     except Exception as error:  # reported to the runner, which shows it and carries on without Flink
-        out.write_text(json.dumps({"error": f"{type(error).__name__}: {error}"}))
+        out.write_text(json.dumps({"error": _first_line(error)}))
         return 1
     out.write_text(json.dumps(result))
     return 0

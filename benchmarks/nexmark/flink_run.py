@@ -27,6 +27,8 @@ from benchmarks.nexmark.schemas import EVENT_KINDS
 __all__ = ["FlinkResults", "run_flink"]
 
 REPO = Path(__file__).resolve().parents[2]
+_JVM_ARGS = ("-Dorg.apache.flink.api.python.shaded.io.netty.tryReflectionSetAccessible=true",
+             "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class FlinkResults:
         environment_cpu_s: CPU seconds of that.
         sample_outputs: per query, the Parquet file of rows Flink computed over the sample (if asked).
         sample_types: per query, Flink's result column types.
+        problems: per query, what failed (the query's run, or its sample answer).
         error: why Flink did not run, when it did not.
     """
 
@@ -47,6 +50,7 @@ class FlinkResults:
     environment_cpu_s: float = 0.0
     sample_outputs: dict[str, Path] = field(default_factory=dict)
     sample_types: dict[str, list[str]] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
     error: str | None = None
 
 
@@ -84,6 +88,9 @@ def run_flink(queries: list[NexmarkQuery], dataset: Dataset, sample: Dataset | N
         }
         (out / "spec.json").write_text(json.dumps(spec))
         env = dict(os.environ)
+        # Flink's Arrow code (our source, and to_pandas for the answer check) uses a shaded Netty that needs
+        # reflective access to DirectByteBuffer on Java 17, decided when Netty first loads.
+        env["JVM_ARGS"] = " ".join(filter(None, [env.get("JVM_ARGS"), *_JVM_ARGS]))
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         try:
             process = subprocess.run(
@@ -106,9 +113,15 @@ def _results(result: dict[str, Any], queries: list[NexmarkQuery], dataset: Datas
     measurements = []
     sample_outputs: dict[str, Path] = {}
     sample_types: dict[str, list[str]] = {}
+    problems: dict[str, str] = {}
     keep = Path(tempfile.mkdtemp(prefix="nexmark-flink-samples-"))
     for entry in result["queries"]:
         query = by_id[entry["id"]]
+        if "error" in entry:
+            problems[query.query_id] = f"Flink failed: {entry['error']}"
+            continue
+        if "sample_error" in entry:
+            problems[query.query_id] = f"Flink's answer was not checked: {entry['sample_error']}"
         events = sum(dataset.counts[s] for s in query.sources)
         startup = entry["startup"]
         best = min(entry["runs"], key=lambda r: r["wall_s"])
@@ -129,4 +142,5 @@ def _results(result: dict[str, Any], queries: list[NexmarkQuery], dataset: Datas
     environment = result["environment"]
     if not environment.get("jvm_found"):
         note("  flink: the JVM process was not found; its CPU time is missing from the figures")
-    return FlinkResults(measurements, environment["wall_s"], environment["cpu_s"], sample_outputs, sample_types)
+    return FlinkResults(measurements, environment["wall_s"], environment["cpu_s"], sample_outputs, sample_types,
+                        problems)

@@ -220,14 +220,15 @@ def plot(report: RunReport, path: Path) -> bool:
                          padding=2)
         if attribute == "events_per_cpu_s":
             ax.axhline(PER_CORE_TARGET, color="grey", linestyle="--", linewidth=1)
-            ax.text(len(queries) - 0.5, PER_CORE_TARGET * 1.05, "target: 20x ksqlDB per core", fontsize=7,
-                    ha="right", color="grey")
+            ax.text(-0.45, PER_CORE_TARGET * 1.08, "target: 20x ksqlDB per core", fontsize=7, ha="left",
+                    color="grey")
         ax.set_xticks(range(len(queries)), queries)
         ax.set_yscale("log")
         ax.set_title(title)
-    axes[0].legend(fontsize=8, loc="lower left")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(systems), fontsize=8, frameon=False)
     fig.suptitle(f"Nexmark, {report.settings['events']:,} events, same data for every system")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True

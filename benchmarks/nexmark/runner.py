@@ -12,7 +12,8 @@
 5. Ingestion (:mod:`benchmarks.ingest`) and q2's latency at 10,000 events/s
    (:mod:`benchmarks.nexmark.latency`).
 6. The table, the targets and a PNG go to ``benchmarks/results/nexmark[-quick].{json,md,png}`` and, for the
-   default run, into the Nexmark section of docs/benchmarks.md.
+   default run, into the Nexmark section of docs/benchmarks.md (the plot as docs/nexmark.png, since
+   benchmarks/results/ is not versioned).
 
 ``--quick`` (about a minute on 2 idle cores, most of it Flink's JVM) runs 300,000 events once each,
 measures Flink's job start-up once, a 3 s latency run and a small ingestion run, skips Flink's answer
@@ -40,7 +41,7 @@ from benchmarks.nexmark.flink_run import run_flink
 from benchmarks.nexmark.generator import GeneratorConfig, NexmarkGenerator
 from benchmarks.nexmark.latency import measure_latency
 from benchmarks.nexmark.loader import Dataset, declare_streams, load
-from benchmarks.nexmark.measure import Progress, note
+from benchmarks.nexmark.measure import Progress, note, settle
 from benchmarks.nexmark.queries import NexmarkQuery, query
 from benchmarks.nexmark.report import RunReport, machine, markdown, plot, write_docs_section, write_json
 from headwater.engine import Engine
@@ -142,6 +143,9 @@ def _flink(report: RunReport, queries: list[NexmarkQuery], dataset: Dataset, sam
         note(f"  Flink did not run: {results.error}")
         return
     report.measurements.extend(results.measurements)
+    for query_id, problem in results.problems.items():
+        report.notes.append(f"{query_id}: {problem}")
+        note(f"  {query_id}: {problem}")
     report.flink_environment_s = results.environment_s
     report.flink_environment_cpu_s = results.environment_cpu_s
     for measured in results.measurements:
@@ -198,6 +202,7 @@ def run(args: argparse.Namespace) -> RunReport:
                                        repeat=1 if args.quick else 2)
         if not args.no_latency:
             note("latency")
+            settle()
             report.latency = measure_latency(work / "latency", seconds=args.latency_seconds, seed=args.seed)
     finally:
         if args.keep:
@@ -218,13 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     png = args.out / f"{stem}.png"
     plotted = plot(report, png)
     write_json(report, args.out / f"{stem}.json")
-    relative = os.path.relpath(png, DOCS.parent) if plotted else None
-    lines = markdown(report, relative)
     (args.out / f"{stem}.md").write_text("\n".join(markdown(report, png.name if plotted else None)) + "\n")
     print("\n".join(markdown(report, None)))
     if args.docs:
-        write_docs_section(DOCS, lines)
-        note(f"\nwrote the Nexmark section of {DOCS}")
+        # benchmarks/results/ is not versioned; the docs keep their own copy of the plot beside them.
+        docs_png = DOCS.parent / "nexmark.png"
+        if plotted:
+            shutil.copyfile(png, docs_png)
+        write_docs_section(DOCS, markdown(report, docs_png.name if plotted else None))
+        note(f"\nwrote the Nexmark section of {DOCS} and {docs_png.name}")
     note(f"results in {args.out}/{stem}.{{json,md,png}}; whole run {time.perf_counter() - started:.0f} s")
     failed = [c for c in report.comparisons if not c.equal]
     return 1 if failed else 0
