@@ -4,9 +4,14 @@ Usage::
 
     python -m headwater.conformance PATH... [--json FILE] [--filter REGEX] [--mode straight|resumed]
                                             [--jobs N] [--timeout SECONDS] [--failures N] [--verbose]
+    python -m headwater.conformance --rqtt [--http] PATH... [--json FILE] [--filter REGEX] ...
 
-PATH is a QTT file or a directory of them (``../shared/conformance/qtt``), or a KsqlTester ``.sql``
-script or a directory of them (``../shared/conformance/sql``). The command prints a table per file with
+PATH is a QTT file or a directory of them (``../shared/conformance/qtt``), a KsqlTester ``.sql`` script
+or a directory of them (``../shared/conformance/sql``), or, with ``--rqtt``, an RQTT (REST) file or a
+directory of them (``../shared/conformance/rqtt``). A directory named ``rqtt`` or
+``rest-query-validation-tests``, and the files in one, are RQTT without the flag. RQTT cases run through
+the engine's Python API, or with ``--http`` through a real server on a loopback port. The command prints
+a table per file with
 passed, failed, errored and skipped counts, the totals, the skip reasons and the most frequent failure
 reasons. The exit status is 0 whatever the cases do; it is 2 for bad arguments and 1 only if the runner
 itself breaks.
@@ -39,6 +44,7 @@ from headwater.conformance.runner import (
     default_jobs,
     default_work_dir,
     run_qtt,
+    run_rqtt,
 )
 from headwater.conformance.slices import render_slice, stateless_names, summarise_slice
 
@@ -78,20 +84,44 @@ def _parser() -> argparse.ArgumentParser:
         help="where each case's temporary data directory is made (default: /dev/shm when available)",
     )
     parser.add_argument("--verbose", action="store_true", help="print every case as it finishes")
+    parser.add_argument(
+        "--rqtt", action="store_true", help="the .json PATHs are REST query-validation tests (RQTT)"
+    )
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="run RQTT cases through a real server over HTTP instead of the engine's API (implies --rqtt)",
+    )
     return parser
 
 
-def _split_paths(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
-    """(QTT paths, KsqlTester paths): .sql files and directories holding .sql files are scripts."""
+RQTT_DIRECTORY_NAMES = ("rqtt", "rest-query-validation-tests")
+"""Directories whose .json files are RQTT files without ``--rqtt``."""
+
+
+def _is_rqtt(path: Path) -> bool:
+    directory = path if path.is_dir() else path.parent
+    return directory.name in RQTT_DIRECTORY_NAMES
+
+
+def _split_paths(paths: Sequence[str], rqtt: bool) -> tuple[list[Path], list[Path], list[Path]]:
+    """(QTT paths, RQTT paths, KsqlTester paths): .sql files and directories holding .sql files are
+    scripts; .json files and directories are RQTT with ``rqtt`` or under an RQTT directory name."""
     qtt: list[Path] = []
+    rest: list[Path] = []
     scripts: list[Path] = []
     for raw in paths:
         path = Path(raw)
         is_script = (
             path.suffix == ".sql" if path.is_file() else path.is_dir() and not any(path.glob("*.json"))
         )
-        (scripts if is_script else qtt).append(path)
-    return qtt, scripts
+        if is_script:
+            scripts.append(path)
+        elif rqtt or _is_rqtt(path):
+            rest.append(path)
+        else:
+            qtt.append(path)
+    return qtt, rest, scripts
 
 
 def _report(
@@ -131,7 +161,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             if result.status in (Status.FAIL, Status.ERROR):
                 print("      " + result.summary, file=out, flush=True)
 
-    qtt_paths, script_paths = _split_paths(args.paths)
+    qtt_paths, rest_paths, script_paths = _split_paths(args.paths, args.rqtt or args.http)
+    if rest_paths and args.mode != "straight":
+        print("error: --mode resumed applies to QTT cases only", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     results: list[CaseResult] = []
     slice_names: set[str] = set()
@@ -140,6 +173,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             loaded = load_paths(qtt_paths)
             slice_names = stateless_names(loaded.cases)
             results += run_qtt(qtt_paths, options, pattern=args.filter, on_result=progress, loaded=loaded)
+        if rest_paths:
+            results += run_rqtt(rest_paths, options, http=args.http, pattern=args.filter, on_result=progress)
         if script_paths:
             from headwater.conformance.sql_scripts import run_scripts
 

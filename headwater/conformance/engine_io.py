@@ -23,13 +23,16 @@ from typing import Any
 import pyarrow as pa
 
 from headwater.conformance.comparator import ActualRecord
+from headwater.conformance.model import TopicSpec
 from headwater.conformance.serde import SerdeFailure, TopicSerdes
 from headwater.engine.catalog import DataSource
+from headwater.parser import ast
 
 __all__ = [
     "HEADERS_TYPE",
     "RawRecord",
     "append_raw",
+    "create_declared_topics",
     "create_raw_topic",
     "decoded_rows",
     "partition_count",
@@ -57,6 +60,31 @@ def create_raw_topic(engine: Any, name: str, partitions: int) -> None:
 
     if not engine.log.has_topic(name):
         engine.log.create_topic(name, TopicConfig(partitions=partitions))
+
+
+def create_declared_topics(
+    engine: Any, statements: Sequence[ast.Statement], topics: Sequence[TopicSpec]
+) -> None:
+    """Create each topic a CREATE STREAM/TABLE with columns names, as ksqlDB's harness does before it
+    runs the statements (FORMAT.md §4.3), with the partitions of the case's ``topics`` entry, else of
+    the statement's ``PARTITIONS``, else one.
+
+    Other topics are left to the statements: a query's sink created here as a raw topic would keep the
+    query from writing its typed rows.
+    """
+    partitions_from_topics = {t.name: t.partitions for t in topics}
+    for statement in statements:
+        if not isinstance(statement, ast.CreateStream | ast.CreateTable) or not statement.elements:
+            continue
+        properties = {p.name.upper(): p.value for p in statement.properties}
+        topic = properties.get("KAFKA_TOPIC")
+        if not isinstance(topic, ast.StringLiteral):
+            continue
+        partitions = properties.get("PARTITIONS")
+        count = partitions_from_topics.get(topic.value)
+        if count is None:
+            count = partitions.value if isinstance(partitions, ast.IntegerLiteral) else 1
+        create_raw_topic(engine, topic.value, count)
 
 
 def topic_names(engine: Any) -> list[str]:

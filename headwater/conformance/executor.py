@@ -246,21 +246,7 @@ class _CaseRun:
             raise _Raised(statement_exception(e), f"{_category(e)}: {_first_line(str(e))}") from None
 
     def _create_declared_topics(self, statements: Sequence[ast.Statement]) -> None:
-        """Create each topic a CREATE STREAM/TABLE with columns names, as ksqlDB's harness does before
-        running the statements (FORMAT.md §4.3)."""
-        partitions_from_topics = {t.name: t.partitions for t in self.case.topics}
-        for statement in statements:
-            if not isinstance(statement, ast.CreateStream | ast.CreateTable) or not statement.elements:
-                continue
-            properties = {p.name.upper(): p.value for p in statement.properties}
-            topic = properties.get("KAFKA_TOPIC")
-            if not isinstance(topic, ast.StringLiteral):
-                continue
-            partitions = properties.get("PARTITIONS")
-            count = partitions_from_topics.get(topic.value)
-            if count is None:
-                count = partitions.value if isinstance(partitions, ast.IntegerLiteral) else 1
-            engine_io.create_raw_topic(self.engine, topic.value, count)
+        engine_io.create_declared_topics(self.engine, statements, self.case.topics)
 
     def _execute(self, statements: Sequence[ast.Statement]) -> list[str]:
         """Execute the joined script in one call; return the persistent queries' ids in creation order.

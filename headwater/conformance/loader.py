@@ -47,11 +47,19 @@ from headwater.conformance.model import (
 __all__ = [
     "FORMAT_REPLACE_ERROR",
     "LoadResult",
+    "Where",
+    "boolean_field",
     "case_name",
     "expand_test_object",
     "find_test_files",
+    "integer_field",
+    "list_field",
     "load_paths",
     "load_test_file",
+    "object_field",
+    "read_record",
+    "read_topic",
+    "string_field",
 ]
 
 FORMAT_REPLACE_ERROR = "To use {FORMAT} in your statements please set the 'format' test case element"
@@ -81,10 +89,10 @@ def case_name(
 
 
 # --------------------------------------------------------------------------------------------------------
-# field readers with messages that say where
+# field readers with messages that say where (shared with the RQTT loader)
 
 
-class _Where:
+class Where:
     """Names the place of a field in error messages: file, test and path inside the test."""
 
     def __init__(self, file: str, test: str | None = None, path: str = "") -> None:
@@ -92,8 +100,8 @@ class _Where:
         self.test = test
         self.path = path
 
-    def at(self, path: str) -> _Where:
-        return _Where(self.file, self.test, f"{self.path}.{path}" if self.path else path)
+    def at(self, path: str) -> Where:
+        return Where(self.file, self.test, f"{self.path}.{path}" if self.path else path)
 
     def error(self, message: str) -> TestFileError:
         where = self.file
@@ -104,7 +112,8 @@ class _Where:
         return TestFileError(f"{where}: {message}")
 
 
-def _string(value: Any, where: _Where, *, required: bool = False) -> str | None:
+def string_field(value: Any, where: Where, *, required: bool = False) -> str | None:
+    """A string field (None when absent, unless required)."""
     if value is None:
         if required:
             raise where.error("is required")
@@ -114,7 +123,8 @@ def _string(value: Any, where: _Where, *, required: bool = False) -> str | None:
     return value
 
 
-def _integer(value: Any, where: _Where) -> int | None:
+def integer_field(value: Any, where: Where) -> int | None:
+    """An integer field; an integral decimal such as ``2.0`` is accepted, as Jackson accepts it."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
@@ -126,7 +136,8 @@ def _integer(value: Any, where: _Where) -> int | None:
     return value
 
 
-def _boolean(value: Any, where: _Where) -> bool | None:
+def boolean_field(value: Any, where: Where) -> bool | None:
+    """A boolean field; ``"true"``/``"false"`` strings are accepted, as Jackson coerces them."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -136,7 +147,8 @@ def _boolean(value: Any, where: _Where) -> bool | None:
     raise where.error(f"must be a boolean, not {_json_kind(value)}")
 
 
-def _list(value: Any, where: _Where) -> list[Any]:
+def list_field(value: Any, where: Where) -> list[Any]:
+    """An array field (empty when absent)."""
     if value is None:
         return []
     if not isinstance(value, list):
@@ -144,7 +156,8 @@ def _list(value: Any, where: _Where) -> list[Any]:
     return value
 
 
-def _object(value: Any, where: _Where) -> dict[str, Any]:
+def object_field(value: Any, where: Where) -> dict[str, Any]:
+    """An object field (required)."""
     if not isinstance(value, dict):
         raise where.error(f"must be an object, not {_json_kind(value)}")
     return value
@@ -168,11 +181,11 @@ def _json_kind(value: Any) -> str:
 # records, topics, expectations, post-conditions
 
 
-def _read_window(node: Any, where: _Where) -> WindowSpec:
-    obj = _object(node, where)
-    start = _integer(obj.get("start"), where.at("start"))
-    end = _integer(obj.get("end"), where.at("end"))
-    kind = _string(obj.get("type"), where.at("type"), required=True)
+def _read_window(node: Any, where: Where) -> WindowSpec:
+    obj = object_field(node, where)
+    start = integer_field(obj.get("start"), where.at("start"))
+    end = integer_field(obj.get("end"), where.at("end"))
+    kind = string_field(obj.get("type"), where.at("type"), required=True)
     if start is None or end is None:
         raise where.error("needs both start and end")
     assert kind is not None
@@ -183,13 +196,13 @@ def _read_window(node: Any, where: _Where) -> WindowSpec:
     return WindowSpec(start, end, window_type)
 
 
-def _read_headers(node: Any, where: _Where) -> tuple[HeaderSpec, ...]:
+def _read_headers(node: Any, where: Where) -> tuple[HeaderSpec, ...]:
     headers = []
-    for i, item in enumerate(_list(node, where)):
+    for i, item in enumerate(list_field(node, where)):
         at = where.at(f"[{i}]")
-        obj = _object(item, at)
-        key = _string(obj.get("KEY"), at.at("KEY"), required=True)
-        raw = _string(obj.get("VALUE"), at.at("VALUE"))
+        obj = object_field(item, at)
+        key = string_field(obj.get("KEY"), at.at("KEY"), required=True)
+        raw = string_field(obj.get("VALUE"), at.at("VALUE"))
         value = None
         if raw is not None:
             try:
@@ -201,9 +214,9 @@ def _read_headers(node: Any, where: _Where) -> tuple[HeaderSpec, ...]:
     return tuple(headers)
 
 
-def _read_record(node: Any, where: _Where) -> RecordSpec:
-    obj = _object(node, where)
-    topic = _string(obj.get("topic"), where.at("topic"), required=True)
+def read_record(node: Any, where: Where) -> RecordSpec:
+    obj = object_field(node, where)
+    topic = string_field(obj.get("topic"), where.at("topic"), required=True)
     assert topic is not None
     if topic != topic.strip():
         raise where.at("topic").error(f"must not start or end with whitespace: {topic!r}")
@@ -215,38 +228,38 @@ def _read_record(node: Any, where: _Where) -> RecordSpec:
         topic=topic,
         key=obj.get("key"),
         value=obj["value"],
-        timestamp=_integer(obj.get("timestamp"), where.at("timestamp")),
+        timestamp=integer_field(obj.get("timestamp"), where.at("timestamp")),
         window=window,
         headers=headers,
     )
 
 
-def _read_topic(node: Any, where: _Where) -> TopicSpec:
-    obj = _object(node, where)
-    name = _string(obj.get("name"), where.at("name"), required=True)
+def read_topic(node: Any, where: Where) -> TopicSpec:
+    obj = object_field(node, where)
+    name = string_field(obj.get("name"), where.at("name"), required=True)
     assert name is not None
-    partitions = _integer(obj.get("partitions"), where.at("partitions"))
-    replicas = _integer(obj.get("replicas"), where.at("replicas"))
+    partitions = integer_field(obj.get("partitions"), where.at("partitions"))
+    replicas = integer_field(obj.get("replicas"), where.at("replicas"))
     return TopicSpec(
         name=name,
         partitions=1 if partitions is None else partitions,
         replicas=1 if replicas is None else replicas,
-        key_format=_string(obj.get("keyFormat"), where.at("keyFormat")),
-        value_format=_string(obj.get("valueFormat"), where.at("valueFormat")),
+        key_format=string_field(obj.get("keyFormat"), where.at("keyFormat")),
+        value_format=string_field(obj.get("valueFormat"), where.at("valueFormat")),
         has_key_schema=obj.get("keySchema") is not None,
         has_value_schema=obj.get("valueSchema") is not None,
-        key_schema_id=_integer(obj.get("keySchemaId"), where.at("keySchemaId")),
-        value_schema_id=_integer(obj.get("valueSchemaId"), where.at("valueSchemaId")),
+        key_schema_id=integer_field(obj.get("keySchemaId"), where.at("keySchemaId")),
+        value_schema_id=integer_field(obj.get("valueSchemaId"), where.at("valueSchemaId")),
     )
 
 
-def _read_expected_exception(node: Any, where: _Where) -> ExpectedException:
-    obj = _object(node, where)
+def _read_expected_exception(node: Any, where: Where) -> ExpectedException:
+    obj = object_field(node, where)
     expected = ExpectedException(
-        type=_string(obj.get("type"), where.at("type")),
-        message=_string(obj.get("message"), where.at("message")),
-        cause=_string(obj.get("cause"), where.at("cause")),
-        cause_message=_string(obj.get("causeMessage"), where.at("causeMessage")),
+        type=string_field(obj.get("type"), where.at("type")),
+        message=string_field(obj.get("message"), where.at("message")),
+        cause=string_field(obj.get("cause"), where.at("cause")),
+        cause_message=string_field(obj.get("causeMessage"), where.at("causeMessage")),
     )
     if expected.type is None and expected.message is None:
         raise where.error("needs a type or a message")
@@ -255,75 +268,77 @@ def _read_expected_exception(node: Any, where: _Where) -> ExpectedException:
     return expected
 
 
-def _features(node: Any, where: _Where) -> frozenset[str] | None:
+def _features(node: Any, where: Where) -> frozenset[str] | None:
     if node is None:
         return None
-    return frozenset(str(_string(f, where)) for f in _list(node, where))
+    return frozenset(str(string_field(f, where)) for f in list_field(node, where))
 
 
-def _read_source_condition(node: Any, where: _Where) -> SourceCondition:
-    obj = _object(node, where)
-    name = _string(obj.get("name"), where.at("name"), required=True)
-    kind = _string(obj.get("type"), where.at("type"), required=True)
+def _read_source_condition(node: Any, where: Where) -> SourceCondition:
+    obj = object_field(node, where)
+    name = string_field(obj.get("name"), where.at("name"), required=True)
+    kind = string_field(obj.get("type"), where.at("type"), required=True)
     assert name is not None and kind is not None
     if kind.lower() not in ("stream", "table"):
         raise where.at("type").error(f"must be stream or table, not {kind!r}")
     key_format = None
     if obj.get("keyFormat") is not None:
-        kf = _object(obj["keyFormat"], where.at("keyFormat"))
+        kf = object_field(obj["keyFormat"], where.at("keyFormat"))
         key_format = KeyFormatCondition(
-            format=_string(kf.get("format"), where.at("keyFormat.format")),
-            window_type=_string(kf.get("windowType"), where.at("keyFormat.windowType")),
-            window_size=_integer(kf.get("windowSize"), where.at("keyFormat.windowSize")),
+            format=string_field(kf.get("format"), where.at("keyFormat.format")),
+            window_type=string_field(kf.get("windowType"), where.at("keyFormat.windowType")),
+            window_size=integer_field(kf.get("windowSize"), where.at("keyFormat.windowSize")),
         )
     return SourceCondition(
         name=name,
         type=kind.lower(),
-        schema=_string(obj.get("schema"), where.at("schema")),
+        schema=string_field(obj.get("schema"), where.at("schema")),
         key_format=key_format,
-        value_format=_string(obj.get("valueFormat"), where.at("valueFormat")),
+        value_format=string_field(obj.get("valueFormat"), where.at("valueFormat")),
         key_features=_features(obj.get("keyFeatures"), where.at("keyFeatures")),
         value_features=_features(obj.get("valueFeatures"), where.at("valueFeatures")),
-        is_source=_boolean(obj.get("isSource"), where.at("isSource")),
+        is_source=boolean_field(obj.get("isSource"), where.at("isSource")),
     )
 
 
-def _read_topic_condition(node: Any, where: _Where) -> TopicCondition:
-    obj = _object(node, where)
-    name = _string(obj.get("name"), where.at("name"), required=True)
+def _read_topic_condition(node: Any, where: Where) -> TopicCondition:
+    obj = object_field(node, where)
+    name = string_field(obj.get("name"), where.at("name"), required=True)
     assert name is not None
     key_format = (
-        _object(obj["keyFormat"], where.at("keyFormat")) if obj.get("keyFormat") is not None else None
+        object_field(obj["keyFormat"], where.at("keyFormat")) if obj.get("keyFormat") is not None else None
     )
     value_format = (
-        _object(obj["valueFormat"], where.at("valueFormat")) if obj.get("valueFormat") is not None else None
+        object_field(obj["valueFormat"], where.at("valueFormat"))
+        if obj.get("valueFormat") is not None
+        else None
     )
     return TopicCondition(
         name=name,
         key_format=key_format,
         value_format=value_format,
-        partitions=_integer(obj.get("partitions"), where.at("partitions")),
-        key_schema_id=_integer(obj.get("keySchemaId"), where.at("keySchemaId")),
-        value_schema_id=_integer(obj.get("valueSchemaId"), where.at("valueSchemaId")),
+        partitions=integer_field(obj.get("partitions"), where.at("partitions")),
+        key_schema_id=integer_field(obj.get("keySchemaId"), where.at("keySchemaId")),
+        value_schema_id=integer_field(obj.get("valueSchemaId"), where.at("valueSchemaId")),
         has_key_schema=obj.get("keySchema") is not None,
         has_value_schema=obj.get("valueSchema") is not None,
     )
 
 
-def _read_post(node: Any, where: _Where) -> PostConditions:
-    obj = _object(node, where)
+def _read_post(node: Any, where: Where) -> PostConditions:
+    obj = object_field(node, where)
     sources = tuple(
         _read_source_condition(s, where.at(f"sources[{i}]"))
-        for i, s in enumerate(_list(obj.get("sources"), where))
+        for i, s in enumerate(list_field(obj.get("sources"), where))
     )
     blacklist = None
     topics: tuple[TopicCondition, ...] = ()
     if obj.get("topics") is not None:
-        topics_node = _object(obj["topics"], where.at("topics"))
-        blacklist = _string(topics_node.get("blacklist"), where.at("topics.blacklist"))
+        topics_node = object_field(obj["topics"], where.at("topics"))
+        blacklist = string_field(topics_node.get("blacklist"), where.at("topics.blacklist"))
         topics = tuple(
             _read_topic_condition(t, where.at(f"topics.topics[{i}]"))
-            for i, t in enumerate(_list(topics_node.get("topics"), where.at("topics.topics")))
+            for i, t in enumerate(list_field(topics_node.get("topics"), where.at("topics.topics")))
         )
     return PostConditions(sources=sources, blacklist=blacklist, topics=topics)
 
@@ -338,25 +353,26 @@ def expand_test_object(file_name: str, node: Any) -> list[TestCase]:
     Raises:
         TestFileError: a required field is missing or has the wrong shape.
     """
-    where = _Where(file_name)
-    obj = _object(node, where)
+    where = Where(file_name)
+    obj = object_field(node, where)
     name = obj.get("name")
     if not isinstance(name, str) or not name:
         raise where.error("a test has no name")
-    where = _Where(file_name, name)
+    where = Where(file_name, name)
 
-    raw_statements = _list(obj.get("statements"), where.at("statements"))
+    raw_statements = list_field(obj.get("statements"), where.at("statements"))
     if not raw_statements:
         raise where.at("statements").error("is required and must not be empty")
     statements = [
-        str(_string(s, where.at(f"statements[{i}]"), required=True)) for i, s in enumerate(raw_statements)
+        str(string_field(s, where.at(f"statements[{i}]"), required=True))
+        for i, s in enumerate(raw_statements)
     ]
 
     inputs = tuple(
-        _read_record(r, where.at(f"inputs[{i}]")) for i, r in enumerate(_list(obj.get("inputs"), where))
+        read_record(r, where.at(f"inputs[{i}]")) for i, r in enumerate(list_field(obj.get("inputs"), where))
     )
     outputs = tuple(
-        _read_record(r, where.at(f"outputs[{i}]")) for i, r in enumerate(_list(obj.get("outputs"), where))
+        read_record(r, where.at(f"outputs[{i}]")) for i, r in enumerate(list_field(obj.get("outputs"), where))
     )
     expected = (
         _read_expected_exception(obj["expectedException"], where.at("expectedException"))
@@ -366,21 +382,21 @@ def expand_test_object(file_name: str, node: Any) -> list[TestCase]:
     if expected is None and not inputs and not outputs:
         raise where.error("Invalid test case: no inputs, outputs or expectedException provided")
     topics = tuple(
-        _read_topic(t, where.at(f"topics[{i}]")) for i, t in enumerate(_list(obj.get("topics"), where))
+        read_topic(t, where.at(f"topics[{i}]")) for i, t in enumerate(list_field(obj.get("topics"), where))
     )
     properties = (
-        _object(obj["properties"], where.at("properties")) if obj.get("properties") is not None else {}
+        object_field(obj["properties"], where.at("properties")) if obj.get("properties") is not None else {}
     )
     post = _read_post(obj["post"], where.at("post")) if obj.get("post") is not None else None
-    enabled = _boolean(obj.get("enabled"), where.at("enabled"))
+    enabled = boolean_field(obj.get("enabled"), where.at("enabled"))
 
     formats: list[str | None] = [
-        str(_string(f, where.at("format"), required=True))
-        for f in _list(obj.get("format"), where.at("format"))
+        str(string_field(f, where.at("format"), required=True))
+        for f in list_field(obj.get("format"), where.at("format"))
     ] or [None]
     configs: list[str | None] = [
-        str(_string(c, where.at("config"), required=True))
-        for c in _list(obj.get("config"), where.at("config"))
+        str(string_field(c, where.at("config"), required=True))
+        for c in list_field(obj.get("config"), where.at("config"))
     ] or [None]
     overwrite_key = None
     if configs != [None]:
@@ -436,10 +452,10 @@ def load_test_file(path: Path | str) -> list[TestCase]:
     except OSError as e:
         raise TestFileError(f"{path}: cannot be read: {e.strerror or e}") from None
     document = load_jsonc(text, source=str(path))
-    where = _Where(path.name)
+    where = Where(path.name)
     if not isinstance(document, dict):
         raise where.error("the top level must be an object with a 'tests' array")
-    tests = _list(document.get("tests"), where.at("tests"))
+    tests = list_field(document.get("tests"), where.at("tests"))
     if not tests:
         raise where.at("tests").error("is required and must not be empty")
     cases: list[TestCase] = []
