@@ -219,14 +219,16 @@ class ComputedType:
 
 @dataclass(frozen=True, slots=True)
 class Signature:
-    """One overload. With ``variadic`` the last parameter repeats zero or more times (ksqlDB's
-    ``T...``); its type is that of each repeated argument."""
+    """One overload. With ``variadic`` one parameter repeats zero or more times (ksqlDB's ``T...``);
+    its type is that of each repeated argument. It is the last one unless ``variadic_index`` names
+    another (ksqlDB's aggregates may take varargs in the middle: ``(BIGINT, STRING..., INT, INT)``)."""
 
     params: tuple[Param, ...]
     returns: ReturnType
     kernel: Kernel | TableKernel
     variadic: bool = False
     description: str = ""
+    variadic_index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,12 +256,15 @@ class TableFunction:
 @dataclass(frozen=True, slots=True)
 class ResolvedFunction:
     """The outcome of resolving a call: which overload, the types the arguments must be cast to, and
-    the return type."""
+    the return type. ``positions`` holds, for each argument, the index of the declared parameter it
+    fills (a variadic parameter's index repeats), so a caller can tell which arguments fill, say, the
+    parameters that must be literals."""
 
     function: ScalarFunction | TableFunction
     signature: Signature
     param_types: tuple[t.SqlType, ...]
     return_type: t.SqlType
+    positions: tuple[int, ...] = ()
 
     @property
     def kernel(self) -> Any:

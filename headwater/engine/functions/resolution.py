@@ -9,7 +9,11 @@ exactly, as ksqlDB casts nothing inside structs for function calls). Within a pa
 * an untyped NULL (``None``) matches any parameter;
 * a generic (``T``) binds to the first argument it meets, and every later occurrence must be exactly
   that type (no casts inside generics, as in ksqlDB's ``GenericsUtil``);
-* a variadic signature's last parameter matches zero or more trailing arguments;
+* a variadic signature's repeating parameter (the last, or the one at ``variadic_index``: ksqlDB's
+  aggregates have varargs in the middle) matches zero or more arguments, the fixed parameters before
+  and after it one each;
+* a DECIMAL of any precision (:class:`~.registry.AnyDecimal`) may sit inside an ARRAY or MAP
+  parameter, and then takes the argument's own DECIMAL element, key or value type;
 * when several overloads match, a non-variadic one beats a variadic one, then the one with more
   parameters wins, then the one with fewer generic parameters; a tie is an error ("cannot be resolved
   due to ambiguous method parameters"), as is finding no overload ("does not accept parameters").
@@ -70,6 +74,7 @@ __all__ = [
     "lambda_placeholder",
     "resolve_signature",
     "signature_text",
+    "variadic_position",
 ]
 
 ArgType = t.SqlType | None
@@ -98,6 +103,16 @@ def _has_generics(param: t.SqlType) -> bool:
         return any(_has_generics(i) for i in param.inputs) or (
             param.output is not None and _has_generics(param.output)
         )
+    return False
+
+
+def _has_any_decimal(param: t.SqlType) -> bool:
+    if isinstance(param, AnyDecimal):
+        return True
+    if isinstance(param, t.Array):
+        return _has_any_decimal(param.element)
+    if isinstance(param, t.Map):
+        return _has_any_decimal(param.key) or _has_any_decimal(param.value)
     return False
 
 
@@ -160,6 +175,15 @@ def _accepts(param: t.SqlType, arg: ArgType, bindings: Bindings, allow_casts: bo
         if isinstance(arg, t.Decimal):
             return True
         return allow_casts and arg in (t.INT, t.BIGINT)
+    if isinstance(param, t.Array) and _has_any_decimal(param):
+        # ksqlDB matches containers element by element, so a DECIMAL element takes any precision
+        return isinstance(arg, t.Array) and _accepts(param.element, arg.element, bindings, allow_casts)
+    if isinstance(param, t.Map) and _has_any_decimal(param):
+        return (
+            isinstance(arg, t.Map)
+            and _accepts(param.key, arg.key, bindings, allow_casts)
+            and _accepts(param.value, arg.value, bindings, allow_casts)
+        )
     if isinstance(param, t.Struct) and isinstance(arg, t.Struct):
         return _struct_compatible(param, arg)
     if arg == param:
@@ -182,6 +206,7 @@ def _struct_compatible(param: t.Struct, arg: t.Struct) -> bool:
 class _Candidate:
     signature: Signature
     params: tuple[t.SqlType, ...]  # one declared parameter per argument (the variadic one repeated)
+    positions: tuple[int, ...]  # the declared parameter's index for each argument
     bindings: Mapping[str, t.SqlType]
 
     def rank(self) -> tuple[int, int, int]:
@@ -191,26 +216,40 @@ class _Candidate:
         return (0 if sig.variadic else 1, len(sig.params), -generics)
 
 
-def _expand(signature: Signature, count: int) -> tuple[t.SqlType, ...] | None:
-    """The declared parameter type for each of ``count`` arguments, or None if the arity is wrong."""
-    declared = tuple(p.type for p in signature.params)
+def variadic_position(signature: Signature) -> int | None:
+    """The index of ``signature``'s repeating parameter, or None when it has none. Aggregate
+    signatures (``headwater.engine.aggregates``) are read the same way; one without a
+    ``variadic_index`` attribute repeats its last parameter."""
     if not signature.variadic:
-        return declared if len(declared) == count else None
-    fixed = declared[:-1]
-    if count < len(fixed):
         return None
-    return fixed + (declared[-1],) * (count - len(fixed))
+    index = getattr(signature, "variadic_index", None)
+    return len(signature.params) - 1 if index is None else int(index)
+
+
+def _expand(signature: Signature, count: int) -> tuple[int, ...] | None:
+    """The index of the declared parameter each of ``count`` arguments fills, or None if the arity
+    is wrong."""
+    declared = len(signature.params)
+    repeated = variadic_position(signature)
+    if repeated is None:
+        return tuple(range(declared)) if declared == count else None
+    after = declared - repeated - 1
+    extra = count - (declared - 1)
+    if extra < 0:
+        return None
+    return (*range(repeated), *([repeated] * extra), *range(repeated + 1, repeated + 1 + after))
 
 
 def _match(signature: Signature, arg_types: Sequence[ArgType], allow_casts: bool) -> _Candidate | None:
-    params = _expand(signature, len(arg_types))
-    if params is None:
+    positions = _expand(signature, len(arg_types))
+    if positions is None:
         return None
+    params = tuple(signature.params[i].type for i in positions)
     bindings: Bindings = {}
     for param, arg in zip(params, arg_types):
         if not _accepts(param, arg, bindings, allow_casts):
             return None
-    return _Candidate(signature, params, bindings)
+    return _Candidate(signature, params, positions, bindings)
 
 
 def _pick(function: ScalarFunction | TableFunction, arg_types: Sequence[ArgType]) -> _Candidate:
@@ -272,6 +311,12 @@ def _param_type(param: t.SqlType, arg: ArgType, bindings: Mapping[str, t.SqlType
         if arg == t.BIGINT:
             return t.Decimal(19, 0)
         return t.Decimal(10, 0)
+    if isinstance(param, t.Array) and _has_any_decimal(param):
+        element = arg.element if isinstance(arg, t.Array) else None
+        return t.Array(_param_type(param.element, element, bindings))
+    if isinstance(param, t.Map) and _has_any_decimal(param):
+        key, value = (arg.key, arg.value) if isinstance(arg, t.Map) else (None, None)
+        return t.Map(_param_type(param.key, key, bindings), _param_type(param.value, value, bindings))
     if isinstance(param, LambdaType) and isinstance(arg, LambdaType):
         return LambdaType(arg.inputs, arg.output)
     return _apply(param, bindings, strict=False)
@@ -294,7 +339,7 @@ def resolve_signature(
         return_type = returns(tuple(arg_types))
     else:
         return_type = _apply(returns, chosen.bindings, strict=True)
-    return ResolvedFunction(function, chosen.signature, param_types, return_type)
+    return ResolvedFunction(function, chosen.signature, param_types, return_type, chosen.positions)
 
 
 def lambda_input_types(
@@ -335,9 +380,9 @@ def _args_text(arg_types: Sequence[ArgType]) -> str:
 def signature_text(function: ScalarFunction | TableFunction, signature: Signature) -> str:
     """One overload as ksqlDB lists it in errors: ``NAME(TYPE name, TYPE... name)``."""
     parts = []
+    repeated = variadic_position(signature)
     for index, param in enumerate(signature.params):
-        variadic = signature.variadic and index == len(signature.params) - 1
-        text = param.type.sql() + ("..." if variadic else "")
+        text = param.type.sql() + ("..." if index == repeated else "")
         parts.append(f"{text} {param.name}" if param.name else text)
     return f"{function.name.upper()}({', '.join(parts)})"
 
