@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import binascii
 import decimal
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -51,8 +52,15 @@ __all__ = [
     "to_string",
 ]
 
-_TRUE_PREFIXES = pa.array(["t", "tr", "tru", "true", "y", "ye", "yes"])
+_TRUE_PREFIXES = ("t", "tr", "tru", "true", "y", "ye", "yes")
+"""Built into an Arrow array on use: converting Python values with pyarrow imports pandas when it is
+installed, which an import of this module must not pay for."""
 _BASE64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+@lru_cache(maxsize=1)
+def _true_prefixes() -> pa.Array:
+    return pa.array(_TRUE_PREFIXES, pa.string())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -181,7 +189,7 @@ def string_to_boolean(values: pa.Array, from_type: t.SqlType, to_type: t.SqlType
     lowered = pc.utf8_lower(java_trim(values))
     return CastResult(
         pc.if_else(
-            values.is_valid(), pc.is_in(lowered, value_set=_TRUE_PREFIXES), pa.scalar(None, pa.bool_())
+            values.is_valid(), pc.is_in(lowered, value_set=_true_prefixes()), pa.scalar(None, pa.bool_())
         )
     )
 

@@ -51,9 +51,11 @@ from headwater.parser import types as t
 
 __all__ = ["JsonDecoder", "binary_offsets", "fast_path_supported"]
 
-_PREFIX = pa.scalar(b'{"v":', pa.binary())
-_SUFFIX = pa.scalar(b"}\n", pa.binary())
-_EMPTY = pa.scalar(b"", pa.binary())
+# plain bytes, made Arrow scalars by the kernels on use (pyarrow imports pandas, when installed, on its
+# first conversion of a Python value: importing this module must not)
+_PREFIX = b'{"v":'
+_SUFFIX = b"}\n"
+_EMPTY = b""
 _SPLITS = (4096, 128)
 SMALL_BATCH = 32
 """Batches with fewer candidate rows go per-row: one Arrow read costs more than that many records."""

@@ -35,7 +35,7 @@ from headwater.parser import types as t
 
 __all__ = ["JsonEncoder", "json_text"]
 
-_NULL = pa.scalar("null")
+_NULL = "null"  # made an Arrow scalar by the kernels on use (no pyarrow conversion at import)
 
 
 def _offsets(values: pa.Array) -> np.ndarray:
