@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("hypercorn")
-httpx = pytest.importorskip("httpx")
+pytest.importorskip("httpx")
 
-from headwater.server import RunningServer, ServerSettings, start_in_thread  # noqa: E402
+import httpx
+
+from headwater.server import RunningServer, ServerSettings, start_in_thread
 
 
 @pytest.fixture
