@@ -69,7 +69,7 @@ class AggregateLookup:
     def get(self, name: str) -> AggregateFunction | None:
         found = self.registry.aggregate(name)
         if found is not None:
-            return found  # type: ignore[no-any-return]
+            return found
         return _LIBRARY.get(name.upper())
 
     def is_aggregate(self, name: str) -> bool:

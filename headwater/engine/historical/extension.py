@@ -72,7 +72,7 @@ def _dialect(ksql_names: frozenset[str]) -> type[DuckDB]:
         class Tokenizer(DuckDB.Tokenizer):
             IDENTIFIERS = ['"', "`"]
 
-        class Parser(DuckDB.Parser):
+        class Parser(DuckDB.Parser):  # type: ignore[misc,valid-type]
             FUNCTIONS = functions
             FUNCTION_PARSERS = parsers
 
@@ -417,12 +417,12 @@ def _name_result_columns(tree: exp.Expression) -> None:
     """Unaliased computed columns of the outer SELECT are named KSQL_COL_<n>, as ksqlDB names them."""
     counter = 0
     for select in _outermost_selects(tree):
-        named = []
+        named: list[exp.Expression] = []
         for expression in select.expressions:
             if isinstance(expression, (exp.Alias, exp.Column, exp.Star, exp.Dot)):
                 named.append(expression)
                 continue
-            named.append(exp.alias_(expression, f"KSQL_COL_{counter}", quoted=True))
+            named.append(exp.Alias(this=expression, alias=exp.to_identifier(f"KSQL_COL_{counter}", quoted=True)))
             counter += 1
         select.set("expressions", named)
 
@@ -452,5 +452,5 @@ def plan_extension(session: HistoricalSession, text: str, error: ParseError) -> 
 def _register_sources_and_views(session: HistoricalSession, tree: exp.Expression) -> list[RelationRequest]:
     requests = _register_sources(session, tree)
     for request in requests:
-        session.registrar.register(request)
+        session.registrar.register(request, dry_run=session.dry_run)
     return requests

@@ -189,7 +189,7 @@ def plan_from(
         )
     first = references[0]
     scope = Scope(first.columns, _qualifiers(first))
-    columns = {c.field: _column(c.name, first.alias) for c in first.columns}
+    columns: dict[str, exp.Expression] = {c.field: _column(c.name, first.alias) for c in first.columns}
     types = {c.field: c.type for c in first.columns}
     select = exp.Select().from_(_table(first.view, first.alias))
     clause = FromClause(references, scope, columns, types, select, rowtime=columns[first.field_of(ROWTIME)])

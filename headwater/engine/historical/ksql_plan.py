@@ -27,10 +27,13 @@ from headwater.engine.catalog import Catalog
 from headwater.engine.expressions import (
     BoundCast,
     BoundColumn,
+    BoundLiteral,
+    BoundNull,
     ColumnKind,
     Scope,
     ScopeColumn,
     bind,
+    bound_fields,
     select_column_names,
 )
 from headwater.engine.expressions.errors import CoercionError, ExpressionTypeError, UnresolvedColumnError
@@ -47,7 +50,7 @@ from headwater.engine.historical.bounds import UNBOUNDED
 from headwater.engine.historical.from_clause import FromClause, plan_from
 from headwater.engine.historical.plan import HistoricalPlan, RelationMode, ResultColumn
 from headwater.engine.historical.pruning import bounds_of_bound
-from headwater.engine.historical.render import ExpressionRenderer, literal_sql
+from headwater.engine.historical.render import ExpressionRenderer
 from headwater.engine.historical.udfs import UdfRegistry
 from headwater.engine.planner.rewrite import transform
 from headwater.engine.schema import (
@@ -76,7 +79,7 @@ def _col(name: str, table: str | None = None) -> exp.Column:
 
 
 def _alias(expression: exp.Expression, name: str) -> exp.Expression:
-    return exp.alias_(expression, name, quoted=True)
+    return exp.Alias(this=expression, alias=exp.to_identifier(name, quoted=True))
 
 
 def _and_all(conditions: list[exp.Expression]) -> exp.Expression | None:
@@ -235,15 +238,13 @@ class KsqlPlanner:
             projections: list[exp.Expression] = [_alias(columns[f].copy(), f) for f in columns]
             for index, call in enumerate(table_calls):
                 bound = self.bind(call, scope, "SELECT")
-                renderer = self.renderer(columns, types)
-                fields = _fields(bound)
+                fields = list(bound_fields(bound))
                 name = self.udfs.table_function(bound, [(f, types[f]) for f in fields])
                 args = [columns[f].copy() for f in fields] or [exp.true()]
                 synthetic = f"KSQL_SYNTH_{index}"
                 projections.append(_alias(exp.Unnest(expressions=[exp.Anonymous(this=name, expressions=args)]), synthetic))
                 scope = scope.with_derived(call, ScopeColumn(synthetic, bound.type, None, ColumnKind.DERIVED))
                 types = {**types, synthetic: bound.type}
-                del renderer
             condition = _and_all(conditions)
             inner = inner.select(*projections)
             if condition is not None:
@@ -269,7 +270,7 @@ class KsqlPlanner:
         condition = _and_all(conditions)
         if condition is not None:
             select = select.where(condition)
-        return select, _keys_first(result, rendered, select)
+        return select, result
 
     def _table_calls(self, items: list[tuple[pe.Expression, str | None]]) -> list[pe.FunctionCall]:
         calls: list[pe.FunctionCall] = []
@@ -315,9 +316,9 @@ class KsqlPlanner:
             if bound.type is None:
                 raise PlanError("Can't infer a type of null in GROUP BY.")
             field = f"__hw_g{index}"
-            rendered = in_from.render(bound)
-            stage_columns.append(_alias(rendered, field))
-            not_null.append(exp.Not(this=exp.Is(this=exp.Paren(this=rendered.copy()), expression=exp.Null())))
+            group_value = in_from.render(bound)
+            stage_columns.append(_alias(group_value, field))
+            not_null.append(exp.Not(this=exp.Is(this=exp.Paren(this=group_value.copy()), expression=exp.Null())))
             group_fields.append(field)
             if isinstance(expression, pe.ColumnRef):
                 resolved = scope.resolve(expression)
@@ -415,7 +416,7 @@ class KsqlPlanner:
             select = select.where(out.render(having, predicate=True))
         for name, stage in stages:
             select = select.with_(exp.to_identifier(name, quoted=True), as_=stage)
-        return select, _keys_first(result, rendered, select)
+        return select, result
 
     def _bind_grouped(self, expression: pe.Expression, derived: Scope, clause: str = "SELECT") -> Any:
         try:
@@ -468,18 +469,19 @@ class KsqlPlanner:
         if native is not None:
             return native, resolved.return_type, argument_count
         name = self.udfs.aggregate(resolved, literals, column_types)
+        gathered_value: exp.Expression
         if len(arguments) > 1:
-            value: exp.Expression = exp.Struct(
+            gathered_value = exp.Struct(
                 expressions=[
                     exp.PropertyEQ(this=exp.to_identifier(f"a{i}", quoted=True), expression=_col(a))
                     for i, a in enumerate(arguments)
                 ]
             )
         elif arguments:
-            value = _col(arguments[0])
+            gathered_value = _col(arguments[0])
         else:
-            value = exp.true()
-        order = exp.Order(this=value, expressions=[exp.Ordered(this=_col(_PART)), exp.Ordered(this=_col(_OFFSET))])
+            gathered_value = exp.true()
+        order = exp.Order(this=gathered_value, expressions=[exp.Ordered(this=_col(_PART)), exp.Ordered(this=_col(_OFFSET))])
         gathered = exp.Anonymous(this="list", expressions=[order])
         return exp.Anonymous(this=name, expressions=[gathered]), resolved.return_type, argument_count
 
@@ -488,13 +490,9 @@ _NOT_LITERAL = object()
 
 
 def _literal_value(bound: Any) -> Any:
-    from headwater.engine.expressions import BoundLiteral, BoundNull
-
-    while isinstance(bound, BoundCast):
-        if not isinstance(bound.operand, (BoundLiteral, BoundNull)):
-            return _NOT_LITERAL
-        value = _literal_value(bound.operand)
-        return value
+    """The value of a literal argument (possibly under an implicit cast), or ``_NOT_LITERAL``."""
+    if isinstance(bound, BoundCast):
+        return _literal_value(bound.operand) if isinstance(bound.operand, (BoundLiteral, BoundNull)) else _NOT_LITERAL
     if isinstance(bound, BoundLiteral):
         return bound.value
     if isinstance(bound, BoundNull):
@@ -504,12 +502,6 @@ def _literal_value(bound: Any) -> Any:
 
 def _generic_match(sql_type: t.SqlType) -> bool:
     return type(sql_type).__name__ in ("Generic", "AnyType", "AnyDecimal")
-
-
-def _fields(bound: Any) -> list[str]:
-    from headwater.engine.expressions import bound_fields
-
-    return list(bound_fields(bound))
 
 
 def _variants(expression: pe.Expression, alias: str | None) -> list[pe.Expression]:
@@ -530,14 +522,3 @@ def _variants(expression: pe.Expression, alias: str | None) -> list[pe.Expressio
         if variant not in variants:
             variants.append(variant)
     return variants
-
-
-def _keys_first(
-    columns: list[ResultColumn], rendered: list[exp.Expression], select: exp.Select
-) -> list[ResultColumn]:
-    """The result columns in SELECT order (ksqlDB keeps the SELECT order for transient results)."""
-    del rendered, select
-    return columns
-
-
-_UNUSED = literal_sql

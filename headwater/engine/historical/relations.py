@@ -31,7 +31,7 @@ Example::
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,7 @@ class SourceScan:
         segments_selected: segments that may hold rows within the bounds (the ones the view can read).
         counter: records which segment files were actually opened.
         decoded: True when rows went through the scan operator, False when stored columns were read.
+        selected: the paths of the selected segments, in partition and offset order.
     """
 
     view: str
@@ -76,6 +77,7 @@ class SourceScan:
     segments_selected: int
     counter: SegmentOpenCounter
     decoded: bool
+    selected: tuple[str, ...] = ()
 
     @property
     def segments_opened(self) -> int:
@@ -142,8 +144,16 @@ class RelationRegistrar:
         self.scans: list[SourceScan] = []
         self._counter = itertools.count()
 
-    def register(self, request: RelationRequest) -> SourceScan:
+    def register(
+        self, request: RelationRequest, *, only: Collection[str] | None = None, dry_run: bool = False
+    ) -> SourceScan:
         """Create (or replace) the view ``request.view``.
+
+        Args:
+            request: the view to create.
+            only: read only the segments with these paths (an export goes segment by segment).
+            dry_run: read nothing: the view has the right columns and no rows (EXPLAIN), while the
+                scan statistics still say which segments a real run would read.
 
         Raises:
             PlanError: the source's topic is gone.
@@ -156,20 +166,34 @@ class RelationRegistrar:
         snapshot = TopicSnapshot.take(topic)
         bounds = request.bounds if request.mode is RelationMode.STREAM else UNBOUNDED
         chosen = snapshot.select(bounds)
+        if only is not None:
+            chosen = [s for s in chosen if str(s.path) in only]
         counter = SegmentOpenCounter()
         number = next(self._counter)
         direct = reads_stored_columns(self.engine, source, snapshot)
         if direct:
             name = f"__hw_stored_{number}"
-            self.connection.register(name, stored_dataset(snapshot, chosen, counter))
+            dataset = stored_dataset(snapshot, [] if dry_run else chosen, counter)
+            self.connection.register(name, dataset)
             rows = self._stored_rows(source, name)
         else:
             name = f"__hw_rows_{number}"
             decoder = SourceDecoder.for_source(self.engine, source, self.config, self.report)
-            self.connection.register(name, decoder.decode(snapshot, chosen, self.cache, counter))
+            table = decoder.decode(snapshot, [] if dry_run else chosen, self.cache, counter)
+            self.connection.register(name, table)
             rows = f"SELECT * FROM {quote_identifier(name)}"
         self.connection.execute(f"CREATE OR REPLACE VIEW {quote_identifier(request.view)} AS {self._view(source, request.mode, rows)}")
-        scan = SourceScan(request.view, source, request.mode, bounds, len(snapshot.segments), len(chosen), counter, not direct)
+        scan = SourceScan(
+            request.view,
+            source,
+            request.mode,
+            bounds,
+            len(snapshot.segments),
+            len(chosen),
+            counter,
+            not direct,
+            tuple(str(s.path) for s in chosen),
+        )
         self.scans.append(scan)
         return scan
 

@@ -72,11 +72,24 @@ class HistoricalSession:
         cache: decoded segments to reuse (default: the engine's shared cache).
     """
 
-    def __init__(self, engine: Any, config: Any = None, cache: DecodeCache | None = None) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        config: Any = None,
+        cache: DecodeCache | None = None,
+        *,
+        dry_run: bool = False,
+        external_access: bool = False,
+    ) -> None:
         self.engine = engine
         self.config = engine_config(engine, config)
+        self.dry_run = dry_run
         self.connection = duckdb.connect()
         self.connection.execute("SET error_on_division_by_zero = false")
+        if not external_access:
+            # SQL from a shell or a server reaches this connection: it may read streams and tables, not
+            # the server's files (read_csv('/etc/...')) or the network.
+            self.connection.execute("SET enable_external_access = false")
         self.report = DecodeReport()
         self.udfs = UdfRegistry(self.connection, self.config, on_error=self._log_failure)
         self.registrar = RelationRegistrar(
@@ -115,7 +128,7 @@ class HistoricalSession:
             raise PlanError("A query with EMIT is a push query, not a historical one.")
         plan = KsqlPlanner(self.engine.catalog, self.engine.registry, self.config, self.udfs).plan(query)
         for relation in plan.relations:
-            self.registrar.register(relation)
+            self.registrar.register(relation, dry_run=self.dry_run)
         return plan
 
     def _plan_extension(self, statement_text: str, error: ParseError) -> HistoricalPlan:

@@ -76,6 +76,11 @@ class UdfRegistry:
         self._lock = threading.Lock()
         self.failed_rows = 0
 
+    def _create(self, name: str, function: Callable[..., pa.Array], parameters: list[Any], result: Any, **options: Any) -> None:
+        """``create_function`` for an Arrow function (the stubs do not cover these arguments)."""
+        connection: Any = self.connection
+        connection.create_function(name, function, parameters, result, **options)
+
     def _report(self, row: int, message: str) -> None:
         with self._lock:
             self.failed_rows += 1
@@ -119,7 +124,7 @@ class UdfRegistry:
 
         name = f"hw_expr_{next(self._counter)}"
         parameters = [_sqltype(sql_type) for sql_type in types] if fields else [duckdb.sqltype("BOOLEAN")]
-        self.connection.create_function(
+        self._create(
             name,
             run,
             parameters,
@@ -170,7 +175,7 @@ class UdfRegistry:
         else:
             element = duckdb_type(types[0]) if types else "BOOLEAN"
         name = f"hw_agg_{next(self._counter)}"
-        self.connection.create_function(
+        self._create(
             name,
             run,
             [duckdb.sqltype(f"{element}[]")],
@@ -211,7 +216,7 @@ class UdfRegistry:
 
         name = f"hw_table_{next(self._counter)}"
         parameters = [_sqltype(sql_type) for sql_type in types] if fields else [duckdb.sqltype("BOOLEAN")]
-        self.connection.create_function(
+        self._create(
             name,
             run,
             parameters,
