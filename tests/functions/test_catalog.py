@@ -3,9 +3,14 @@ present, with a category, a description and described overloads."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from importlib import import_module
+
 import pytest
 
 from headwater.engine.functions import build_registry, default_registry
+from headwater.engine.functions.catalog import FAMILY_FUNCTIONS
 from headwater.engine.functions.registry import (
     FunctionKind,
     FunctionRegistry,
@@ -102,3 +107,67 @@ def test_lambda_types_describe_themselves() -> None:
     text = transform.signatures[0].params[1].type.sql()
     assert text == "LAMBDA<(T) => O>"
     assert LambdaType((t.INT,), None).sql() == "LAMBDA<(INTEGER) => ?>"
+
+
+def test_the_family_index_matches_the_modules() -> None:
+    for module, names in FAMILY_FUNCTIONS.items():
+        family = import_module(f"headwater.engine.functions.{module}")
+        assert sorted(f.name.upper() for f in family.FUNCTIONS) == sorted(names), module
+
+
+def test_a_lookup_imports_only_its_family() -> None:
+    code = (
+        "import sys\n"
+        "from headwater.engine.functions import default_registry\n"
+        "registry = default_registry()\n"
+        "loaded = lambda: sorted(m.rsplit('.', 1)[1] for m in sys.modules\n"
+        "    if m.startswith('headwater.engine.functions.') and m.rsplit('.', 1)[1] in FAMILIES)\n"
+        "print(loaded())\n"
+        "registry.lookup('url_extract_host')\n"
+        "print(loaded(), 'headwater.engine.aggregates' in sys.modules)\n"
+        "print('URL_EXTRACT_HOST' in registry.names(), 'COUNT' in registry.names(), loaded())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "from headwater.engine.functions.catalog import FAMILIES\n" + code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # listing names imports no family (the aggregates, whose names are not indexed, load for it)
+    assert result.stdout.splitlines() == ["[]", "['url'] False", "True True ['url']"]
+
+
+def test_aggregates_are_in_the_product_registry() -> None:
+    registry = build_registry()
+    count = registry.aggregate("count")
+    assert count is not None and count.kind is FunctionKind.AGGREGATE
+    assert {"COUNT", "SUM", "TOPKDISTINCT"} <= set(registry.names())
+    assert registry.aggregate("UCASE") is None and registry.lookup("COUNT") is None
+    # DESCRIBE FUNCTION's view: one lookup for every kind
+    assert registry.find("sum") is registry.aggregate("SUM")
+    assert registry.find("ucase") is registry.lookup("UCASE")
+    assert registry.find("wont_find_me") is None
+    assert [a.name for a in registry.aggregates()][:2] == ["ATTR", "AVG"]
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.register(ScalarFunction("COUNT", "OTHER", "x", (Signature((), t.INT, lambda a, c: None),)))
+
+
+def _function(name: str) -> ScalarFunction:
+    return ScalarFunction(name, "OTHER", "x", (Signature((), t.INT, lambda a, c: None),))
+
+
+def test_deferred_registration() -> None:
+    calls: list[str] = []
+    registry = FunctionRegistry()
+    registry.defer(lambda: calls.append("ab") or (_function("A"), _function("B")), names=("a", "b"))
+    registry.defer(lambda: calls.append("open") or (_function("C"),))
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.register(_function("A"))
+    assert registry.lookup("b") is not None and calls == ["ab"]
+    assert registry.lookup("a") is not None and calls == ["ab"]  # loaded once
+    assert registry.lookup("c") is not None and calls == ["ab", "open"]  # an unknown name opens the rest
+    assert registry.names() == ["A", "B", "C"]
+    stale = FunctionRegistry()
+    stale.defer(lambda: (_function("X"),), names=("X", "Y"))
+    with pytest.raises(ValueError, match="the index is stale"):
+        stale.lookup("Y")

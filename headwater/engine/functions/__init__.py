@@ -1,7 +1,9 @@
-"""The SQL function library (scalar and table functions; aggregates arrive with the stateful engine).
+"""The SQL function library: scalar and table functions, with the aggregates of
+:mod:`headwater.engine.aggregates` in the same registry.
 
-:func:`default_registry` returns the registry of every built-in function; the contract between the
-library and the expression compiler is in :mod:`.registry` and :mod:`.resolution`.
+:func:`default_registry` returns the registry of every built-in function (each family module is
+imported on first use, see :mod:`.catalog`); the contract between the library and the expression
+compiler is in :mod:`.registry` and :mod:`.resolution`.
 """
 
 from __future__ import annotations

@@ -32,9 +32,10 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from threading import RLock
 from typing import Any, TypeAlias
 
 import pyarrow as pa
@@ -254,6 +255,16 @@ class TableFunction:
 
 
 @dataclass(frozen=True, slots=True)
+class _DeferredGroup:
+    """Functions whose module is not imported yet: their names (None when unknown until loaded)
+    and what loads them."""
+
+    names: frozenset[str] | None
+    loader: Callable[[], Iterable[Any]]
+    aggregates: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ResolvedFunction:
     """The outcome of resolving a call: which overload, the types the arguments must be cast to, and
     the return type. ``positions`` holds, for each argument, the index of the declared parameter it
@@ -282,36 +293,146 @@ class ResolvedFunction:
 
 class FunctionRegistry:
     """Functions by upper-cased name. Registration of a second function under a name is an error; a
-    function with several overloads is one :class:`ScalarFunction` with several signatures."""
+    function with several overloads is one :class:`ScalarFunction` with several signatures.
+
+    Families of functions may be *deferred* (:meth:`defer`): their modules are imported and their
+    functions registered when first needed, so that building the product's registry costs the
+    shell's start-up nothing. Scalar and table functions, and aggregates, are deferred apart, so
+    asking whether ``UCASE`` is an aggregate loads no string functions.
+    """
 
     def __init__(self) -> None:
         self._functions: dict[str, ScalarFunction | TableFunction] = {}
         self._aggregates: dict[str, Any] = {}
+        self._deferred: dict[str, _DeferredGroup] = {}
+        self._deferred_aggregates: dict[str, _DeferredGroup] = {}
+        self._open_groups: list[_DeferredGroup] = []
+        self._loading = RLock()
 
     def register(self, function: ScalarFunction | TableFunction) -> None:
         key = function.name.upper()
-        if key in self._functions or key in self._aggregates:
-            raise ValueError(f"function {key} is registered twice")
+        self._check_free(key)
         self._functions[key] = function
 
     def register_aggregate(self, name: str, aggregate: Any) -> None:
-        """Aggregates arrive with the stateful engine; they share the namespace of scalar functions."""
+        """Aggregates share the namespace of scalar functions (see ``headwater.engine.aggregates``)."""
         key = name.upper()
-        if key in self._functions or key in self._aggregates:
-            raise ValueError(f"function {key} is registered twice")
+        self._check_free(key)
         self._aggregates[key] = aggregate
 
+    def defer(
+        self,
+        loader: Callable[[], Iterable[Any]],
+        *,
+        names: Iterable[str] | None = None,
+        aggregates: bool = False,
+    ) -> None:
+        """Register the functions (or, with ``aggregates``, the aggregate functions) ``loader``
+        returns when they are first needed: when one of ``names`` is looked up (the loader must return
+        exactly those), or, without ``names``, when any name of that kind is not found otherwise and
+        when every name is listed.
+
+        Raises:
+            ValueError: a name is already taken.
+        """
+        known = None if names is None else frozenset(n.upper() for n in names)
+        group = _DeferredGroup(known, loader, aggregates)
+        if known is None:
+            self._open_groups.append(group)
+            return
+        for key in known:
+            self._check_free(key)
+        target = self._deferred_aggregates if aggregates else self._deferred
+        for key in known:
+            target[key] = group
+
     def lookup(self, name: str) -> ScalarFunction | TableFunction | None:
-        return self._functions.get(name.upper())
+        key = name.upper()
+        found = self._functions.get(key)
+        if found is None and key in self._deferred:
+            self._load(self._deferred[key])
+            found = self._functions.get(key)
+        if found is None and self._has_open(aggregates=False):
+            self._load_open(aggregates=False)
+            found = self._functions.get(key)
+        return found
 
     def aggregate(self, name: str) -> Any | None:
-        return self._aggregates.get(name.upper())
+        key = name.upper()
+        found = self._aggregates.get(key)
+        if found is None and key in self._deferred_aggregates:
+            self._load(self._deferred_aggregates[key])
+            found = self._aggregates.get(key)
+        if found is None and self._has_open(aggregates=True):
+            self._load_open(aggregates=True)
+            found = self._aggregates.get(key)
+        return found
 
     def names(self) -> list[str]:
-        return sorted([*self._functions, *self._aggregates])
+        """Every function's name, scalar, table and aggregate (deferred ones with known names are
+        not loaded for it)."""
+        for aggregates in (False, True):
+            if self._has_open(aggregates=aggregates):
+                self._load_open(aggregates=aggregates)
+        return sorted({*self._functions, *self._aggregates, *self._deferred, *self._deferred_aggregates})
 
     def functions(self) -> list[ScalarFunction | TableFunction]:
+        """Every scalar and table function (loading the deferred ones)."""
+        self._load_all(aggregates=False)
         return [self._functions[n] for n in sorted(self._functions)]
+
+    def aggregates(self) -> list[Any]:
+        """Every aggregate function (loading the deferred ones)."""
+        self._load_all(aggregates=True)
+        return [self._aggregates[n] for n in sorted(self._aggregates)]
+
+    def find(self, name: str) -> ScalarFunction | TableFunction | Any | None:
+        """The scalar, table or aggregate function called ``name`` (what DESCRIBE FUNCTION shows: each
+        has ``name``, ``description``, ``category``, ``kind`` and ``signatures`` whose ``params``,
+        ``returns``, ``variadic`` and ``description`` describe the overloads), or None."""
+        return self.lookup(name) or self.aggregate(name)
+
+    def _check_free(self, key: str) -> None:
+        taken = (self._functions, self._aggregates, self._deferred, self._deferred_aggregates)
+        if any(key in names for names in taken):
+            raise ValueError(f"function {key} is registered twice")
+
+    def _has_open(self, *, aggregates: bool) -> bool:
+        return any(group.aggregates == aggregates for group in self._open_groups)
+
+    def _load_open(self, *, aggregates: bool) -> None:
+        for group in [g for g in self._open_groups if g.aggregates == aggregates]:
+            self._load(group)
+
+    def _load_all(self, *, aggregates: bool) -> None:
+        self._load_open(aggregates=aggregates)
+        named = self._deferred_aggregates if aggregates else self._deferred
+        for group in {id(g): g for g in named.values()}.values():
+            self._load(group)
+
+    def _load(self, group: _DeferredGroup) -> None:
+        with self._loading:
+            target = self._deferred_aggregates if group.aggregates else self._deferred
+            if group.names is None:
+                if group not in self._open_groups:
+                    return  # another thread loaded it
+                self._open_groups.remove(group)
+            else:
+                if target.get(next(iter(group.names))) is not group:
+                    return
+                for key in group.names:
+                    del target[key]
+            loaded = list(group.loader())
+            found = {function.name.upper() for function in loaded}
+            if group.names is not None and found != group.names:
+                raise ValueError(
+                    f"deferred functions {sorted(group.names)} loaded as {sorted(found)}: the index is stale"
+                )
+            for function in loaded:
+                if group.aggregates:
+                    self.register_aggregate(function.name, function)
+                else:
+                    self.register(function)
 
     def resolve(self, name: str, arg_types: Sequence[t.SqlType | None]) -> ResolvedFunction:
         """Pick the overload of ``name`` for arguments of ``arg_types``.
