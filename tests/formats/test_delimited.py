@@ -212,3 +212,10 @@ def test_encode_then_decode_gives_the_columns_back(data: list[dict[str, Any]], d
                 assert g == 0  # -0.0 reads back as 0.0 or -0.0 alike
             else:
                 assert g == w
+
+
+def test_a_multi_column_key_whose_columns_are_all_null_is_a_null_key() -> None:
+    columns = [("K", t.INT), ("K2", t.STRING)]
+    arrays = [pa.array([None, None], pa.int32()), pa.array(["a", None])]
+    assert DELIMITED.encoder(columns, is_key=True).encode(arrays).data.to_pylist() == [b",a", None]
+    assert DELIMITED.encoder(columns, is_key=False).encode(arrays).data.to_pylist() == [b",a", b","]

@@ -237,6 +237,20 @@ def test_multi_column_keys_are_objects() -> None:
     assert rows(result, columns) == [{"K1": 1, "K2": "a"}]
 
 
+def test_a_multi_column_key_whose_columns_are_all_null_is_a_null_key() -> None:
+    # multi-col-keys.json: a record without a key passes through a stream with a null key
+    columns = [("K", t.INT), ("K2", t.INT)]
+    arrays = [pa.array([1, None, None], pa.int32()), pa.array([2, 2, None], pa.int32())]
+    keys = JSON.encoder(columns, is_key=True).encode(arrays).data.to_pylist()
+    assert keys == [b'{"K":1,"K2":2}', b'{"K":null,"K2":2}', None]
+    # values, and single-column keys, keep writing what their columns hold
+    values = JSON.encoder(columns, is_key=False).encode(arrays).data.to_pylist()
+    assert values[2] == b'{"K":null,"K2":null}'
+    assert JSON.encoder([("K", t.INT)], is_key=True, wrap_single=True).encode([arrays[1]]).data.to_pylist()[2] == (
+        b'{"K":null}'
+    )
+
+
 def test_unwrapped_struct_value() -> None:
     columns = [("FOO", t.Struct((("F1", t.STRING),)))]
     result = decode(columns, [b'{"F1": "bar"}'], wrap_single=False)
