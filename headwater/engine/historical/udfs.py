@@ -27,6 +27,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -77,7 +78,11 @@ class UdfRegistry:
         self.failed_rows = 0
 
     def _create(self, name: str, function: Callable[..., pa.Array], parameters: list[Any], result: Any, **options: Any) -> None:
-        """``create_function`` for an Arrow function (the stubs do not cover these arguments)."""
+        """``create_function`` for an Arrow function. DuckDB counts the Python function's parameters,
+        so a ``*args`` function is given a signature of exactly ``len(parameters)`` parameters."""
+        function.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter(f"arg{i}", inspect.Parameter.POSITIONAL_ONLY) for i in range(len(parameters))]
+        )
         connection: Any = self.connection
         connection.create_function(name, function, parameters, result, **options)
 
