@@ -143,8 +143,10 @@ def _classify(rows: dict[int, Row], end_state: int, stack: list[int], tokens: li
     """Whether the word at ``tokens[index]`` is a keyword or a name, here."""
     word = tokens[index].value.upper()
     keyword = keyword_type(word)
-    # A DEFINE'd variable's name may be any word, even a reserved one (ksqlDB's SyntaxErrorValidator).
-    if keyword is None or (index == 1 and tokens[0].type in ("DEFINE", "UNDEFINE")):
+    # A DEFINE'd variable's name may be any word, even a reserved one (ksqlDB's SyntaxErrorValidator),
+    # also where the statement is EXPLAINed. Words are classified left to right, so the word before
+    # is DEFINE here only when it was read as the keyword.
+    if keyword is None or (index and tokens[index - 1].type in ("DEFINE", "UNDEFINE")):
         return "IDENTIFIER"
     if word in RESERVED:
         return keyword

@@ -45,13 +45,36 @@ def _run(tokens: list[Token], end: Token | None, start: str, source: str) -> Any
         ) from None
 
 
+_QUERY_TAILED = (ast.SelectStatement, ast.CreateStreamAsSelect, ast.CreateTableAsSelect, ast.InsertInto)
+
+
+def _to_end(span: Span | None, end: int) -> Span | None:
+    """``span`` stretched to end at ``end`` (None stays None)."""
+    if span is None:
+        return None
+    return Span(span.start, end, span.line, span.column)
+
+
 def _with_text(statement: ast.Statement, source: str, span: Span) -> ast.Statement:
-    """``statement`` with its span and source text set; an EXPLAINed statement gets its own text."""
+    """``statement`` with its span and source text set.
+
+    The builder spans a node from its first to its last positioned child, and a trailing
+    parenthesised expression's node does not include its ``)``. The parts that the grammar puts
+    last in a statement (an EXPLAINed statement, the query of a SELECT, CREATE ... AS SELECT or
+    INSERT INTO) therefore take their end from the statement's own span, which runs to the
+    statement's last token; an EXPLAINed statement so gets its complete source text.
+    """
     if isinstance(statement, ast.Explain) and statement.statement is not None:
         inner = statement.statement
         inner_span = getattr(inner, "span", None)
         if isinstance(inner_span, Span):
-            statement = dataclasses.replace(statement, statement=_with_text(inner, source, inner_span))
+            nested = _with_text(
+                inner, source, Span(inner_span.start, span.end, inner_span.line, inner_span.column)
+            )
+            statement = dataclasses.replace(statement, statement=nested)
+    elif isinstance(statement, _QUERY_TAILED):
+        query = dataclasses.replace(statement.query, span=_to_end(statement.query.span, span.end))
+        statement = dataclasses.replace(statement, query=query)
     return dataclasses.replace(statement, span=span, text=source[span.start : span.end])  # type: ignore[type-var]
 
 

@@ -59,17 +59,36 @@ def token_span(token: Token) -> Span:
     return Span(token.start_pos or 0, token.end_pos or 0, token.line or 1, token.column or 1)
 
 
-def _position_of(item: object) -> Span | None:
+def _first_position(item: object) -> Span | None:
+    """Where ``item`` starts: a token's or node's own span, or that of the first positioned element of
+    a tuple or list (``GROUP BY a, b`` reaches the clause callback as a tuple of expressions)."""
     if isinstance(item, Token):
         return token_span(item)
+    if isinstance(item, tuple | list):
+        for element in item:
+            found = _first_position(element)
+            if found is not None:
+                return found
+        return None
     span = getattr(item, "span", None)
     return span if isinstance(span, Span) else None
 
 
+def _last_position(item: object) -> Span | None:
+    """Where ``item`` ends: like :func:`_first_position`, from the last positioned element."""
+    if isinstance(item, tuple | list):
+        for element in reversed(item):
+            found = _last_position(element)
+            if found is not None:
+                return found
+        return None
+    return _first_position(item)
+
+
 def span_between(first: object, last: object) -> Span | None:
     """The span from the start of ``first`` to the end of ``last`` (tokens, nodes or helpers)."""
-    start = _position_of(first)
-    end = _position_of(last)
+    start = _first_position(first)
+    end = _last_position(last)
     if start is None:
         return end
     if end is None:
@@ -79,19 +98,10 @@ def span_between(first: object, last: object) -> Span | None:
 
 def span_of(children: Sequence[object]) -> Span | None:
     """The span covering every positioned item of ``children`` (a callback's argument list)."""
-    first: Span | None = None
-    for item in children:
-        first = _position_of(item)
-        if first is not None:
-            break
+    first = _first_position(children)
     if first is None:
         return None
-    last = first
-    for item in reversed(children):
-        found = _position_of(item)
-        if found is not None:
-            last = found
-            break
+    last = _last_position(children) or first
     return Span(first.start, last.end, first.line, first.column)
 
 
