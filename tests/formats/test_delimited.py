@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
@@ -214,8 +215,10 @@ def test_encode_then_decode_gives_the_columns_back(data: list[dict[str, Any]], d
                 assert g == w
 
 
-def test_a_multi_column_key_whose_columns_are_all_null_is_a_null_key() -> None:
+
+def test_a_multi_column_key_is_a_null_key_only_when_marked() -> None:
     columns = [("K", t.INT), ("K2", t.STRING)]
     arrays = [pa.array([None, None], pa.int32()), pa.array(["a", None])]
-    assert DELIMITED.encoder(columns, is_key=True).encode(arrays).data.to_pylist() == [b",a", None]
-    assert DELIMITED.encoder(columns, is_key=False).encode(arrays).data.to_pylist() == [b",a", b","]
+    encoder = DELIMITED.encoder(columns, is_key=True)
+    assert encoder.encode(arrays).data.to_pylist() == [b",a", b","]
+    assert encoder.encode(arrays, null_record=np.array([False, True])).data.to_pylist() == [b",a", None]

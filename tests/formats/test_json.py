@@ -237,18 +237,19 @@ def test_multi_column_keys_are_objects() -> None:
     assert rows(result, columns) == [{"K1": 1, "K2": "a"}]
 
 
-def test_a_multi_column_key_whose_columns_are_all_null_is_a_null_key() -> None:
-    # multi-col-keys.json: a record without a key passes through a stream with a null key
+def test_a_multi_column_key_is_a_null_key_only_when_marked() -> None:
+    # partition-by.json: PARTITION BY two columns that are both null writes {"ID":null,"AGE":null};
+    # multi-col-keys.json: a record that came without a key keeps a null key (the caller marks it)
     columns = [("K", t.INT), ("K2", t.INT)]
-    arrays = [pa.array([1, None, None], pa.int32()), pa.array([2, 2, None], pa.int32())]
-    keys = JSON.encoder(columns, is_key=True).encode(arrays).data.to_pylist()
-    assert keys == [b'{"K":1,"K2":2}', b'{"K":null,"K2":2}', None]
-    # values, and single-column keys, keep writing what their columns hold
-    values = JSON.encoder(columns, is_key=False).encode(arrays).data.to_pylist()
-    assert values[2] == b'{"K":null,"K2":null}'
-    assert JSON.encoder([("K", t.INT)], is_key=True, wrap_single=True).encode([arrays[1]]).data.to_pylist()[2] == (
-        b'{"K":null}'
-    )
+    arrays = [pa.array([1, None, None], pa.int32()), pa.array([2, None, None], pa.int32())]
+    encoder = JSON.encoder(columns, is_key=True)
+    assert encoder.encode(arrays).data.to_pylist() == [
+        b'{"K":1,"K2":2}',
+        b'{"K":null,"K2":null}',
+        b'{"K":null,"K2":null}',
+    ]
+    marked = encoder.encode(arrays, null_record=np.array([False, False, True])).data.to_pylist()
+    assert marked == [b'{"K":1,"K2":2}', b'{"K":null,"K2":null}', None]
 
 
 def test_unwrapped_struct_value() -> None:

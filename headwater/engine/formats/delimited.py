@@ -45,7 +45,7 @@ from headwater.engine.casts.java_text import (
 from headwater.engine.casts.text import bigdecimal_error, decode_java_base64
 from headwater.engine.formats.assembly import BatchAssembly
 from headwater.engine.formats.base import Columns, DecodeResult, EncodeResult, as_binary
-from headwater.engine.formats.encoding import all_null_rows, column_arrays, null_record_mask, row_count
+from headwater.engine.formats.encoding import column_arrays, null_record_mask, row_count
 from headwater.engine.formats.json_decode import SMALL_BATCH, binary_offsets
 from headwater.engine.formats.json_rows import CoercionFailure, ensure_fit
 from headwater.engine.types import to_arrow
@@ -447,12 +447,9 @@ def _quote(text: pa.Array, *, first: bool, delimiter: str) -> pa.Array:
 class DelimitedEncoder:
     """Encodes columns as ksqlDB's DELIMITED serializer writes them."""
 
-    def __init__(self, columns: Columns, *, delimiter: str = ",", null_when_all_null: bool = False) -> None:
-        """``null_when_all_null``: a row whose columns are all null is a null record (a key of several
-        columns, see :func:`~headwater.engine.formats.encoding.all_null_rows`)."""
+    def __init__(self, columns: Columns, *, delimiter: str = ",") -> None:
         self._columns = tuple(columns)
         self._delimiter = delimiter
-        self._null_when_all_null = null_when_all_null
 
     def encode(
         self,
@@ -472,8 +469,6 @@ class DelimitedEncoder:
             *texts, self._delimiter, null_handling="replace", null_replacement=""
         )
         nulls = null_record_mask(null_record, n)
-        if self._null_when_all_null:
-            nulls = nulls | all_null_rows(arrays, n)
         if nulls.any():
             line = pc.if_else(pa.array(nulls), pa.scalar(None, pa.string()), line)
         return EncodeResult(line.cast(pa.binary()), ())

@@ -12,7 +12,7 @@ from headwater.engine.formats.base import Columns
 from headwater.engine.types import to_arrow
 from headwater.errors import PlanError
 
-__all__ = ["all_null_rows", "column_arrays", "null_record_mask", "row_count"]
+__all__ = ["column_arrays", "null_record_mask", "row_count"]
 
 
 def column_arrays(
@@ -61,18 +61,3 @@ def row_count(
     if arrays:
         return len(arrays[0])
     return 0 if null_record is None else len(null_record)
-
-
-def all_null_rows(arrays: Sequence[pa.Array], length: int) -> np.ndarray:
-    """Rows where every one of ``arrays`` is null.
-
-    A key of several columns is written as a null key when all of them are null: the typed sink keeps
-    no separate mark for "the record had no key", and ksqlDB writes a null key for a record that came
-    without one (a null ``GenericKey``), which is how such rows arise.
-    """
-    rows = np.ones(length, dtype=bool)
-    for array in arrays:
-        if array.null_count == 0:
-            return np.zeros(length, dtype=bool)
-        rows &= ~np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-    return rows

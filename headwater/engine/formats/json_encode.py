@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from headwater.engine.casts.java_text import java_decimal_text, java_double_text
 from headwater.engine.formats.base import Columns, EncodeResult
-from headwater.engine.formats.encoding import all_null_rows, column_arrays, null_record_mask, row_count
+from headwater.engine.formats.encoding import column_arrays, null_record_mask, row_count
 from headwater.engine.formats.json_decode import binary_offsets
 from headwater.engine.formats.json_rows import json_string_literal
 from headwater.parser import types as t
@@ -130,12 +130,9 @@ def object_text(arrays: Sequence[pa.Array], fields: Sequence[tuple[str, t.SqlTyp
 class JsonEncoder:
     """Encodes columns as ksqlDB's JSON serializer writes them (see the module docstring)."""
 
-    def __init__(self, columns: Columns, *, unwrapped: bool, null_when_all_null: bool = False) -> None:
-        """``null_when_all_null``: a row whose columns are all null is a null record (a key of several
-        columns, see :func:`~headwater.engine.formats.encoding.all_null_rows`)."""
+    def __init__(self, columns: Columns, *, unwrapped: bool) -> None:
         self._columns = tuple(columns)
         self._unwrapped = unwrapped
-        self._null_when_all_null = null_when_all_null
 
     def encode(
         self,
@@ -150,8 +147,6 @@ class JsonEncoder:
         else:
             text = object_text(arrays, self._columns, n)
         nulls = null_record_mask(null_record, n)
-        if self._null_when_all_null:
-            nulls = nulls | all_null_rows(arrays, n)
         if nulls.any():
             text = pc.if_else(pa.array(nulls), pa.scalar(None, pa.string()), text)
         return EncodeResult(text.cast(pa.binary()), ())

@@ -72,9 +72,7 @@ class _Json(Format):
         self.validate_columns(columns, is_key=is_key)
         if not columns:
             return NoneEncoder(columns)
-        return JsonEncoder(
-            columns, unwrapped=_unwrapped(columns, is_key, wrap_single), null_when_all_null=is_key and len(columns) > 1
-        )
+        return JsonEncoder(columns, unwrapped=_unwrapped(columns, is_key, wrap_single))
 
 
 def _unwrapped(columns: Columns, is_key: bool, wrap_single: bool | None) -> bool:
@@ -121,9 +119,7 @@ class _Delimited(Format):
         self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
     ) -> Encoder:
         self.validate_columns(columns, is_key=is_key)
-        return DelimitedEncoder(
-            columns, delimiter=delimiter or ",", null_when_all_null=is_key and len(columns) > 1
-        )
+        return DelimitedEncoder(columns, delimiter=delimiter or ",")
 
 
 _KAFKA_TYPES = (t.INT, t.BIGINT, t.DOUBLE, t.STRING, t.BYTES)
