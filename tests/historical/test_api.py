@@ -126,5 +126,5 @@ def test_export_command_line(client: Client, tmp_path: Path) -> None:
     assert "Exported 10 rows of CLICKS" in text
     assert pq.read_table(target).num_rows == 10
     wrong = parser.parse_args(["export", "CLICKS", "--to", str(tmp_path / "x.csv")])
-    with pytest.raises(PlanError, match=".parquet"):
+    with pytest.raises(PlanError, match=r"\.parquet"):
         run_export_command(wrong, data_dir, err=io.StringIO())
