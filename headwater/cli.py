@@ -1,9 +1,13 @@
 """The ``headwater`` command: the SQL shell by default, and subcommands for topics, producing and printing.
 
-Flags follow ksqlDB's CLI where it has one (``-e/--execute``, ``-f/--file``, ``--output TABULAR|JSON``,
-``-d/--define``), and kcat's spirit for the topic tools. Every command runs on one data directory:
-``--data-dir``, else ``$HEADWATER_DATA_DIR``, else ``./headwater-data``. ``--data-dir`` is accepted before
-or after a subcommand, so ``headwater --data-dir d topic list`` and ``headwater topic list --data-dir d``
+Flags follow ksqlDB's ``ksql`` where it has one: ``-e/--execute``, ``-f/--file``, ``-d/--define``,
+``--output TABULAR|JSON``, ``--query-row-limit``, ``--query-timeout``, ``-u/--user``, ``-p/--password``,
+``--config-file``, and the server's address as the argument (``headwater http://host:8088``, or
+``--server URL``); the topic tools follow kcat's spirit. Without a server the shell runs an engine in
+this process on the data directory: ``--data-dir``, else ``$HEADWATER_DATA_DIR``, else the config
+file's ``data-dir``, else ``./headwater-data``. Every setting resolves the same way, flag over
+environment over config file (:mod:`headwater.repl.settings`). ``--data-dir`` is accepted before or
+after a subcommand, so ``headwater --data-dir d topic list`` and ``headwater topic list --data-dir d``
 both work.
 
 Exit status: 0 on success, 1 when a statement or a tool fails (the message goes to stderr, never a
@@ -21,29 +25,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import warnings
-from pathlib import Path
 
 from headwater import __version__
 
-__all__ = ["DATA_DIR_ENV", "DEFAULT_DATA_DIR", "build_parser", "main", "resolve_data_dir"]
+__all__ = ["DATA_DIR_ENV", "DEFAULT_DATA_DIR", "build_parser", "lift_server_address", "main"]
 
 DATA_DIR_ENV = "HEADWATER_DATA_DIR"
-DEFAULT_DATA_DIR = "headwater-data"
+DEFAULT_DATA_DIR = "headwater-data"  # as headwater.repl.settings.DEFAULT_DATA_DIR
 DEBUG_ENV = "HEADWATER_DEBUG"
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
-
-
-def resolve_data_dir(given: str | None) -> Path:
-    """The data directory to use: the flag, else the environment variable, else ``./headwater-data``."""
-    if given:
-        return Path(given)
-    from_env = os.environ.get(DATA_DIR_ENV)
-    return Path(from_env) if from_env else Path(DEFAULT_DATA_DIR)
 
 
 def _positive_int(text: str) -> int:
@@ -66,6 +62,49 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _server_url(text: str) -> str:
+    from headwater.repl.settings import parse_server_url
+
+    try:
+        return parse_server_url(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
+
+
+def lift_server_address(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``argv`` with a server address given as an argument (``headwater http://host:8088``, as ksqlDB's
+    ``ksql`` takes it) turned into ``--server ADDRESS``.
+
+    argparse cannot have an optional positional argument before subcommands, so the address is found
+    here: the first argument that looks like a URL and is not the value of a flag that takes one.
+
+    Example:
+        >>> lift_server_address(["-e", "SHOW TOPICS;", "http://h:8088"], build_parser())
+        ['-e', 'SHOW TOPICS;', '--server', 'http://h:8088']
+    """
+    takes_value = _takes_value(parser)
+    out: list[str] = []
+    lifted = False
+    expecting_value = False
+    for argument in argv:
+        if expecting_value:
+            out.append(argument)
+            expecting_value = False
+            continue
+        if argument == "--":
+            lifted = True  # everything after -- is left to argparse
+        if not lifted and _URL.match(argument):
+            out.extend(["--server", argument])
+            lifted = True
+            continue
+        out.append(argument)
+        expecting_value = argument in takes_value
+    return out
+
+
 def _assignment(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name.strip():
@@ -82,12 +121,51 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="headwater",
+        usage="%(prog)s [options] [http://host:8088]\n       %(prog)s COMMAND ...",
         description="Headwater: a streaming SQL engine that speaks ksqlDB's SQL. Without a subcommand, "
-        "opens the interactive SQL shell.",
-        epilog="See docs/cli.md for examples.",
+        "opens the interactive SQL shell, on an engine in this process, or on the server whose address "
+        "is given (as ksqlDB's ksql does).",
+        epilog="Settings resolve flag first, then HEADWATER_* environment variables (HEADWATER_SERVER, "
+        "HEADWATER_OUTPUT, HEADWATER_USER, HEADWATER_PASSWORD, HEADWATER_QUERY_ROW_LIMIT, "
+        "HEADWATER_QUERY_TIMEOUT, HEADWATER_DATA_DIR, HEADWATER_CONFIG_FILE, HEADWATER_EDITING_MODE, "
+        "HEADWATER_HISTORY_FILE), then the config file. See docs/cli.md for examples.",
     )
     parser.add_argument("--version", action="version", version=f"headwater {__version__}")
     parser.add_argument("--data-dir", metavar="DIR", default=None, help=data_dir_help)
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        type=_server_url,
+        help="run statements on the server at URL (e.g. http://localhost:8088) instead of an engine in "
+        "this process; the URL may also be given as the argument",
+    )
+    parser.add_argument("-u", "--user", metavar="USER", help="the user name, when the server requires credentials")
+    parser.add_argument(
+        "-p",
+        "--password",
+        metavar="PASSWORD",
+        nargs="?",
+        const="",
+        help="the password for --user (asked for on the terminal when omitted)",
+    )
+    parser.add_argument(
+        "--config-file",
+        metavar="FILE",
+        help="a properties file of settings (server, output, ...) and ksqlDB properties sent with every "
+        "statement (default: $HEADWATER_CONFIG_FILE)",
+    )
+    parser.add_argument(
+        "--query-row-limit",
+        metavar="N",
+        type=_positive_int,
+        help="stop every query after N rows",
+    )
+    parser.add_argument(
+        "--query-timeout",
+        metavar="MS",
+        type=_positive_int,
+        help="stop every query after MS milliseconds",
+    )
     run = parser.add_mutually_exclusive_group()
     run.add_argument("-e", "--execute", metavar="SQL", help="run these statements, print the results and exit")
     run.add_argument("-f", "--file", metavar="FILE", help="run the statements in FILE and exit")
@@ -100,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         type=str.upper,
         choices=["TABULAR", "JSON"],
-        default="TABULAR",
+        default=None,
         help="how results are printed (default: TABULAR)",
     )
     parser.add_argument(
@@ -195,7 +273,80 @@ def build_parser() -> argparse.ArgumentParser:
         "--exit-at-end", action="store_true", help="stop at the end of the topic instead of waiting for more"
     )
     print_command.add_argument("--partition", type=_non_negative_int, help="print only this partition")
+
+    # Commands whose own parsers live with their code (and whose modules are slow to import) are listed
+    # here for --help only; main() hands their arguments to those parsers (see _delegated_command).
+    for name, summary in DELEGATED_COMMANDS.items():
+        commands.add_parser(name, help=summary, add_help=False)
     return parser
+
+
+# Subcommands parsed by their owners' parsers, built only when the command runs: importing them pulls in
+# DuckDB and the engine, which every other command (and --help) should not pay for.
+DELEGATED_COMMANDS = {
+    "server": "serve ksqlDB's REST API over the data directory (see headwater server --help)",
+    "export": "write a stream or table to a Parquet file (--to PATH.parquet [--since T] [--until T] [--where EXPR])",
+}
+
+
+def _takes_value(parser: argparse.ArgumentParser) -> set[str]:
+    """The option strings of ``parser`` that are followed by a value."""
+    return {
+        option
+        for action in parser._actions
+        if action.nargs is None and action.option_strings and not isinstance(action, argparse._StoreConstAction)
+        for option in action.option_strings
+    }
+
+
+def _delegated_command(argv: list[str], parser: argparse.ArgumentParser) -> tuple[str, list[str], list[str]] | None:
+    """``(command, arguments before it, arguments after it)`` when the subcommand is a delegated one."""
+    takes_value = _takes_value(parser)
+    expecting_value = False
+    for index, argument in enumerate(argv):
+        if expecting_value:
+            expecting_value = False
+            continue
+        if argument.startswith("-"):
+            expecting_value = argument in takes_value
+            continue
+        if argument in DELEGATED_COMMANDS:
+            return argument, argv[:index], argv[index + 1 :]
+        return None
+    return None
+
+
+def _export_arguments(arguments: list[str]) -> argparse.Namespace:
+    from headwater.engine.historical.export import add_export_parser
+
+    data_dir_parent = argparse.ArgumentParser(add_help=False)
+    data_dir_parent.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(prog="headwater")
+    add_export_parser(parser.add_subparsers(dest="command"), parents=[data_dir_parent])
+    return parser.parse_args(["export", *arguments])
+
+
+class _NoPandas:
+    """An import hook that reports pandas as not installed (see :func:`_keep_pandas_out`)."""
+
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {name!r} (not used by the headwater command)", name=name)
+        return None
+
+
+def _keep_pandas_out() -> None:
+    """Stop pandas from being imported in this process.
+
+    pyarrow imports pandas, when it is installed, the first time ``pa.array`` is given a Python list, only
+    to ask whether the list is a pandas object. Headwater never uses pandas, and that import alone is
+    more than a third of ``headwater -e "SHOW STREAMS;"``'s run time (0.5 s of 1.4 s measured; see
+    docs/cli.md). An import hook at the front of ``sys.meta_path`` makes ``import pandas`` fail at once,
+    which pyarrow and DuckDB take as "pandas is not installed". ``HEADWATER_ALLOW_PANDAS=1`` turns this off.
+    """
+    if "pandas" not in sys.modules and not os.environ.get("HEADWATER_ALLOW_PANDAS"):
+        sys.meta_path.insert(0, _NoPandas())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,12 +358,25 @@ def main(argv: list[str] | None = None) -> int:
     from headwater.errors import HeadwaterError
 
     parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    arguments = lift_server_address(list(sys.argv[1:] if argv is None else argv), parser)
+    delegated = _delegated_command(arguments, parser)
+    command_args: argparse.Namespace | None = None
+    if delegated is None:
+        args = parser.parse_args(arguments)
+    else:
+        name, before, after = delegated
+        args = parser.parse_args(before)
+        args.command = name
+        command_args = _export_arguments(after) if name == "export" else argparse.Namespace(arguments=after)
     if not os.environ.get(DEBUG_ENV):
         # Library warnings (a DuckDB deprecation...) mean nothing to a user of the shell.
         warnings.simplefilter("ignore")
-    data_dir = resolve_data_dir(args.data_dir)
+    _keep_pandas_out()
     try:
+        from headwater.repl.settings import resolve_settings
+
+        settings = resolve_settings(args, config_file=args.config_file)
+        data_dir = settings.data_dir
         if args.command == "topic":
             from headwater.repl.topics import run_topic_command
 
@@ -225,9 +389,21 @@ def main(argv: list[str] | None = None) -> int:
             from headwater.repl.print_topic import run_print_command
 
             return run_print_command(args, data_dir)
+        if args.command == "server":
+            from headwater.server import main as server_main
+
+            assert command_args is not None
+            given = command_args.arguments
+            has_data_dir = any(a == "--data-dir" or a.startswith("--data-dir=") for a in given)
+            return server_main(given if has_data_dir else ["--data-dir", str(data_dir), *given])
+        if args.command == "export":
+            from headwater.engine.historical.export import run_export_command
+
+            assert command_args is not None
+            return run_export_command(command_args, getattr(command_args, "data_dir", None) or data_dir)
         from headwater.repl.main import run_shell_command
 
-        return run_shell_command(args, data_dir)
+        return run_shell_command(args, settings)
     except HeadwaterError as error:
         print(f"Error: {error}", file=sys.stderr)
         return EXIT_FAILED

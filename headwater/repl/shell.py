@@ -1,85 +1,46 @@
-"""The interactive prompt: line editing, persistent history, statements over several lines.
+"""The interactive prompt: line editing, history, completion, highlighting, statements over several lines.
 
 Built on prompt_toolkit. Enter runs the text typed so far when it is complete (every statement ends with
 ``;`` outside strings and comments, or it is one of the shell's own commands); otherwise it opens a
-continuation line, so a statement can be typed over several lines and edited as one block, and comes
-back from history as one block. Ctrl-C at the prompt clears the line; Ctrl-C while a query runs stops the
-query (:mod:`headwater.repl.query_output`); Ctrl-D on an empty line leaves the shell.
+continuation line, so a statement can be typed over several lines, edited as one block, and recalled
+from history as one block. Alt-Enter always inserts a new line.
 
-The shell's own commands need no ``;`` (as in ksqlDB's CLI): ``help``, ``exit``/``quit``, ``clear``,
-``history``, ``output [TABULAR|JSON]``, ``version``.
+- History is kept in a file across sessions; Up/Down recall it, Ctrl-R searches it.
+- Key bindings are Emacs's or vi's (``set cli editing-mode vi``, ``HEADWATER_EDITING_MODE``, or
+  ``set editing-mode vi`` in ``~/.inputrc`` as readline has it).
+- Tab completes by context (:mod:`headwater.repl.completion`); the text is highlighted as it is typed
+  (:mod:`headwater.repl.highlight`).
+- Ctrl-C at the prompt clears the line; Ctrl-C while a query runs stops the query
+  (:mod:`headwater.repl.query_output`); Ctrl-D on an empty line leaves the shell.
+
+The shell's own commands (:mod:`headwater.repl.commands`) need no ``;``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.enums import EditingMode
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.output import ColorDepth
 
-from headwater import __version__
+from headwater.errors import HeadwaterError
+from headwater.repl.backend import Backend
+from headwater.repl.commands import ShellState, parse_command, run_command
+from headwater.repl.completion import CompletionCatalog, SqlCompleter
 from headwater.repl.console import Console
-from headwater.repl.session import OUTPUT_FORMATS, Session
+from headwater.repl.highlight import SHELL_STYLE, SqlLexer
+from headwater.repl.session import Session
 from headwater.repl.statements import is_complete
 
-__all__ = ["HELP_TEXT", "PROMPT", "ShellCommand", "parse_shell_command", "run_interactive"]
+__all__ = ["CONTINUATION", "PROMPT", "editing_mode_from_inputrc", "run_interactive"]
 
 PROMPT = "headwater> "
 CONTINUATION = "> "
-
-HELP_TEXT = """\
-Type SQL statements ending with ';'. A statement may span several lines.
-
-  SHOW STREAMS;  SHOW TABLES;  SHOW TOPICS;  SHOW QUERIES;     what exists
-  DESCRIBE <source>;                                          a source's columns
-  CREATE STREAM s (...) WITH (kafka_topic='t', value_format='JSON', partitions=1);
-  INSERT INTO s (...) VALUES (...);
-  SELECT ... FROM s EMIT CHANGES;       a push query: rows as they arrive, Ctrl-C stops it
-  SELECT ... FROM s;                    a historical query over everything the stream holds
-  CREATE STREAM t AS SELECT ... FROM s; a persistent query writing a new stream
-  PRINT 't' FROM BEGINNING;             the raw records of a topic
-
-Shell commands (no ';' needed):
-  help                 this text
-  output [TABULAR|JSON]  show or set how results are printed
-  history              statements entered before
-  clear                clear the screen
-  version              the Headwater version
-  exit, quit, Ctrl-D   leave the shell
-
-Ctrl-C stops a running query, or clears the line being typed."""
-
-
-@dataclass(frozen=True, slots=True)
-class ShellCommand:
-    """One of the shell's own commands, with its arguments."""
-
-    name: str
-    arguments: tuple[str, ...]
-
-
-_SHELL_COMMANDS = frozenset({"help", "exit", "quit", "clear", "history", "output", "version"})
-
-
-def parse_shell_command(text: str) -> ShellCommand | None:
-    """The shell command ``text`` is, if it is one (a single line, case-insensitive, ``;`` optional).
-
-    Example:
-        >>> parse_shell_command("output json;")
-        ShellCommand(name='output', arguments=('json',))
-        >>> parse_shell_command("SHOW STREAMS;") is None
-        True
-    """
-    stripped = text.strip().rstrip(";").strip()
-    if "\n" in stripped:
-        return None
-    words = stripped.split()
-    if not words or words[0].lower() not in _SHELL_COMMANDS:
-        return None
-    return ShellCommand(words[0].lower(), tuple(words[1:]))
 
 
 def _key_bindings() -> KeyBindings:
@@ -89,8 +50,11 @@ def _key_bindings() -> KeyBindings:
     def _enter(event: KeyPressEvent) -> None:
         """Run the text if it is complete, else continue it on a new line."""
         buffer = event.current_buffer
+        if buffer.complete_state is not None and buffer.complete_state.current_completion is not None:
+            buffer.apply_completion(buffer.complete_state.current_completion)
+            return
         text = buffer.text
-        if not text.strip() or is_complete(text) or parse_shell_command(text) is not None:
+        if not text.strip() or is_complete(text) or parse_command(text) is not None:
             buffer.validate_and_handle()
         else:
             buffer.insert_text("\n")
@@ -107,12 +71,31 @@ def _continuation(width: int, line_number: int, is_soft_wrap: int) -> str:
     return CONTINUATION.rjust(width)
 
 
+def editing_mode_from_inputrc(environ: dict[str, str] | None = None) -> str:
+    """``VI`` when readline's init file (``$INPUTRC``, else ``~/.inputrc``) says ``set editing-mode vi``,
+    else ``EMACS``: people who set it for every readline program expect it here too."""
+    env = os.environ if environ is None else environ
+    path = Path(env.get("INPUTRC") or Path(env.get("HOME", "~")).expanduser() / ".inputrc")
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return "EMACS"
+    mode = "EMACS"
+    for line in lines:
+        words = line.split()
+        if len(words) == 3 and words[0] == "set" and words[1] == "editing-mode" and words[2] in ("vi", "emacs"):
+            mode = words[2].upper()
+    return mode
+
+
 def run_interactive(
     session: Session,
     console: Console,
     *,
     history_path: Path,
     banner: Sequence[str],
+    editing_mode: str = "EMACS",
+    connect: Callable[[str], Backend] | None = None,
     on_exit: Callable[[], None] | None = None,
 ) -> int:
     """Run the prompt until the user leaves; returns the exit status (0).
@@ -122,18 +105,50 @@ def run_interactive(
         console: where output goes (a terminal).
         history_path: the history file; created if missing, kept across sessions.
         banner: lines shown before the first prompt.
+        editing_mode: ``EMACS`` or ``VI`` key bindings to start with.
+        connect: opens a backend for the ``server`` command.
         on_exit: called once when the shell is left, however it is left.
     """
     history_path.parent.mkdir(parents=True, exist_ok=True)
+    catalog = CompletionCatalog()
+    catalog.refresh_in_background(session.backend, functions=True)
+    session.cli = session.cli.with_value("editing-mode", editing_mode)
     prompt = PromptSession[str](
         history=FileHistory(str(history_path)),
         multiline=True,
         key_bindings=_key_bindings(),
         prompt_continuation=_continuation,
+        completer=SqlCompleter(catalog),
+        complete_while_typing=False,
+        lexer=SqlLexer(),
+        style=SHELL_STYLE,
+        include_default_pygments_style=False,
+        color_depth=ColorDepth.MONOCHROME if not console.colour else None,
+        editing_mode=EditingMode.VI if editing_mode == "VI" else EditingMode.EMACS,
+    )
+
+    def clear_screen() -> None:
+        prompt.app.output.erase_screen()
+        prompt.app.output.cursor_goto(0, 0)
+        prompt.app.output.flush()
+
+    def set_editing_mode(mode: str) -> None:
+        prompt.app.editing_mode = EditingMode.VI if mode == "VI" else EditingMode.EMACS
+
+    def backend_changed() -> None:
+        catalog.refresh_in_background(session.backend, functions=True)
+
+    state = ShellState(
+        session=session,
+        history=lambda: list(prompt.history.get_strings()),
+        clear_screen=clear_screen,
+        set_editing_mode=set_editing_mode,
+        connect=connect,
+        on_backend_change=backend_changed,
     )
     console.lines(banner)
     try:
-        while True:
+        while not state.leave:
             try:
                 text = prompt.prompt(PROMPT)
             except KeyboardInterrupt:
@@ -142,42 +157,23 @@ def run_interactive(
                 break
             if not text.strip():
                 continue
-            command = parse_shell_command(text)
-            if command is not None:
-                if command.name in ("exit", "quit"):
-                    break
-                _run_shell_command(command, session, console, prompt)
-                continue
+            console.spool_only(PROMPT + text.replace("\n", "\n" + CONTINUATION.rjust(len(PROMPT))))
             try:
-                session.run_text(text)
+                command = parse_command(text)
+                if command is not None:
+                    run_command(command, state)
+                else:
+                    session.run_text(text)
+            except HeadwaterError as error:
+                console.error(str(error))
             except KeyboardInterrupt:
                 console.line("Interrupted")
+            if session.catalog_changed:
+                session.catalog_changed = False
+                catalog.refresh_in_background(session.backend)
     finally:
+        catalog.wait()
         if on_exit is not None:
             on_exit()
     console.line("Exiting Headwater.")
     return 0
-
-
-def _run_shell_command(command: ShellCommand, session: Session, console: Console, prompt: PromptSession[str]) -> None:
-    if command.name == "help":
-        console.line(HELP_TEXT)
-    elif command.name == "version":
-        console.line(f"Headwater {__version__}")
-    elif command.name == "clear":
-        prompt.app.output.erase_screen()
-        prompt.app.output.cursor_goto(0, 0)
-        prompt.app.output.flush()
-    elif command.name == "history":
-        entries = list(prompt.history.get_strings())
-        console.lines(f"{index:>5}  {entry}" for index, entry in enumerate(entries, start=1))
-    elif command.name == "output":
-        if not command.arguments:
-            console.line(f"Output format: {session.output_format}")
-        elif command.arguments[0].upper() in OUTPUT_FORMATS:
-            session.output_format = command.arguments[0].upper()
-            console.line(f"Output format set to {session.output_format}")
-        else:
-            console.error(
-                f"Invalid output format: '{command.arguments[0]}' (valid formats: {', '.join(OUTPUT_FORMATS)})"
-            )

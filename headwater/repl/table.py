@@ -107,33 +107,58 @@ class RowTable:
         |2   |biscuits|
     """
 
-    def __init__(self, headers: Sequence[str], *, max_cell_width: int = MAX_CELL_WIDTH) -> None:
+    def __init__(
+        self,
+        headers: Sequence[str],
+        *,
+        max_cell_width: int = MAX_CELL_WIDTH,
+        column_width: int = 0,
+        wrap: bool = True,
+        line_width: int | None = None,
+    ) -> None:
+        """
+        Args:
+            headers: the column names.
+            max_cell_width: the widest a column grows from its data before long values wrap.
+            column_width: every column exactly this wide (ksqlDB's ``set cli column-width``); 0 sizes
+                the columns from the data.
+            wrap: long values wrap onto further lines inside their cell (ksqlDB's ``set cli wrap ON``);
+                when False each row is one line: a long value is cut, marked with ``…``, and the line is
+                cut at ``line_width``.
+            line_width: the terminal width, used only when ``wrap`` is False.
+        """
         self.headers = list(headers)
         self.max_cell_width = max(max_cell_width, MIN_CELL_WIDTH)
+        self.column_width = max(column_width, 0)
+        self.wrap = wrap
+        self.line_width = line_width
         self.widths: list[int] | None = None
         self.header_in_last_lines = False
 
     def header_lines(self) -> list[str]:
         """The header block at the current widths (sized from the names alone if no row came yet)."""
         if self.widths is None:
-            self.widths = [max(len(title), MIN_CELL_WIDTH) for title in self.headers]
+            self.widths = self._starting_widths()
         border = self.border()
         return [border, *self._render(self.headers, wrap=False), border]
 
     def border(self) -> str:
         """The ``+----+----+`` line at the current widths."""
         assert self.widths is not None
-        return "+" + "+".join("-" * width for width in self.widths) + "+"
+        return self._clip_line("+" + "+".join("-" * width for width in self.widths) + "+")
 
     def add_rows(self, rows: Sequence[Sequence[str]]) -> list[str]:
         """Lines that show ``rows``, preceded by a header block (and ``header_in_last_lines`` set) when
         this is the first output or a column had to widen."""
         if not rows:
             return []
-        wanted = [
-            min(max([width] + [_text_width(row[index]) for row in rows]), max(width, self.max_cell_width))
-            for index, width in enumerate(self._starting_widths())
-        ]
+        if self.column_width:
+            wanted = self._starting_widths()
+        else:
+            wanted = [
+                min(max([width] + [_text_width(row[index]) for row in rows]), max(width, self.max_cell_width))
+                for index, width in enumerate(self._starting_widths())
+            ]
         lines: list[str] = []
         self.header_in_last_lines = wanted != self.widths
         if self.header_in_last_lines:
@@ -146,34 +171,50 @@ class RowTable:
     def footer_line(self) -> str:
         """The closing border, printed when a query ends."""
         if self.widths is None:
-            self.widths = [max(len(title), MIN_CELL_WIDTH) for title in self.headers]
+            self.widths = self._starting_widths()
         return self.border()
 
     def _starting_widths(self) -> list[int]:
         if self.widths is not None:
             return self.widths
+        if self.column_width:
+            return [self.column_width] * len(self.headers)
         return [max(len(title), MIN_CELL_WIDTH) for title in self.headers]
 
     def _render(self, cells: Sequence[str], *, wrap: bool) -> list[str]:
         """One logical row as one or more physical lines; long or multi-line cells wrap inside their
-        column."""
+        column (or, with wrapping off, are cut to it)."""
         assert self.widths is not None
         columns: list[list[str]] = []
         for cell, width in zip(cells, self.widths, strict=True):
             pieces: list[str] = []
-            for line in cell.split("\n") if wrap else [cell]:
-                if not wrap or len(line) <= width:
-                    pieces.append(line)
-                else:
-                    pieces.extend(line[start : start + width] for start in range(0, len(line), width))
+            if not self.wrap:
+                flat = cell.replace("\n", " ")
+                pieces.append(flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…")
+            else:
+                for line in cell.split("\n") if wrap else [cell]:
+                    if len(line) <= width:
+                        pieces.append(line)
+                    elif not wrap:
+                        pieces.append(line[: max(width - 1, 0)] + "…")
+                    else:
+                        pieces.extend(line[start : start + width] for start in range(0, len(line), width))
             columns.append(pieces or [""])
         height = max(len(pieces) for pieces in columns)
         return [
-            "|"
-            + "|".join(
-                (pieces[line_index] if line_index < len(pieces) else "").ljust(width)
-                for pieces, width in zip(columns, self.widths, strict=True)
+            self._clip_line(
+                "|"
+                + "|".join(
+                    (pieces[line_index] if line_index < len(pieces) else "").ljust(width)
+                    for pieces, width in zip(columns, self.widths, strict=True)
+                )
+                + "|"
             )
-            + "|"
             for line_index in range(height)
         ]
+
+    def _clip_line(self, line: str) -> str:
+        """With wrapping off, a line no wider than the terminal (so every row stays on one line)."""
+        if self.wrap or self.line_width is None or len(line) <= self.line_width:
+            return line
+        return line[: self.line_width]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,3 +99,61 @@ def run_sql(data_dir: Path) -> Callable[[str], None]:
             engine.execute(sql)
 
     return run
+
+
+@dataclass(frozen=True)
+class Server:
+    """A ``headwater server`` process on an ephemeral port."""
+
+    url: str
+    data_dir: Path
+
+
+def start_server(data_dir: Path, cwd: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``headwater server`` on 127.0.0.1, port 0; return the process and the URL it announced."""
+    import selectors
+    import time
+
+    environment = {k: v for k, v in os.environ.items() if k != "HEADWATER_DATA_DIR"}
+    process = subprocess.Popen(
+        [str(HEADWATER), "--data-dir", str(data_dir), "server", "--listen", "127.0.0.1:0", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+        env=environment,
+    )
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    announced = b""
+    deadline = time.monotonic() + 60
+    while b"\n" not in announced and time.monotonic() < deadline and process.poll() is None:
+        if selector.select(timeout=0.5):
+            announced += os.read(process.stdout.fileno(), 4096)
+    text = announced.decode(errors="replace")
+    marker = "listening on "
+    if marker not in text:
+        process.kill()
+        raise AssertionError(f"the server did not start: {text}")
+    return process, text.split(marker, 1)[1].split()[0]
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, so the server closes its engine cleanly; SIGKILL if it does not stop in time."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """A real ``headwater server`` subprocess with a data directory of its own."""
+    data = tmp_path / "server-data"
+    process, url = start_server(data, tmp_path)
+    try:
+        yield Server(url, data)
+    finally:
+        stop_server(process)

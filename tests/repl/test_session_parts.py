@@ -9,10 +9,10 @@ import threading
 from headwater.engine.entities import QueryHeader, QueryRow
 from headwater.engine.runtime.transient import QueryStream
 from headwater.errors import ParseError
+from headwater.repl.commands import CommandLine, parse_command
 from headwater.repl.console import Console
-from headwater.repl.query_output import print_query
+from headwater.repl.query_output import QueryOutputOptions, print_query
 from headwater.repl.session import _rebase, is_query
-from headwater.repl.shell import ShellCommand, parse_shell_command
 from headwater.repl.statements import split_statements
 
 
@@ -25,11 +25,18 @@ def test_queries_are_select_and_print_whatever_comes_before() -> None:
 
 
 def test_shell_commands_need_no_semicolon_and_take_arguments() -> None:
-    assert parse_shell_command("EXIT") == ShellCommand("exit", ())
-    assert parse_shell_command(" output JSON ; ") == ShellCommand("output", ("JSON",))
-    assert parse_shell_command("help\nmore") is None
-    assert parse_shell_command("SHOW TOPICS;") is None
-    assert parse_shell_command("exitnow") is None
+    assert parse_command("EXIT") == CommandLine("exit", ())
+    assert parse_command("quit;") == CommandLine("exit", ())
+    assert parse_command(" output JSON ; ") == CommandLine("output", ("JSON",))
+    assert parse_command("RUN SCRIPT '/tmp/my file.sql'") == CommandLine("run script", ("/tmp/my file.sql",))
+    assert parse_command("set cli wrap off") == CommandLine("set cli", ("wrap", "off"))
+    assert parse_command("spool 'it''s.txt'") == CommandLine("spool", ("it's.txt",))
+    assert parse_command("help\nmore") is None
+    assert parse_command("SHOW TOPICS;") is None
+    assert parse_command("exitnow") is None
+    # SQL that starts with a command's words stays SQL.
+    assert parse_command("SET 'cli' = 'x';") is None
+    assert parse_command("SET 'auto.offset.reset'='earliest';") is None
 
 
 def test_parse_errors_are_moved_to_their_place_in_the_whole_input() -> None:
@@ -61,6 +68,7 @@ def test_rows_print_as_a_table_then_the_final_message() -> None:
         "|2   |null|",
         "+----+----+",
         "Limit Reached",
+        "Query terminated",
     ]
 
 
@@ -88,7 +96,7 @@ def test_rows_arriving_later_print_as_they_come() -> None:
     print_query(stream, console)
     feeder.join()
     watcher.join()
-    assert out.getvalue().splitlines() == ["+----+", "|V   |", "+----+", "|late|", "+----+"]
+    assert out.getvalue().splitlines() == ["+----+", "|V   |", "+----+", "|late|", "+----+", "Query terminated"]
 
 
 def test_a_query_that_fails_while_running_raises_after_its_rows() -> None:
@@ -110,7 +118,7 @@ def test_json_output_prints_ksqldb_query_messages() -> None:
     stream._put(QueryRow((7,)))
     stream._finish("Query Completed")
     console, out, _ = _console()
-    print_query(stream, console, output_format="JSON")
+    print_query(stream, console, QueryOutputOptions(output_format="JSON"))
     assert out.getvalue().splitlines() == [
         '{"header":{"queryId":"q1","schema":"`V` INTEGER"}}',
         '{"row":{"columns":[7]}}',
@@ -124,9 +132,10 @@ def test_print_rows_are_lines_of_text() -> None:
     stream._put(QueryRow(("rowtime: x, key: k, value: v, partition: 0",)))
     stream._finish("Limit Reached")
     console, out, _ = _console()
-    print_query(stream, console, as_text=True)
+    print_query(stream, console, QueryOutputOptions(as_text=True))
     assert out.getvalue().splitlines() == [
         "Key format: KAFKA_STRING",
         "rowtime: x, key: k, value: v, partition: 0",
         "Limit Reached",
+        "Topic printing ceased",
     ]

@@ -114,7 +114,7 @@ def test_ctrl_c_at_the_prompt_clears_the_line_and_history_survives_restarts(
     term.wait_for_prompt()
     term.type("version")
     # The version's own line (the banner's line goes on after the version number).
-    screen = term.wait_for(re.compile(r"^Headwater \S+$", re.MULTILINE))
+    screen = term.wait_for(re.compile(r"^Version: \S+$", re.MULTILINE))
     # The interrupted line stays on screen, as in a shell, and the next prompt starts empty.
     assert re.search(r"^headwater> version$", screen, re.MULTILINE)
     term.type("exit")

@@ -1,0 +1,66 @@
+"""``headwater http://host:port``: the same statements and output against a real ``headwater server``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+CREATE = (
+    "CREATE STREAM orders (id INT KEY, item STRING, amount DOUBLE) "
+    "WITH (kafka_topic='orders', value_format='JSON', partitions=1);"
+)
+INSERTS = (
+    "INSERT INTO orders (id, item, amount) VALUES (1, 'tea', 3.5);"
+    "INSERT INTO orders (id, item, amount) VALUES (2, 'cake', 12.0);"
+)
+
+
+def cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def test_statements_and_queries_run_on_the_server(headwater, server: Any) -> None:
+    run = headwater(server.url, "-e", CREATE + INSERTS + "SHOW STREAMS; SELECT item, amount FROM orders;")
+    assert run.status == 0, run.err
+    assert "Stream created" in run.out
+    assert [cells(line) for line in run.out.splitlines() if line.startswith(" ORDERS")] == [
+        ["ORDERS", "orders", "KAFKA", "JSON", "false"]
+    ]
+    rows = sorted(cells(line) for line in run.out.splitlines() if line.startswith("|") and "ITEM" not in line)
+    assert rows == [["cake", "12.0"], ["tea", "3.5"]]
+    assert "Query terminated" in run.out
+    # The stream lives on the server: its data directory has the topic, the client's has nothing.
+    assert (server.data_dir / "log").is_dir()
+
+
+def test_session_properties_and_variables_are_kept_by_the_client(headwater, server: Any, run_sql) -> None:
+    headwater(server.url, "-e", CREATE + INSERTS)
+    run = headwater(
+        server.url,
+        "-d",
+        "wanted=cake",
+        "-e",
+        "SET 'auto.offset.reset'='earliest'; SELECT id FROM orders WHERE item = '${wanted}' EMIT CHANGES LIMIT 1;",
+    )
+    assert run.status == 0, run.err
+    assert "Successfully changed local property 'auto.offset.reset' to 'earliest'." in run.out
+    assert [cells(line) for line in run.out.splitlines() if line.startswith("|") and "ID" not in line] == [["2"]]
+    assert "Limit Reached" in run.out and run.out.rstrip().endswith("Query terminated")
+
+
+def test_errors_from_the_server_are_one_message_with_the_caret(headwater, server: Any) -> None:
+    run = headwater(server.url, "-e", "SHOW STREAMS;\nSELECT * FRM orders;")
+    assert run.status == 1
+    assert "mismatched input 'FRM'" in run.err
+    assert "^" in run.err and "Traceback" not in run.err
+    assert "Stream Name" in run.out  # the statement before ran
+
+
+def test_json_output_is_the_servers_json(headwater, server: Any) -> None:
+    headwater(server.url, "-e", CREATE + INSERTS)
+    run = headwater(server.url, "--output", "JSON", "-e", "SHOW STREAMS;")
+    assert json.loads(run.out)[0]["streams"][0]["name"] == "ORDERS"
+    rows = headwater(server.url, "--output", "JSON", "-e", "SELECT id FROM orders;")
+    messages = [json.loads(line) for line in rows.out.splitlines() if line.strip()]
+    assert "header" in messages[0]
+    assert sorted(m["row"]["columns"][0] for m in messages if "row" in m) == [1, 2]
