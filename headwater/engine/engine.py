@@ -279,14 +279,14 @@ class Engine:
         old = self._queries.get(query_id)
         if old is not None:
             old.close()
-        operators = lower(plan, self._lowering_context(ctx, query_id))
+        graph = lower(plan, self._lowering_context(ctx, query_id))
         query = PersistentQuery(
             query_id=query_id,
             statement_text=statement_text,
             plan=plan,
             sources=sources,
             sink=sink,
-            operators=operators,
+            graph=graph,
             log=self.log,
             checkpoints=CheckpointStore(self.data_dir / "queries" / query_id),
             sink_lock=self._sink_locks.lock(sink.topic),

@@ -8,7 +8,7 @@ import pytest
 from headwater.engine.catalog import Catalog, DataSource, FormatSpec, SourceType
 from headwater.engine.config import EngineConfig
 from headwater.engine.functions import default_registry
-from headwater.engine.planner import logical
+from headwater.engine.planner import logical, stateful_nodes
 from headwater.engine.planner.builder import QueryBuilder
 from headwater.engine.planner.physical import LOWERINGS
 from headwater.engine.schema import Column, LogicalSchema, Namespace
@@ -20,7 +20,8 @@ from headwater.parser import types as t
 def test_every_plan_node_kind_has_a_lowering() -> None:
     kinds = {
         cls
-        for cls in vars(logical).values()
+        for module in (logical, stateful_nodes)
+        for cls in vars(module).values()
         if isinstance(cls, type) and issubclass(cls, logical.PlanNode) and cls is not logical.PlanNode
     }
     assert kinds, "the logical module defines node kinds"

@@ -22,6 +22,7 @@ from headwater.engine.entities import (
     SourceDescriptionEntity,
 )
 from headwater.engine.operators.base import HEADERS_ARROW_TYPE, Operator
+from headwater.engine.planner.graph import Stage
 from headwater.engine.runtime.processing_log import PROCESSING_LOG_TOPIC
 from headwater.errors import ExecutionError, PlanError
 from headwater.storage.murmur2 import murmur2_bytes
@@ -368,7 +369,10 @@ def test_a_failing_step_leaves_no_output_behind(engine: Engine) -> None:
             return [batch]
 
     # One step reads both records (two stored batches): the first reaches the sink, the second fails.
-    query.operators.insert(len(query.operators) - 1, FailsOnSecondBatch())
+    ((_, stage),) = query.graph.entries
+    while stage.downstream is not None and stage.downstream.downstream is not None:
+        stage = stage.downstream
+    stage.downstream = Stage(FailsOnSecondBatch(), stage.downstream)
     with pytest.raises(ExecutionError, match="boom"):
         query.process("s", 0, max_records=None)
     assert engine.log.topic("OUT").partition(0).end_offset == 0

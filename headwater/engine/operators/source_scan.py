@@ -17,6 +17,8 @@ ROWPARTITION, ROWOFFSET and the headers.
 * ROWTIME is the record's timestamp, or the TIMESTAMP column (BIGINT ms, TIMESTAMP, or STRING parsed
   with TIMESTAMP_FORMAT); a row whose timestamp column is NULL or unparsable is dropped and reported.
 * ``HEADERS`` columns get the record's headers; ``HEADER('k')`` columns the last value of header k.
+* A table's record whose key is NULL (or absent) is dropped: a table row needs a key, and Kafka
+  Streams' table source skips such records.
 """
 
 from __future__ import annotations
@@ -134,6 +136,7 @@ class SourceScanOperator(Operator):
         timestamp_parser: parses a STRING timestamp column (TIMESTAMP_FORMAT).
         throw_on_invalid_timestamp: ``ksql.timestamp.throw.on.invalid``: a record whose timestamp
             column is NULL, negative or unparsable fails the query instead of being dropped and logged.
+        drop_null_keys: drop records with a NULL in a key column (a table's records).
     """
 
     kind = "scan"
@@ -147,8 +150,10 @@ class SourceScanOperator(Operator):
         report: RecordErrorReporter | None = None,
         timestamp_parser: Callable[[pa.Array], tuple[pa.Array, list[tuple[int, str]]]] | None = None,
         throw_on_invalid_timestamp: bool = False,
+        drop_null_keys: bool = False,
     ) -> None:
         self.source = source
+        self.drop_null_keys = drop_null_keys and bool(source.schema.key_columns)
         self.raw = raw
         self.report = report
         self.serde = SourceSerde(source) if (raw or topic_source is not None) else None
@@ -179,6 +184,11 @@ class SourceScanOperator(Operator):
         for column in schema.header_columns:
             columns[column.name] = self._header_column(column, headers)
         rowtime = self._rowtime(batch, columns, keep, partitions, offsets)
+        if self.drop_null_keys:
+            for column in schema.key_columns:
+                values = columns[column.name]
+                if values.null_count:
+                    keep &= np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         names = [c.name for c in schema]
         arrays = [columns[name] for name in names]
         if self.source.window is not None:

@@ -11,14 +11,15 @@ ksqlDB's messages:
   PARTITION BY NULL makes a keyless result;
 * a result with no value columns is refused.
 
-Aggregations, windows and joins belong to the stateful engine; until it lands they are refused with a
-message that says so.
+Queries over tables (their result is a table; WHERE becomes a table filter), aggregations
+(:mod:`headwater.engine.planner.aggregation`) and joins (:mod:`headwater.engine.planner.joins`) build
+on the same steps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from headwater.engine.catalog import Catalog, DataSource, SourceType
@@ -26,7 +27,8 @@ from headwater.engine.expressions.errors import CoercionError, ExpressionTypeErr
 from headwater.engine.expressions.naming import ColumnAliasGenerator
 from headwater.engine.expressions.scope import ColumnKind, Scope, ScopeColumn
 from headwater.engine.functions.registry import FunctionRegistry
-from headwater.engine.planner import binding
+from headwater.engine.planner import aggregation, binding
+from headwater.engine.planner.built import BuiltQuery, QueryInput, SelectColumn
 from headwater.engine.planner.logical import (
     FilterNode,
     FlatMapNode,
@@ -39,6 +41,7 @@ from headwater.engine.planner.logical import (
 )
 from headwater.engine.planner.rewrite import transform
 from headwater.engine.planner.rules import WHERE_RULES, apply_rules
+from headwater.engine.planner.stateful_nodes import TableFilterNode
 from headwater.engine.schema import (
     PSEUDO_COLUMNS,
     SYSTEM_COLUMNS,
@@ -54,32 +57,7 @@ from headwater.parser import ast
 from headwater.parser import expressions as pe
 from headwater.parser import types as t
 
-__all__ = ["BuiltQuery", "QueryBuilder", "SelectColumn"]
-
-
-@dataclass(frozen=True, slots=True)
-class SelectColumn:
-    """One output column of a query: its column (name, type, namespace), the bound expression, and the
-    SQL it came from."""
-
-    column: RowColumn
-    bound: Any
-    sql: str
-    expression: pe.Expression
-
-
-@dataclass(frozen=True, slots=True)
-class BuiltQuery:
-    """A planned SELECT: the plan up to the projection (or limit), the source, and the result schema."""
-
-    plan: PlanNode
-    source: DataSource
-    schema: LogicalSchema
-    columns: tuple[SelectColumn, ...]
-    key_columns: tuple[str, ...]
-    partition_by: bool = False
-    limit: int | None = None
-    warnings: tuple[str, ...] = field(default=())
+__all__ = ["BuiltQuery", "QueryBuilder", "QueryInput", "SelectColumn"]
 
 
 def _sql(node: ast.Node) -> str:
@@ -107,34 +85,68 @@ class QueryBuilder:
         self.config = config
 
     # -- entry points ------------------------------------------------------------------------------------
-    def build(self, query: ast.Query, *, sink_name: str | None, persistent: bool) -> BuiltQuery:
+    def build(
+        self,
+        query: ast.Query,
+        *,
+        sink_name: str | None,
+        persistent: bool,
+        statement_kind: str = "SELECT",
+    ) -> BuiltQuery:
         """Plan ``query``. ``sink_name`` names the sink in messages (None for transient queries);
-        ``persistent`` applies the sink rules (key columns in the projection, value columns present).
+        ``persistent`` applies the sink rules (key columns in the projection, value columns present);
+        ``statement_kind`` is what messages call the statement ("CREATE TABLE AS SELECT").
         """
-        source, alias = self._source(query.from_)
-        self._refuse_stateful(query, source)
-        scope = binding.build_scope(source, alias)
-        plan: PlanNode = ScanNode(source, self._scan_columns(source))
+        source = self._input(query.from_)
+        if aggregation.is_aggregation(query, self.registry):
+            return self._build_aggregation(query, source, sink_name, persistent, statement_kind)
+        if query.window is not None:
+            prefix = ""
+            if query.window.span is not None:
+                prefix = f"Line: {query.window.span.line}, Col: {query.window.span.column}: "
+            raise PlanError(f"{prefix}WINDOW clause requires a GROUP BY clause.")
+        if query.emit is ast.EmitMode.FINAL:
+            raise PlanError("EMIT FINAL is only supported for windowed aggregations.")
+        plan, scope = source.plan, source.scope
+        alias = source.alias
         if query.where is not None:
             predicate = self._bind_where(apply_rules(query.where, WHERE_RULES), scope)
-            plan = FilterNode(plan, predicate, _sql(query.where))
+            if source.is_table:
+                plan = TableFilterNode(plan, predicate, source.key_columns, _sql(query.where))
+            else:
+                plan = FilterNode(plan, predicate, _sql(query.where))
         partition: _PartitionBy | None = None
         if query.partition_by is not None:
-            partition = self._partition_by(query.partition_by, plan, scope, source, alias)
+            partition = self._partition_by(query.partition_by, plan, scope, source.source, alias)
             plan, scope = partition.node, partition.scope
-        items, from_star = self._expand(query.select, plan, scope, source, alias)
+        items, from_star = self._expand(query.select, plan, scope, source.source, alias)
         items, scope, flat_map = self._table_functions(items, scope, plan)
         if flat_map is not None:
+            if source.is_table:
+                raise PlanError("Table source is not supported with table functions")
             plan = flat_map
         columns = self._project(
-            items, from_star, scope, plan, source, alias, query, sink_name, persistent, partition
+            items, from_star, scope, plan, source.source, alias, query, sink_name, persistent, partition
         )
         project = ProjectNode(
             plan,
             tuple((c.column, c.bound) for c in columns),
             tuple(c.sql for c in columns),
         )
-        plan = project
+        return self._finish(query, source, project, columns, partition_by=query.partition_by is not None)
+
+    def _finish(
+        self,
+        query: ast.Query,
+        source: QueryInput,
+        plan: PlanNode,
+        columns: tuple[SelectColumn, ...],
+        *,
+        partition_by: bool = False,
+        window: Any = None,
+        kind: SourceType | None = None,
+    ) -> BuiltQuery:
+        """The built query: LIMIT on top, the result schema (keys first)."""
         if query.limit is not None:
             plan = LimitNode(plan, query.limit)
         keys = tuple(c.column.name for c in columns if c.column.namespace is Namespace.KEY)
@@ -150,18 +162,73 @@ class QueryBuilder:
         )
         return BuiltQuery(
             plan,
-            source,
+            source.source,
             schema,
             columns,
             keys,
-            partition_by=query.partition_by is not None,
+            partition_by=partition_by,
             limit=query.limit,
+            kind=kind if kind is not None else source.kind,
+            window=window if window is not None else source.window,
+            sources=source.sources,
+        )
+
+    def _build_aggregation(
+        self,
+        query: ast.Query,
+        source: QueryInput,
+        sink_name: str | None,
+        persistent: bool,
+        statement_kind: str,
+    ) -> BuiltQuery:
+        if query.partition_by is not None:
+            raise PlanError("PARTITION BY is not supported with GROUP BY: the result is keyed by its grouping.")
+        items, from_star = self._expand(query.select, source.plan, source.scope, source.source, source.alias)
+        for expression, _ in items:
+            if isinstance(expression, pe.FunctionCall) and binding.is_table_function_call(expression, self.registry):
+                raise PlanError("Table functions are not supported with GROUP BY.")
+        planned = aggregation.plan_aggregation(
+            query,
+            source,
+            items,
+            from_star,
+            bind=self._bind,
+            registry=self.registry,
+            catalog=self.catalog,
+            config=self.config,
+            persistent=persistent,
+            sink_name=sink_name,
+            statement_kind=statement_kind,
+        )
+        return self._finish(
+            query, source, planned.plan, planned.columns, window=planned.window, kind=SourceType.TABLE
         )
 
     # -- FROM ----------------------------------------------------------------------------------------------
-    def _source(self, relation: ast.Relation) -> tuple[DataSource, str]:
+    def _input(self, relation: ast.Relation) -> QueryInput:
+        """The FROM clause, resolved: one source, or a join."""
         if isinstance(relation, ast.Join):
-            raise PlanError("Joins are not supported yet: they arrive with the stateful engine.")
+            from headwater.engine.planner.joins import plan_join
+
+            return plan_join(self, relation)
+        source, alias = self._source(relation)
+        scope = binding.build_scope(source, alias)
+        names = {alias, source.name}
+        return QueryInput(
+            plan=ScanNode(source, self._scan_columns(source)),
+            scope=scope,
+            sources=(source,),
+            kind=source.kind,
+            key_columns=tuple(c.name for c in source.schema.key_columns)
+            + (tuple(WINDOW_COLUMNS) if source.window is not None else ()),
+            source_columns=tuple(c.name for c in source.schema),
+            normalize=lambda e: _unqualified_all(e, names),
+            display=lambda e: _unqualified_all(e, names),
+            window=source.window,
+            alias=alias,
+        )
+
+    def _source(self, relation: ast.Relation) -> tuple[DataSource, str]:
         if not isinstance(relation, ast.AliasedRelation):
             raise PlanError(f"Unsupported FROM clause: {_sql(relation)}")
         source = self.catalog.source(relation.name)
@@ -171,27 +238,6 @@ class QueryBuilder:
                 prefix = f"Line: {relation.span.line}, Col: {relation.span.column}: "
             raise PlanError(f"{prefix}Source {quote(relation.name)} does not exist.")
         return source, relation.alias or relation.name
-
-    def _refuse_stateful(self, query: ast.Query, source: DataSource) -> None:
-        if query.group_by is not None:
-            raise PlanError("GROUP BY is not supported yet: aggregations arrive with the stateful engine.")
-        if query.window is not None:
-            raise PlanError(
-                "WINDOW is not supported yet: windowed aggregations arrive with the stateful engine."
-            )
-        if query.having is not None:
-            raise PlanError("HAVING is not supported yet: aggregations arrive with the stateful engine.")
-        for item in query.select:
-            if isinstance(item, ast.SingleColumn) and binding.is_aggregate_call(
-                item.expression, self.registry
-            ):
-                raise PlanError(
-                    "Aggregate functions are not supported yet: aggregations arrive with the stateful engine."
-                )
-        if source.kind is SourceType.TABLE:
-            raise PlanError(
-                "Queries over tables are not supported yet: tables arrive with the stateful engine."
-            )
 
     @staticmethod
     def _scan_columns(source: DataSource) -> tuple[RowColumn, ...]:
@@ -474,6 +520,17 @@ def _qualified(expression: pe.Expression, alias: str) -> pe.Expression:
         expression,
         lambda n: (
             pe.ColumnRef(n.name, alias, span=n.span) if isinstance(n, pe.ColumnRef) and n.source is None else None
+        ),
+    )
+
+
+def _unqualified_all(expression: pe.Expression, names: set[str]) -> pe.Expression:
+    """``expression`` with every column reference qualified by one of ``names`` written bare (ksqlDB
+    rewrites a single-source query's references so before comparing expressions)."""
+    return transform(
+        expression,
+        lambda n: (
+            pe.ColumnRef(n.name, None, span=n.span) if isinstance(n, pe.ColumnRef) and n.source in names else None
         ),
     )
 

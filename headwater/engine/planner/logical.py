@@ -8,14 +8,18 @@ knows the columns it produces (:class:`RowColumn`: name, SQL type, namespace) an
 Expressions inside nodes are *bound* expressions (:mod:`headwater.engine.expressions`): typed, resolved
 against the input's columns. Nodes only require that they have a ``type`` attribute.
 
-Shapes built today (stateless queries), in ksqlDB's order (PARTITION BY applies to the input, before
-table functions and the projection)::
+Shapes, in ksqlDB's order (PARTITION BY applies to the input, before table functions and the
+projection)::
 
     Scan -> [Filter] -> [PartitionBy] -> [FlatMap] -> Project -> [Repartition] -> Sink   (CSAS, INSERT ... SELECT)
     Scan -> [Filter] -> [PartitionBy] -> [FlatMap] -> Project -> [Limit]                 (push queries)
+    Scan -> [TableSource] -> [Filter] -> Aggregate -> Project -> ...                     (GROUP BY, windows)
+    Scan [-> TableFilter] -> Project                                                     (queries over tables)
+    (Scan -> [Project]) x2 -> Join -> [Filter | TableFilter] -> Project -> ...           (joins, n-way nested)
 
-Room is left for the stateful engine: Aggregate, Window and Join nodes take their place in the same tree
-(a Join has two inputs; ``inputs`` is a tuple for that reason).
+The stateful nodes (aggregation, table materialization and filtering, the join kinds) are in
+:mod:`headwater.engine.planner.stateful_nodes`; the physical planner lowers the node kinds of both
+modules.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Lowering: each logical node kind maps to one operator constructor, in one closed table.
 
-:data:`LOWERINGS` is the registry; :func:`lower` walks a linear plan and builds its operators. A test
-checks that every :class:`~headwater.engine.planner.logical.PlanNode` subclass has an entry, so a new
-node kind cannot be planned without an operator to run it.
+:data:`LOWERINGS` is the registry; :func:`lower` builds a plan's operators and wires them into an
+:class:`~headwater.engine.planner.graph.OperatorGraph` (a chain, or a tree when the plan joins: each
+join input's chain ends in the join operator's port for that side). A test checks that every
+:class:`~headwater.engine.planner.logical.PlanNode` subclass has an entry, so a new node kind cannot be
+planned without an operator to run it.
 """
 
 from __future__ import annotations
@@ -11,17 +13,31 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from headwater.engine.catalog import DataSource
+import pyarrow as pa
+
+from headwater.engine.catalog import DataSource, SourceType, WindowType
+from headwater.engine.operators.aggregate import AggregateCall, AggregateOperator, GroupKey
 from headwater.engine.operators.base import Operator
 from headwater.engine.operators.filter import FilterOperator
 from headwater.engine.operators.flat_map import FlatMapOperator
+from headwater.engine.operators.foreign_key_join import ForeignKeyJoinOperator
+from headwater.engine.operators.join_output import JoinSide
 from headwater.engine.operators.limit import LimitOperator
 from headwater.engine.operators.partition_by import PartitionByOperator
 from headwater.engine.operators.project import ProjectOperator
 from headwater.engine.operators.repartition import RepartitionOperator
+from headwater.engine.operators.session_aggregate import SessionAggregateOperator
 from headwater.engine.operators.sink import SinkOperator
 from headwater.engine.operators.source_scan import SourceScanOperator
+from headwater.engine.operators.stream_stream_join import StreamStreamJoinOperator
+from headwater.engine.operators.stream_table_join import StreamTableJoinOperator
+from headwater.engine.operators.table_filter import TableFilterOperator
+from headwater.engine.operators.table_source import TableSourceOperator
+from headwater.engine.operators.table_table_join import TableTableJoinOperator
+from headwater.engine.operators.window_assign import SessionWindows, TimeWindows
+from headwater.engine.operators.windowed_aggregate import WindowedAggregateOperator
 from headwater.engine.planner import binding
+from headwater.engine.planner.graph import OperatorGraph, Stage
 from headwater.engine.planner.logical import (
     FilterNode,
     FlatMapNode,
@@ -30,9 +46,17 @@ from headwater.engine.planner.logical import (
     PlanNode,
     ProjectNode,
     RepartitionNode,
+    RowColumn,
     ScanNode,
     SinkNode,
     walk_plan,
+)
+from headwater.engine.planner.stateful_nodes import (
+    AggregateNode,
+    JoinNode,
+    JoinStrategy,
+    TableFilterNode,
+    TableSourceNode,
 )
 from headwater.engine.schema import Namespace
 from headwater.engine.serde import SourceSerde
@@ -76,6 +100,7 @@ def _scan(node: ScanNode, ctx: LoweringContext) -> Operator:
         report=ctx.report_record,
         timestamp_parser=parser,
         throw_on_invalid_timestamp=throw,
+        drop_null_keys=node.source.kind is SourceType.TABLE,
     )
 
 
@@ -167,6 +192,90 @@ def _sink(node: SinkNode, ctx: LoweringContext) -> Operator:
     )
 
 
+def _compile(bound: Any, ctx: LoweringContext, kind: str) -> Any:
+    return binding.compile_expression(
+        bound, config=ctx.config, on_error=lambda row, msg: ctx.report_row(kind, row, msg)
+    )
+
+
+def _aggregate(node: AggregateNode, ctx: LoweringContext) -> Operator:
+    keys = [GroupKey(column.name, _compile(bound, ctx, "aggregate"), column.type) for column, bound in node.keys]
+    calls = [
+        AggregateCall(
+            call.column.name,
+            call.resolved,
+            tuple(_compile(argument, ctx, "aggregate") for argument in call.arguments),
+            call.literals,
+        )
+        for call in node.calls
+    ]
+    having = _compile(node.having, ctx, "having") if node.having is not None else None
+    window = node.window
+    if window is None:
+        return AggregateOperator(keys, calls, having=having, config=ctx.config)
+    if window.type is WindowType.SESSION:
+        assert window.gap_ms is not None
+        sessions = SessionWindows(window.gap_ms, grace_ms=window.grace_ms, retention_ms=window.retention_ms)
+        return SessionAggregateOperator(
+            keys, calls, sessions, emit_final=node.emit_final, having=having, config=ctx.config
+        )
+    assert window.size_ms is not None
+    advance = window.advance_ms if window.type is WindowType.HOPPING and window.advance_ms else window.size_ms
+    windows = TimeWindows.hopping(
+        window.size_ms, advance, grace_ms=window.grace_ms, retention_ms=window.retention_ms
+    )
+    return WindowedAggregateOperator(
+        keys, calls, windows, emit_final=node.emit_final, having=having, config=ctx.config
+    )
+
+
+def _table_source(node: TableSourceNode, ctx: LoweringContext) -> Operator:
+    del ctx
+    return TableSourceOperator(node.key_columns, retractions=node.retractions)
+
+
+def _table_filter(node: TableFilterNode, ctx: LoweringContext) -> Operator:
+    return TableFilterOperator(_compile(node.predicate, ctx, "filter"), node.key_columns)
+
+
+def _join_side(
+    input_columns: tuple[RowColumn, ...], key: tuple[str, ...], carried: tuple[tuple[str, RowColumn], ...]
+) -> JoinSide:
+    types = {c.name: c.type for c in input_columns}
+    names = list(dict.fromkeys([*key, *(name for name, _ in carried)]))
+    schema = pa.schema([pa.field(name, to_arrow(types[name])) for name in names])
+    return JoinSide(key, tuple((name, column.name) for name, column in carried), schema)
+
+
+def _join(node: JoinNode, ctx: LoweringContext) -> Operator:
+    del ctx
+    left = _join_side(node.left.output, node.left_key + node.foreign_key, node.left_columns)
+    left = JoinSide(node.left_key, left.columns, left.schema)
+    right = _join_side(node.right.output, node.right_key, node.right_columns)
+    key_names = tuple(c.name for c in node.key_columns)
+    if node.strategy is JoinStrategy.STREAM_STREAM:
+        assert node.before_ms is not None and node.after_ms is not None
+        return StreamStreamJoinOperator(
+            left, right, key_names, node.join_type,
+            before_ms=node.before_ms, after_ms=node.after_ms, grace_ms=node.grace_ms,
+        )
+    if node.strategy is JoinStrategy.STREAM_TABLE:
+        return StreamTableJoinOperator(left, right, key_names, node.join_type)
+    if node.strategy is JoinStrategy.TABLE_TABLE:
+        return TableTableJoinOperator(left, right, key_names, node.join_type)
+    return ForeignKeyJoinOperator(left, right, node.foreign_key, key_names, node.join_type)
+
+
+def _join_ports(operator: Operator) -> tuple[Operator, Operator]:
+    """The (left, right) input ports of a join operator."""
+    if isinstance(operator, StreamTableJoinOperator):
+        return operator.stream_input, operator.table_input
+    ports = (getattr(operator, "left_input", None), getattr(operator, "right_input", None))
+    if ports[0] is None or ports[1] is None:
+        raise TypeError(f"{type(operator).__name__} has no input ports")
+    return ports[0], ports[1]
+
+
 LOWERINGS: dict[type[PlanNode], Callable[[Any, LoweringContext], Operator]] = {
     ScanNode: _scan,
     FilterNode: _filter,
@@ -176,16 +285,40 @@ LOWERINGS: dict[type[PlanNode], Callable[[Any, LoweringContext], Operator]] = {
     RepartitionNode: _repartition,
     LimitNode: _limit,
     SinkNode: _sink,
+    AggregateNode: _aggregate,
+    TableSourceNode: _table_source,
+    TableFilterNode: _table_filter,
+    JoinNode: _join,
 }
 """Node kind -> operator constructor: the closed registry of lowerings."""
 
 
-def lower(plan: PlanNode, ctx: LoweringContext) -> list[Operator]:
-    """The operators of a linear plan, source first."""
-    operators = []
+def lower(plan: PlanNode, ctx: LoweringContext) -> OperatorGraph:
+    """The operators of ``plan`` wired as a graph (see :mod:`headwater.engine.planner.graph`)."""
+    built: dict[int, Operator] = {}
+    operators: list[Operator] = []
     for node in walk_plan(plan):
         lowering = LOWERINGS.get(type(node))
         if lowering is None:
             raise TypeError(f"no lowering for plan node {type(node).__name__}")
-        operators.append(lowering(node, ctx))
-    return operators
+        operator = lowering(node, ctx)
+        built[id(node)] = operator
+        operators.append(operator)
+    entries: list[tuple[str, Stage]] = []
+
+    def wire(node: PlanNode, downstream: Stage | None) -> None:
+        operator = built[id(node)]
+        inputs = node.inputs
+        if not inputs:
+            if not isinstance(node, ScanNode):
+                raise TypeError(f"plan leaf {type(node).__name__} reads no source")
+            entries.append((node.source.topic, Stage(operator, downstream)))
+        elif len(inputs) == 1:
+            wire(inputs[0], Stage(operator, downstream))
+        else:
+            left_port, right_port = _join_ports(operator)
+            wire(inputs[0], Stage(left_port, downstream))
+            wire(inputs[1], Stage(right_port, downstream))
+
+    wire(plan, None)
+    return OperatorGraph(entries, operators)

@@ -181,7 +181,7 @@ def historical_rows(
 ) -> list[pa.RecordBatch]:
     """The result batches of a historical query planned as ``built`` (its plan includes the WHERE
     filter, which is replaced by DuckDB when it can be)."""
-    operators = lower(built.plan, lowering)
+    operators = lower(built.plan, lowering).operators
     scan, rest = operators[0], operators[1:]
     batches = _decoded(ctx, built, scan)
     predicate = None

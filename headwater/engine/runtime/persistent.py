@@ -30,6 +30,7 @@ import pyarrow as pa
 from headwater.engine.catalog import DataSource
 from headwater.engine.operators.base import Operator
 from headwater.engine.operators.source_scan import PARTITION_COLUMN
+from headwater.engine.planner.graph import OperatorGraph
 from headwater.engine.planner.logical import PlanNode
 from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
 from headwater.errors import ExecutionError, HeadwaterError
@@ -66,7 +67,7 @@ class PersistentQuery:
         plan: its logical plan (for EXPLAIN).
         sources: the sources it reads.
         sink: the source it writes.
-        operators: the physical operators, scan first, sink last.
+        graph: the physical operators, wired from each source topic to the sink.
         log: the event log.
         checkpoints: where its checkpoint lives.
         sink_lock: the sink topic's writer lock.
@@ -79,7 +80,7 @@ class PersistentQuery:
     plan: PlanNode
     sources: tuple[DataSource, ...]
     sink: DataSource
-    operators: list[Operator]
+    graph: OperatorGraph
     log: Any
     checkpoints: CheckpointStore
     sink_lock: threading.RLock
@@ -97,6 +98,11 @@ class PersistentQuery:
     @property
     def source_topics(self) -> list[str]:
         return list(dict.fromkeys(s.topic for s in self.sources))
+
+    @property
+    def operators(self) -> list[Operator]:
+        """Every operator of the query, in plan order (join objects, not their ports)."""
+        return self.graph.operators
 
     @property
     def sink_topic(self) -> str:
@@ -128,7 +134,7 @@ class PersistentQuery:
         self._offsets = positions
         if checkpoint is not None:
             self._epoch = checkpoint.epoch
-            for operator, key in zip(self.operators, _operator_ids(self.operators)):
+            for key, operator in self.graph.checkpoint_ids():
                 state = checkpoint.state.get(key)
                 if state is not None:
                     operator.restore(state)
@@ -141,7 +147,7 @@ class PersistentQuery:
         ends = sink_topic.end_offsets()
         self._epoch += 1
         state = {}
-        for operator, key in zip(self.operators, _operator_ids(self.operators)):
+        for key, operator in self.graph.checkpoint_ids():
             snapshot = operator.snapshot()
             if snapshot is not None:
                 state[key] = snapshot
@@ -188,7 +194,7 @@ class PersistentQuery:
                     stored = batch.append_column(
                         PARTITION_COLUMN, pa.repeat(pa.scalar(tp[1], pa.int32()), batch.num_rows)
                     )
-                    self._push(stored)
+                    self.graph.push(tp[0], stored)
                 self._offsets[tp] = next_offset
                 self._commit()
             except HeadwaterError as error:
@@ -214,16 +220,6 @@ class PersistentQuery:
             part = sink_topic.partition(partition)
             if int(part.end_offset) > end:
                 part.truncate_to(end)
-
-    def _push(self, batch: pa.RecordBatch) -> None:
-        batches = [batch]
-        for operator in self.operators:
-            produced: list[pa.RecordBatch] = []
-            for item in batches:
-                produced.extend(operator.process(item))
-            batches = produced
-            if not batches:
-                return
 
     def _fail(self, error: BaseException) -> None:
         self.state = QueryState.ERROR
@@ -309,7 +305,3 @@ class PersistentQuery:
         for operator in self.operators:
             operator.close()
         return stopped
-
-
-def _operator_ids(operators: Sequence[Operator]) -> list[str]:
-    return [f"{i}-{op.kind}" for i, op in enumerate(operators)]

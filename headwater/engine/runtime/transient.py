@@ -21,12 +21,14 @@ from typing import Any
 
 import pyarrow as pa
 
+from headwater.engine.catalog import SourceType
 from headwater.engine.entities import FinalMessage, QueryHeader, QueryRow
-from headwater.engine.operators.base import without_null_values
+from headwater.engine.operators.base import null_value_mask, without_null_values
 from headwater.engine.operators.limit import LimitOperator
 from headwater.engine.operators.source_scan import PARTITION_COLUMN
 from headwater.engine.planner import binding
 from headwater.engine.planner.builder import BuiltQuery, QueryBuilder
+from headwater.engine.planner.graph import OperatorGraph
 from headwater.engine.planner.physical import LoweringContext, lower
 from headwater.engine.runtime.processing_log import ProcessingLogEntry
 from headwater.engine.schema import format_type
@@ -90,9 +92,14 @@ def _header(built: BuiltQuery, query_id: str) -> QueryHeader:
     )
 
 
-def _rows(batch: pa.RecordBatch, names: list[str]) -> list[QueryRow]:
+def _rows(batch: pa.RecordBatch, names: list[str], *, tombstones: bool = False) -> list[QueryRow]:
     columns = [batch.column(n).to_pylist() for n in names]
-    return [QueryRow(tuple(values)) for values in zip(*columns)]
+    if not tombstones:
+        return [QueryRow(tuple(values)) for values in zip(*columns)]
+    deleted = null_value_mask(batch)
+    if deleted is None:
+        return [QueryRow(tuple(values)) for values in zip(*columns)]
+    return [QueryRow(tuple(values), bool(gone)) for values, gone in zip(zip(*columns), deleted.tolist())]
 
 
 def open_stream(ctx: StatementContext, statement: ast.Statement) -> QueryStream:
@@ -108,18 +115,20 @@ def open_stream(ctx: StatementContext, statement: ast.Statement) -> QueryStream:
     query_id = ctx.engine.next_transient_id()
     stream = QueryStream(_header(built, query_id))
     lowering = _lowering(ctx, query_id)
-    operators = lower(built.plan, lowering)
+    graph = lower(built.plan, lowering)
     earliest = str(ctx.config.get("auto.offset.reset", "latest")).lower() == "earliest"
     names = [c.column.name for c in built.columns]
     # The start positions are taken now, not on the thread: a record appended after stream() returns
     # is always seen.
-    topic = ctx.log.topic(built.source.topic)
-    ends = topic.end_offsets()
-    positions = {
-        p: (int(topic.partition(p).start_offset) if earliest else int(ends[p])) for p in range(len(ends))
-    }
+    positions: dict[tuple[str, int], int] = {}
+    for topic_name in graph.source_topics:
+        topic = ctx.log.topic(topic_name)
+        ends = topic.end_offsets()
+        for p in range(len(ends)):
+            positions[(topic_name, p)] = int(topic.partition(p).start_offset) if earliest else int(ends[p])
+    table = built.kind is SourceType.TABLE
     thread = threading.Thread(
-        target=_run_push, args=(ctx, built, operators, stream, names, positions), name=query_id, daemon=True
+        target=_run_push, args=(ctx, graph, stream, names, positions, table), name=query_id, daemon=True
     )
     thread.start()
     return stream
@@ -150,38 +159,38 @@ def _lowering(ctx: StatementContext, query_id: str) -> LoweringContext:
 
 def _run_push(
     ctx: StatementContext,
-    built: BuiltQuery,
-    operators: list[Any],
+    graph: OperatorGraph,
     stream: QueryStream,
     names: list[str],
-    positions: dict[int, int],
+    positions: dict[tuple[str, int], int],
+    table: bool,
 ) -> None:
+    """Tail every source partition and stream the rows the operators produce. Over a table the
+    changes are rows and deletes come as tombstone rows; over a stream records without a value produce
+    no row."""
     try:
-        topic = ctx.log.topic(built.source.topic)
-        limit = next((op for op in operators if isinstance(op, LimitOperator)), None)
+        limit = graph.find(LimitOperator)
+        assert limit is None or isinstance(limit, LimitOperator)
         if limit is not None and limit.limit == 0:
             stream._finish("Limit Reached")
             return
         while not stream.closed:
             progressed = False
-            for partition, offset in positions.items():
-                result = topic.partition(partition).read(offset, max_records=10_000)
+            for (topic_name, partition), offset in positions.items():
+                result = ctx.log.topic(topic_name).partition(partition).read(offset, max_records=10_000)
                 if int(result.next_offset) == offset:
                     continue
                 progressed = True
-                positions[partition] = int(result.next_offset)
+                positions[(topic_name, partition)] = int(result.next_offset)
                 for batch in result.batches:
                     if batch.num_rows == 0:
                         continue
-                    batches = [
-                        batch.append_column(
-                            PARTITION_COLUMN, pa.repeat(pa.scalar(partition, pa.int32()), batch.num_rows)
-                        )
-                    ]
-                    for operator in operators:
-                        batches = [out for item in batches for out in operator.process(item)]
-                    for out in batches:
-                        for row in _rows(without_null_values(out), names):
+                    stored = batch.append_column(
+                        PARTITION_COLUMN, pa.repeat(pa.scalar(partition, pa.int32()), batch.num_rows)
+                    )
+                    for out in graph.push(topic_name, stored):
+                        rows = _rows(out, names, tombstones=True) if table else _rows(without_null_values(out), names)
+                        for row in rows:
                             stream._put(row)
                     if limit is not None and limit.done:
                         stream._finish("Limit Reached")
@@ -190,8 +199,9 @@ def _run_push(
                 if not positions:
                     stream._closed.wait(0.1)
                 else:
-                    for p, offset in positions.items():
-                        topic.partition(p).read_wait(offset, 1, 0.1 / max(1, len(positions)))
+                    wait = 0.1 / max(1, len(positions))
+                    for (topic_name, partition), offset in positions.items():
+                        ctx.log.topic(topic_name).partition(partition).read_wait(offset, 1, wait)
     except BaseException as error:
         stream._finish(error=error if isinstance(error, Exception) else ExecutionError(str(error)))
 

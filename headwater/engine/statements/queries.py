@@ -1,8 +1,11 @@
-"""Persistent queries: CREATE STREAM AS SELECT, INSERT INTO ... SELECT, and TERMINATE.
+"""Persistent queries: CREATE STREAM / TABLE AS SELECT, INSERT INTO ... SELECT, and TERMINATE.
 
-The sink of a CSAS is a new stream over a new typed topic: named by the KAFKA_TOPIC property or the
-sink's name, prefixed with ``ksql.output.topic.name.prefix``; partitions from PARTITIONS,
-``ksql.sink.partitions`` or the source's topic; formats inherited from the source unless given.
+The sink of a CSAS (CTAS) is a new stream (table) over a new typed topic: named by the KAFKA_TOPIC
+property or the sink's name, prefixed with ``ksql.output.topic.name.prefix``; partitions from
+PARTITIONS, ``ksql.sink.partitions`` or the (first) source's topic; formats inherited from the (first)
+source unless given. A CSAS must produce a stream and a CTAS a table (an aggregation, a query over a
+table, a join of tables), with ksqlDB's "Invalid result type" message otherwise. A windowed result
+(a windowed aggregation, or a query over a windowed source) makes a sink with a windowed key.
 """
 
 from __future__ import annotations
@@ -63,18 +66,22 @@ class PlannedQuery:
         query_id: the id it gets when it runs (CSAS_<SINK>_<n>, INSERTQUERY_<n>; a CREATE OR REPLACE
             keeps the replaced query's id).
         plan: the logical plan, sink included.
-        source: the source it reads.
-        sink: the stream it writes.
+        sources: the sources it reads (the first is the FROM clause's first source).
+        sink: the stream or table it writes.
         partitions: partitions of the sink topic if it has to be created.
         creates_sink: True for CSAS (the sink is a new or replaced catalog entry).
     """
 
     query_id: str
     plan: PlanNode
-    source: DataSource
+    sources: tuple[DataSource, ...]
     sink: DataSource
     partitions: int
     creates_sink: bool
+
+    @property
+    def source(self) -> DataSource:
+        return self.sources[0]
 
 
 def plan_create_as_select(
@@ -85,10 +92,11 @@ def plan_create_as_select(
     Raises:
         PlanError: ksqlDB's messages for what the statement cannot do.
     """
-    if isinstance(stmt, ast.CreateTableAsSelect):
-        raise PlanError("CREATE TABLE AS SELECT is not supported yet: it arrives with the stateful engine.")
+    is_table = isinstance(stmt, ast.CreateTableAsSelect)
+    kind = SourceType.TABLE if is_table else SourceType.STREAM
+    statement_kind = f"CREATE {kind.value} AS SELECT"
     if stmt.query.limit is not None:
-        raise PlanError("CREATE STREAM AS SELECT statements don't support LIMIT clause.")
+        raise PlanError(f"{statement_kind} statements don't support LIMIT clause.")
     props = WithClause.parse(stmt.properties, for_create_as=True)
     existing = ctx.catalog.source(stmt.name)
     if existing is not None:
@@ -96,13 +104,15 @@ def plan_create_as_select(
             return None
         if not stmt.or_replace:
             raise PlanError(
-                f"Cannot add stream '{stmt.name}': A {existing.kind.value.lower()} with the same name already exists"
+                f"Cannot add {kind.value.lower()} '{stmt.name}': A {existing.kind.value.lower()} with the same "
+                "name already exists"
             )
     builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict())
-    built = builder.build(stmt.query, sink_name=stmt.name, persistent=True)
-    if built.source.kind is SourceType.TABLE:
+    built = builder.build(stmt.query, sink_name=stmt.name, persistent=True, statement_kind=statement_kind)
+    if built.kind is not kind:
         raise PlanError(
-            "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead."
+            f"Invalid result type. Your SELECT query produces a {built.kind.value}. "
+            f"Please use CREATE {built.kind.value} AS SELECT statement instead."
         )
     partition_by_null = stmt.query.partition_by is not None and all(
         isinstance(e, pe.NullLiteral) for e in stmt.query.partition_by
@@ -123,14 +133,14 @@ def plan_create_as_select(
         )
     sink = DataSource(
         name=stmt.name,
-        kind=SourceType.STREAM,
+        kind=kind,
         schema=built.schema,
         topic=topic,
         key_format=key_format,
         value_format=value_format,
         timestamp_column=timestamp,
         timestamp_format=props.timestamp_format,
-        window=built.source.window,
+        window=built.window,
         sql=stmt.text,
         is_sink=True,
     )
@@ -142,11 +152,12 @@ def plan_create_as_select(
     if partitions is None:
         partitions = ctx.engine.partition_count(built.source.topic)
     replaced = ctx.engine.writer_of(sink.name) if existing is not None else None
+    prefix = "CTAS" if is_table else "CSAS"
     query_id = (
-        replaced.query_id if replaced is not None else ctx.engine.peek_query_id(f"CSAS_{stmt.name.upper()}_")
+        replaced.query_id if replaced is not None else ctx.engine.peek_query_id(f"{prefix}_{stmt.name.upper()}_")
     )
     plan = _sink_plan(built.plan, sink, built.key_columns)
-    return PlannedQuery(query_id, plan, built.source, sink, partitions, creates_sink=True)
+    return PlannedQuery(query_id, plan, built.all_sources, sink, partitions, creates_sink=True)
 
 
 def plan_insert_into(ctx: StatementContext, stmt: ast.InsertInto) -> PlannedQuery:
@@ -168,7 +179,12 @@ def plan_insert_into(ctx: StatementContext, stmt: ast.InsertInto) -> PlannedQuer
         raise PlanError("INSERT INTO statements don't support LIMIT clause.")
     WithClause.parse(stmt.properties, for_create_as=True)
     builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict())
-    built = builder.build(stmt.query, sink_name=target.name, persistent=True)
+    built = builder.build(stmt.query, sink_name=target.name, persistent=True, statement_kind="INSERT INTO")
+    if built.kind is SourceType.TABLE:
+        raise PlanError(
+            f"Incompatible data sink and query result. Data sink ({target.name}) type is KSTREAM but select "
+            "query result is KTABLE."
+        )
     result = [(c.name, c.type, c.namespace) for c in built.schema]
     expected = [(c.name, c.type, c.namespace) for c in target.schema]
     if result != expected:
@@ -179,7 +195,7 @@ def plan_insert_into(ctx: StatementContext, stmt: ast.InsertInto) -> PlannedQuer
     plan = _sink_plan(built.plan, target, built.key_columns)
     partitions = ctx.engine.partition_count(target.topic)
     query_id = ctx.engine.peek_query_id("INSERTQUERY_")
-    return PlannedQuery(query_id, plan, built.source, target, partitions, creates_sink=False)
+    return PlannedQuery(query_id, plan, built.all_sources, target, partitions, creates_sink=False)
 
 
 def _run(ctx: StatementContext, stmt: ast.Statement, planned: PlannedQuery) -> str:
@@ -194,7 +210,7 @@ def _run(ctx: StatementContext, stmt: ast.Statement, planned: PlannedQuery) -> s
         prefix = query_id[: query_id.rfind("_") + 1]
         query_id = ctx.engine.next_query_id(prefix)
     text = getattr(stmt, "text", "")
-    ctx.engine.start_query(ctx, query_id, text, planned.plan, (planned.source,), planned.sink)
+    ctx.engine.start_query(ctx, query_id, text, planned.plan, planned.sources, planned.sink)
     return query_id
 
 
@@ -202,12 +218,13 @@ def create_as_select(
     ctx: StatementContext, stmt: ast.CreateStreamAsSelect | ast.CreateTableAsSelect
 ) -> Entity:
     """CREATE [OR REPLACE] STREAM name [WITH (...)] AS SELECT ..."""
+    noun = "table" if isinstance(stmt, ast.CreateTableAsSelect) else "stream"
     planned = plan_create_as_select(ctx, stmt)
     if planned is None:
-        return status(ctx, stmt, f"stream/{quote(stmt.name)}/create", "Stream already exists.")
+        return status(ctx, stmt, f"{noun}/{quote(stmt.name)}/create", f"{noun.capitalize()} already exists.")
     query_id = _run(ctx, stmt, planned)
     return status(
-        ctx, stmt, f"stream/{quote(stmt.name)}/create", f"Created query with ID {query_id}", query_id
+        ctx, stmt, f"{noun}/{quote(stmt.name)}/create", f"Created query with ID {query_id}", query_id
     )
 
 

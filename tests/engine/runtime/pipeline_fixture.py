@@ -16,10 +16,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from headwater.engine.catalog import DataSource, FormatSpec, SourceType
+from headwater.engine.operators.base import Operator
 from headwater.engine.operators.filter import FilterOperator
 from headwater.engine.operators.project import ProjectOperator
 from headwater.engine.operators.sink import SinkOperator, stored_schema
 from headwater.engine.operators.source_scan import SourceScanOperator
+from headwater.engine.planner.graph import OperatorGraph, Stage
 from headwater.engine.planner.logical import RowColumn, ScanNode
 from headwater.engine.runtime.checkpoint import CheckpointStore
 from headwater.engine.runtime.persistent import PersistentQuery
@@ -78,6 +80,15 @@ def produce(log: EventLog, count: int, seed: int = 7) -> None:
     topic.append(batch, partitions=[i % 2 for i in ids])
 
 
+def chain(operators: list[Operator]) -> Stage:
+    """The operators as one chain of stages, first to last."""
+    stage: Stage | None = None
+    for operator in reversed(operators):
+        stage = Stage(operator, stage)
+    assert stage is not None
+    return stage
+
+
 def make_query(log: EventLog, data_dir: Path) -> PersistentQuery:
     operators = [
         SourceScanOperator(SOURCE, raw=False),
@@ -97,7 +108,7 @@ def make_query(log: EventLog, data_dir: Path) -> PersistentQuery:
         plan=plan,
         sources=(SOURCE,),
         sink=SINK,
-        operators=operators,
+        graph=OperatorGraph([("in", chain(operators))], operators),
         log=log,
         checkpoints=CheckpointStore(data_dir / "queries" / "CSAS_O_0"),
         sink_lock=threading.RLock(),
