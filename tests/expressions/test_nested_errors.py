@@ -138,3 +138,17 @@ def test_implicit_conversions_of_function_arguments_are_guarded(scope_of) -> Non
     values, errors = _run("DATEADD(DAYS, 1, S)", batch, scope_of, registry, types={"S": t.STRING})
     assert values == [dt.date(2020, 1, 3), None]
     assert [(row, message.split(":")[0]) for row, message in errors] == [(1, "Error processing DATE")]
+
+
+def test_nested_error_handling_can_be_switched_off(scope_of, registry) -> None:
+    batch = pa.record_batch({"X": [4.0, -1.0]})
+    bound = bind(parse_expression("ARRAY[44E0, SAFE_SQRT(X)]"), scope_of(batch), registry)
+    errors: list = []
+    compiled = compile(bound, config={"ksql.nested.error.handling": "false"})
+    values = compiled.evaluate(batch, on_error=lambda row, message: errors.append((row, message)))
+    assert values.to_pylist() == [[44.0, 2.0], None]
+    assert [message.split(":")[0] for _, message in errors] == ["Error computing expression"]
+    assert compile(bound, config={"ksql.nested.error.handling": "true"}).evaluate(batch).to_pylist() == [
+        [44.0, 2.0],
+        [44.0, None],
+    ]

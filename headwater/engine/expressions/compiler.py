@@ -37,7 +37,8 @@ So ``ARRAY[44, STRINGTODATE(x, 'yyyyMMdd')]`` is ``[44, NULL]`` when ``x`` does 
 failure is reported as ``Error processing PARSE_DATE: <cause>`` for its row. Anything else fails the
 whole value: ``IFNULL(a / 0, 1)`` is NULL, not 1 (arithmetic is not guarded). ksqlDB returns the
 expression's default value from a guard (FALSE inside a WHERE clause); Headwater returns NULL, which
-the guarded value's consumer sees the same way except in that corner.
+the guarded value's consumer sees the same way except in that corner. With
+``ksql.nested.error.handling=false`` in the query's configuration nothing is guarded.
 
 Example:
     >>> import pyarrow as pa
@@ -57,6 +58,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import pyarrow as pa
@@ -142,7 +144,11 @@ class CompiledExpression:
         self.config = dict(config or {})
         self.context = context or DEFAULT_CONTEXT
         self.on_error = on_error
-        self.node = _compile(bound)
+        token = _GUARDS.set(nested_error_handling(self.config))
+        try:
+            self.node = _compile(bound)
+        finally:
+            _GUARDS.reset(token)
         self.reads_columns = _reads_rows(bound)
 
     def evaluate(self, batch: pa.RecordBatch, on_error: ErrorCallback | None = None) -> pa.Array:
@@ -237,9 +243,22 @@ def _reads_rows(bound: Bound) -> bool:
     return any(isinstance(node, BoundColumn | BoundLambdaVariable) for node in walk_bound(bound))
 
 
+NESTED_ERROR_HANDLING = "ksql.nested.error.handling"
+"""ksqlDB's switch for guarded values (on unless set to false)."""
+
+_GUARDS: ContextVar[bool] = ContextVar("headwater_expression_guards", default=True)
+"""Whether the compilation under way guards nested values (from the query's configuration)."""
+
+
+def nested_error_handling(config: Mapping[str, Any]) -> bool:
+    """Whether ``config`` leaves ksqlDB's nested error handling on (its default)."""
+    value = config.get(NESTED_ERROR_HANDLING)
+    return value is None or str(value).strip().lower() != "false"
+
+
 def _guard(node: n.Node, bound: Bound, what: str) -> n.Node:
-    """``node`` guarded (see the module docstring), when it can fail at all."""
-    if not node.may_fail:
+    """``node`` guarded (see the module docstring), when it can fail at all and guards are on."""
+    if not node.may_fail or not _GUARDS.get():
         return node
     assert bound.type is not None
     return GuardNode(node, what, to_arrow(bound.type), reads_rows=_reads_rows(bound))
