@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib import import_module
 
 import pytest
@@ -158,9 +159,17 @@ def _function(name: str) -> ScalarFunction:
 
 def test_deferred_registration() -> None:
     calls: list[str] = []
+
+    def loader(label: str, *names: str) -> Callable[[], tuple[ScalarFunction, ...]]:
+        def load() -> tuple[ScalarFunction, ...]:
+            calls.append(label)
+            return tuple(_function(name) for name in names)
+
+        return load
+
     registry = FunctionRegistry()
-    registry.defer(lambda: calls.append("ab") or (_function("A"), _function("B")), names=("a", "b"))
-    registry.defer(lambda: calls.append("open") or (_function("C"),))
+    registry.defer(loader("ab", "A", "B"), names=("a", "b"))
+    registry.defer(loader("open", "C"))
     with pytest.raises(ValueError, match="registered twice"):
         registry.register(_function("A"))
     assert registry.lookup("b") is not None and calls == ["ab"]

@@ -3,11 +3,15 @@ parameters, a repeating parameter in the middle of a signature, and the argument
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pyarrow as pa
 import pytest
 
 from headwater.engine.functions.registry import (
     AnyDecimal,
+    CallContext,
+    Datum,
     FunctionRegistry,
     Param,
     ScalarFunction,
@@ -18,7 +22,7 @@ from headwater.errors import PlanError
 from headwater.parser import types as t
 
 
-def _kernel(args, ctx):  # type: ignore[no-untyped-def]
+def _kernel(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     return pa.nulls(ctx.length, pa.string())
 
 
@@ -43,7 +47,9 @@ def test_any_decimal_inside_arrays_and_maps_takes_the_arguments_own_type() -> No
         registry.resolve("F", (t.Array(t.STRING),))
     with pytest.raises(PlanError, match=r"does not accept parameters \(MAP<INTEGER, DECIMAL\(4, 2\)>\)"):
         registry.resolve("F", (t.Map(t.INT, t.Decimal(4, 2)),))
-    assert signature_text(registry.lookup("F"), registry.lookup("F").signatures[0]) == "F(ARRAY<DECIMAL> a)"
+    function = registry.lookup("F")
+    assert function is not None
+    assert signature_text(function, function.signatures[0]) == "F(ARRAY<DECIMAL> a)"
 
 
 def _mid_varargs() -> Signature:
