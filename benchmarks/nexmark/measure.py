@@ -137,11 +137,13 @@ class Progress:
         self.total = max(total, 1)
         self.start = time.perf_counter()
         self.last_print = 0.0
+        self.finished = False
 
     def update(self, done: int) -> None:
         now = time.perf_counter()
-        if done < self.total and now - self.last_print < 0.5:
+        if self.finished or (done < self.total and now - self.last_print < 0.5):
             return
+        self.finished = done >= self.total
         self.last_print = now
         print(f"\r  {self.label}: {done:>12,}/{self.total:,} events  {now - self.start:7.2f} s",
               end="", file=sys.stderr, flush=True)
