@@ -22,6 +22,7 @@ from pathlib import Path
 
 from headwater.errors import HeadwaterError
 from headwater.repl.backend import Backend
+from headwater.repl.cli_properties import CliPropertyError
 from headwater.repl.console import Console
 from headwater.repl.session import OUTPUT_FORMATS, Session
 
@@ -302,7 +303,10 @@ def _set_cli(state: ShellState, arguments: tuple[str, ...]) -> None:
         return
     if len(arguments) != 2:
         raise CommandError(f"Too {'few' if len(arguments) < 2 else 'many'} parameters\n{_BY_NAME['set cli'].help}")
-    session.cli = session.cli.with_value(arguments[0], arguments[1])
+    try:
+        session.cli = session.cli.with_value(arguments[0], arguments[1])
+    except CliPropertyError as error:
+        raise CommandError(str(error)) from None
     if arguments[0].upper() == "EDITING-MODE":
         state.set_editing_mode(session.cli.editing_mode)
 

@@ -28,13 +28,23 @@ EXIT_MARKER = "[command exited with status]"
 class TmuxTerminal:
     """One tmux pane running one command."""
 
-    def __init__(self, command: list[str], *, cwd: Path, width: int = 180, height: int = 50) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        *,
+        cwd: Path,
+        width: int = 180,
+        height: int = 50,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.socket = f"headwater-test-{uuid.uuid4().hex[:12]}"
         self.target = "shell"
         # The wrapping shell reports the command's exit status on screen (tmux's own pane_dead_status is
         # not always filled in). It must outlive a Ctrl-C meant for the command: a no-op trap (not an
         # ignored signal, which the command would inherit) keeps it alive.
-        script = f"trap : INT; NO_COLOR=1 TERM=xterm-256color {shlex.join(command)}; echo \"{EXIT_MARKER} $?\""
+        variables = {"NO_COLOR": "1", "TERM": "xterm-256color", **(env or {})}
+        assignments = " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
+        script = f"trap : INT; {assignments} {shlex.join(command)}; echo \"{EXIT_MARKER} $?\""
         self._tmux(
             "new-session", "-d", "-s", self.target, "-x", str(width), "-y", str(height), "-c", str(cwd),
             f"sh -c {shlex.quote(script)}",
@@ -112,8 +122,10 @@ def terminal_factory(tmp_path: Path) -> Iterator[Callable[..., TmuxTerminal]]:
         pytest.skip("tmux is not installed")
     started: list[TmuxTerminal] = []
 
-    def start(*args: str, cwd: Path | None = None) -> TmuxTerminal:
-        terminal = TmuxTerminal([str(HEADWATER), *args], cwd=cwd or tmp_path)
+    def start(
+        *args: str, cwd: Path | None = None, height: int = 50, env: dict[str, str] | None = None
+    ) -> TmuxTerminal:
+        terminal = TmuxTerminal([str(HEADWATER), *args], cwd=cwd or tmp_path, height=height, env=env)
         started.append(terminal)
         return terminal
 
@@ -130,3 +142,86 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("HEADWATER_DATA_DIR", raising=False)
     return home
+
+
+class ShellUnderTest:
+    """A session on a real engine in this process, writing to string buffers (no terminal)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        import io
+
+        from headwater.engine import Engine
+        from headwater.repl.backend import EmbeddedBackend
+        from headwater.repl.console import Console
+        from headwater.repl.session import Session
+
+        self.out = io.StringIO()
+        self.err = io.StringIO()
+        self.console = Console(self.out, self.err, colour=False)
+        self.engine = Engine(data_dir)
+        self.backend = EmbeddedBackend(self.engine, data_dir)
+        self.session = Session(self.backend, self.console)
+
+    def run(self, text: str) -> tuple[str, str]:
+        """Run ``text``; the output and errors it produced (and only those)."""
+        out_start, err_start = len(self.out.getvalue()), len(self.err.getvalue())
+        self.session.run_text(text)
+        return self.out.getvalue()[out_start:], self.err.getvalue()[err_start:]
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+@pytest.fixture
+def shell(tmp_path: Path) -> Iterator[ShellUnderTest]:
+    """A session on an engine over a fresh data directory."""
+    under_test = ShellUnderTest(tmp_path / "data")
+    try:
+        yield under_test
+    finally:
+        under_test.close()
+
+
+def start_server(data_dir: Path, cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``headwater server`` on 127.0.0.1, port 0; return the process and the URL it announced
+    (polled with a timeout)."""
+    import os
+    import selectors
+
+    environment = {k: v for k, v in os.environ.items() if k != "HEADWATER_DATA_DIR"}
+    process = subprocess.Popen(
+        [str(HEADWATER), "--data-dir", str(data_dir), "server", "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+        env=environment,
+    )
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    announced = b""
+    deadline = time.monotonic() + 60
+    while b"\n" not in announced and time.monotonic() < deadline and process.poll() is None:
+        if selector.select(timeout=0.5):
+            announced += os.read(process.stdout.fileno(), 4096)
+    text = announced.decode(errors="replace")
+    if "listening on " not in text:
+        process.kill()
+        raise AssertionError(f"the server did not start: {text}")
+    return process, text.split("listening on ", 1)[1].split()[0]
+
+
+@pytest.fixture
+def headwater_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A real ``headwater server`` subprocess: its URL and data directory; stopped with SIGTERM."""
+    data_dir = tmp_path / "server-data"
+    process, url = start_server(data_dir, tmp_path)
+    try:
+        yield url, data_dir
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
