@@ -56,13 +56,22 @@ class ServerError(HeadwaterError):
         error_code: ksqlDB's error code (40001 bad statement, 40100 unauthorized, ...).
         message: the server's message.
         statement_text: the statement that failed, when the server named one.
+        entities: the JSON of the entities of the statements that ran before the failing one.
     """
 
-    def __init__(self, status: int, error_code: int, message: str, statement_text: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        error_code: int,
+        message: str,
+        statement_text: str | None = None,
+        entities: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.status = status
         self.error_code = error_code
         self.message = message
         self.statement_text = statement_text
+        self.entities = list(entities or [])
         super().__init__(message)
 
 
@@ -336,11 +345,13 @@ def _error_from(status: int, data: bytes) -> ServerError:
     except ValueError:
         document = None
     if isinstance(document, dict) and "message" in document:
+        entities = document.get("entities")
         return ServerError(
             status,
             int(document.get("error_code", status * 100)),
             str(document["message"]),
             document.get("statementText"),
+            entities if isinstance(entities, list) else None,
         )
     text = data.decode("utf-8", "replace").strip()[:300] or http.client.responses.get(status, "error")
     return ServerError(status, status * 100, f"HTTP {status}: {text}")
