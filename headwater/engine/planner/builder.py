@@ -18,7 +18,7 @@ on the same steps.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,10 +79,17 @@ class QueryBuilder:
         config: the effective configuration (some kernels read it).
     """
 
-    def __init__(self, catalog: Catalog, registry: FunctionRegistry, config: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        registry: FunctionRegistry,
+        config: Mapping[str, Any],
+        partitions: Callable[[str], int] | None = None,
+    ) -> None:
         self.catalog = catalog
         self.registry = registry
         self.config = config
+        self.partitions = partitions
 
     # -- entry points ------------------------------------------------------------------------------------
     def build(
@@ -109,6 +116,8 @@ class QueryBuilder:
             raise PlanError("EMIT FINAL is only supported for windowed aggregations.")
         plan, scope = source.plan, source.scope
         alias = source.alias
+        if source.is_join:
+            return self._build_join(query, source, sink_name, persistent)
         if query.where is not None:
             predicate = self._bind_where(apply_rules(query.where, WHERE_RULES), scope)
             if source.is_table:
@@ -119,7 +128,7 @@ class QueryBuilder:
         if query.partition_by is not None:
             partition = self._partition_by(query.partition_by, plan, scope, source.source, alias)
             plan, scope = partition.node, partition.scope
-        items, from_star = self._expand(query.select, plan, scope, source.source, alias)
+        items, from_star = self._expand(query.select, plan, scope, source.source, alias, None)
         items, scope, flat_map = self._table_functions(items, scope, plan)
         if flat_map is not None:
             if source.is_table:
@@ -183,7 +192,9 @@ class QueryBuilder:
     ) -> BuiltQuery:
         if query.partition_by is not None:
             raise PlanError("PARTITION BY is not supported with GROUP BY: the result is keyed by its grouping.")
-        items, from_star = self._expand(query.select, source.plan, source.scope, source.source, source.alias)
+        items, from_star = self._expand(
+            query.select, source.plan, source.scope, source.source, source.alias, source.join
+        )
         for expression, _ in items:
             if isinstance(expression, pe.FunctionCall) and binding.is_table_function_call(expression, self.registry):
                 raise PlanError("Table functions are not supported with GROUP BY.")
@@ -203,6 +214,59 @@ class QueryBuilder:
         return self._finish(
             query, source, planned.plan, planned.columns, window=planned.window, kind=SourceType.TABLE
         )
+
+    def _build_join(
+        self, query: ast.Query, source: QueryInput, sink_name: str | None, persistent: bool
+    ) -> BuiltQuery:
+        """A query over a join without aggregation: WHERE, then the projection with the join's key."""
+        from headwater.engine.planner.joins import join_projection
+
+        plan, scope = source.plan, source.scope
+        if query.partition_by is not None:
+            raise PlanError("PARTITION BY is not supported on the result of a join yet.")
+        if query.where is not None:
+            predicate = self._bind_where(apply_rules(source.normalize(query.where), WHERE_RULES), scope)
+            if source.is_table:
+                plan = TableFilterNode(plan, predicate, source.key_columns, _sql(query.where))
+            else:
+                plan = FilterNode(plan, predicate, _sql(query.where))
+        items, from_star = self._expand(query.select, plan, scope, source.source, source.alias, source.join)
+        for expression, _ in items:
+            if binding.is_table_function_call(expression, self.registry):
+                raise PlanError("Table functions are not supported on the result of a join yet.")
+        scope, planned = join_projection(
+            source, items, from_star, bind=self._bind, persistent=persistent, sink_name=sink_name
+        )
+        columns = []
+        seen: set[str] = set()
+        for index, (expression, alias_name, name, namespace) in enumerate(planned):
+            if alias_name is not None and alias_name in SYSTEM_COLUMNS:
+                raise PlanError(
+                    f"{quote(alias_name)} is a reserved column name. You cannot use it as an alias for a column."
+                )
+            if persistent and alias_name is None and name in SYSTEM_COLUMNS and index not in from_star:
+                raise PlanError(
+                    f"Reserved column name in select: {quote(name)}. Please remove or alias the column."
+                )
+            bound = self._bind(expression, scope, "SELECT", allow_null=True)
+            if bound.type is None:
+                raise PlanError(
+                    "Can't infer a type of null. Please explicitly cast it to a required type, e.g. "
+                    "CAST(null AS VARCHAR)."
+                )
+            if name in seen:
+                raise PlanError(
+                    f"Duplicate value columns found in schema: {quote(name)} {format_type(bound.type)}"
+                )
+            seen.add(name)
+            columns.append(SelectColumn(RowColumn(name, bound.type, namespace), bound, _sql(items[index][0]), items[index][0]))
+        if persistent and not any(c.column.namespace is Namespace.VALUE for c in columns):
+            raise PlanError("The projection contains no value columns.")
+        ordered = tuple(c for c in columns if c.column.namespace is Namespace.KEY) + tuple(
+            c for c in columns if c.column.namespace is not Namespace.KEY
+        )
+        project = ProjectNode(plan, tuple((c.column, c.bound) for c in ordered), tuple(c.sql for c in ordered))
+        return self._finish(query, source, project, ordered)
 
     # -- FROM ----------------------------------------------------------------------------------------------
     def _input(self, relation: ast.Relation) -> QueryInput:
@@ -255,13 +319,26 @@ class QueryBuilder:
         scope: Scope,
         source: DataSource,
         alias: str,
+        join: Any = None,
     ) -> tuple[list[tuple[pe.Expression, str | None]], set[int]]:
         """SELECT items as (expression, alias) pairs with ``*`` and ``s->*`` expanded, and the indexes
         of the items ``*`` produced. ``*`` is every column of the rows reaching the projection, key
-        columns first (after a PARTITION BY: the new keys, the values, then the old keys)."""
+        columns first (after a PARTITION BY: the new keys, the values, then the old keys); over a join
+        every column of every source (:meth:`~headwater.engine.planner.joins.JoinInfo.star`)."""
         items: list[tuple[pe.Expression, str | None]] = []
         from_star: set[int] = set()
         for item in select:
+            if isinstance(item, ast.AllColumns) and join is not None:
+                aliases = [a for _, a in join.leaves] + [s.name for s, _ in join.leaves]
+                if item.source is not None and item.source not in aliases:
+                    raise PlanError(f"'{item.source}' is not a valid stream/table name or alias.")
+                qualifier = item.source
+                if qualifier is not None:
+                    qualifier = next((a for s, a in join.leaves if qualifier in (a, s.name)), qualifier)
+                for expression in join.star(qualifier):
+                    from_star.add(len(items))
+                    items.append((expression, None))
+                continue
             if isinstance(item, ast.AllColumns):
                 if item.source is not None and item.source not in (alias, source.name):
                     raise PlanError(f"'{item.source}' is not a valid stream/table name or alias.")

@@ -48,6 +48,7 @@ class QueryInput:
         display: rewrites an expression into the form ksqlDB prints in messages.
         window: the window of a windowed input, or None.
         alias: the single source's alias (the first source's for a join).
+        join: for a join, what its projection needs (:class:`~headwater.engine.planner.joins.JoinInfo`).
     """
 
     plan: PlanNode
@@ -60,6 +61,7 @@ class QueryInput:
     display: Callable[[pe.Expression], pe.Expression]
     window: WindowInfo | None = None
     alias: str = ""
+    join: Any = None
 
     @property
     def source(self) -> DataSource:

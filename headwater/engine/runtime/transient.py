@@ -108,7 +108,7 @@ def open_stream(ctx: StatementContext, statement: ast.Statement) -> QueryStream:
     if not isinstance(statement, ast.SelectStatement):
         raise PlanError("Only SELECT and PRINT statements stream rows; use Engine.execute for the others.")
     query = statement.query
-    builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict())
+    builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict(), ctx.engine.partition_count)
     if query.emit is None:
         return _historical(ctx, builder, query)
     built = builder.build(query, sink_name=None, persistent=False)

@@ -297,7 +297,7 @@ def _explain_statement(ctx: StatementContext, statement: ast.Statement, text: st
     from headwater.engine.statements.queries import plan_create_as_select, plan_insert_into
 
     if isinstance(statement, ast.SelectStatement):
-        builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict())
+        builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict(), ctx.engine.partition_count)
         built = builder.build(statement.query, sink_name=None, persistent=False)
         query_id = ctx.engine.next_transient_id()
         fields = tuple(

@@ -107,7 +107,7 @@ def plan_create_as_select(
                 f"Cannot add {kind.value.lower()} '{stmt.name}': A {existing.kind.value.lower()} with the same "
                 "name already exists"
             )
-    builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict())
+    builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict(), ctx.engine.partition_count)
     built = builder.build(stmt.query, sink_name=stmt.name, persistent=True, statement_kind=statement_kind)
     if built.kind is not kind:
         raise PlanError(
@@ -178,7 +178,7 @@ def plan_insert_into(ctx: StatementContext, stmt: ast.InsertInto) -> PlannedQuer
     if stmt.query.limit is not None:
         raise PlanError("INSERT INTO statements don't support LIMIT clause.")
     WithClause.parse(stmt.properties, for_create_as=True)
-    builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict())
+    builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict(), ctx.engine.partition_count)
     built = builder.build(stmt.query, sink_name=target.name, persistent=True, statement_kind="INSERT INTO")
     if built.kind is SourceType.TABLE:
         raise PlanError(
