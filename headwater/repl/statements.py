@@ -12,6 +12,14 @@ scanner, which knows only what can hide a semicolon in ksqlDB's lexical grammar:
 
 The full parser, not this scanner, decides what the statements mean; the scanner never rejects text.
 
+Why the shell keeps this scanner besides the parser's ``split_statements``
+(:mod:`headwater.parser.lexer`): the parser's returns bare texts, so (1) it has no positions, and the
+shell needs each statement's line and column in the whole input to point a parse error's caret at the
+right place in a script; (2) it cannot say whether text ends inside an open string or comment (it folds
+such text into the last statement), which is exactly what Enter must know to choose between running
+and continuing; (3) it strips the ``;``, so a trailing statement without one is indistinguishable from
+one with it. It also runs on every Enter press and must not need the parser's grammar loaded.
+
 Example:
     >>> [piece.text for piece in split_statements("SHOW STREAMS; SELECT ';' FROM s;\\n-- done")]
     ['SHOW STREAMS;', "SELECT ';' FROM s;"]
