@@ -11,13 +11,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EOS_MARKER", "IOV_MAX", "MAGIC", "TRAILER_MAGIC", "AppendSink", "CaptureSink", "fsync_directory",
-           "write_all"]
+__all__ = ["DISCARD_ALL", "EOS_MARKER", "IOV_MAX", "MAGIC", "TRAILER_MAGIC", "AppendSink", "CaptureSink",
+           "fsync_directory", "write_all"]
 
 MAGIC = b"ARROW1\x00\x00"
 EOS_MARKER = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 TRAILER_MAGIC = b"ARROW1"
 IOV_MAX = 1024
+DISCARD_ALL = 1 << 62  # an AppendSink skip that drops everything a writer still emits
 
 
 def write_all(fd: int, data: Any) -> None:
@@ -66,12 +67,16 @@ class CaptureSink:
 class AppendSink:
     """A write-only file object for ``pa.PythonFile`` that appends one batch per ``writev`` call.
 
-    pyarrow's stream writer hands it the pieces of each batch message: small ``bytes`` (framing,
+    pyarrow's IPC writer hands it the pieces of each batch message: small ``bytes`` (framing,
     metadata, padding) and ``pa.Buffer`` objects that point straight at the batch's column buffers.
     The sink only keeps references; :meth:`commit` writes them with one ``os.writev``, so an append
-    costs no intermediate copy and one system call. The next ``skip`` bytes are dropped (the segment
-    sets it very high while the writer emits its preamble, then to 0). ``position`` is the file
-    offset the next byte will land at.
+    costs no intermediate copy and one system call.
+
+    ``position`` is the file offset of the next byte to be committed, as the writer sees it (its
+    ``tell()`` adds what is pending). The next ``skip`` bytes are counted in ``position`` but dropped:
+    the bytes the writer produces that the file already holds (its magic and schema message, or
+    batches replayed to prime it). With ``capturing`` set, pieces are kept in ``captured`` instead of
+    being queued for the file (the segment takes the footer that way).
     """
 
     def __init__(self, fd: int, position: int, skip: int) -> None:
@@ -80,20 +85,28 @@ class AppendSink:
         self.skip = skip
         self.pending: list[Any] = []
         self.pending_bytes = 0
+        self.capturing = False
+        self.captured: list[bytes] = []
         self.closed = False
 
     def write(self, data: Any) -> int:
-        size = len(data)
+        length = size = len(data)
         if self.skip:
             if size <= self.skip:
                 self.skip -= size
-                return size
+                self.position += size
+                return length
             data = memoryview(data)[self.skip:]
+            self.position += self.skip
             size -= self.skip
             self.skip = 0
+        if self.capturing:
+            self.captured.append(bytes(data))
+            self.position += size
+            return length
         self.pending.append(data)
         self.pending_bytes += size
-        return size
+        return length
 
     def commit(self) -> int:
         """Write the pending pieces (one ``writev`` unless the kernel takes less); return the byte count."""

@@ -12,14 +12,16 @@ Byte layout of ``<base>.arrow`` (docs/storage-format.md has the full picture)::
                (sealed only) int32 footer length, "ARROW1"
 
 While a segment is active its file is the IPC file magic followed by an IPC stream: every append is
-one ``RecordBatch.serialize()`` written with one ``write`` call, and a file of this shape is resumable
-by a later process (it only appends). Sealing appends end-of-stream, the footer and the trailing
-magic, which makes the file a complete Arrow IPC file that ``pyarrow.dataset`` opens. The footer is
-produced by replaying the segment's batches (zero-copy, from the memory map) through pyarrow's own
-``RecordBatchFileWriter`` into a sink that only counts bytes until ``close`` writes the footer, which
-is captured; the replay must reach exactly ``data_end``, i.e. pyarrow would have written the very same
-bytes, or the segment is rewritten instead. Sealed files are therefore byte-identical to what
-``pyarrow.ipc.new_file`` produces for the same batches.
+one batch message written with one ``writev`` by the segment's :class:`SegmentWriter` (pyarrow's IPC
+file writer over the end of the file), and a file of this shape is resumable by a later process (it
+only appends). Sealing appends end-of-stream, the footer and the trailing magic, which makes the file
+a complete Arrow IPC file that ``pyarrow.dataset`` opens. The footer comes from that writer, which has
+seen every batch (:mod:`headwater.storage.segment_writer`); without one (compaction's rewrites, a
+segment with no records) the batches are replayed (zero-copy, from the memory map) through pyarrow's
+own ``RecordBatchFileWriter`` into a sink that only counts bytes until ``close`` writes the footer,
+which is captured. Either way the writer must reach exactly ``data_end``, i.e. pyarrow would have
+written the very same bytes, or the segment is rewritten first. Sealed files are therefore
+byte-identical to what ``pyarrow.ipc.new_file`` produces for the same batches and footer metadata.
 
 Invariants:
 
@@ -51,20 +53,22 @@ from headwater.storage.ipc_io import (
     EOS_MARKER,
     MAGIC,
     TRAILER_MAGIC,
-    AppendSink,
     CaptureSink,
     fsync_directory,
     write_all,
 )
 from headwater.storage.names import index_path, segment_path, temp_path, time_index_path
+from headwater.storage.segment_writer import SegmentWriter, padded_value
 from headwater.storage.values import SegmentInfo
 
 __all__ = ["EOS_MARKER", "MAGIC", "ScanOutcome", "Segment", "fsync_directory", "write_all"]
 
 _META_PREFIX = "headwater."
 FORMAT_VERSION = "1"
-_DISCARD_ALL = 1 << 62
-_SMALL_BATCH_ROWS = 1024
+# Footer statistics known only when a segment is sealed, in footer order (after format_version and
+# base_offset, which are known when it is created).
+_LATER_STATISTICS = ("next_offset", "data_end", "record_count", "batch_count", "first_offset", "last_offset",
+                     "min_timestamp", "max_timestamp", "first_timestamp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +121,7 @@ class Segment:
         self.tail_status = "end"
         self._bytes_since_offset_entry = 0
         self._bytes_since_time_entry = 0
-        self._fd: int | None = None
-        self._sink: AppendSink | None = None
-        self._stream: pa.ipc.RecordBatchStreamWriter | None = None
+        self._writer: SegmentWriter | None = None
         self._buffer: pa.Buffer | None = None
         self._inode = 0
 
@@ -194,7 +196,7 @@ class Segment:
             return False
 
         def opt(name: str) -> int | None:
-            text = stats.get(_META_PREFIX + name, "")
+            text = stats.get(_META_PREFIX + name, "").strip()  # values may be right-aligned with spaces
             return int(text) if text else None
 
         self.sealed = True
@@ -430,58 +432,47 @@ class Segment:
     # writing (the partition writer only)
 
     def open_writer(self) -> None:
-        """Open the file for appending; the caller has removed any torn tail first.
+        """Open the file for appending through a :class:`SegmentWriter`; the caller has removed any
+        torn tail first.
 
-        Appends go through a pyarrow stream writer whose sink (:class:`AppendSink`) drops the schema
-        message the writer emits first (the file has it already) and writes each batch message at
-        the end of the file.
+        A segment that already holds batches primes the writer by replaying them (zero-copy); if the
+        replay does not reproduce the file's bytes, the file is first rewritten with pyarrow's own.
         """
         if self.sealed:
             raise CorruptSegmentError(f"Segment {self.path} is sealed and cannot take appends", path=str(self.path))
-        if self._fd is None:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-            size = os.fstat(fd).st_size
-            if size != self.data_end:
-                os.close(fd)
-                raise CorruptSegmentError(
-                    f"Segment {self.path} has {size - self.data_end} bytes after its last batch; recover first",
-                    path=str(self.path), position=self.data_end)
-            self._fd = fd
-            sink = AppendSink(fd, self.data_end, skip=_DISCARD_ALL)
-            stream = pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), self.schema)
-            # Let the writer emit its schema message (and an empty batch) into the void, so that
-            # from now on everything it writes is a batch message for the end of this file.
-            stream.write_batch(pa.RecordBatch.from_arrays([pa.array([], f.type) for f in self.schema],
-                                                          schema=self.schema))
-            sink.skip = 0
-            self._sink, self._stream = sink, stream
+        if self._writer is not None:
+            return
+        fixed = {_META_PREFIX + "format_version": FORMAT_VERSION, _META_PREFIX + "base_offset": str(self.base_offset)}
+        later = [_META_PREFIX + name for name in _LATER_STATISTICS]
+        existing = self.iter_batches() if self.batch_count else ()
+        try:
+            self._writer = SegmentWriter(self.path, self.schema, self.data_end, existing, fixed, later)
+        except CorruptSegmentError:
+            if not self.batch_count or os.path.getsize(self.path) != self.data_end:
+                raise
+            self._rewrite_from_batches()
+            self._writer = SegmentWriter(self.path, self.schema, self.data_end, self.iter_batches(), fixed, later)
 
     def append(self, batch: pa.RecordBatch, *, durable: bool, first_offset: int, min_timestamp: int,
                max_timestamp: int) -> int:
-        """Append one batch (``__offset`` filled, contiguous from ``first_offset``) with one write.
+        """Append one batch (``__offset`` filled, contiguous from ``first_offset``) with one ``writev``.
 
         Returns the bytes written. The caller passes the batch's timestamp bounds, which it has
         already computed for the roll decision.
         """
-        if self._stream is None:
+        if self._writer is None:
             self.open_writer()
-        assert self._stream is not None and self._sink is not None and self._fd is not None
+        writer = self._writer
+        assert writer is not None
         position = self.data_end
-        if batch.num_rows <= _SMALL_BATCH_ROWS:
-            # Small batch: one serialize (a small copy) beats a Python call per message piece.
-            payload = batch.serialize()
-            write_all(self._fd, payload)
-            size = payload.size
-            self._sink.position += size
-        else:
-            try:
-                self._stream.write_batch(batch)
-            except BaseException:
-                self._sink.discard()
-                raise
-            size = self._sink.commit()
+        try:
+            size = writer.append(batch, position)
+        except BaseException:
+            # The writer may have counted the batch; a fresh one is primed from the file next time.
+            self._close_stream()
+            raise
         if durable:
-            os.fsync(self._fd)
+            os.fsync(writer.fd)
         self.data_end += size
         self.file_size = self.data_end
         self._account_append(batch, position, size, first_offset, min_timestamp, max_timestamp)
@@ -515,28 +506,29 @@ class Segment:
 
     def fsync(self) -> None:
         """Force appended batches and index entries to disk."""
-        if self._fd is not None:
-            os.fsync(self._fd)
+        if self._writer is not None:
+            os.fsync(self._writer.fd)
         self.offset_index.fsync()
         self.time_index.fsync()
 
     def footer_metadata(self) -> dict[str, str]:
         """The ``headwater.*`` key/values stored in the footer of a sealed segment."""
-        def text(value: int | None) -> str:
-            return "" if value is None else str(value)
+        metadata = {_META_PREFIX + "format_version": FORMAT_VERSION, _META_PREFIX + "base_offset": str(self.base_offset)}
+        metadata.update((_META_PREFIX + name, padded_value(value)) for name, value in self._statistics().items())
+        return metadata
 
+    def _statistics(self) -> dict[str, int | None]:
+        """The footer statistics known at seal time, by name (without the ``headwater.`` prefix)."""
         return {
-            _META_PREFIX + "format_version": FORMAT_VERSION,
-            _META_PREFIX + "base_offset": str(self.base_offset),
-            _META_PREFIX + "next_offset": str(self.next_offset),
-            _META_PREFIX + "data_end": str(self.data_end),
-            _META_PREFIX + "record_count": str(self.record_count),
-            _META_PREFIX + "batch_count": str(self.batch_count),
-            _META_PREFIX + "first_offset": text(self.first_offset),
-            _META_PREFIX + "last_offset": text(self.last_offset),
-            _META_PREFIX + "min_timestamp": text(self.min_timestamp),
-            _META_PREFIX + "max_timestamp": text(self.max_timestamp),
-            _META_PREFIX + "first_timestamp": text(self.first_timestamp),
+            "next_offset": self.next_offset,
+            "data_end": self.data_end,
+            "record_count": self.record_count,
+            "batch_count": self.batch_count,
+            "first_offset": self.first_offset,
+            "last_offset": self.last_offset,
+            "min_timestamp": self.min_timestamp,
+            "max_timestamp": self.max_timestamp,
+            "first_timestamp": self.first_timestamp,
         }
 
     def _footer(self, batches: Iterable[pa.RecordBatch]) -> bytes | None:
@@ -564,12 +556,21 @@ class Segment:
     def seal(self, *, durable: bool) -> None:
         """Append end-of-stream and the IPC footer, making the file a complete Arrow IPC file.
 
-        If pyarrow's replay does not land exactly on ``data_end`` the segment is first rewritten from
-        its batches (so the bytes are pyarrow's own), then sealed.
+        The footer comes from the segment's own writer when it has seen every batch (the usual case:
+        no replay). Otherwise the batches are replayed through a new file writer; if pyarrow's replay
+        does not land exactly on ``data_end`` the segment is first rewritten from its batches (so the
+        bytes are pyarrow's own), then sealed.
         """
         if self.sealed:
             return
-        footer = self._footer(self.iter_batches())
+        footer: bytes | None = None
+        writer = self._writer
+        if writer is not None and writer.batches == self.batch_count and self.record_count:
+            statistics = {_META_PREFIX + name: value for name, value in self._statistics().items()}
+            with contextlib.suppress(CorruptSegmentError):
+                footer = writer.footer(statistics, self.data_end)
+        if footer is None:
+            footer = self._footer(self.iter_batches())
         if footer is None:
             self._rewrite_from_batches()
             footer = self._footer(self.iter_batches())
@@ -577,14 +578,13 @@ class Segment:
                 raise CorruptSegmentError(f"Segment {self.path} could not be sealed: the IPC replay disagrees",
                                           path=str(self.path))
         self._close_stream()
-        fd = self._fd if self._fd is not None else os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         try:
             write_all(fd, footer)
             if durable:
                 os.fsync(fd)
         finally:
             os.close(fd)
-            self._fd = None
         self.file_size = self.data_end + len(footer)
         self.sealed = True
         self.write_indexes(durable=durable)
@@ -619,20 +619,14 @@ class Segment:
         self.indexes_match_files = True
 
     def _close_stream(self) -> None:
-        """Drop the stream writer without letting its end-of-stream marker reach the file."""
-        if self._stream is not None and self._sink is not None:
-            self._sink.skip = _DISCARD_ALL
-            with contextlib.suppress(pa.ArrowException, OSError):
-                self._stream.close()
-        self._stream = None
-        self._sink = None
+        """Drop the writer (and its descriptor) without letting anything it still emits reach the file."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
     def close_writer(self) -> None:
         """Close the append descriptors (the segment stays readable)."""
         self._close_stream()
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
         self.offset_index.close()
         self.time_index.close()
 

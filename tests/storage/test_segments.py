@@ -49,7 +49,8 @@ def test_sealed_segment_opens_as_a_pyarrow_dataset(log: EventLog, orders_schema:
     table = dataset.to_table()
     assert table.column("id").to_pylist() == list(range(sum(info.record_count for info in sealed)))
     reader = pa.ipc.open_file(sealed[0].path)
-    assert reader.metadata[b"headwater.record_count"] == str(sealed[0].record_count).encode()
+    assert int(reader.metadata[b"headwater.record_count"]) == sealed[0].record_count
+    assert len(reader.metadata[b"headwater.record_count"]) == 20, "footer values are right-aligned in 20 characters"
     assert reader.schema.equals(headerless(topic.stored_schema), check_metadata=True)
     assert sealed[0].schema.equals(reader.schema, check_metadata=True)
     typed = ds.dataset([str(info.path) for info in sealed], format="ipc", schema=topic.stored_schema).to_table()
