@@ -8,8 +8,12 @@ that becomes a number is parsed by ``Integer.parseInt``, ``Long.parseLong``, ``D
 
 * ``Double.toString``: the shortest decimal that reads back as the same double (Arrow's float to string
   cast computes exactly those digits), laid out plainly for ``1e-3 <= |x| < 1e7`` (``100.0``,
-  ``0.001``) and as ``d.dddE<n>`` otherwise (``1.0E7``, ``1.0E-4``); ``NaN``, ``Infinity``. This is the
-  specification of Java 19 and later; older JDKs print a few values with a superfluous digit.
+  ``0.001``) and as ``d.dddE<n>`` otherwise (``1.0E7``, ``1.0E-4``); ``NaN``, ``Infinity``. The JDKs
+  ksqlDB runs on (before 19) differ from that for whole numbers from 2^53 to 2^63: their
+  ``FloatingDecimal`` writes the integer itself, rounded half-up to the number of decimal places its
+  binary exponent makes insignificant (2^62 is ``4.6116860184273879E18``, not ``4.611686018427388E18``);
+  that rule is reproduced. Their other, rarer superfluous digits (``4.6566128730773926E-10``) are not:
+  they change a value by far less than one unit in its last digit.
 * ``BigDecimal.toString``: plain unless the adjusted exponent is below -6 (``1E-7``, ``0E-8``), which
   for ksqlDB's non-negative scales happens only for tiny values with a scale of 7 or more; Arrow's
   decimal-to-string cast follows the same rule, and ``toPlainString`` rewrites those rows.
@@ -142,7 +146,7 @@ def java_double_str(value: float) -> str:
     if value == 0:
         return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
     sign = "-" if value < 0 else ""
-    digits, exponent = _shortest_digits(abs(value))
+    digits, exponent = _legacy_integer_digits(abs(value)) or _shortest_digits(abs(value))
     if -3 <= exponent < 7:
         if exponent >= 0:
             whole = digits[: exponent + 1].ljust(exponent + 1, "0")
@@ -150,6 +154,26 @@ def java_double_str(value: float) -> str:
             return f"{sign}{whole}.{fraction}"
         return f"{sign}0.{'0' * (-exponent - 1)}{digits}"
     return f"{sign}{digits[0]}.{digits[1:] or '0'}E{exponent}"
+
+
+_INSIGNIFICANT_DIGITS = (0, 0, 0, 0, 1, 1, 1, 2, 2)
+"""``FloatingDecimal.insignificantDigitsNumber`` for binary exponents 54 to 62 (index: exponent - 54)."""
+
+
+def _legacy_integer_digits(value: float) -> tuple[str, int] | None:
+    """The digits and exponent older JDKs write for a whole number ``2^53 <= value < 2^63``
+    (``FloatingDecimal.dtoa``'s integer path, see the module docstring), or None for other values."""
+    if not (2.0**53 <= value < 2.0**63) or value != math.floor(value):
+        return None
+    binary_exponent = math.frexp(value)[1] - 1
+    skipped = _INSIGNIFICANT_DIGITS[binary_exponent - 54] if binary_exponent >= 54 else 0
+    whole = int(value)
+    if skipped:
+        unit = 10**skipped
+        whole, residue = divmod(whole, unit)
+        whole += residue >= unit // 2
+    text = str(whole)
+    return text.rstrip("0"), len(text) - 1 + skipped
 
 
 def _shortest_digits(value: float) -> tuple[str, int]:
@@ -217,7 +241,41 @@ def java_double_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
         for row in rows:
             py[row] = java_double_str(values[int(row)].as_py())
         result = pa.array(py, pa.string())
+    large = pc.and_(pc.greater_equal(magnitude, 2.0**53), pc.less(magnitude, 2.0**63))
+    if pc.any(large).as_py():
+        result = _legacy_integers(values, result, _mask(large))
     return result
+
+
+def _legacy_integers(values: pa.Array, text: pa.Array, candidates: np.ndarray) -> pa.Array:
+    """``text`` with the whole numbers among the ``candidates`` rows (``2^53 <= |x| < 2^63``) written as
+    older JDKs write them (see the module docstring), with numpy and string kernels."""
+    numbers = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+    magnitude = np.abs(np.where(candidates, numbers, 0.0))
+    rows = np.flatnonzero(candidates & (magnitude == np.floor(magnitude)))
+    if rows.size == 0:
+        return text
+    picked = magnitude[rows]
+    binary_exponent = np.frexp(picked)[1].astype(np.int64) - 1
+    table = np.asarray(_INSIGNIFICANT_DIGITS, dtype=np.int64)
+    skipped = np.where(binary_exponent >= 54, table[np.clip(binary_exponent - 54, 0, len(table) - 1)], 0)
+    unit = (10**skipped).astype(np.int64)
+    whole = picked.astype(np.int64)
+    quotient, residue = np.divmod(whole, unit)
+    quotient = quotient + ((skipped > 0) & (residue >= unit // 2))  # FloatingDecimal rounds half up
+    digits = pc.cast(pa.array(quotient), pa.string())
+    exponent = pc.add(pc.subtract(pc.utf8_length(digits), 1), pa.array(skipped.astype(np.int32)))
+    significant = pc.replace_substring_regex(digits, "0+$", "")
+    rest = pc.utf8_slice_codeunits(significant, 1)
+    rest = pc.if_else(pc.equal(rest, ""), pa.scalar("0"), rest)
+    sign = pa.array(np.where(numbers[rows] < 0, "-", ""))
+    spelled = pc.binary_join_element_wise(
+        sign, pc.utf8_slice_codeunits(significant, 0, 1), ".", rest, "E", pc.cast(exponent, pa.string()), ""
+    )
+    replacement = np.zeros(len(text), dtype=np.int64)
+    replacement[rows] = np.arange(rows.size) + 1
+    merged = pa.concat_arrays([pa.array([None], pa.string()), spelled]).take(pa.array(replacement))
+    return pc.if_else(pa.array(replacement > 0), merged, text)
 
 
 def _scientific(text: pa.Array) -> pa.Array:
