@@ -166,7 +166,7 @@ class Client:
             if not self.engine.log.has_topic(source.topic):
                 continue  # a source whose topic was deleted outside Headwater has no rows to show
             mode = RelationMode.TABLE if source.is_table else RelationMode.STREAM
-            registrar.register(RelationRequest(source.name, source, mode, UNBOUNDED))
+            registrar.register(RelationRequest(source.name, source, mode, UNBOUNDED), lazy=True)
         return connection
 
     def export(

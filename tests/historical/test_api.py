@@ -97,7 +97,7 @@ def test_export_reads_back_as_the_same_rows(client: Client, tmp_path: Path) -> N
     assert seen[0] == ExportProgress(0, segments, 0)
     assert seen[-1].segments_done == seen[-1].segments_total == segments == report.segments_read
     assert seen[-1].rows_written == 8
-    back = duckdb.sql(f"SELECT * FROM '{target}' ORDER BY ROWTIME").fetchall()
+    back = duckdb.connect().sql(f"SELECT * FROM '{target}' ORDER BY ROWTIME").fetchall()
     assert back == [tuple(r.values()) for r in expected.sort_by("ROWTIME").to_pylist()]
     assert pq.read_schema(target).types == expected.schema.types
     assert not list(target.parent.glob(".*.tmp"))

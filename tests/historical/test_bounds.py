@@ -43,6 +43,13 @@ def _rows(seed: int, count: int = 400) -> pa.RecordBatch:
 
 
 def _within(bounds: ScanBounds, batch: pa.RecordBatch, keep: np.ndarray) -> bool:
+    """Every kept row lies in the bounds' hull, and a one-row segment holding it would be read."""
+    for row in np.flatnonzero(keep):
+        time_value = int(batch.column("ROWTIME")[row].as_py())
+        offset_value = int(batch.column("ROWOFFSET")[row].as_py())
+        partition_value = int(batch.column("ROWPARTITION")[row].as_py())
+        if not bounds.admits_segment(partition_value, time_value, time_value, offset_value, offset_value):
+            return False
     time = batch.column("ROWTIME").to_numpy()[keep]
     offset = batch.column("ROWOFFSET").to_numpy()[keep]
     partition = batch.column("ROWPARTITION").to_numpy()[keep]
@@ -119,8 +126,16 @@ def test_the_documented_cases_are_tight() -> None:
     assert of("ROWTIME > 10") == ScanBounds(min_timestamp=11)
     assert of("ROWOFFSET BETWEEN 3 AND 7") == ScanBounds(min_offset=3, max_offset=7)
     assert of("ROWPARTITION IN (0, 2)") == ScanBounds(partitions=frozenset({0, 2}))
-    assert of("ROWTIME < 5 OR ROWTIME > 50") == UNBOUNDED
-    assert of("ROWTIME < 5 OR ROWTIME = 9") == ScanBounds(max_timestamp=9)
+    outside = of("ROWTIME < 5 OR ROWTIME > 50")
+    assert outside.box == UNBOUNDED and not outside.admits_segment(0, 5, 50, 0, 1)
+    assert of("ROWTIME < 5 OR V > 50") == UNBOUNDED
+    either = of("ROWTIME < 5 OR ROWTIME = 9")
+    assert either.box == ScanBounds(max_timestamp=9)
+    assert either.parts == (ScanBounds(max_timestamp=4), ScanBounds(min_timestamp=9, max_timestamp=9))
+    assert not either.admits_segment(0, 6, 8, 0, 1)  # between the two ranges
+    assert of("NOT (ROWTIME < 5)") == ScanBounds(min_timestamp=5)
+    assert of("NOT (ROWTIME >= 5 AND V > 1)") == UNBOUNDED
+    assert of("ROWTIME NOT BETWEEN 5 AND 9").parts == (ScanBounds(max_timestamp=4), ScanBounds(min_timestamp=10))
     assert of("ROWTIME >= 60 * 1000") == ScanBounds(min_timestamp=60_000)
     assert of("V > 3") == UNBOUNDED
     assert of("ROWTIME > 30 AND ROWTIME < 10").empty

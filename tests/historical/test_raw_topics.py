@@ -62,7 +62,7 @@ def test_delimited_rows_decode_like_streaming(engine: Engine) -> None:
 
 
 def test_decoded_sealed_segments_are_cached_and_still_reported(engine: Engine) -> None:
-    values: list[bytes | None] = [b"broken"] + [f'{{"V": {i}}}'.encode() for i in range(30)]
+    values: list[bytes | None] = [b"broken", *(f'{{"V": {i}}}'.encode() for i in range(30))]
     _raw_topic(engine, "vals", "JSON", values, per_segment=5)
     engine.execute("CREATE STREAM VALS (V INT) WITH (KAFKA_TOPIC='vals', VALUE_FORMAT='JSON');")
     cache = DecodeCache()

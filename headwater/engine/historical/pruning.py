@@ -33,6 +33,7 @@ from headwater.engine.expressions import (
     BoundComparison,
     BoundInList,
     BoundLogical,
+    BoundNot,
     compile_expression,
     walk_bound,
 )
@@ -79,8 +80,10 @@ def _range(column: str, low: int | None, high: int | None) -> ScanBounds:
     if column == ROWOFFSET:
         return ScanBounds(min_offset=low, max_offset=high)
     if column == ROWPARTITION:
-        if low is not None and high is not None:
-            return ScanBounds(partitions=frozenset(range(max(low, 0), high + 1)) if high - low < 100_000 else None)
+        if low is not None and high is not None and high - low < 100_000:
+            return ScanBounds(partitions=frozenset(range(max(low, 0), high + 1)))
+        if high is not None and high < 100_000:
+            return ScanBounds(partitions=frozenset(range(0, high + 1)))
         return UNBOUNDED
     return UNBOUNDED
 
@@ -125,7 +128,45 @@ def _pseudo(bound: Bound, pseudo_fields: Mapping[str, str]) -> str | None:
     return None
 
 
+_COMPLEMENT = {
+    ComparisonOp.EQUAL: ComparisonOp.NOT_EQUAL,
+    ComparisonOp.NOT_EQUAL: ComparisonOp.EQUAL,
+    ComparisonOp.LESS_THAN: ComparisonOp.GREATER_THAN_OR_EQUAL,
+    ComparisonOp.LESS_THAN_OR_EQUAL: ComparisonOp.GREATER_THAN,
+    ComparisonOp.GREATER_THAN: ComparisonOp.LESS_THAN_OR_EQUAL,
+    ComparisonOp.GREATER_THAN_OR_EQUAL: ComparisonOp.LESS_THAN,
+}
+
+
+def _negated(node: Bound) -> Bound | None:
+    """``NOT node`` pushed one level down (De Morgan, complemented comparisons), or None. Exact for
+    ROWTIME / ROWOFFSET / ROWPARTITION, which are never NULL; for other columns the result bounds
+    nothing either way, so NULL's three-valued logic cannot make it wrong."""
+    if isinstance(node, BoundNot):
+        return node.operand
+    if isinstance(node, BoundLogical):
+        left, right = _negated(node.left), _negated(node.right)
+        if left is None or right is None:
+            return None
+        op = LogicalOp.OR if node.op is LogicalOp.AND else LogicalOp.AND
+        return BoundLogical(op, left, right)
+    if isinstance(node, BoundComparison) and node.op in _COMPLEMENT:
+        return BoundComparison(_COMPLEMENT[node.op], node.left, node.right)
+    if isinstance(node, BoundBetween):
+        return BoundBetween(node.value, node.low, node.high, not node.negated)
+    return None
+
+
 def _bound_bounds(node: Bound, pseudo_fields: Mapping[str, str]) -> ScanBounds:
+    if isinstance(node, BoundNot):
+        negated = _negated(node.operand)
+        return UNBOUNDED if negated is None else _bound_bounds(negated, pseudo_fields)
+    if isinstance(node, BoundBetween) and node.negated:
+        column = _pseudo(node.value, pseudo_fields)
+        low, high = _constant(node.low), _constant(node.high)
+        if column is None or low is None or high is None:
+            return UNBOUNDED
+        return _range(column, None, low - 1).hull(_range(column, high + 1, None))
     if isinstance(node, BoundLogical):
         return _combine(node.op, _bound_bounds(node.left, pseudo_fields), _bound_bounds(node.right, pseudo_fields))
     if isinstance(node, BoundComparison) and node.op in _FLIPPED:
@@ -154,9 +195,13 @@ def _bound_bounds(node: Bound, pseudo_fields: Mapping[str, str]) -> ScanBounds:
 
 
 def _in_values(column: str, values: list[int]) -> ScanBounds:
+    """IN as alternatives, one per value (a partition set for ROWPARTITION)."""
     if column == ROWPARTITION:
         return ScanBounds(partitions=frozenset(values))
-    return _range(column, min(values), max(values))
+    bounds = _range(column, values[0], values[0])
+    for value in values[1:]:
+        bounds = bounds.hull(_range(column, value, value))
+    return bounds
 
 
 # -- SQL extension predicates (sqlglot) ---------------------------------------------------------------------
@@ -214,11 +259,42 @@ def bounds_of_sql(
     return _sql_bounds(predicate, qualifiers, read)
 
 
+_SQL_COMPLEMENT: dict[type[exp.Expression], type[exp.Expression]] = {
+    exp.EQ: exp.NEQ,
+    exp.NEQ: exp.EQ,
+    exp.GT: exp.LTE,
+    exp.GTE: exp.LT,
+    exp.LT: exp.GTE,
+    exp.LTE: exp.GT,
+}
+
+
+def _sql_negated(node: exp.Expression) -> exp.Expression | None:
+    """``NOT node`` pushed one level down (see :func:`_negated`)."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Not):
+        return node.this
+    if isinstance(node, (exp.And, exp.Or)):
+        left, right = _sql_negated(node.this), _sql_negated(node.expression)
+        if left is None or right is None:
+            return None
+        other = exp.Or if isinstance(node, exp.And) else exp.And
+        return other(this=left, expression=right)
+    complement = _SQL_COMPLEMENT.get(type(node))
+    if complement is not None:
+        return complement(this=node.this, expression=node.expression)
+    return None
+
+
 def _sql_bounds(
     node: exp.Expression, qualifiers: Collection[str], read: Callable[[exp.Expression], Any]
 ) -> ScanBounds:
     while isinstance(node, exp.Paren):
         node = node.this
+    if isinstance(node, exp.Not):
+        negated = _sql_negated(node.this)
+        return UNBOUNDED if negated is None else _sql_bounds(negated, qualifiers, read)
     if isinstance(node, exp.And):
         return _combine("AND", _sql_bounds(node.this, qualifiers, read), _sql_bounds(node.expression, qualifiers, read))
     if isinstance(node, exp.Or):

@@ -42,7 +42,12 @@ from headwater.engine.historical.bounds import UNBOUNDED, ScanBounds
 from headwater.engine.historical.decode import DecodeCache, DecodeReport, SourceDecoder
 from headwater.engine.historical.duck_types import quote_identifier
 from headwater.engine.historical.plan import RelationMode, RelationRequest
-from headwater.engine.historical.segments import SegmentOpenCounter, TopicSnapshot, stored_dataset
+from headwater.engine.historical.segments import (
+    SegmentOpenCounter,
+    TopicSnapshot,
+    stored_dataset,
+    stored_table,
+)
 from headwater.engine.operators.base import NULL_VALUE_COLUMN
 from headwater.engine.schema import PSEUDO_COLUMNS, ROWOFFSET, ROWPARTITION, ROWTIME, WINDOW_COLUMNS
 from headwater.engine.types import to_arrow
@@ -145,7 +150,12 @@ class RelationRegistrar:
         self._counter = itertools.count()
 
     def register(
-        self, request: RelationRequest, *, only: Collection[str] | None = None, dry_run: bool = False
+        self,
+        request: RelationRequest,
+        *,
+        only: Collection[str] | None = None,
+        dry_run: bool = False,
+        lazy: bool = False,
     ) -> SourceScan:
         """Create (or replace) the view ``request.view``.
 
@@ -154,6 +164,10 @@ class RelationRegistrar:
             only: read only the segments with these paths (an export goes segment by segment).
             dry_run: read nothing: the view has the right columns and no rows (EXPLAIN), while the
                 scan statistics still say which segments a real run would read.
+            lazy: present stored columns as an Arrow dataset whose fragments carry the segments'
+                bounds, so DuckDB skips segments by its own filters when queries come (a connection
+                handed to the user); otherwise as a table of the chosen segments, whose row count
+                DuckDB's optimizer can see (planned queries, whose bounds are known).
 
         Raises:
             PlanError: the source's topic is gone.
@@ -173,8 +187,9 @@ class RelationRegistrar:
         direct = reads_stored_columns(self.engine, source, snapshot)
         if direct:
             name = f"__hw_stored_{number}"
-            dataset = stored_dataset(snapshot, [] if dry_run else chosen, counter)
-            self.connection.register(name, dataset)
+            segments = [] if dry_run else chosen
+            data = stored_dataset(snapshot, segments, counter) if lazy else stored_table(snapshot, segments, counter)
+            self.connection.register(name, data)
             rows = self._stored_rows(source, name)
         else:
             name = f"__hw_rows_{number}"
@@ -182,7 +197,9 @@ class RelationRegistrar:
             table = decoder.decode(snapshot, [] if dry_run else chosen, self.cache, counter)
             self.connection.register(name, table)
             rows = f"SELECT * FROM {quote_identifier(name)}"
-        self.connection.execute(f"CREATE OR REPLACE VIEW {quote_identifier(request.view)} AS {self._view(source, request.mode, rows)}")
+        self.connection.execute(
+            f"CREATE OR REPLACE TEMP VIEW {quote_identifier(request.view)} AS {self._view(source, request.mode, rows)}"
+        )
         scan = SourceScan(
             request.view,
             source,

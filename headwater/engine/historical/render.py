@@ -36,6 +36,7 @@ Example::
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Mapping
 from decimal import Decimal as PyDecimal
 from typing import Any
@@ -102,7 +103,12 @@ cast to one type by the binder)."""
 
 
 def datatype(sql_type: t.SqlType) -> exp.DataType:
-    """The sqlglot data type for ``sql_type`` in DuckDB."""
+    """The sqlglot data type for ``sql_type`` in DuckDB (a fresh tree: callers may attach it anywhere)."""
+    return _datatype(sql_type).copy()
+
+
+@functools.lru_cache(maxsize=512)
+def _datatype(sql_type: t.SqlType) -> exp.DataType:
     return exp.DataType.build(duckdb_type(sql_type), dialect="duckdb")
 
 

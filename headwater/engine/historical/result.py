@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
@@ -132,7 +133,7 @@ class HistoricalResult:
     def warnings(self) -> tuple[str, ...]:
         return self.stats.warnings()
 
-    def rows(self) -> list[tuple[object, ...]]:
+    def rows(self) -> list[tuple[Any, ...]]:
         """Every row as a tuple of Python values."""
         columns = [column.to_pylist() for column in self.table.columns]
         return list(zip(*columns)) if columns else []

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
@@ -44,9 +45,12 @@ __all__ = [
     "SegmentOpenCounter",
     "TopicSnapshot",
     "conform_batch",
+    "paths",
     "read_segment",
     "segment_guarantee",
     "stored_dataset",
+    "stored_table",
+    "table_schema",
 ]
 
 
@@ -199,7 +203,7 @@ def read_segment(snapshot: TopicSnapshot, segment: Any, counter: SegmentOpenCoun
         offsets = batch.column("__offset")
         if offsets[batch.num_rows - 1].as_py() >= segment.next_offset:
             # a read that ran into the next segment (the active segment was rolled meanwhile)
-            keep = pa.compute.less(offsets, segment.next_offset)
+            keep = pc.less(offsets, segment.next_offset)
             batch = batch.filter(keep)
             if not batch.num_rows:
                 continue
@@ -233,6 +237,42 @@ def stored_dataset(
     if batches or not parts:
         parts.append(ds.InMemoryDataset(pa.Table.from_batches(batches, schema=schema)))
     return parts[0] if len(parts) == 1 else ds.UnionDataset(schema, parts)
+
+
+def stored_table(snapshot: TopicSnapshot, segments: Sequence[Any], counter: SegmentOpenCounter) -> pa.Table:
+    """The stored rows of ``segments`` (of a typed topic) as one Arrow table, without ``__headers``.
+
+    Sealed segments are memory-mapped and their batches referenced in place (zero-copy: nothing is read
+    until DuckDB touches a column); active ones are read through the log. A table, unlike a dataset,
+    tells DuckDB its row count, which its optimizer needs to order joins (a join built on the wrong
+    side measured 3x slower); the segments are chosen beforehand from the query's bounds.
+    """
+    schema = table_schema(snapshot)
+    names = schema.names[:-1]
+    batches: list[pa.RecordBatch] = []
+    for segment in segments:
+        if segment.sealed:
+            counter.note(str(segment.path))
+            reader = pa.ipc.open_file(pa.memory_map(str(segment.path)))
+            stored = [reader.get_batch(i) for i in range(reader.num_record_batches)]
+            stored = [
+                b.append_column(PARTITION_COLUMN, pa.repeat(pa.scalar(segment.partition, pa.int32()), b.num_rows))
+                for b in stored
+                if b.num_rows
+            ]
+        else:
+            stored = read_segment(snapshot, segment, counter)
+        for batch in stored:
+            present = [n for n in names if n in batch.schema.names]
+            selected = batch.select([*present, PARTITION_COLUMN])
+            batches.append(selected if selected.schema.equals(schema) else conform_batch(selected, schema))
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def table_schema(snapshot: TopicSnapshot) -> pa.Schema:
+    """The columns :func:`stored_table` gives: the stored ones but ``__headers``, then ``__partition``."""
+    fields = [f for f in snapshot.stored_schema if f.name != "__headers"]
+    return pa.schema([*fields, pa.field(PARTITION_COLUMN, pa.int32(), nullable=False)])
 
 
 def paths(segments: Iterable[Any]) -> frozenset[str]:

@@ -42,7 +42,25 @@ from headwater.parser import ast
 __all__ = ["HistoricalSession", "decode_cache_for", "engine_config", "run_select"]
 
 _CACHES: weakref.WeakKeyDictionary[Any, DecodeCache] = weakref.WeakKeyDictionary()
+_DATABASES: weakref.WeakKeyDictionary[Any, duckdb.DuckDBPyConnection] = weakref.WeakKeyDictionary()
 _CACHES_LOCK = threading.Lock()
+
+
+def _database_for(engine: Any) -> duckdb.DuckDBPyConnection:
+    """The in-memory DuckDB database historical queries of ``engine`` run in, one cursor per query.
+
+    Opening a DuckDB database costs 60-100 ms, a cursor well under one; views are created TEMP (per
+    cursor) and functions under names unique in the database, so concurrent queries do not meet. SQL
+    from a shell or a server reaches it: it may read streams and tables, not the server's files
+    (``read_csv('/etc/...')``) or the network, so external access is switched off for good.
+    """
+    with _CACHES_LOCK:
+        database = _DATABASES.get(engine)
+        if database is None:
+            database = duckdb.connect()
+            database.execute("SET enable_external_access = false")
+            _DATABASES[engine] = database
+        return database.cursor()
 
 
 def decode_cache_for(engine: Any) -> DecodeCache:
@@ -84,12 +102,8 @@ class HistoricalSession:
         self.engine = engine
         self.config = engine_config(engine, config)
         self.dry_run = dry_run
-        self.connection = duckdb.connect()
+        self.connection = duckdb.connect() if external_access else _database_for(engine)
         self.connection.execute("SET error_on_division_by_zero = false")
-        if not external_access:
-            # SQL from a shell or a server reaches this connection: it may read streams and tables, not
-            # the server's files (read_csv('/etc/...')) or the network.
-            self.connection.execute("SET enable_external_access = false")
         self.report = DecodeReport()
         self.udfs = UdfRegistry(self.connection, self.config, on_error=self._log_failure)
         self.registrar = RelationRegistrar(
@@ -100,6 +114,8 @@ class HistoricalSession:
         self.engine.processing_log.write([ProcessingLogEntry.processing(HISTORICAL_QUERY_ID, message, None)])
 
     def close(self) -> None:
+        """Drop this session's functions and close its cursor (its temporary views go with it)."""
+        self.udfs.remove_all()
         self.connection.close()
 
     def __enter__(self) -> HistoricalSession:

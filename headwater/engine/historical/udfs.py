@@ -47,6 +47,9 @@ from headwater.parser import types as t
 
 __all__ = ["ROWS_ARGUMENT", "UdfRegistry"]
 
+_NUMBERS = itertools.count()
+"""Function names are unique in the process: sessions share a DuckDB database, each with its cursor."""
+
 ROWS_ARGUMENT = "__rows"
 """The placeholder column a function that reads no column receives, so it knows how many rows to make."""
 
@@ -72,8 +75,8 @@ class UdfRegistry:
         self.connection = connection
         self.config = dict(config)
         self.on_error = on_error
-        self._counter = itertools.count()
         self._cache: dict[Any, str] = {}
+        self._names: list[str] = []
         self._lock = threading.Lock()
         self.failed_rows = 0
 
@@ -85,6 +88,16 @@ class UdfRegistry:
         )
         connection: Any = self.connection
         connection.create_function(name, function, parameters, result, **options)
+        self._names.append(name)
+
+    def remove_all(self) -> None:
+        """Remove every function this registry created (the database outlives the session)."""
+        connection: Any = self.connection
+        for name in self._names:
+            with contextlib.suppress(duckdb.Error):
+                connection.remove_function(name)
+        self._names.clear()
+        self._cache.clear()
 
     def _report(self, row: int, message: str) -> None:
         with self._lock:
@@ -127,7 +140,7 @@ class UdfRegistry:
                 batch = pa.RecordBatch.from_arrays([pa.nulls(len(args[0]), pa.bool_())], names=[ROWS_ARGUMENT])
             return to_duckdb_arrow(compiled.evaluate(batch, on_error=report), result_type)
 
-        name = f"hw_expr_{next(self._counter)}"
+        name = f"hw_expr_{next(_NUMBERS)}"
         parameters = [_sqltype(sql_type) for sql_type in types] if fields else [duckdb.sqltype("BOOLEAN")]
         self._create(
             name,
@@ -179,7 +192,7 @@ class UdfRegistry:
             element = f"STRUCT({fields})"
         else:
             element = duckdb_type(types[0]) if types else "BOOLEAN"
-        name = f"hw_agg_{next(self._counter)}"
+        name = f"hw_agg_{next(_NUMBERS)}"
         self._create(
             name,
             run,
@@ -219,7 +232,7 @@ class UdfRegistry:
             element = to_duckdb_arrow(ordered, element_type)
             return pa.ListArray.from_arrays(pa.array(offsets), element)
 
-        name = f"hw_table_{next(self._counter)}"
+        name = f"hw_table_{next(_NUMBERS)}"
         parameters = [_sqltype(sql_type) for sql_type in types] if fields else [duckdb.sqltype("BOOLEAN")]
         self._create(
             name,
