@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from importlib import import_module
 
@@ -180,3 +181,25 @@ def test_deferred_registration() -> None:
     stale.defer(lambda: (_function("X"),), names=("X", "Y"))
     with pytest.raises(ValueError, match="the index is stale"):
         stale.lookup("Y")
+
+
+def test_a_lookup_during_a_load_waits_for_it() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow_load() -> tuple[ScalarFunction, ...]:
+        started.set()
+        release.wait(timeout=10)
+        return (_function("A"), _function("B"))
+
+    registry = FunctionRegistry()
+    registry.defer(slow_load, names=("A", "B"))
+    found: dict[str, object] = {}
+    first = threading.Thread(target=lambda: found.update(A=registry.lookup("A")))
+    first.start()
+    assert started.wait(timeout=10)
+    second = threading.Thread(target=lambda: found.update(B=registry.lookup("B")))
+    second.start()
+    release.set()
+    first.join(timeout=10)
+    second.join(timeout=10)
+    assert found["A"] is not None and found["B"] is not None

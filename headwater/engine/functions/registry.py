@@ -401,38 +401,48 @@ class FunctionRegistry:
         return any(group.aggregates == aggregates for group in self._open_groups)
 
     def _load_open(self, *, aggregates: bool) -> None:
-        for group in [g for g in self._open_groups if g.aggregates == aggregates]:
+        with self._loading:
+            groups = [g for g in self._open_groups if g.aggregates == aggregates]
+        for group in groups:
             self._load(group)
 
     def _load_all(self, *, aggregates: bool) -> None:
         self._load_open(aggregates=aggregates)
-        named = self._deferred_aggregates if aggregates else self._deferred
-        for group in {id(g): g for g in named.values()}.values():
+        with self._loading:
+            named = self._deferred_aggregates if aggregates else self._deferred
+            groups = list({id(g): g for g in named.values()}.values())
+        for group in groups:
             self._load(group)
 
     def _load(self, group: _DeferredGroup) -> None:
+        """Import and register a deferred group, once. Its names stay deferred until its functions
+        are registered, so a concurrent lookup waits for the load instead of missing the name."""
         with self._loading:
             target = self._deferred_aggregates if group.aggregates else self._deferred
             if group.names is None:
                 if group not in self._open_groups:
-                    return  # another thread loaded it
-                self._open_groups.remove(group)
-            else:
-                if target.get(next(iter(group.names))) is not group:
-                    return
-                for key in group.names:
-                    del target[key]
+                    return  # loaded meanwhile
+            elif target.get(next(iter(group.names))) is not group:
+                return
             loaded = list(group.loader())
             found = {function.name.upper() for function in loaded}
             if group.names is not None and found != group.names:
                 raise ValueError(
                     f"deferred functions {sorted(group.names)} loaded as {sorted(found)}: the index is stale"
                 )
+            registered = self._aggregates if group.aggregates else self._functions
             for function in loaded:
-                if group.aggregates:
-                    self.register_aggregate(function.name, function)
-                else:
-                    self.register(function)
+                key = function.name.upper()
+                if key in self._functions or key in self._aggregates or (
+                    key not in (group.names or ()) and (key in self._deferred or key in self._deferred_aggregates)
+                ):
+                    raise ValueError(f"function {key} is registered twice")
+                registered[key] = function
+            if group.names is None:
+                self._open_groups.remove(group)
+            else:
+                for key in group.names:
+                    del target[key]
 
     def resolve(self, name: str, arg_types: Sequence[t.SqlType | None]) -> ResolvedFunction:
         """Pick the overload of ``name`` for arguments of ``arg_types``.
