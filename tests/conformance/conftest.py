@@ -31,3 +31,12 @@ def sql_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"the conformance corpus is not at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def rqtt_dir() -> Path:
+    """The RQTT (REST) files; the test is skipped when the corpus is not there."""
+    path = CORPUS_DIR / "rqtt"
+    if not path.is_dir():
+        pytest.skip(f"the conformance corpus is not at {path}")
+    return path

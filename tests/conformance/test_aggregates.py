@@ -21,6 +21,12 @@ def registry() -> FunctionRegistry:
     return test_function_registry(FunctionRegistry())
 
 
+def _aggregate(registry: FunctionRegistry, name: str) -> Any:
+    found = registry.aggregate(name)
+    assert found is not None, f"no aggregate named {name}"
+    return found
+
+
 def _run(
     registry: FunctionRegistry,
     name: str,
@@ -31,7 +37,7 @@ def _run(
     config: dict[str, Any] | None = None,
 ) -> list[Any]:
     """Feed rows one per batch (as the runner does) and return the result after each."""
-    resolved = registry.aggregate(name).resolve(types)
+    resolved = _aggregate(registry, name).resolve(types)
     accumulator = resolved.create(literals, config or {})
     slots = slots or [0] * len(rows)
     accumulator.resize(max(slots) + 1)
@@ -44,7 +50,7 @@ def _run(
 
 
 def test_test_udaf_sums_each_type(registry: FunctionRegistry) -> None:
-    assert registry.aggregate("test_udaf").resolve((t.INT,)).return_type == t.BIGINT
+    assert _aggregate(registry, "test_udaf").resolve((t.INT,)).return_type == t.BIGINT
     assert _run(registry, "TEST_UDAF", (t.INT,), [(-2147483647,), (5,), (None,)]) == [
         -2147483647,
         -2147483642,
@@ -56,7 +62,7 @@ def test_test_udaf_sums_each_type(registry: FunctionRegistry) -> None:
 
 
 def test_test_udaf_string_lengths_start_from_a_literal(registry: FunctionRegistry) -> None:
-    resolved = registry.aggregate("TEST_UDAF").resolve((t.STRING, t.STRING))
+    resolved = _aggregate(registry, "TEST_UDAF").resolve((t.STRING, t.STRING))
     assert resolved.literal_positions == (1,) and resolved.column_positions == (0,)
     assert _run(
         registry, "TEST_UDAF", (t.STRING, t.STRING), [("ab", None), ("cde", None)], literals=("init",)
@@ -70,7 +76,7 @@ def test_test_udaf_struct(registry: FunctionRegistry) -> None:
 
 
 def test_test_udaf_undoes_for_tables(registry: FunctionRegistry) -> None:
-    resolved = registry.aggregate("TEST_UDAF").resolve((t.BIGINT,))
+    resolved = _aggregate(registry, "TEST_UDAF").resolve((t.BIGINT,))
     assert resolved.supports_undo
     accumulator = resolved.create((), {})
     accumulator.resize(1)
@@ -86,27 +92,27 @@ def test_var_arg_and_its_resolution_errors(registry: FunctionRegistry) -> None:
     with pytest.raises(
         PlanError, match=r"Function 'VAR_ARG' does not accept parameters \(BIGINT, INTEGER\)\."
     ):
-        registry.aggregate("VAR_ARG").resolve((t.BIGINT, t.INT))
+        _aggregate(registry, "VAR_ARG").resolve((t.BIGINT, t.INT))
     with pytest.raises(PlanError, match=r"does not accept parameters \(STRING, STRING\)\."):
-        registry.aggregate("VAR_ARG").resolve((t.STRING, t.STRING))
+        _aggregate(registry, "VAR_ARG").resolve((t.STRING, t.STRING))
 
 
 def test_mid_var_arg_adds_its_literals_at_the_end(registry: FunctionRegistry) -> None:
     types = (t.BIGINT, t.STRING, t.STRING, t.STRING, t.INT, t.INT)
-    resolved = registry.aggregate("MID_VAR_ARG").resolve(types)
+    resolved = _aggregate(registry, "MID_VAR_ARG").resolve(types)
     assert resolved.literal_positions == (4, 5)
     rows = [(6, "hi", "hello", "world", None, None), (None, "hello", "hello", "world", None, None)]
     assert _run(registry, "MID_VAR_ARG", types, rows, literals=(7, 3)) == [28, 43]
     with pytest.raises(PlanError, match=r"does not accept parameters \(BIGINT, STRING, STRING, INTEGER\)\."):
-        registry.aggregate("MID_VAR_ARG").resolve((t.BIGINT, t.STRING, t.STRING, t.INT))
+        _aggregate(registry, "MID_VAR_ARG").resolve((t.BIGINT, t.STRING, t.STRING, t.INT))
     too_many = (t.BIGINT, *([t.STRING] * (MAX_REPEATED + 1)), t.INT, t.INT)
     with pytest.raises(PlanError):
-        registry.aggregate("MID_VAR_ARG").resolve(too_many)
+        _aggregate(registry, "MID_VAR_ARG").resolve(too_many)
 
 
 def test_multi_arg_family_starts_from_literals(registry: FunctionRegistry) -> None:
     types = (t.BIGINT, t.STRING, t.INT, t.STRING, t.STRING, t.STRING)
-    resolved = registry.aggregate("MULTI_ARG").resolve(types)
+    resolved = _aggregate(registry, "MULTI_ARG").resolve(types)
     assert resolved.literal_positions == (2, 3, 4, 5)
     assert _run(
         registry, "MULTI_ARG", types, [(6, "hi", None, None, None, None)], literals=(5, "10", "20", "3")
@@ -114,7 +120,7 @@ def test_multi_arg_family_starts_from_literals(registry: FunctionRegistry) -> No
     with pytest.raises(
         PlanError, match=r"Function 'MULTI_ARG' does not accept parameters \(BIGINT, STRING\)\."
     ):
-        registry.aggregate("MULTI_ARG").resolve((t.BIGINT, t.STRING))
+        _aggregate(registry, "MULTI_ARG").resolve((t.BIGINT, t.STRING))
     five = (t.BIGINT, t.STRING, t.STRING, t.STRING, t.INT, t.INT)
     assert _run(registry, "FIVE_ARG", five, [(1, "a", None, "bc", 4, None)], literals=(5,)) == [
         5 + 1 + 1 + 2 + 4
@@ -123,7 +129,7 @@ def test_multi_arg_family_starts_from_literals(registry: FunctionRegistry) -> No
 
 def test_generic_var_arg_collects_complete_rows(registry: FunctionRegistry) -> None:
     types = (t.Decimal(2, 1), t.INT, t.DOUBLE, t.DOUBLE)
-    resolved = registry.aggregate("GENERIC_VAR_ARG").resolve(types)
+    resolved = _aggregate(registry, "GENERIC_VAR_ARG").resolve(types)
     assert resolved.return_type == t.Array(t.Decimal(2, 1))
     from decimal import Decimal
 
@@ -142,17 +148,19 @@ def test_generic_var_arg_collects_complete_rows(registry: FunctionRegistry) -> N
     with pytest.raises(
         PlanError, match=r"does not accept parameters \(DECIMAL\(5, 1\), INTEGER, DOUBLE, STRING, DOUBLE\)"
     ):
-        registry.aggregate("GENERIC_VAR_ARG").resolve((t.Decimal(5, 1), t.INT, t.DOUBLE, t.STRING, t.DOUBLE))
+        _aggregate(registry, "GENERIC_VAR_ARG").resolve(
+            (t.Decimal(5, 1), t.INT, t.DOUBLE, t.STRING, t.DOUBLE)
+        )
 
 
 def test_obj_col_arg_accepts_any_trailing_types(registry: FunctionRegistry) -> None:
     types = (t.INT, t.Map(t.STRING, t.INT), t.Array(t.STRING))
-    assert registry.aggregate("OBJ_COL_ARG").resolve(types).return_type == t.Array(t.INT)
+    assert _aggregate(registry, "OBJ_COL_ARG").resolve(types).return_type == t.Array(t.INT)
     assert _run(registry, "OBJ_COL_ARG", (t.INT,), [(2,), (None,), (3,)]) == [[2], [2], [2, 3]]
 
 
 def test_state_survives_a_checkpoint(registry: FunctionRegistry) -> None:
-    resolved = registry.aggregate("GENERIC_VAR_ARG").resolve((t.STRING, t.INT))
+    resolved = _aggregate(registry, "GENERIC_VAR_ARG").resolve((t.STRING, t.INT))
     first = resolved.create((), {})
     first.resize(2)
     first.update(group_rows(np.array([1, 0])), [pa.array(["a", "b"]), pa.array([1, 2], pa.int32())], None)

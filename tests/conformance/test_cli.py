@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from headwater.conformance.cli import main
 
 STREAM = "CREATE STREAM INPUT (K STRING KEY, ID BIGINT) WITH (kafka_topic='input', value_format='JSON');"
@@ -96,3 +98,54 @@ def test_module_entry_point_runs_in_parallel(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     total = next(line for line in completed.stdout.splitlines() if line.startswith("TOTAL"))
     assert total.split()[1:] == ["2", "1", "0", "1", "4"]
+
+
+def _write_rqtt(directory: Path) -> Path:
+    tests = [
+        {
+            "name": "inserts",
+            "statements": [STREAM, "INSERT INTO INPUT (K, ID) VALUES ('a', 1);"],
+            "outputs": [{"topic": "input", "key": "a", "value": {"ID": 1}}],
+            "responses": [{"admin": {"@type": "currentStatus"}}],
+        },
+        {
+            "name": "wrong",
+            "statements": [STREAM, "INSERT INTO INPUT (K, ID) VALUES ('a', 1);"],
+            "outputs": [{"topic": "input", "key": "a", "value": {"ID": 2}}],
+        },
+        {
+            "name": "avro",
+            "statements": [STREAM.replace("'JSON'", "'AVRO'")],
+            "responses": [{"admin": {"@type": "currentStatus"}}],
+        },
+    ]
+    directory.mkdir(exist_ok=True)
+    path = directory / "rest.json"
+    path.write_text(json.dumps({"tests": tests}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("flags", [["--rqtt"], ["--http"]])
+def test_rqtt_through_the_engine_and_over_http(tmp_path: Path, flags: list[str]) -> None:
+    path = _write_rqtt(tmp_path / "cases")
+    out = io.StringIO()
+    report = tmp_path / "results.json"
+    assert main([*flags, str(path), "--jobs", "1", "--json", str(report)], out=out) == 0
+    total = next(line for line in out.getvalue().splitlines() if line.startswith("TOTAL"))
+    assert total.split()[1:] == ["1", "1", "0", "1", "3"]
+    assert "needs AVRO" in out.getvalue() and "output differs: value differs" in out.getvalue()
+    objects = json.loads(report.read_text(encoding="utf-8"))
+    assert [(o["name"], o["status"]) for o in objects] == [
+        ("rest - inserts", "pass"),
+        ("rest - wrong", "fail"),
+        ("rest - avro", "skip"),
+    ]
+
+
+def test_an_rqtt_directory_needs_no_flag_and_resumed_mode_is_refused(tmp_path: Path) -> None:
+    _write_rqtt(tmp_path / "rqtt")
+    out = io.StringIO()
+    assert main([str(tmp_path / "rqtt"), "--jobs", "1"], out=out) == 0
+    total = next(line for line in out.getvalue().splitlines() if line.startswith("TOTAL"))
+    assert total.split()[1:] == ["1", "1", "0", "1", "3"]
+    assert main([str(tmp_path / "rqtt"), "--mode", "resumed"], out=io.StringIO()) == 2

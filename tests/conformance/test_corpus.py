@@ -1,6 +1,7 @@
 """The public corpus end to end: the pass count must not drop below the floor, and a resumed run (the
 engine closed and reopened half-way through each case's input) must pass every case a straight run
-passes, leaving exactly the same records.
+passes, leaving exactly the same records. The REST tests (RQTT) run twice, through the engine's API and
+through a real server over HTTP, each against its own floor.
 
 ``tests/conformance/floor.json`` holds the pass counts; raise them when Headwater passes more (the test
 prints the current counts). Runs use worker processes, one per CPU, and /dev/shm for the data
@@ -29,6 +30,7 @@ from headwater.conformance.runner import (
     default_jobs,
     default_work_dir,
     run_qtt,
+    run_rqtt,
     select_cases,
 )
 from headwater.conformance.sql_scripts import run_scripts
@@ -100,3 +102,16 @@ def test_sql_scripts_pass_count_meets_the_floor(sql_dir: Path) -> None:
     assert passed >= FLOOR["sql"]["passed"], (
         f"{passed} KsqlTester tests pass, the floor is {FLOOR['sql']['passed']}"
     )
+
+
+@pytest.mark.parametrize("http", [False, True], ids=["engine-api", "http"])
+def test_rqtt_pass_count_meets_the_floor(rqtt_dir: Path, http: bool) -> None:
+    results = run_rqtt([rqtt_dir], _options(), http=http)
+    _print(results)
+    key = "rqtt_http" if http else "rqtt"
+    passed = sum(r.status is Status.PASS for r in results)
+    assert passed >= FLOOR[key]["passed"], (
+        f"{passed} RQTT cases pass ({key}), the floor is {FLOOR[key]['passed']}"
+    )
+    skipped = [r for r in results if r.status is Status.SKIP]
+    assert all(r.reason.startswith(("needs ", "disabled in its test file")) for r in skipped)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -20,9 +21,7 @@ def registry() -> FunctionRegistry:
     return test_function_registry(FunctionRegistry())
 
 
-def _call(
-    registry: FunctionRegistry, name: str, types: tuple[t.SqlType | None, ...], *args: object
-) -> object:
+def _call(registry: FunctionRegistry, name: str, types: tuple[t.SqlType | None, ...], *args: object) -> Any:
     resolved = registry.resolve(name, types)
     length = max((len(a) for a in args if isinstance(a, pa.Array)), default=1)
     return resolved.kernel(list(args), resolved.context(length))
@@ -103,11 +102,6 @@ def test_test_udtf_describes_its_arguments(registry: FunctionRegistry) -> None:
     assert parents.to_pylist() == [0] * 7  # the row with a NULL for a Java primitive emits nothing
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="function resolution does not yet accept a DECIMAL of any precision inside ARRAY/MAP parameters "
-    "(AnyDecimal is only matched at the top level)",
-)
 def test_test_udtf_collections_use_their_first_element(registry: FunctionRegistry) -> None:
     types = tuple(
         t.Array(x) for x in (t.INT, t.BIGINT, t.DOUBLE, t.BOOLEAN, t.STRING, t.Decimal(20, 10), STRUCT_A)
@@ -124,7 +118,7 @@ def test_test_udtf_collections_use_their_first_element(registry: FunctionRegistr
     ]
     values, _ = resolved.kernel(args, resolved.context(1))
     assert values.to_pylist()[-2:] == ["123.4560000000", "Struct{A=bar}"]
-    map_types = tuple(t.Map(t.STRING, x.element) for x in types)  # type: ignore[attr-defined]
+    map_types = tuple(t.Map(t.STRING, x.element) for x in types)
     assert registry.resolve("TEST_UDTF", map_types).return_type == t.STRING
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from headwater.conformance import pool
-from headwater.conformance.results import Status
+from headwater.conformance.results import CaseResult, Status
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def test_in_process_run_keeps_order(helpers: object) -> None:
 def test_parallel_run_contains_crashes_and_hangs(helpers: object, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pool, "_GRACE_SECONDS", 3.0)
     cases = [("ok", 0.0), ("die", 0.0), ("ok", 0.0), ("hang", 30.0), ("sleep", 0.1), ("ok", 0.0)]
-    seen = []
+    seen: list[CaseResult] = []
     results = pool.run_cases(
         cases,
         helpers.run,  # type: ignore[attr-defined]

@@ -84,7 +84,7 @@ def test_kafka_by_sql_type(sql_type: t.SqlType, spec: object, data: bytes, read_
     key, window = serdes.deserialize_key(data)
     assert window is None and key == read_back and type(key) is type(read_back)
     if isinstance(read_back, Decimal):
-        assert key.as_tuple() == read_back.as_tuple()  # type: ignore[union-attr]
+        assert isinstance(key, Decimal) and key.as_tuple() == read_back.as_tuple()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,173 @@
+"""RQTT cases end to end, through the engine's API and through a real server on a loopback port.
+
+Each test runs the same case both ways; the HTTP variant shares one server between the tests (as the
+runner shares one per worker), so the tests also check that a case leaves nothing behind for the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from headwater.conformance.rest_executor import TransportFactory, run_rest_case
+from headwater.conformance.rest_loader import expand_rest_test_object
+from headwater.conformance.rest_model import RestTestCase
+from headwater.conformance.rest_transports import close_shared_server, engine_transport, http_transport
+from headwater.conformance.results import Status
+
+STREAM = "CREATE STREAM INPUT (K STRING KEY, ID INT) WITH (kafka_topic='test_topic', value_format='JSON');"
+ADMIN = {"admin": {"@type": "currentStatus"}}
+INPUTS = [
+    {"topic": "test_topic", "timestamp": 12345, "key": "11", "value": {"id": 100}},
+    {"topic": "test_topic", "timestamp": 12365, "key": "12", "value": {"id": 101}},
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_the_shared_server() -> Iterator[None]:
+    yield
+    close_shared_server()
+
+
+@pytest.fixture(params=["engine", "http"])
+def factory(request: pytest.FixtureRequest, tmp_path: Path) -> TransportFactory:
+    if request.param == "engine":
+        return engine_transport(tmp_path, query_timeout=2.0)
+    return http_transport(None, query_timeout=2.0)
+
+
+def _case(**fields: Any) -> RestTestCase:
+    [case] = expand_rest_test_object("rest.json", {"name": "t", "statements": [STREAM], **fields})
+    return case
+
+
+def _run(case: RestTestCase, factory: TransportFactory) -> Any:
+    return run_rest_case(case, factory, timeout=60)
+
+
+def test_insert_values_reach_the_topic(factory: TransportFactory) -> None:
+    case = _case(
+        statements=[STREAM, "INSERT INTO INPUT (ROWTIME, K, ID) VALUES (1234, 'key', 10);"],
+        outputs=[{"topic": "test_topic", "timestamp": 1234, "key": "key", "value": {"ID": 10}}],
+        responses=[ADMIN],
+    )
+    result = _run(case, factory)
+    assert result.status is Status.PASS, result.reason
+    wrong = _case(
+        statements=[STREAM, "INSERT INTO INPUT (ROWTIME, K, ID) VALUES (1234, 'key', 10);"],
+        outputs=[{"topic": "test_topic", "timestamp": 1234, "key": "key", "value": {"ID": 11}}],
+    )
+    result = _run(wrong, factory)
+    assert (result.status, result.summary) == (Status.FAIL, "output differs: value differs")
+
+
+def test_push_query_with_limit(factory: TransportFactory) -> None:
+    expected = {
+        "query": [
+            {"header": {"schema": "`ID` INTEGER"}},
+            {"row": {"columns": [101]}},
+            {"row": {"columns": [100]}},
+            {"finalMessage": "Limit Reached"},
+        ]
+    }
+    case = _case(
+        statements=[STREAM, "SELECT ID FROM INPUT EMIT CHANGES LIMIT 2;"],
+        inputs=INPUTS,
+        responses=[ADMIN, expected],
+    )
+    result = _run(case, factory)
+    assert result.status is Status.PASS, result.reason
+
+
+def test_a_push_query_short_of_its_limit_returns_what_it_has_in_time(factory: TransportFactory) -> None:
+    expected = {"query": [{"header": {"schema": "`ID` INTEGER"}}, {"row": {"columns": [100]}}]}
+    case = _case(
+        statements=[STREAM, "SELECT ID FROM INPUT EMIT CHANGES LIMIT 3;"],
+        inputs=INPUTS,
+        responses=[ADMIN, expected],
+    )
+    result = _run(case, factory)
+    assert (result.status, result.summary) == (Status.FAIL, "response differs: row count mismatch.")
+    assert "{row={columns=[101]}}" in result.reason and result.seconds < 30
+
+
+def test_query_error_matches_expected_error(factory: TransportFactory) -> None:
+    case = _case(
+        statements=[STREAM, "SELECT * FROM MISSING EMIT CHANGES LIMIT 1;"],
+        expectedError={
+            "type": "io.confluent.ksql.rest.entity.KsqlStatementErrorMessage",
+            "message": "Source `MISSING` does not exist",
+            "status": 400,
+        },
+    )
+    result = _run(case, factory)
+    assert result.status is Status.PASS, result.reason
+    unexpected = _case(statements=[STREAM, "SELECT * FROM MISSING EMIT CHANGES LIMIT 1;"], responses=[ADMIN])
+    result = _run(unexpected, factory)
+    assert result.status is Status.FAIL
+    assert (
+        result.summary
+        == "Server failed to execute statement: Line: 1, Col: 15: Source `MISSING` does not exist."
+    )
+
+
+def test_admin_error_ends_the_case(factory: TransportFactory) -> None:
+    case = _case(
+        statements=[
+            STREAM,
+            "CREATE STREAM INPUT (V INT) WITH (kafka_topic='test_topic', value_format='JSON');",
+        ],
+        expectedError={"type": "io.confluent.ksql.rest.entity.KsqlErrorMessage", "status": 400},
+    )
+    result = _run(case, factory)
+    assert result.status is Status.PASS, result.reason
+    mismatch = _case(
+        statements=[
+            STREAM,
+            "CREATE STREAM INPUT (V INT) WITH (kafka_topic='test_topic', value_format='JSON');",
+        ],
+        expectedError={"message": "no such message"},
+    )
+    result = _run(mismatch, factory)
+    assert result.status is Status.FAIL and result.summary.startswith("Expected error mismatch: ")
+
+
+def test_an_expected_error_that_never_comes_fails(factory: TransportFactory) -> None:
+    result = _run(_case(expectedError={"status": 400}, responses=[ADMIN]), factory)
+    assert (result.status, result.summary) == (Status.FAIL, "expected an error, none was returned")
+
+
+def test_invalid_cases_fail(factory: TransportFactory) -> None:
+    late = _case(statements=[STREAM, "SELECT * FROM INPUT EMIT CHANGES LIMIT 1;", "DROP STREAM INPUT;"])
+    result = _run(late, factory)
+    assert result.summary == "Invalid test case: a statement follows queries"
+    many = _case(responses=[ADMIN, ADMIN])
+    assert _run(many, factory).summary == "Invalid test case: more expected responses than statements"
+
+
+def test_consecutive_cases_share_nothing(factory: TransportFactory) -> None:
+    """The same stream, topic and sink twice in a row: the second case sees only its own records."""
+    csas = "CREATE STREAM OUTPUT WITH (kafka_topic='out') AS SELECT K, ID + 1 AS N FROM INPUT;"
+    case = _case(
+        statements=[STREAM, csas],
+        inputs=INPUTS[:1],
+        outputs=[{"topic": "out", "key": "11", "value": {"N": 101}, "timestamp": 12345}],
+        responses=[ADMIN, ADMIN],
+    )
+    for _ in range(2):
+        result = _run(case, factory)
+        assert result.status is Status.PASS, result.reason
+    counted = _case(
+        statements=[STREAM, csas, "SELECT N FROM OUTPUT EMIT CHANGES LIMIT 2;"],
+        inputs=INPUTS[:1],
+        responses=[
+            ADMIN,
+            ADMIN,
+            {"query": [{"header": {"schema": "`N` INTEGER"}}, {"row": {"columns": [101]}}]},
+        ],
+    )
+    result = _run(counted, factory)  # one row, then the time limit: an earlier case's row would be a second
+    assert result.status is Status.PASS, result.reason
