@@ -38,10 +38,15 @@ SHELL_STYLE = Style.from_dict(
 )
 
 
+# Keywords that are far more often column names than keywords in what people type (``ID`` is a keyword of
+# ksqlDB's ``ASSERT SCHEMA ... ID n`` only); they are left uncoloured.
+_USUALLY_NAMES = frozenset({"ID"})
+
+
 def _keywords() -> frozenset[str]:
     from headwater.parser.lexer import KEYWORDS
 
-    return KEYWORDS
+    return KEYWORDS - _USUALLY_NAMES
 
 
 def styled_tokens(text: str, keywords: frozenset[str] | None = None) -> StyleAndTextTuples:

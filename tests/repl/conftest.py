@@ -182,7 +182,7 @@ def shell(tmp_path: Path) -> Iterator[ShellUnderTest]:
         under_test.close()
 
 
-def start_server(data_dir: Path, cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(data_dir: Path, cwd: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``headwater server`` on 127.0.0.1, port 0; return the process and the URL it announced
     (polled with a timeout)."""
     import os
@@ -190,7 +190,7 @@ def start_server(data_dir: Path, cwd: Path) -> tuple[subprocess.Popen[bytes], st
 
     environment = {k: v for k, v in os.environ.items() if k != "HEADWATER_DATA_DIR"}
     process = subprocess.Popen(
-        [str(HEADWATER), "--data-dir", str(data_dir), "server", "--listen", "127.0.0.1:0"],
+        [str(HEADWATER), "--data-dir", str(data_dir), "server", "--listen", "127.0.0.1:0", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         cwd=cwd,
@@ -211,6 +211,16 @@ def start_server(data_dir: Path, cwd: Path) -> tuple[subprocess.Popen[bytes], st
     return process, text.split("listening on ", 1)[1].split()[0]
 
 
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, so the server closes its engine cleanly; SIGKILL if it does not stop in time."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+
+
 @pytest.fixture
 def headwater_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A real ``headwater server`` subprocess: its URL and data directory; stopped with SIGTERM."""
@@ -219,9 +229,22 @@ def headwater_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     try:
         yield url, data_dir
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
+        stop_server(process)
+
+
+@pytest.fixture
+def server_with_credentials(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+    """A server that requires HTTP Basic credentials: its URL, a user and that user's password."""
+    auth_file = tmp_path / "users"
+    subprocess.run(
+        [str(HEADWATER), "server", "--add-user", "alice", "--auth-file", str(auth_file)],
+        input=b"s3cret\n",
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    process, url = start_server(tmp_path / "secure-data", tmp_path, "--auth-file", str(auth_file))
+    try:
+        yield url, "alice", "s3cret"
+    finally:
+        stop_server(process)

@@ -270,6 +270,26 @@ def test_the_server_command_moves_the_shell_to_a_server(
     assert term.wait_for_exit() == 0
 
 
+def test_the_password_is_asked_for_on_the_terminal(
+    terminal_factory, isolated_home: Path, server_with_credentials: tuple[str, str, str]
+) -> None:
+    url, user, password = server_with_credentials
+    term = terminal_factory(url, "-u", user)
+    term.wait_for("Enter password:")
+    term.type(password)
+    screen = term.wait_for(PROMPT, timeout=60)
+    assert password not in screen  # not echoed
+    assert f"Server: {url}" in screen
+    term.type("SHOW TOPICS;")
+    term.wait_for("Kafka Topic")
+    term.press("C-d")
+    assert term.wait_for_exit() == 0
+
+    wrong = terminal_factory(url, "-u", user, "-p", "not-it")
+    wrong.wait_for(f"Error: The server at {url} refused the credentials: Unauthorized")
+    assert wrong.wait_for_exit() == 1
+
+
 def test_demo_banner_and_suggested_statements(terminal_factory, tmp_path: Path, isolated_home: Path) -> None:
     data_dir = tmp_path / "data"
     term = terminal_factory("--demo", "--data-dir", str(data_dir))
