@@ -232,6 +232,14 @@ def plan_aggregation(
         )
     selects = [normalize(expression) for expression, _ in items]
     having = normalize(query.having) if query.having is not None else None
+    names = binding.select_names(items, list(source.source_columns), source.scope)
+    for index, ((_, alias), name) in enumerate(zip(items, names)):
+        if alias is not None and alias in SYSTEM_COLUMNS:
+            raise PlanError(
+                f"{quote(alias)} is a reserved column name. You cannot use it as an alias for a column."
+            )
+        if persistent and alias is None and name in SYSTEM_COLUMNS and index not in from_star:
+            raise PlanError(f"Reserved column name in select: {quote(name)}. Please remove or alias the column.")
     for clause, expressions in (("SELECT", selects), ("HAVING", [having] if having else []), ("GROUP BY", groups)):
         for expression in expressions:
             _check_references(expression, source.scope, bind, clause)
@@ -279,7 +287,6 @@ def plan_aggregation(
         raise PlanError("EMIT FINAL is only supported for windowed aggregations.")
 
     # -- keys -----------------------------------------------------------------------------------------
-    names = binding.select_names(items, list(source.source_columns), source.scope)
     key_names: list[str] = []
     key_items: dict[int, int] = {}  # select item index -> key index
     missing: list[pe.Expression] = []
@@ -367,13 +374,7 @@ def plan_aggregation(
     # -- the projection -------------------------------------------------------------------------------
     select_columns: list[SelectColumn] = []
     seen: dict[str, t.SqlType] = {}
-    for index, ((original, alias), expression, name) in enumerate(zip(items, selects, names)):
-        if alias is not None and alias in SYSTEM_COLUMNS:
-            raise PlanError(
-                f"{quote(alias)} is a reserved column name. You cannot use it as an alias for a column."
-            )
-        if persistent and alias is None and name in SYSTEM_COLUMNS and index not in from_star:
-            raise PlanError(f"Reserved column name in select: {quote(name)}. Please remove or alias the column.")
+    for index, ((original, _), expression, name) in enumerate(zip(items, selects, names)):
         bound = bind(expression, scope, "SELECT", allow_null=True)
         if bound.type is None:
             raise PlanError(

@@ -239,12 +239,8 @@ class QueryBuilder:
         )
         columns = []
         seen: set[str] = set()
-        for index, (expression, alias_name, name, namespace) in enumerate(planned):
-            if alias_name is not None and alias_name in SYSTEM_COLUMNS:
-                raise PlanError(
-                    f"{quote(alias_name)} is a reserved column name. You cannot use it as an alias for a column."
-                )
-            if persistent and alias_name is None and name in SYSTEM_COLUMNS and index not in from_star:
+        for index, (expression, _, name, namespace) in enumerate(planned):
+            if persistent and name in SYSTEM_COLUMNS and index not in from_star:
                 raise PlanError(
                     f"Reserved column name in select: {quote(name)}. Please remove or alias the column."
                 )

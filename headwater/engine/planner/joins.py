@@ -187,12 +187,12 @@ def _qualify(expression: pe.Expression, scope: Scope) -> pe.Expression:
         if not isinstance(node, pe.ColumnRef):
             return None
         if node.source is not None:
-            return pe.ColumnRef(node.name, node.source)
+            return node
         try:
             column = scope.resolve(node)
         except PlanError:
-            return pe.ColumnRef(node.name)
-        return pe.ColumnRef(node.name, column.source)
+            return node
+        return pe.ColumnRef(node.name, column.source, span=node.span)
 
     return transform(expression, replace)
 
@@ -205,8 +205,8 @@ def _referenced_sources(expression: pe.Expression, scope: Scope, bind: Callable[
         if isinstance(node, pe.ColumnRef):
             try:
                 column = scope.resolve(node, clause="JOIN ON")
-            except AmbiguousColumnError:
-                raise
+            except AmbiguousColumnError as error:
+                raise PlanError(f"Exception while preparing statement: {error}") from None
             except PlanError:
                 bind(node, scope, "JOIN ON")
                 raise
@@ -220,6 +220,12 @@ def plan_join(builder: Any, relation: ast.Join) -> QueryInput:
     first, joins = _flatten(relation)
     source, alias = builder._source(first)
     side = _leaf_side(builder, source, alias)
+    scope = side.scope
+    for join in joins:  # ksqlDB analyses every criteria before it plans any join
+        right_source, right_alias = builder._source(join.right)
+        right_scope = _leaf_side(builder, right_source, right_alias).scope
+        scope = scope.merged(right_scope)
+        _orient(join, scope, right_alias, builder._bind)
     leaves = [side.leaves[0]]
     for index, join in enumerate(joins):
         right_source, right_alias = builder._source(join.right)
@@ -318,9 +324,11 @@ def _joined_scope(leaves: list[_Leaf]) -> Scope:
     return scope
 
 
-def _join(builder: Any, left: _Side, right: _Side, join: ast.Join, index: int, *, final: bool) -> _Side:
-    bind = builder._bind
-    right_alias = right.aliases[0]
+def _orient(
+    join: ast.Join, scope: Scope, right_alias: str, bind: Callable[..., Any]
+) -> tuple[pe.Expression, pe.Expression, bool]:
+    """The join criteria's (left side, right side, flipped): the right side is the one referencing the
+    joined source. ksqlDB's rules and messages for criteria it cannot join on."""
     criteria = join.criteria
     if isinstance(criteria, pe.LogicalBinary):
         raise PlanError(
@@ -331,10 +339,9 @@ def _join(builder: Any, left: _Side, right: _Side, join: ast.Join, index: int, *
         raise PlanError(
             f"Unsupported join expression: {format_expression(criteria)}. Only equality conditions are supported."
         )
-    merged = left.scope.merged(right.scope)
     sides: list[list[str]] = []
     for expression in (criteria.left, criteria.right):
-        referenced = _referenced_sources(expression, merged, bind)
+        referenced = _referenced_sources(expression, scope, bind)
         if len(referenced) != 1:
             raise PlanError(
                 f"Invalid comparison expression '{format_expression(expression)}' in join "
@@ -349,14 +356,20 @@ def _join(builder: Any, left: _Side, right: _Side, join: ast.Join, index: int, *
             f"Left side references `{first_source}` and right references `{second_source}`"
         )
     if second_source == right_alias:
-        left_expression, right_expression, flipped = criteria.left, criteria.right, False
-    elif first_source == right_alias:
-        left_expression, right_expression, flipped = criteria.right, criteria.left, True
-    else:
-        raise PlanError(
-            f"A join criteria is expected to reference the source (`{right_alias}`) in the FROM clause, instead "
-            f"the right source references `{second_source}` and the left source references `{first_source}`"
-        )
+        return criteria.left, criteria.right, False
+    if first_source == right_alias:
+        return criteria.right, criteria.left, True
+    raise PlanError(
+        f"A join criteria is expected to reference the source (`{right_alias}`) in the FROM clause, instead "
+        f"the right source references `{second_source}` and the left source references `{first_source}`"
+    )
+
+
+def _join(builder: Any, left: _Side, right: _Side, join: ast.Join, index: int, *, final: bool) -> _Side:
+    bind = builder._bind
+    right_alias = right.aliases[0]
+    criteria = join.criteria
+    left_expression, right_expression, flipped = _orient(join, left.scope.merged(right.scope), right_alias, bind)
     join_type = join.join_type
     type_text = f"{left.leaves[0].source.name if left.is_leaf else left.aliases[0]} {_TYPE_TEXT[join_type]} {right.leaves[0].source.name}"
     left_qualified = _qualify(left_expression, left.scope)
@@ -431,15 +444,17 @@ def _join(builder: Any, left: _Side, right: _Side, join: ast.Join, index: int, *
                 raise PlanError("Foreign-key table-table joins are not supported on windowed tables.")
             strategy = JoinStrategy.FOREIGN_KEY
     if (left.window is None) != (right.window is None):
-        windowed, plain = (left, right) if left.window is not None else (right, left)
-        assert windowed.window is not None
+        with_window, plain = (left, right) if left.window is not None else (right, left)
+        assert with_window.window is not None
         raise PlanError(
             "Can not join windowed source to non-windowed source.\n"
-            f"`{windowed.leaves[0].source.name}` is {windowed.window.type.value} windowed\n"
+            f"`{with_window.leaves[0].source.name}` is {with_window.window.type.value} windowed\n"
             f"`{plain.leaves[0].source.name}` is not windowed"
         )
     if left.window is not None and right.window is not None:
         session = {w.type.value == "SESSION" for w in (left.window, right.window)}
+        if len(session) == 1 and left.window != right.window:
+            raise PlanError("Implicit repartitioning of windowed sources is not supported.")
         if len(session) > 1:
             raise PlanError(
                 "Incompatible windowed sources.\n"
@@ -470,7 +485,10 @@ def _join(builder: Any, left: _Side, right: _Side, join: ast.Join, index: int, *
             f"behavior due to inconsistent serialization. Key column name: {quote(name)}. Column type: "
             f"{format_type(key_type)}. See https://github.com/confluentinc/ksql/issues/6621 for more."
         )
-    if strategy is not JoinStrategy.FOREIGN_KEY and builder.partitions is not None:
+    declared = not left.leaves[0].source.is_sink and not right.leaves[0].source.is_sink
+    if strategy is not JoinStrategy.FOREIGN_KEY and builder.partitions is not None and declared:
+        # ksqlDB's co-partitioning check (its joins run per partition); Headwater's join state is one
+        # per query, so the check only reproduces ksqlDB's refusal for sources over declared topics.
         left_count = builder.partitions(left.leaves[0].source.topic)
         right_count = builder.partitions(right.leaves[0].source.topic)
         if left_count != right_count:
@@ -483,6 +501,7 @@ def _join(builder: Any, left: _Side, right: _Side, join: ast.Join, index: int, *
 
     # -- keys of both inputs ---------------------------------------------------------------------------
     foreign_key: tuple[str, ...] = ()
+    left_key: tuple[str, ...]
     left_plan, right_plan = left.plan, right.plan
     if strategy is JoinStrategy.FOREIGN_KEY:
         left_plan, column = _computed_key(left, left_bound, f"{JOIN_KEY}_FK", left_qualified)
@@ -492,7 +511,11 @@ def _join(builder: Any, left: _Side, right: _Side, join: ast.Join, index: int, *
         left_plan, column = _side_key(left, left_qualified, left_bound, f"{JOIN_KEY}_L{index}")
         left_key = (column,)
     right_plan, right_column = _side_key(right, right_qualified, right_bound, f"{JOIN_KEY}_R{index}")
-    right_key = (right_column,)
+    right_key: tuple[str, ...] = (right_column,)
+    windowed = left.window is not None
+    if windowed:  # a windowed source's key is its key and its window
+        left_key += tuple(WINDOW_COLUMNS)
+        right_key += tuple(WINDOW_COLUMNS)
 
     # -- the joined result -----------------------------------------------------------------------------
     leaves = left.leaves + right.leaves
@@ -539,6 +562,7 @@ def _join(builder: Any, left: _Side, right: _Side, join: ast.Join, index: int, *
         after_ms=after,
         grace_ms=grace,
         foreign_key=foreign_key,
+        windowed=windowed,
         criteria_sql=format_expression(criteria),
     )
     joined_carried = [(out.name, out) for _, out in carried + right_carried]
@@ -609,18 +633,29 @@ def _computed_key(side: _Side, bound: Any, name: str, expression: pe.Expression)
     return node, name
 
 
-def _names(items: list[tuple[pe.Expression, str | None]], source_columns: tuple[str, ...]) -> list[str]:
-    """ksqlDB's names of a joined query's SELECT items: the alias; a qualified column ``ALIAS_NAME``, an
-    unqualified one its own name; ``KSQL_COL_<n>`` (or a struct field's name) otherwise."""
+def _names(
+    items: list[tuple[pe.Expression, str | None]],
+    source_columns: tuple[str, ...],
+    info: JoinInfo,
+    from_star: set[int],
+) -> list[str]:
+    """ksqlDB's names of a joined query's SELECT items: the alias; a column ``*`` produced is
+    ``ALIAS_NAME``; a column written out keeps its own name when no other source has a column of that
+    name, and is ``ALIAS_NAME`` when one has; ``KSQL_COL_<n>`` (or a struct field's name) otherwise."""
     from headwater.engine.expressions.naming import ColumnAliasGenerator
 
+    owners: dict[str, int] = {}
+    for source, _ in info.leaves:
+        for name in {c.name for c in source.schema} | set(PSEUDO_COLUMNS):
+            owners[name] = owners.get(name, 0) + 1
     generator = ColumnAliasGenerator(source_columns)
     names = []
-    for expression, alias in items:
+    for index, (expression, alias) in enumerate(items):
         if alias is not None:
             names.append(alias)
         elif isinstance(expression, pe.ColumnRef):
-            names.append(f"{expression.source}_{expression.name}" if expression.source else expression.name)
+            shared = owners.get(expression.name, 0) > 1 or index in from_star
+            names.append(f"{expression.source}_{expression.name}" if expression.source and shared else expression.name)
         else:
             names.append(generator.alias_for(expression))
     return names
@@ -662,7 +697,7 @@ def join_projection(
     info = source.join
     assert isinstance(info, JoinInfo)
     normalized = [source.normalize(e) for e, _ in items]
-    names = _names(items, source.source_columns)
+    names = _names(items, source.source_columns, info, from_star)
     target = quote(sink_name) if sink_name else "the result"
     scope = source.scope
     key_items: list[int] = []

@@ -58,7 +58,7 @@ from headwater.engine.planner.stateful_nodes import (
     TableFilterNode,
     TableSourceNode,
 )
-from headwater.engine.schema import Namespace
+from headwater.engine.schema import WINDOW_COLUMNS, Namespace
 from headwater.engine.serde import SourceSerde
 from headwater.engine.types import to_arrow
 
@@ -253,6 +253,8 @@ def _join(node: JoinNode, ctx: LoweringContext) -> Operator:
     left = JoinSide(node.left_key, left.columns, left.schema)
     right = _join_side(node.right.output, node.right_key, node.right_columns)
     key_names = tuple(c.name for c in node.key_columns)
+    if node.windowed:
+        key_names += tuple(WINDOW_COLUMNS)
     if node.strategy is JoinStrategy.STREAM_STREAM:
         assert node.before_ms is not None and node.after_ms is not None
         return StreamStreamJoinOperator(

@@ -150,7 +150,8 @@ def plan_create_as_select(
         ctx.engine.check_replace(existing, sink)
     partitions = props.partitions or ctx.config.get_int("ksql.sink.partitions")
     if partitions is None:
-        partitions = ctx.engine.partition_count(built.source.topic)
+        # a join's result takes its right source's partitions (ksqlDB's JoinNode.getPartitions)
+        partitions = ctx.engine.partition_count(built.all_sources[-1].topic)
     replaced = ctx.engine.writer_of(sink.name) if existing is not None else None
     prefix = "CTAS" if is_table else "CSAS"
     query_id = (
