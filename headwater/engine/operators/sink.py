@@ -98,7 +98,8 @@ class SinkOperator(Operator):
         fields = list(self.schema)
         null_values = null_value_mask(batch)
         if null_values is not None:
-            keys = {c.name for c in self.sink.schema.key_columns}
+            # a tombstone keeps its key, and a windowed key its window
+            keys = {c.name for c in self.sink.schema.key_columns} | {WINDOWSTART, WINDOWEND}
             blank = pa.array(null_values)
             arrays = [
                 a if f.name in keys else pc.if_else(blank, pa.scalar(None, f.type), a)
