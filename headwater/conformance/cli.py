@@ -46,7 +46,7 @@ from headwater.conformance.runner import (
     run_qtt,
     run_rqtt,
 )
-from headwater.conformance.slices import render_slice, stateless_names, summarise_slice
+from headwater.conformance.slices import render_slice, rest_measures, stateless_names, summarise_slice
 
 __all__ = ["main"]
 
@@ -130,6 +130,7 @@ def _report(
     failures: int,
     seconds: float,
     slice_names: set[str] | None = None,
+    rest_results: Sequence[CaseResult] = (),
 ) -> None:
     per_file, total = summarise(results)
     print(render_summary_table(per_file, total), file=out)
@@ -145,6 +146,8 @@ def _report(
         print("\n" + render_failure_groups("failed, by reason:", fails, failures), file=out)
     if slice_names:
         print("\n" + render_slice(summarise_slice(results, slice_names)), file=out)
+    if rest_results:
+        print("\n" + "\n".join(m.render() for m in rest_measures(rest_results)), file=out)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -168,13 +171,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     started = time.perf_counter()
     results: list[CaseResult] = []
     slice_names: set[str] = set()
+    rest_results: list[CaseResult] = []
     try:
         if qtt_paths:
             loaded = load_paths(qtt_paths)
             slice_names = stateless_names(loaded.cases)
             results += run_qtt(qtt_paths, options, pattern=args.filter, on_result=progress, loaded=loaded)
         if rest_paths:
-            results += run_rqtt(rest_paths, options, http=args.http, pattern=args.filter, on_result=progress)
+            rest_results = run_rqtt(
+                rest_paths, options, http=args.http, pattern=args.filter, on_result=progress
+            )
+            results += rest_results
         if script_paths:
             from headwater.conformance.sql_scripts import run_scripts
 
@@ -185,7 +192,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 1
-    _report(results, out, args.failures, time.perf_counter() - started, slice_names)
+    _report(results, out, args.failures, time.perf_counter() - started, slice_names, rest_results)
     if args.json:
         Path(args.json).write_text(json.dumps(to_json_objects(results), indent=1) + "\n", encoding="utf-8")
         print(f"\nwrote {len(results)} results to {args.json}", file=out)

@@ -1,4 +1,4 @@
-"""The stateless slice of the QTT corpus: the measure the stateless engine is held to.
+"""The measures the issues hold Headwater to: the stateless slice of the QTT corpus, and the RQTT shares.
 
 The issue's own words: "stateless JSON/DELIMITED/KAFKA/NONE cases", the cases whose statements use no
 GROUP BY, WINDOW or JOIN and no CREATE TABLE AS SELECT or aggregate, and whose formats are only JSON,
@@ -11,6 +11,9 @@ no windowed source, and no input or output record with a window. A script that d
 classified from its text, so negative parse cases stay in the slice unless their text names a stateful
 clause. This is the definition the engine's own slice test (``tests/engine/conformance``) was written
 with; there is one definition, here.
+
+The RQTT measures (:func:`rest_measures`) count the cases that need no schema registry: every RQTT
+case the runner does not skip, and those of the ``pull-queries-*.json`` files; the target is 90%.
 
 Example:
     >>> from headwater.conformance.model import TestCase
@@ -33,10 +36,14 @@ from headwater.errors import HeadwaterError
 from headwater.parser import ast, parse
 
 __all__ = [
+    "PULL_QUERY_FILES",
+    "REST_TARGET",
     "STATELESS_SLICE",
     "STATELESS_TARGET",
+    "RestMeasure",
     "SliceSummary",
     "render_slice",
+    "rest_measures",
     "stateful_reason",
     "stateless_names",
     "summarise_slice",
@@ -142,3 +149,46 @@ def render_slice(summary: SliceSummary) -> str:
         lines.append(f"{len(cases):>6}  {reason}")
         lines.extend(f"          {name}" for name in cases)
     return "\n".join(lines)
+
+
+REST_TARGET = 0.90
+"""The share of the RQTT cases that need no schema registry that must pass (through the engine's API
+for the pull-query files, through the real server for all of them)."""
+
+PULL_QUERY_FILES = "pull-queries-"
+"""The RQTT files of pull queries start with this name."""
+
+
+@dataclass(frozen=True, slots=True)
+class RestMeasure:
+    """One RQTT measure: its name and its counts (skipped cases left out of the total)."""
+
+    name: str
+    passed: int
+    total: int
+
+    @property
+    def rate(self) -> float:
+        return self.passed / self.total if self.total else 1.0
+
+    def render(self) -> str:
+        return (
+            f"{self.name}: {self.passed}/{self.total} passed ({100 * self.rate:.1f}%; "
+            f"target {100 * REST_TARGET:.0f}%)"
+        )
+
+
+def rest_measures(results: Sequence[CaseResult]) -> list[RestMeasure]:
+    """The issues' RQTT measures over ``results``: every case that needs no schema registry, and those of
+    the pull-query files. A skipped case (it needs AVRO, PROTOBUF, JSON_SR, a schema registry or
+    protobuf query output) counts in neither."""
+    ran = [r for r in results if r.status is not Status.SKIP]
+    pull = [r for r in ran if r.file.startswith(PULL_QUERY_FILES)]
+
+    def measure(name: str, members: list[CaseResult]) -> RestMeasure:
+        return RestMeasure(name, sum(r.status is Status.PASS for r in members), len(members))
+
+    return [
+        measure("RQTT cases that need no schema registry", ran),
+        measure("RQTT pull-query cases (pull-queries-*.json) that need no schema registry", pull),
+    ]

@@ -9,7 +9,13 @@ import pytest
 from headwater.conformance.loader import expand_test_object
 from headwater.conformance.model import TestCase
 from headwater.conformance.results import CaseResult, Status
-from headwater.conformance.slices import render_slice, stateful_reason, stateless_names, summarise_slice
+from headwater.conformance.slices import (
+    render_slice,
+    rest_measures,
+    stateful_reason,
+    stateless_names,
+    summarise_slice,
+)
 
 STREAM = "CREATE STREAM S (K INT KEY, V INT) WITH (kafka_topic='s', value_format='{FORMAT}');"
 TABLE = "CREATE TABLE T (K INT PRIMARY KEY, V INT) WITH (kafka_topic='t', value_format='JSON');"
@@ -75,3 +81,19 @@ def test_summary_counts_only_the_slice_and_groups_failures() -> None:
         "     1  output differs: value differs",
         "          slice - n1 - JSON",
     ]
+
+
+def test_rest_measures_leave_skipped_cases_out() -> None:
+    results = [
+        CaseResult("insert-values.json", "a", "insert-values - a", Status.PASS),
+        CaseResult("insert-values.json", "b", "insert-values - b", Status.SKIP, "needs AVRO"),
+        CaseResult("pull-queries-against-streams.json", "c", "pull - c", Status.PASS),
+        CaseResult("pull-queries-against-streams.json", "d", "pull - d", Status.FAIL, "response differs"),
+        CaseResult("pull-queries-protobuf.json", "e", "pull - e", Status.SKIP, "needs protobuf query output"),
+    ]
+    everything, pull = rest_measures(results)
+    assert (everything.passed, everything.total, pull.passed, pull.total) == (2, 3, 1, 2)
+    assert everything.render() == "RQTT cases that need no schema registry: 2/3 passed (66.7%; target 90%)"
+    assert pull.render().startswith(
+        "RQTT pull-query cases (pull-queries-*.json) that need no schema registry: 1/2"
+    )
