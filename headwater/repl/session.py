@@ -19,6 +19,7 @@ the engine runs in this process or on a server (:mod:`headwater.repl.backend`). 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,7 @@ __all__ = [
 
 OUTPUT_FORMATS = ("JSON", "TABULAR")
 SUBSTITUTION_PROPERTY = "ksql.variable.substitution.enable"
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_@]*")
 
 
 class StatementKind:
@@ -170,8 +172,17 @@ class Session:
 
     # -- variables -------------------------------------------------------------------------------------
     def define(self, variables: Mapping[str, str]) -> None:
-        """Define variables (``--define``), as ``DEFINE`` does."""
+        """Define variables (``--define``), as ``DEFINE`` does.
+
+        Raises:
+            SessionError: a name that ``DEFINE`` would not accept, so ``${name}`` could never refer to it.
+        """
         for name, value in variables.items():
+            if not _VARIABLE_NAME.fullmatch(name):
+                raise SessionError(
+                    f"Invalid variable name '{name}': a name starts with a letter or '_' and holds only "
+                    "letters, digits, '_' and '@'"
+                )
             self._set_variable(name, value)
 
     def _variable_key(self, name: str) -> str | None:

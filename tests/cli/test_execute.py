@@ -128,6 +128,30 @@ def test_define_substitutes_variables(headwater, run_sql) -> None:
     assert result_rows(run.out) == [["2"]]
 
 
+def test_define_rejects_a_name_no_statement_could_refer_to(headwater) -> None:
+    run = headwater("-d", "1abc=x", "-e", "SHOW TOPICS;")
+    assert run.status == 1
+    assert run.err.startswith("Error: Invalid variable name '1abc'")
+
+
+def test_query_row_limit_stops_a_push_query(headwater, run_sql) -> None:
+    run_sql(CREATE + INSERTS)
+    run = headwater("--query-row-limit", "2", "-e", "SET 'auto.offset.reset'='earliest'; SELECT id FROM orders EMIT CHANGES;")
+    assert run.status == 0, run.err
+    assert len(result_rows(run.out)) == 2
+    assert run.out.rstrip().endswith("Query terminated")
+
+
+def test_query_timeout_stops_a_push_query(headwater, run_sql) -> None:
+    run_sql(CREATE + INSERTS)
+    started = time.monotonic()
+    run = headwater("--query-timeout", "1500", "-e", "SELECT id FROM orders EMIT CHANGES;")
+    assert run.status == 0, run.err
+    assert time.monotonic() - started < 60
+    assert result_rows(run.out) == []  # from the end: nothing new came
+    assert run.out.rstrip().endswith("Query terminated")
+
+
 def test_push_query_with_limit_ends_with_its_final_message(headwater, run_sql) -> None:
     run_sql(CREATE + INSERTS)
     run = headwater("-e", "SET 'auto.offset.reset'='earliest'; SELECT id FROM orders EMIT CHANGES LIMIT 2;")
