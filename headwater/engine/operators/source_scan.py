@@ -17,8 +17,9 @@ ROWPARTITION, ROWOFFSET and the headers.
 * ROWTIME is the record's timestamp, or the TIMESTAMP column (BIGINT ms, TIMESTAMP, or STRING parsed
   with TIMESTAMP_FORMAT); a row whose timestamp column is NULL or unparsable is dropped and reported.
 * ``HEADERS`` columns get the record's headers; ``HEADER('k')`` columns the last value of header k.
-* A table's record whose key is NULL (or absent) is dropped: a table row needs a key, and Kafka
-  Streams' table source skips such records.
+* A table's record without a key is dropped: a table row needs a key, and Kafka Streams' table
+  source skips such records. A multi-column key with some NULL columns is a key (ksqlDB's key is the
+  struct of its columns); with one key column, NULL is no key.
 """
 
 from __future__ import annotations
@@ -185,10 +186,7 @@ class SourceScanOperator(Operator):
             columns[column.name] = self._header_column(column, headers)
         rowtime = self._rowtime(batch, columns, keep, partitions, offsets)
         if self.drop_null_keys:
-            for column in schema.key_columns:
-                values = columns[column.name]
-                if values.null_count:
-                    keep &= np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            keep &= self._has_key(batch, columns)
         names = [c.name for c in schema]
         arrays = [columns[name] for name in names]
         if self.source.window is not None:
@@ -200,6 +198,16 @@ class SourceScanOperator(Operator):
         if not keep.all():
             out = out.filter(pa.array(keep))
         return [out] if out.num_rows else []
+
+    def _has_key(self, batch: pa.RecordBatch, columns: dict[str, pa.Array]) -> np.ndarray:
+        """Which rows have a key: a raw record's key bytes, a typed row's key columns not all NULL."""
+        keys = self.source.schema.key_columns
+        if self.raw and len(keys) > 1:
+            return np.asarray(batch.column("__key").is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        present = np.zeros(batch.num_rows, dtype=bool)
+        for column in keys:
+            present |= np.asarray(columns[column.name].is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        return present
 
     def _decode_raw(
         self,
