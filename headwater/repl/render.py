@@ -257,30 +257,51 @@ def _function_names(entity: Json, width: int | None) -> list[str]:
 
 
 def _describe_function(entity: Json, width: int | None) -> list[str]:
-    lines = [
-        "",
-        _labelled("Name", entity.get("name")),
-        _labelled("Author", entity.get("author")),
-        _labelled("Version", entity.get("version")),
-        _labelled("Overview", entity.get("description")),
-        _labelled("Type", entity.get("type")),
-        _labelled("Jar", entity.get("path")),
-        _labelled("Variations", ""),
-    ]
+    """DESCRIBE FUNCTION in ksqlDB's layout (``Name        : ABS``; author and version only when set)."""
+
+    def labelled(label: str, value: object, indent: str = "") -> str:
+        return f"{indent}{label:<12}: {value}".rstrip()
+
+    name = str(entity.get("name", "")).upper()
+    lines = [labelled("Name", name)]
+    for label, key in (("Author", "author"), ("Version", "version")):
+        if str(entity.get(key) or "").strip():
+            lines.append(labelled(label, entity[key]))
+    if str(entity.get("description") or "").strip():
+        lines.append(labelled("Overview", str(entity["description"]).strip()))
+    lines.append(labelled("Type", entity.get("type")))
+    lines.append(labelled("Jar", entity.get("path")))
+    lines.append(labelled("Variations", ""))
     for overload in entity.get("functions", []):
         arguments = ", ".join(
-            f"{a['name']} {a['type']}{'[]' if a.get('isVariadic') and not a['type'].endswith('[]') else ''}".strip()
+            (
+                f"{a['name']} {a['type']}{'[]' if a.get('isVariadic') else ''}"
+                if a.get("name")
+                else f"{a['type']}{'[]' if a.get('isVariadic') else ''}"
+            )
             for a in overload.get("arguments", [])
         )
         lines.append("")
-        lines.append(f"\t{'Variation':<12} : {entity.get('name')}({arguments})")
-        lines.append(f"\t{'Returns':<12} : {overload.get('returnType')}")
-        if overload.get("description"):
-            lines.append(f"\t{'Description':<12} : {overload['description']}")
+        lines.append(labelled("Variation", f"{name}({arguments})", "\t"))
+        lines.append(labelled("Returns", overload.get("returnType"), "\t"))
+        if str(overload.get("description") or "").strip():
+            lines.append(labelled("Description", str(overload["description"]).strip(), "\t"))
         for argument in overload.get("arguments", []):
-            if argument.get("description"):
-                lines.append(f"\t{argument['name']:<12} : {argument['description']}")
+            if str(argument.get("description") or "").strip():
+                lines.append(labelled(argument["name"], str(argument["description"]).strip(), "\t"))
     return lines
+
+
+def _assert_topic(entity: Json, width: int | None) -> list[str]:
+    existence = " exists" if entity.get("exists", True) else " does not exist"
+    return [f"Topic {entity.get('topicName')}{existence}."]
+
+
+def _assert_schema(entity: Json, width: int | None) -> list[str]:
+    existence = " exists" if entity.get("exists", True) else " does not exist"
+    subject = f" subject {entity['subject']}" if entity.get("subject") is not None else ""
+    schema_id = f" id {entity['id']}" if entity.get("id") is not None else ""
+    return [f"Schema with{subject}{schema_id}{existence}."]
 
 
 def _properties(entity: Json, width: int | None) -> list[str]:
@@ -332,6 +353,8 @@ RENDERERS: dict[str, Renderer] = {
     "variables": _variables,
     "warning_entity": _warning,
     "statement_applied": _applied,
+    "assert_topic": _assert_topic,
+    "assert_schema": _assert_schema,
 }
 
 

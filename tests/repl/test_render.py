@@ -110,3 +110,46 @@ def test_cell_text_of_values() -> None:
     assert [cell_text(v) for v in (None, False, -1, 0.5, "x", b"\x00\x01", {"K": [1, None]})] == [
         "null", "false", "-1", "0.5", "x", "AAE=", '{"K":[1,null]}',
     ]
+
+
+def test_describe_function_in_ksqldbs_layout() -> None:
+    entity = {
+        "@type": "describe_function",
+        "name": "len",
+        "author": "",
+        "version": "",
+        "description": "The length of a string.",
+        "type": "SCALAR",
+        "path": "internal",
+        "functions": [
+            {
+                "arguments": [{"name": "s", "type": "STRING", "description": "the string", "isVariadic": False}],
+                "returnType": "INT",
+                "description": "",
+            },
+            {"arguments": [{"name": "", "type": "INT", "description": "", "isVariadic": True}], "returnType": "INT"},
+        ],
+        "warnings": [],
+    }
+    assert render_entity(entity) == [
+        "Name        : LEN",
+        "Overview    : The length of a string.",
+        "Type        : SCALAR",
+        "Jar         : internal",
+        "Variations  :",
+        "",
+        "\tVariation   : LEN(s STRING)",
+        "\tReturns     : INT",
+        "\ts           : the string",
+        "",
+        "\tVariation   : LEN(INT[])",
+        "\tReturns     : INT",
+    ]
+
+
+def test_assertions_say_what_held() -> None:
+    assert render(e.AssertTopicEntity("ASSERT TOPIC t", topic_name="t", exists=True)) == ["Topic t exists."]
+    assert render(e.AssertTopicEntity("ASSERT NOT EXISTS TOPIC t", topic_name="t", exists=False)) == [
+        "Topic t does not exist."
+    ]
+    assert render(e.AssertSchemaEntity("ASSERT SCHEMA ID 3", schema_id=3)) == ["Schema with id 3 exists."]
