@@ -133,9 +133,13 @@ class _Multiset:
         for key, count in self.actual.items():
             path, actual = self.shown[key]
             if key not in self.expected:
-                wanted = next(iter(self.expected_shown.values())) if len(self.expected) == 1 else ""
+                if len(self.expected) == 1:
+                    wanted = _text(next(iter(self.expected_shown.values())))
+                    raise ResponseMismatch(
+                        f"Response mismatch at {path}: expected {wanted}, but was {_text(actual)}"
+                    )
                 raise ResponseMismatch(
-                    f"Response mismatch at {path}: expected {_text(wanted)}, but was {_text(actual)}"
+                    f"Response mismatch at {path}: {_text(actual)} is not among the expected rows"
                 )
             if self.expected[key] != count:
                 raise ResponseMismatch(
@@ -185,7 +189,7 @@ def _match_fields(
                     f"{_text(expected_value)}, but was {_text(actual_value)}"
                 )
         elif not verify_order and "query" in new_path and "row" in new_path and key.lower() == "columns":
-            rows.add(actual_value, expected_value, f"Response mismatch at {new_path}")
+            rows.add(actual_value, expected_value, new_path)
         elif not java_equals(actual_value, expected_value):
             raise ResponseMismatch(
                 f"Response mismatch at {new_path}: expected {_text(expected_value)}, but was {_text(actual_value)}"

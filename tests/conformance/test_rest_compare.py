@@ -183,3 +183,11 @@ def test_error_matching() -> None:
     assert "message containing 'WINDOW'" in str(
         error_mismatch(_error(), ExpectedError(message="WINDOW"), last)
     )
+
+
+def test_an_unexpected_row_is_named() -> None:
+    actual = _query(["a", 1], ["z", 9])
+    with pytest.raises(
+        ResponseMismatch, match=r"query\[2\]->row->columns: \['z', 9\] is not among the expected rows"
+    ):
+        verify_responses([("query", actual)], [_expected_query(["a", 1], ["b", 2])])
