@@ -50,8 +50,12 @@ _NAN = _NotANumber()
 
 
 def hashable(value: Any) -> Any:
-    """A Python value from ``to_pylist`` made usable as a dict key (lists, maps and structs to tuples)."""
+    """A Python value from ``to_pylist`` made usable as a dict key (lists and structs to tuples, maps
+    to frozensets of entries: two maps with the same entries are equal whatever their order, as Java's
+    maps are). ``to_pylist`` gives a map as a list of (key, value) tuples, and nothing else as tuples."""
     if isinstance(value, list):
+        if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+            return frozenset((hashable(k), hashable(v)) for k, v in value)
         return tuple(hashable(v) for v in value)
     if isinstance(value, dict):
         return tuple((k, hashable(v)) for k, v in value.items())
