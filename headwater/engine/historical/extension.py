@@ -451,6 +451,7 @@ def plan_extension(session: HistoricalSession, text: str, error: ParseError) -> 
 
 def _register_sources_and_views(session: HistoricalSession, tree: exp.Expression) -> list[RelationRequest]:
     requests = _register_sources(session, tree)
+    joins = tree.find(exp.Join) is not None or len(list(tree.find_all(exp.Table))) > 1
     for request in requests:
-        session.registrar.register(request, dry_run=session.dry_run)
+        session.registrar.register(request, dry_run=session.dry_run, materialize=joins)
     return requests

@@ -36,6 +36,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from headwater.engine.catalog import DataSource
 from headwater.engine.historical.bounds import UNBOUNDED, ScanBounds
@@ -53,7 +56,10 @@ from headwater.engine.schema import PSEUDO_COLUMNS, ROWOFFSET, ROWPARTITION, ROW
 from headwater.engine.types import to_arrow
 from headwater.errors import HeadwaterError, PlanError
 
-__all__ = ["RelationRegistrar", "SourceScan", "view_columns"]
+__all__ = ["MATERIALIZE_ROWS", "RelationRegistrar", "SourceScan", "view_columns"]
+
+MATERIALIZE_ROWS = 2_000_000
+"""The largest relation a joining query copies into DuckDB (see ``RelationRegistrar.register``)."""
 
 _STORED_PSEUDO = {ROWTIME: "__timestamp", ROWPARTITION: "__partition", ROWOFFSET: "__offset"}
 
@@ -87,6 +93,11 @@ class SourceScan:
     @property
     def segments_opened(self) -> int:
         return len(self.counter.opened)
+
+
+def _any_true(flags: pa.ChunkedArray) -> bool:
+    """Whether any row is flagged (a tombstone, a record without a value)."""
+    return bool(flags.null_count < len(flags) and pc.any(flags).as_py())
 
 
 def view_columns(source: DataSource) -> list[str]:
@@ -156,6 +167,7 @@ class RelationRegistrar:
         only: Collection[str] | None = None,
         dry_run: bool = False,
         lazy: bool = False,
+        materialize: bool = False,
     ) -> SourceScan:
         """Create (or replace) the view ``request.view``.
 
@@ -168,6 +180,11 @@ class RelationRegistrar:
                 bounds, so DuckDB skips segments by its own filters when queries come (a connection
                 handed to the user); otherwise as a table of the chosen segments, whose row count
                 DuckDB's optimizer can see (planned queries, whose bounds are known).
+            materialize: copy the view's rows into a DuckDB temporary table when there are at most
+                :data:`MATERIALIZE_ROWS` of them. DuckDB keeps column statistics (min / max) for its
+                own tables, never for Arrow scans, and its join planning uses them (the build side of
+                a join with a 100,000-row topic measured 1.8x less CPU from a native table); queries
+                that join ask for it.
 
         Raises:
             PlanError: the source's topic is gone.
@@ -188,18 +205,31 @@ class RelationRegistrar:
         if direct:
             name = f"__hw_stored_{number}"
             segments = [] if dry_run else chosen
-            data = stored_dataset(snapshot, segments, counter) if lazy else stored_table(snapshot, segments, counter)
+            data: pa.Table | ds.Dataset
+            rows_known: int | None = None
+            if lazy:
+                data = stored_dataset(snapshot, segments, counter)
+                null_values = True
+            else:
+                data = stored_table(snapshot, segments, counter)
+                null_values = _any_true(data.column("__tombstone"))
+                rows_known = data.num_rows
             self.connection.register(name, data)
             rows = self._stored_rows(source, name)
         else:
             name = f"__hw_rows_{number}"
             decoder = SourceDecoder.for_source(self.engine, source, self.config, self.report)
             table = decoder.decode(snapshot, [] if dry_run else chosen, self.cache, counter)
+            null_values = _any_true(table.column(NULL_VALUE_COLUMN))
+            rows_known = table.num_rows
             self.connection.register(name, table)
             rows = f"SELECT * FROM {quote_identifier(name)}"
-        self.connection.execute(
-            f"CREATE OR REPLACE TEMP VIEW {quote_identifier(request.view)} AS {self._view(source, request.mode, rows)}"
-        )
+        view = self._view(source, request.mode, rows, null_values)
+        if materialize and not dry_run and rows_known is not None and rows_known <= MATERIALIZE_ROWS:
+            self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {quote_identifier(request.view)} AS {view}")
+            self.connection.unregister(name)
+        else:
+            self.connection.execute(f"CREATE OR REPLACE TEMP VIEW {quote_identifier(request.view)} AS {view}")
         scan = SourceScan(
             request.view,
             source,
@@ -224,10 +254,14 @@ class RelationRegistrar:
         return f"SELECT {', '.join(columns)} FROM {quote_identifier(registered)}"
 
     @staticmethod
-    def _view(source: DataSource, mode: RelationMode, rows: str) -> str:
+    def _view(source: DataSource, mode: RelationMode, rows: str, null_values: bool = True) -> str:
+        """The view's SQL over ``rows``; without ``null_values`` (no record lacks a value) a stream's
+        view needs no filter, which leaves DuckDB a plain scan."""
         visible = ", ".join(quote_identifier(name) for name in view_columns(source))
         flag = quote_identifier(NULL_VALUE_COLUMN)
         if mode is RelationMode.STREAM:
+            if not null_values:
+                return f"SELECT {visible} FROM ({rows})"
             return f"SELECT {visible} FROM ({rows}) WHERE NOT {flag}"
         keys = [quote_identifier(c.name) for c in source.schema.key_columns]
         present = " OR ".join(f"{k} IS NOT NULL" for k in keys) or "TRUE"

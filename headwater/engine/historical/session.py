@@ -143,8 +143,9 @@ class HistoricalSession:
         if query.emit is not None:
             raise PlanError("A query with EMIT is a push query, not a historical one.")
         plan = KsqlPlanner(self.engine.catalog, self.engine.registry, self.config, self.udfs).plan(query)
+        joins = len(plan.relations) > 1
         for relation in plan.relations:
-            self.registrar.register(relation, dry_run=self.dry_run)
+            self.registrar.register(relation, dry_run=self.dry_run, materialize=joins)
         return plan
 
     def _plan_extension(self, statement_text: str, error: ParseError) -> HistoricalPlan:
