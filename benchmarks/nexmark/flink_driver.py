@@ -1,24 +1,26 @@
 """The Flink side of the benchmark, run in its own process: ``python -m benchmarks.nexmark.flink_driver SPEC``.
 
 It starts PyFlink's JVM (a local mini-cluster, streaming mode, parallelism 1 by default, object reuse
-on, no checkpoints), runs the first query once over empty input to warm the JVM up (not counted), then
-for each query of the spec:
+on, no checkpoints), runs the first query once over the sample (or empty) input to warm the JVM up (not
+counted), then for each query of the spec:
 
 1. optionally runs the query over the *sample* files and writes its rows to Parquet, so the runner can
    check that Flink computes the same answer as DuckDB;
-2. runs it ``repeat`` times over the *empty* files: everything a job costs except processing events
-   (planning, job submission, task deployment, finishing), Flink's per-job start-up, reported on its own
-   (the fastest run counts; with ``startup_once`` only for the first query, the others reuse it);
-3. runs it ``repeat`` times over the full files, each a ``CREATE TABLE ... WITH ('connector' =
+2. runs it ``repeat`` times over the full files, each a ``CREATE TABLE ... WITH ('connector' =
    'blackhole') AS SELECT ...`` (blackhole is Flink's discard sink, as in Nexmark's Flink setup).
 
-Wall time comes from the driver; CPU time is the driver's own plus the JVM's (the JVM is this process's
-child; its user + system time is read from ``/proc``). The result is one JSON document written to the
-spec's ``result`` path (stdout is left to PyFlink, which prints there); progress goes to stderr.
+Each run is measured twice over. The driver times the whole job: wall time, and CPU time of the driver
+plus the JVM (this process's child; user + system time from ``/proc``). The Arrow file source times the
+*processing window*: from opening its file to emitting the last row, wall time and the JVM's CPU time
+(every thread) over that window, written to a timing file (``'timing-file'`` table option). Operators
+are chained into the source's thread at parallelism 1, so the window is the job's processing; the rest
+of the job (planning, submission, deployment, finishing) is Flink's per-job start-up, reported on its
+own. With several sources, the longest window counts.
 
-The spec (JSON file)::
+The result is one JSON document written to the spec's ``result`` path (stdout is left to PyFlink, which
+prints there); progress goes to stderr. The spec (JSON file)::
 
-    {"jar": "/path/source.jar", "parallelism": 1, "result": "/path/result.json", "startup_once": false,
+    {"jar": "/path/source.jar", "parallelism": 1, "result": "/path/result.json", "work": "/tmp/dir",
      "tables": {"bid": {"columns": "`AUCTION` BIGINT, ...", "full": "...arrows", "empty": "...",
                         "sample": "... or null"}},
      "queries": [{"id": "q0", "sql": "SELECT ...", "repeat": 2, "sample_out": "/path.parquet or null"}]}
@@ -30,8 +32,6 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -64,23 +64,37 @@ class _Clock:
         jvm = pid_cpu_seconds(self.jvm_pid) if self.jvm_pid is not None else 0.0
         return process_cpu_seconds() + jvm
 
-    def measure(self, action: Callable[[], None]) -> dict[str, float]:
-        cpu, wall = self.cpu(), time.perf_counter()
-        action()
-        return {"wall_s": time.perf_counter() - wall, "cpu_s": self.cpu() - cpu}
 
-
-def _use_tables(env: Any, tables: dict[str, Any], which: str) -> None:
+def _use_tables(env: Any, tables: dict[str, Any], which: str, timing: Path | None = None) -> None:
+    """(Re)declare every source table over its ``which`` file, reporting to ``timing`` when given."""
     for name, table in tables.items():
+        options = f"'connector' = 'headwater-arrow-file', 'path' = '{table[which]}'"
+        if timing is not None:
+            options += f", 'timing-file' = '{timing}'"
         env.execute_sql(f"DROP TEMPORARY TABLE IF EXISTS {name}")
-        env.execute_sql(
-            f"CREATE TEMPORARY TABLE {name} ({table['columns']}) "
-            f"WITH ('connector' = 'headwater-arrow-file', 'path' = '{table[which]}')")
+        env.execute_sql(f"CREATE TEMPORARY TABLE {name} ({table['columns']}) WITH ({options})")
 
 
 def _run_to_blackhole(env: Any, sql: str, sink: str) -> None:
     env.execute_sql(f"CREATE TABLE {sink} WITH ('connector' = 'blackhole') AS {sql}").wait()
     env.execute_sql(f"DROP TABLE {sink}")
+
+
+def _timed_run(env: Any, clock: _Clock, tables: dict[str, Any], sql: str, sink: str, timing: Path) -> dict[str, float]:
+    """One job over the full files: the job's wall and CPU time, and its processing window."""
+    timing.unlink(missing_ok=True)
+    _use_tables(env, tables, "full", timing)
+    cpu, wall = clock.cpu(), time.perf_counter()
+    _run_to_blackhole(env, sql, sink)
+    job = {"wall_s": time.perf_counter() - wall, "cpu_s": clock.cpu() - cpu}
+    windows = [line.split() for line in timing.read_text().splitlines() if line.strip()]
+    if not windows:
+        raise RuntimeError("the source wrote no timing line")
+    longest = max(windows, key=lambda w: int(w[1]))
+    job["rows"] = sum(int(w[0]) for w in windows)
+    job["processing_wall_s"] = int(longest[1]) / 1e9
+    job["processing_cpu_s"] = int(longest[2]) / 1e9
+    return job
 
 
 def _type_name(data_type: Any) -> str:
@@ -107,21 +121,16 @@ def _collect_sample(env: Any, sql: str, out: str) -> list[str]:
     return types
 
 
-def _best(runs: list[dict[str, float]]) -> dict[str, float]:
-    return min(runs, key=lambda r: r["wall_s"])
-
-
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     # Py4J puts the Java exception on the second line: keep both, drop the stack trace.
     return f"{type(error).__name__}: " + " ".join(line.strip() for line in text[:2])
 
 
-def _measure_query(env: Any, clock: _Clock, tables: dict[str, Any], query: dict[str, Any],
-                   shared_startup: dict[str, float] | None) -> dict[str, Any]:
-    """The sample answer, the start-up and the timed runs of one query (see the module docstring)."""
+def _measure_query(env: Any, clock: _Clock, tables: dict[str, Any], query: dict[str, Any], work: Path
+                   ) -> dict[str, Any]:
+    """The sample answer and the timed runs of one query (see the module docstring)."""
     qid = query["id"]
-    repeat = int(query.get("repeat", 1))
     entry: dict[str, Any] = {"id": qid}
     if query.get("sample_out"):
         _use_tables(env, tables, "sample")
@@ -131,20 +140,12 @@ def _measure_query(env: Any, clock: _Clock, tables: dict[str, Any], query: dict[
         except Exception as error:  # the answer check is lost, the measurement is not
             entry["sample_error"] = _first_line(error)
             _say(f"{qid}: sample result not collected: {entry['sample_error']}")
-    if shared_startup is None:
-        _use_tables(env, tables, "empty")
-        startups = [clock.measure(partial(_run_to_blackhole, env, query["sql"], f"{qid}_startup"))
-                    for _ in range(repeat)]
-        entry["startup"] = _best(startups)
-        _say(f"{qid}: job start-up (empty input) {entry['startup']['wall_s']:.1f} s")
-    else:
-        entry["startup"] = shared_startup
-    _use_tables(env, tables, "full")
     runs = []
-    for attempt in range(repeat):
-        measured = clock.measure(partial(_run_to_blackhole, env, query["sql"], f"{qid}_run"))
+    for attempt in range(int(query.get("repeat", 1))):
+        measured = _timed_run(env, clock, tables, query["sql"], f"{qid}_run", work / f"{qid}.timing")
         runs.append(measured)
-        _say(f"{qid}: run {attempt + 1}: {measured['wall_s']:.1f} s wall, {measured['cpu_s']:.1f} s CPU")
+        _say(f"{qid}: run {attempt + 1}: job {measured['wall_s']:.1f} s wall, {measured['cpu_s']:.1f} s CPU; "
+             f"processing {measured['processing_wall_s']:.1f} s wall, {measured['processing_cpu_s']:.1f} s CPU")
     entry["runs"] = runs
     return entry
 
@@ -166,21 +167,22 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     _say(f"JVM and table environment up in {environment['wall_s']:.1f} s")
     tables = spec["tables"]
     queries = spec["queries"]
+    work = Path(spec["work"])
     if queries:
         # The first job of a JVM loads and compiles most of Flink; it would count as the first query's.
-        _use_tables(env, tables, "empty")
-        warm_up = clock.measure(partial(_run_to_blackhole, env, queries[0]["sql"], "warm_up"))
-        _say(f"first job (warm-up, not counted): {warm_up['wall_s']:.1f} s")
+        # Over the sample when there is one, so that the per-row code is compiled too.
+        warm_input = "sample" if all(t.get("sample") for t in tables.values()) else "empty"
+        _use_tables(env, tables, warm_input)
+        wall = time.perf_counter()
+        _run_to_blackhole(env, queries[0]["sql"], "warm_up")
+        _say(f"first job (warm-up over the {warm_input} input, not counted): {time.perf_counter() - wall:.1f} s")
     results: list[dict[str, Any]] = []
-    shared_startup: dict[str, float] | None = None
     for query in queries:
         try:
-            entry = _measure_query(env, clock, tables, query, shared_startup)
+            entry = _measure_query(env, clock, tables, query, work)
         except Exception as error:  # one query failing (a Flink error) does not lose the others
             entry = {"id": query["id"], "error": _first_line(error)}
             _say(f"{query['id']}: failed: {entry['error']}")
-        if spec.get("startup_once") and "startup" in entry:
-            shared_startup = entry["startup"]
         results.append(entry)
     return {"environment": environment, "queries": results}
 

@@ -11,10 +11,12 @@ final class ArrowFileTableSource implements ScanTableSource {
 
     private final DataType rowType;
     private final String path;
+    private final String timingPath;
 
-    ArrowFileTableSource(DataType rowType, String path) {
+    ArrowFileTableSource(DataType rowType, String path, String timingPath) {
         this.rowType = rowType;
         this.path = path;
+        this.timingPath = timingPath;
     }
 
     @Override
@@ -24,12 +26,12 @@ final class ArrowFileTableSource implements ScanTableSource {
 
     @Override
     public ScanRuntimeProvider getScanRuntimeProvider(ScanContext context) {
-        return SourceFunctionProvider.of(new ArrowFileSourceFunction(rowType, path), true);
+        return SourceFunctionProvider.of(new ArrowFileSourceFunction(rowType, path, timingPath), true);
     }
 
     @Override
     public DynamicTableSource copy() {
-        return new ArrowFileTableSource(rowType, path);
+        return new ArrowFileTableSource(rowType, path, timingPath);
     }
 
     @Override
