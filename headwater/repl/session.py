@@ -356,11 +356,14 @@ class Session:
         del self.variables[key]
 
     def _variables_entity(self, sql: str) -> dict[str, Any]:
-        """The ``variables`` entity ksqlDB's CLI builds from its own variables for SHOW VARIABLES."""
+        """The ``variables`` entity ksqlDB's CLI builds from its own variables for SHOW VARIABLES (sorted by
+        name, case-insensitively, as its map of variables keeps them)."""
         return {
             "@type": "variables",
             "statementText": sql.rstrip().rstrip(";"),
-            "variables": [{"name": name, "value": value} for name, value in self.variables.items()],
+            "variables": [
+                {"name": name, "value": self.variables[name]} for name in sorted(self.variables, key=str.upper)
+            ],
             "warnings": [],
         }
 

@@ -33,8 +33,13 @@ def test_statements_and_queries_run_on_the_server(headwater, server: Any) -> Non
     assert (server.data_dir / "log").is_dir()
 
 
-def test_session_properties_and_variables_are_kept_by_the_client(headwater, server: Any, run_sql) -> None:
-    headwater(server.url, "-e", CREATE + INSERTS)
+def setup(headwater, server: Any) -> None:
+    created = headwater(server.url, "-e", CREATE + INSERTS)
+    assert created.status == 0, (created.out, created.err)
+
+
+def test_session_properties_and_variables_are_kept_by_the_client(headwater, server: Any) -> None:
+    setup(headwater, server)
     run = headwater(
         server.url,
         "-d",
@@ -57,9 +62,9 @@ def test_errors_from_the_server_are_one_message_with_the_caret(headwater, server
 
 
 def test_json_output_is_the_servers_json(headwater, server: Any) -> None:
-    headwater(server.url, "-e", CREATE + INSERTS)
+    setup(headwater, server)
     run = headwater(server.url, "--output", "JSON", "-e", "SHOW STREAMS;")
-    assert json.loads(run.out)[0]["streams"][0]["name"] == "ORDERS"
+    assert [s["name"] for s in json.loads(run.out)[0]["streams"]] == ["ORDERS"], run.out
     rows = headwater(server.url, "--output", "JSON", "-e", "SELECT id FROM orders;")
     messages = [json.loads(line) for line in rows.out.splitlines() if line.strip()]
     assert "header" in messages[0]
