@@ -17,6 +17,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
@@ -31,7 +32,7 @@ from headwater.engine.planner.builder import BuiltQuery, QueryBuilder
 from headwater.engine.planner.graph import OperatorGraph
 from headwater.engine.planner.physical import LoweringContext, lower
 from headwater.engine.runtime.processing_log import ProcessingLogEntry
-from headwater.engine.schema import format_type
+from headwater.engine.schema import Namespace, format_type
 from headwater.engine.statements.context import StatementContext
 from headwater.errors import ExecutionError, HeadwaterError, PlanError
 from headwater.parser import ast
@@ -84,8 +85,12 @@ class QueryStream:
         return self._closed.is_set()
 
 
-def _header(built: BuiltQuery, query_id: str) -> QueryHeader:
+def _header(built: BuiltQuery, query_id: str, *, keys: bool = True) -> QueryHeader:
+    """The header of a query's rows; a pull query over a stream marks no column KEY, as ksqlDB's
+    does not."""
     columns = [c.column for c in built.columns]
+    if not keys:
+        columns = [replace(c, namespace=Namespace.VALUE) for c in columns]
     schema = ", ".join(c.describe() for c in columns)
     return QueryHeader(
         query_id, schema, tuple(c.name for c in columns), tuple(format_type(c.type) for c in columns)
@@ -110,7 +115,7 @@ def open_stream(ctx: StatementContext, statement: ast.Statement) -> QueryStream:
     query = statement.query
     builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict(), ctx.engine.partition_count)
     if query.emit is None:
-        return _historical(ctx, builder, query)
+        return _pull(ctx, builder, query)
     built = builder.build(query, sink_name=None, persistent=False)
     query_id = ctx.engine.next_transient_id()
     stream = QueryStream(_header(built, query_id))
@@ -268,6 +273,25 @@ def _print(ctx: StatementContext, statement: ast.PrintTopic) -> QueryStream:
     return stream
 
 
+def _pull(ctx: StatementContext, builder: QueryBuilder, query: ast.Query) -> QueryStream:
+    """A SELECT without EMIT CHANGES: a pull query over a table's materialized state
+    (:mod:`headwater.engine.runtime.pull`), or a historical query over a stream."""
+    from headwater.engine.runtime.pull import check_pull_query, is_table_pull, run_table_pull
+
+    check_pull_query(ctx, query)
+    table = is_table_pull(ctx, query)
+    if table is None:
+        return _historical(ctx, builder, query)
+    built, batches = run_table_pull(ctx, query, table)
+    stream = QueryStream(_header(built, ctx.engine.next_transient_id()))
+    names = [c.column.name for c in built.columns]
+    for batch in batches:
+        for row in _rows(batch, names):
+            stream._put(row)
+    stream._finish()
+    return stream
+
+
 def _historical(ctx: StatementContext, builder: QueryBuilder, query: ast.Query) -> QueryStream:
     """A SELECT over a stream without EMIT CHANGES (see :mod:`headwater.engine.runtime.historical`)."""
     from headwater.engine import expressions as ex
@@ -300,9 +324,12 @@ def _historical(ctx: StatementContext, builder: QueryBuilder, query: ast.Query) 
     query_id = ctx.engine.next_transient_id()
     batches = historical_rows(ctx, built, query.where, _lowering(ctx, query_id), type_of)
     names = [c.column.name for c in built.columns]
-    stream = QueryStream(_header(built, query_id))
+    stream = QueryStream(_header(built, query_id, keys=False))
+    produced = 0
     for batch in batches:
         for row in _rows(batch, names):
             stream._put(row)
-    stream._finish("Query Completed")
+            produced += 1
+    limited = query.limit is not None and produced >= query.limit
+    stream._finish("Limit Reached" if limited else "Query Completed")
     return stream

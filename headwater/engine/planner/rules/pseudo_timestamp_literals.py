@@ -86,7 +86,11 @@ def parse_partial_timestamp(text: str) -> int:
         if match is None:
             raise ValueError(f"Text '{date}T{time}' could not be parsed")
         year, month, day, hour, minute, second, millis = (int(g) for g in match.groups())
-        instant = datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=zone)
+        # Java's SMART resolver reads 24:00 as the midnight that ends the day
+        end_of_day = hour == 24 and minute == second == millis == 0
+        instant = datetime(year, month, day, 0 if end_of_day else hour, minute, second, millis * 1000, tzinfo=zone)
+        if end_of_day:
+            instant += timedelta(days=1)
     except ValueError as error:
         raise PlanError(f"Failed to parse timestamp '{text}': {error}{_HELP}") from None
     return (instant - _EPOCH) // timedelta(milliseconds=1)
