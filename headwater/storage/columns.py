@@ -49,6 +49,7 @@ __all__ = [
     "TYPED_SYSTEM_FIELDS",
     "VALUE",
     "AppendPreparer",
+    "StoredLayout",
     "headerless",
     "is_headerless",
     "is_key_field",
@@ -142,6 +143,32 @@ def with_headers(batch: pa.RecordBatch) -> pa.RecordBatch:
     return batch.set_column(_HEADERS_POSITION, HEADERS_FIELD, null_headers_of(batch.num_rows))
 
 
+@dataclass(frozen=True, slots=True)
+class StoredLayout:
+    """The schemas a partition appends with for one stored schema, built once and reused.
+
+    Reusing the same schema objects for every append keeps pyarrow's schema comparisons cheap (their
+    fingerprints are computed once) and lets the partition recognise a batch's layout by identity.
+
+    Attributes:
+        stored: the stored schema, ``__headers`` as the list type.
+        headerless: the same with ``__headers`` as the null type (:func:`headerless`).
+        columns / headerless_columns: the two without ``__offset``: what :class:`AppendPreparer` builds.
+    """
+
+    stored: pa.Schema
+    headerless: pa.Schema
+    columns: pa.Schema
+    headerless_columns: pa.Schema
+
+    @classmethod
+    def of(cls, stored: pa.Schema) -> StoredLayout:
+        """The layout of ``stored`` (a full stored schema, ``__offset`` first)."""
+        bare = headerless(stored)
+        return cls(stored, bare, pa.schema(list(stored)[1:], metadata=stored.metadata),
+                   pa.schema(list(bare)[1:], metadata=stored.metadata))
+
+
 def is_key_field(field: pa.Field) -> bool:
     """True for a user column declared as part of the key (field metadata ``headwater.key = "true"``)."""
     return bool(field.metadata) and field.metadata.get(KEY_FIELD_METADATA) == b"true"
@@ -189,38 +216,43 @@ def user_schema_of(stored: pa.Schema) -> pa.Schema:
 
 
 _TAKE, _FILL_TIMESTAMP, _NULL_HEADERS, _FALSE_TOMBSTONE, _NULLS = range(5)
+_HEADERLESS_FIELD = pa.field(HEADERS, pa.null())
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """How to build a stored batch (without ``__offset``) from batches of one input schema.
 
-    ``steps`` has one ``(kind, input column index)`` per stored column after ``__offset``; ``casts``
-    maps output positions to a cheap, lossless cast; ``timestamp_at`` / ``tombstone_at`` are the output
-    positions of taken columns whose nulls must be filled (-1 when filled wholesale instead).
+    The batch is built with pyarrow's batch operations, which never wrap columns in Python objects
+    unless a column needs work: ``take`` selects the input columns that are kept, in stored order;
+    then each of ``ops`` (in increasing position) either inserts a constant column or replaces a taken
+    one with its stored field (a cast, filled nulls, or just the stored nullability). Each op is
+    ``(position, kind, stored field, cast target or None)``; ``_TAKE`` marks a replaced column.
+
+    The result has the stored columns' names, types and nullability; field metadata (key markers)
+    comes from the input where columns are taken as they are, which does not matter: a batch message
+    carries no schema, and the segment's schema is the topic's.
     """
 
-    steps: tuple[tuple[int, int], ...]
-    casts: tuple[tuple[int, pa.DataType], ...]
-    timestamp_at: int
-    tombstone_at: int
+    take: tuple[int, ...]
+    keep_all: bool
+    ops: tuple[tuple[int, int, pa.Field, pa.DataType | None], ...]
     headerless: bool
 
 
 class AppendPreparer:
     """Turns a caller's batch into a stored batch minus ``__offset`` (the partition assigns offsets).
 
-    The stored schema's fields (with their metadata) are used for the output, so a caller's batch
-    need not carry key metadata. Checks run once per distinct input schema and the plan is cached;
-    a batch with the same schema as the previous one skips even the cache lookup.
+    Checks run once per distinct input schema and the plan is cached; a batch with the same schema
+    as the previous one skips even the cache lookup.
     """
 
     def __init__(self, stored_schema: pa.Schema, *, raw: bool) -> None:
         self.stored_schema = stored_schema
         self.raw = raw
-        self.output_schema = pa.schema(list(stored_schema)[1:], metadata=stored_schema.metadata)
-        self.headerless_output_schema = pa.schema(list(headerless(stored_schema))[1:], metadata=stored_schema.metadata)
-        self._output_types = [f.type for f in self.output_schema]
+        self.layout = StoredLayout.of(stored_schema)
+        self.output_schema = self.layout.columns
+        self.headerless_output_schema = self.layout.headerless_columns
         self._plans: dict[pa.Schema, _Plan] = {}
         self._last_schema: pa.Schema | None = None
         self._last_plan: _Plan | None = None
@@ -240,31 +272,34 @@ class AppendPreparer:
 
     def prepare(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Return the stored batch without ``__offset``: validated, reordered, defaults filled."""
+        return self.prepare_stored(batch)[0]
+
+    def prepare_stored(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, bool]:
+        """:meth:`prepare`, and whether the batch's ``__headers`` is of the null type (no headers given)."""
         if not isinstance(batch, pa.RecordBatch):
             raise RecordBatchError(f"Expected a pyarrow.RecordBatch, got {type(batch).__name__}")
         plan = self._plan_for(batch.schema)
         n = batch.num_rows
-        columns = batch.columns
-        arrays: list[pa.Array] = []
-        for kind, source in plan.steps:
+        out = batch if plan.keep_all else batch.select(plan.take)
+        for position, kind, field, target in plan.ops:
             if kind == _TAKE:
-                arrays.append(columns[source])
-            elif kind == _NULL_HEADERS:
-                arrays.append(self._constant(self._null_headers, n, pa.nulls))
+                column = out.column(position)
+                if target is not None:
+                    column = column.cast(target)
+                if column.null_count and field.name in (TIMESTAMP, TOMBSTONE):
+                    column = column.fill_null(wall_clock_ms() if field.name == TIMESTAMP else False)
+                out = out.set_column(position, field, column)
+                continue
+            if kind == _NULL_HEADERS:
+                array = self._constant(self._null_headers, n, pa.nulls)
             elif kind == _FALSE_TOMBSTONE:
-                arrays.append(self._constant(self._false_tombstones, n, lambda k: pa.array(np.zeros(k, dtype=bool))))
+                array = self._constant(self._false_tombstones, n, lambda k: pa.array(np.zeros(k, dtype=bool)))
             elif kind == _FILL_TIMESTAMP:
-                arrays.append(pa.array(np.full(n, wall_clock_ms(), dtype=np.int64)))
+                array = pa.array(np.full(n, wall_clock_ms(), dtype=np.int64))
             else:
-                arrays.append(pa.nulls(n, self._output_types[len(arrays)]))
-        for position, target in plan.casts:
-            arrays[position] = arrays[position].cast(target)
-        if plan.timestamp_at >= 0 and arrays[plan.timestamp_at].null_count:
-            arrays[plan.timestamp_at] = arrays[plan.timestamp_at].fill_null(wall_clock_ms())
-        if plan.tombstone_at >= 0 and arrays[plan.tombstone_at].null_count:
-            arrays[plan.tombstone_at] = arrays[plan.tombstone_at].fill_null(False)
-        schema = self.headerless_output_schema if plan.headerless else self.output_schema
-        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+                array = pa.nulls(n, field.type)
+            out = out.add_column(position, field, array)
+        return out, plan.headerless
 
     @staticmethod
     def _constant(cache: dict[int, pa.Array], n: int, make: Any) -> pa.Array:
@@ -290,28 +325,27 @@ class AppendPreparer:
             raise RecordBatchError(
                 f"Batch has column(s) the topic does not declare: {', '.join(extra)}; topic columns: {allowed}"
             )
-        steps: list[tuple[int, int]] = []
-        casts: list[tuple[int, pa.DataType]] = []
-        timestamp_at = tombstone_at = -1
+        take: list[int] = []
+        ops: list[tuple[int, int, pa.Field, pa.DataType | None]] = []
+        headerless_batch = False
         for position, field in enumerate(self.output_schema):
             if field.name not in names:
                 if field.name not in SYSTEM_COLUMNS and not field.nullable:
                     raise RecordBatchError(f"Batch lacks column {field.name!r} ({field.type}), which is not nullable")
                 kind = {TIMESTAMP: _FILL_TIMESTAMP, HEADERS: _NULL_HEADERS, TOMBSTONE: _FALSE_TOMBSTONE}.get(
                     field.name, _NULLS)
-                steps.append((kind, -1))
+                if kind == _NULL_HEADERS:
+                    field, headerless_batch = _HEADERLESS_FIELD, True
+                ops.append((position, kind, field, None))
                 continue
             index = names.index(field.name)
-            steps.append((_TAKE, index))
-            target = self._cast_for(field, schema.field(index).type)
-            if target is not None:
-                casts.append((position, target))
-            if field.name == TIMESTAMP:
-                timestamp_at = position
-            elif field.name == TOMBSTONE:
-                tombstone_at = position
-        headerless_batch = any(kind == _NULL_HEADERS for kind, _ in steps)
-        return _Plan(tuple(steps), tuple(casts), timestamp_at, tombstone_at, headerless_batch)
+            take.append(index)
+            given = schema.field(index)
+            target = self._cast_for(field, given.type)
+            if target is not None or field.name in (TIMESTAMP, TOMBSTONE) or given.nullable != field.nullable:
+                ops.append((position, _TAKE, field, target))
+        keep_all = take == list(range(len(names)))
+        return _Plan(tuple(take), keep_all, tuple(ops), headerless_batch)
 
     def _cast_for(self, field: pa.Field, actual: pa.DataType) -> pa.DataType | None:
         """None when the column's type is the stored one, the target for an accepted cast, else raise."""

@@ -72,49 +72,91 @@ class AppendSink:
     The sink only keeps references; :meth:`commit` writes them with one ``os.writev``, so an append
     costs no intermediate copy and one system call.
 
-    ``position`` is the file offset of the next byte to be committed, as the writer sees it (its
-    ``tell()`` adds what is pending). The next ``skip`` bytes are counted in ``position`` but dropped:
-    the bytes the writer produces that the file already holds (its magic and schema message, or
-    batches replayed to prime it). With ``capturing`` set, pieces are kept in ``captured`` instead of
-    being queued for the file (the segment takes the footer that way).
+    ``position`` is the file offset of the next byte to be committed, as the writer sees it. The next
+    ``skip`` bytes are counted in ``position`` but dropped: the bytes the writer produces that the
+    file already holds (its magic and schema message, or batches replayed to prime it). With
+    ``capturing`` set, pieces are kept in ``captured`` instead of being queued for the file (the
+    segment takes the footer that way).
+
+    pyarrow calls ``write`` once per piece (a dozen or more per batch) and ignores what it returns;
+    its ``PythonFile`` counts positions itself and never calls ``tell``. So in the common state
+    (nothing to skip, not capturing) ``write`` *is* ``pending.append``, a builtin with no Python frame,
+    which makes the callbacks several times cheaper; the other states install a method instead.
     """
 
     def __init__(self, fd: int, position: int, skip: int) -> None:
         self.fd = fd
         self.position = position
-        self.skip = skip
         self.pending: list[Any] = []
-        self.pending_bytes = 0
-        self.capturing = False
         self.captured: list[bytes] = []
         self.closed = False
+        self._skip = skip
+        self._capturing = False
+        self.write: Any = None
+        self._select_write()
 
-    def write(self, data: Any) -> int:
-        length = size = len(data)
-        if self.skip:
-            if size <= self.skip:
-                self.skip -= size
-                self.position += size
-                return length
-            data = memoryview(data)[self.skip:]
-            self.position += self.skip
-            size -= self.skip
-            self.skip = 0
-        if self.capturing:
-            self.captured.append(bytes(data))
+    def _select_write(self) -> None:
+        if self._skip:
+            self.write = self._skipping_write
+        elif self._capturing:
+            self.write = self._capturing_write
+        else:
+            self.write = self.pending.append
+
+    @property
+    def skip(self) -> int:
+        """Bytes still to be dropped."""
+        return self._skip
+
+    @skip.setter
+    def skip(self, value: int) -> None:
+        self._skip = value
+        self._select_write()
+
+    @property
+    def capturing(self) -> bool:
+        """True while pieces go to ``captured`` rather than to the file."""
+        return self._capturing
+
+    @capturing.setter
+    def capturing(self, value: bool) -> None:
+        self._capturing = value
+        self._select_write()
+
+    def _skipping_write(self, data: Any) -> None:
+        size = len(data)
+        if size <= self._skip:
+            self._skip -= size
             self.position += size
-            return length
-        self.pending.append(data)
-        self.pending_bytes += size
-        return length
+            if not self._skip:
+                self._select_write()
+            return
+        data = memoryview(data)[self._skip:]
+        self.position += self._skip
+        self.skip = 0
+        self.write(data)
+
+    def _capturing_write(self, data: Any) -> None:
+        self.captured.append(bytes(data))
+        self.position += len(data)
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes queued for the next :meth:`commit`."""
+        return sum(map(len, self.pending))
 
     def commit(self) -> int:
         """Write the pending pieces (one ``writev`` unless the kernel takes less); return the byte count."""
-        pieces, total = self.pending, self.pending_bytes
-        self.pending, self.pending_bytes = [], 0
-        written = os.writev(self.fd, pieces[:IOV_MAX]) if pieces else 0
-        if written != total:
-            self._write_rest(pieces, written)
+        pieces = self.pending
+        if not pieces:
+            return 0
+        total = sum(map(len, pieces))
+        try:
+            written = os.writev(self.fd, pieces) if len(pieces) <= IOV_MAX else 0
+            if written != total:
+                self._write_rest(list(pieces), written)
+        finally:
+            pieces.clear()
         self.position += total
         return total
 
@@ -133,7 +175,7 @@ class AppendSink:
 
     def discard(self) -> None:
         """Forget pending pieces (the append failed before its write)."""
-        self.pending, self.pending_bytes = [], 0
+        self.pending.clear()
 
     def tell(self) -> int:
         return self.position + self.pending_bytes

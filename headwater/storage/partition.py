@@ -33,6 +33,7 @@ from headwater.storage import cleaner
 from headwater.storage.columns import (
     HEADERS_FIELD,
     OFFSET,
+    StoredLayout,
     headerless,
     is_headerless,
     null_headers_of,
@@ -70,7 +71,11 @@ from headwater.storage.values import (
 
 __all__ = ["PartitionLog"]
 
-_OFFSET_FIELD = pa.field(OFFSET, pa.int64(), nullable=False)
+_INT64 = pa.int64()
+_OFFSET_FIELD = pa.field(OFFSET, _INT64, nullable=False)
+_MINIMUM = np.minimum.reduce
+_ROLL_CHECK_MARGIN = 1 << 20
+_MAXIMUM = np.maximum.reduce
 
 
 class PartitionLog:
@@ -100,6 +105,8 @@ class PartitionLog:
         self._dir_mtime = -1
         self._last_fsync = time.monotonic()
         self._closed = False
+        self._layout: StoredLayout | None = None
+        self._waiting_readers = 0
         self.last_recovery: PartitionRecovery | None = None
         self._load()
 
@@ -378,49 +385,104 @@ class PartitionLog:
     def append(self, batch: pa.RecordBatch) -> AppendResult:
         """Append a stored batch that lacks only ``__offset``; return where its records went.
 
-        The caller (``Topic.append``) has validated and completed the batch. The batch is written as
-        one message with one ``write`` call; it is visible to readers once this returns.
+        The caller has validated and completed the batch (``Topic.append`` does, through
+        :class:`~headwater.storage.columns.AppendPreparer`): its columns are the topic's stored
+        columns after ``__offset`` (names, types and nullability), ``__headers`` of either type.
+        """
+        layout = self._current_layout()
+        schema = batch.schema
+        if schema.equals(layout.headerless_columns, check_metadata=False):
+            headerless_batch = True
+        elif schema.equals(layout.columns, check_metadata=False):
+            headerless_batch = False
+        else:
+            raise RecordBatchError(
+                f"Batch schema does not match topic {self.topic}'s stored schema; append through Topic.append, "
+                "which validates and completes batches")
+        return self.append_prepared(batch, headerless=headerless_batch)
+
+    def append_prepared(self, batch: pa.RecordBatch, *, headerless: bool) -> AppendResult:
+        """:meth:`append` for a batch ``AppendPreparer`` built (no schema check); ``headerless`` says
+        whether its ``__headers`` is of the null type.
+
+        The offsets are added and the batch is written as one message with one ``writev``; it is
+        visible to readers once this returns.
         """
         n = batch.num_rows
         with self._lock:
-            self._ensure_writer()
+            if self._writer is None:
+                self._ensure_writer()
             active = self._segments[-1]
             base = active.next_offset
             if n == 0:
                 return AppendResult(self.partition, base, 0)
-            stored = batch.add_column(0, _OFFSET_FIELD, pa.array(np.arange(base, base + n, dtype=np.int64)))
-            timestamps = stored.column(1).to_numpy()
-            batch_min, batch_max = int(timestamps.min()), int(timestamps.max())
-            if not active.sealed and not stored.schema.equals(active.schema, check_metadata=True) \
-                    and is_headerless(stored.schema) and not is_headerless(active.schema):
-                stored = stored.set_column(2, HEADERS_FIELD, null_headers_of(n))
-            if active.sealed or not stored.schema.equals(active.schema, check_metadata=True):
-                active = self._roll_locked(self._schema_for(stored))
-            else:
+            layout = self._current_layout()
+            timestamps = batch.column(0).to_numpy()
+            batch_min, batch_max = int(_MINIMUM(timestamps)), int(_MAXIMUM(timestamps))
+            schema = self._segment_schema(active, layout, headerless)
+            if schema is None:
+                active = self._roll_locked(layout.headerless if headerless else layout.stored)
+                schema = self._segment_schema(active, layout, headerless)
+                assert schema is not None
+            if headerless and schema is layout.stored:
+                batch = batch.set_column(1, HEADERS_FIELD, null_headers_of(n))
+            offsets = pa.Array.from_buffers(_INT64, n, [None, pa.py_buffer(np.arange(base, base + n, dtype=np.int64))])
+            stored = batch.add_column(0, _OFFSET_FIELD, offsets)
+            if active.first_timestamp is not None and self._may_roll(active, stored, batch_max):
                 params = RollParams(self.config.segment_bytes, self.config.segment_ms, active.data_end,
                                     active.first_timestamp, pa.ipc.get_record_batch_size(stored), batch_max)
                 if params.should_roll():
-                    active = self._roll_locked(active.schema)
-            durable = self._durable()
-            active.append(stored, durable=durable, first_offset=base, min_timestamp=batch_min,
-                          max_timestamp=batch_max)
+                    active = self._roll_locked(schema)
+            active.append(stored, durable=self.config.flush_policy == "always", first_offset=base,
+                          min_timestamp=batch_min, max_timestamp=batch_max)
             if self.config.flush_policy == "interval":
                 now = time.monotonic()
                 if (now - self._last_fsync) * 1000.0 >= self.config.flush_ms:
                     active.fsync()
                     self._last_fsync = now
-            self._changed.notify_all()
+            if self._waiting_readers:
+                self._changed.notify_all()
             return AppendResult(self.partition, base, n)
 
-    def _schema_for(self, stored: pa.RecordBatch) -> pa.Schema:
-        """The schema a new segment gets for ``stored``: the topic's, which the batch must match."""
-        current = self._stored_schema()
-        schema = stored.schema
-        if not (schema.equals(current, check_metadata=True) or schema.equals(headerless(current), check_metadata=True)):
-            raise RecordBatchError(
-                f"Batch schema does not match topic {self.topic}'s stored schema; append through Topic.append, "
-                "which validates and completes batches")
-        return schema
+    def _may_roll(self, active: Segment, stored: pa.RecordBatch, batch_max: int) -> bool:
+        """False when ``stored`` certainly does not make ``active`` roll, without serialising it.
+
+        The exact test (:class:`RollParams`) needs the batch's message size, which costs as much as
+        assembling the message. Far from ``segment.bytes`` a cheap bound decides: twice the bytes of
+        the batch's buffers plus a margin for the message's metadata and padding. (The bound could
+        only be passed by a batch whose columns share one buffer three times or more; such a batch
+        can make a segment end past ``segment.bytes`` by less than its own size.)
+        """
+        if batch_max - (active.first_timestamp or 0) >= self.config.segment_ms:
+            return True
+        bound = 2 * stored.get_total_buffer_size() + _ROLL_CHECK_MARGIN
+        return active.data_end + bound > self.config.segment_bytes
+
+    def _current_layout(self) -> StoredLayout:
+        """The :class:`StoredLayout` of the topic's current stored schema (rebuilt when it changes)."""
+        stored = self._stored_schema()
+        if self._layout is None or self._layout.stored is not stored:
+            self._layout = StoredLayout.of(stored)
+        return self._layout
+
+    @staticmethod
+    def _segment_schema(active: Segment, layout: StoredLayout, headerless_batch: bool) -> pa.Schema | None:
+        """The schema a batch of ``layout`` is stored with in ``active``, or None when it needs a roll.
+
+        A headerless batch goes into a segment of either ``__headers`` type (converted to all-null
+        lists for the list type); a batch with headers needs the list type. A segment whose schema
+        equals one of the layout's takes that very object, so later checks are identity checks.
+        """
+        if active.sealed:
+            return None
+        schema = active.schema
+        if schema is layout.stored or schema is layout.headerless:
+            return None if schema is layout.headerless and not headerless_batch else schema
+        for candidate in (layout.stored, layout.headerless):
+            if schema.equals(candidate, check_metadata=True):
+                active.schema = candidate
+                return None if candidate is layout.headerless and not headerless_batch else candidate
+        return None
 
     def flush(self) -> None:
         """fsync the active segment and its indexes (whatever the flush policy)."""
@@ -547,7 +609,11 @@ class PartitionLog:
                     remaining = deadline - time.monotonic()
                     if result.batches or result.next_offset != from_offset or remaining <= 0 or self._closed:
                         return result
-                    self._changed.wait(remaining)
+                    self._waiting_readers += 1
+                    try:
+                        self._changed.wait(remaining)
+                    finally:
+                        self._waiting_readers -= 1
                     continue
                 if self._watcher is None:
                     self._watcher = DirectoryWatcher(self.directory)

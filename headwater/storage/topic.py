@@ -228,6 +228,9 @@ class Topic:
 
     def partition(self, partition: int) -> PartitionLog:
         """The log of one partition (0-based)."""
+        log = self._partitions.get(partition) if type(partition) is int else None
+        if log is not None and not self._closed:
+            return log
         self._check_open()
         if isinstance(partition, bool) or not isinstance(partition, (int, np.integer)):
             raise RecordBatchError(f"Partition must be an int, got {partition!r}")
@@ -289,16 +292,20 @@ class Topic:
             for chunk in batch.to_batches():
                 results.extend(self.append(chunk, partition))
             return results
-        chosen = sum(x is not None for x in (partition, partitions, key_bytes))
-        if chosen > 1:
+        if (partition is not None) + (partitions is not None) + (key_bytes is not None) > 1:
             raise RecordBatchError("Give at most one of partition=, partitions= and key_bytes=")
+        count = self._config.partitions
+        if partitions is None and key_bytes is None and (partition is not None or not self.is_raw):
+            # One partition receives every row (the common case): no split, no second schema check.
+            prepared, headerless = self._preparer.prepare_stored(batch)
+            if not prepared.num_rows:
+                return []
+            log = self.partition(self._sticky(count) if partition is None else partition)
+            return [log.append_prepared(prepared, headerless=headerless)]
         prepared = self._preparer.prepare(batch)
         n = prepared.num_rows
         if n == 0:
             return []
-        count = self._config.partitions
-        if partition is not None:
-            return [self.partition(partition).append(prepared)]
         if partitions is not None:
             assignment = self._checked_assignment(partitions, n, count)
         elif key_bytes is not None:
