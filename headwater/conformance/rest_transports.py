@@ -13,8 +13,10 @@
   terminated and the streams and tables dropped through the API, then every topic but the engine's own
   is deleted. A case that ends in an error or a teardown that fails replaces the server.
 
-Both run queries with a time limit: a push query that never reaches its ``LIMIT`` returns the rows it
-produced once :data:`QUERY_TIMEOUT_SECONDS` have passed, and the comparison reports the difference.
+Both run queries with a time limit: a push query that never reaches its ``LIMIT`` is over once it has
+produced no row for :data:`QUERY_IDLE_SECONDS` (every input record is in the log before a query starts,
+so a query that is still working keeps producing), or after :data:`QUERY_LIMIT_SECONDS` in any case;
+its rows so far are its response and the comparison reports the difference.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ from headwater.conformance.serde import TopicSerdes
 from headwater.errors import HeadwaterError
 
 __all__ = [
-    "QUERY_TIMEOUT_SECONDS",
+    "QUERY_IDLE_SECONDS",
+    "QUERY_LIMIT_SECONDS",
     "SETTLE_TIMEOUT_SECONDS",
     "EngineTransport",
     "HttpTransport",
@@ -51,8 +54,11 @@ __all__ = [
     "http_transport",
 ]
 
-QUERY_TIMEOUT_SECONDS = 10.0
-"""How long a query may run before the rows it produced are taken as its response."""
+QUERY_IDLE_SECONDS = 3.0
+"""How long a query may go without producing a row before the rows it produced are its response."""
+
+QUERY_LIMIT_SECONDS = 60.0
+"""How long a query may run at most."""
 
 SETTLE_TIMEOUT_SECONDS = 30.0
 """How long persistent queries get to consume their inputs (ksqlDB's harness waits as long)."""
@@ -120,21 +126,30 @@ class _Collector:
         except Exception as error:  # the query failed while running: reported as an error row
             self.error = error
 
-    def wait(self, seconds: float) -> None:
-        self._thread.join(seconds)
-        if self._thread.is_alive():
-            self.stream.close()
-            self._thread.join(5.0)
+    def wait(self, idle: float) -> None:
+        """Return when the query ends, or once it has produced nothing for ``idle`` seconds (then it is
+        closed)."""
+        started = last = time.monotonic()
+        seen = 0
+        while self._thread.is_alive():
+            self._thread.join(0.05)
+            now = time.monotonic()
+            if len(self.rows) != seen:
+                seen, last = len(self.rows), now
+            if now - last >= idle or now - started >= QUERY_LIMIT_SECONDS:
+                self.stream.close()
+                self._thread.join(5.0)
+                return
 
 
 class EngineTransport:
     """An RQTT case through ``Engine.execute`` and ``Engine.stream`` on a fresh engine."""
 
-    def __init__(self, data_dir: Path, *, query_timeout: float = QUERY_TIMEOUT_SECONDS) -> None:
+    def __init__(self, data_dir: Path, *, query_idle: float = QUERY_IDLE_SECONDS) -> None:
         from headwater.engine import Engine
 
         self.engine: Any = Engine(data_dir, config=dict(RQTT_SERVER_CONFIG), background=False)
-        self.query_timeout = query_timeout
+        self.query_idle = query_idle
 
     def close(self) -> None:
         self.engine.close()
@@ -160,7 +175,7 @@ class EngineTransport:
         if on_header is not None:
             on_header()
         collector = _Collector(stream)
-        collector.wait(self.query_timeout)
+        collector.wait(self.query_idle)
         encode = row_encoder(parse_column_types(header.column_types))
         for row in collector.rows:
             rows.append(_exact_json({"row": {"columns": encode(row.columns)}}))
@@ -191,19 +206,19 @@ class EngineTransport:
 
 
 @contextlib.contextmanager
-def _engine_transport(case: RestTestCase, work_dir: Path | None, query_timeout: float) -> Iterator[Transport]:
+def _engine_transport(case: RestTestCase, work_dir: Path | None, query_idle: float) -> Iterator[Transport]:
     del case
     with tempfile.TemporaryDirectory(prefix="hw-rqtt-", dir=work_dir) as tmp:
-        transport = EngineTransport(Path(tmp), query_timeout=query_timeout)
+        transport = EngineTransport(Path(tmp), query_idle=query_idle)
         try:
             yield transport
         finally:
             transport.close()
 
 
-def engine_transport(work_dir: Path | None, query_timeout: float = QUERY_TIMEOUT_SECONDS) -> TransportFactory:
+def engine_transport(work_dir: Path | None, query_idle: float = QUERY_IDLE_SECONDS) -> TransportFactory:
     """A factory of :class:`EngineTransport`\\ s, each on its own temporary data directory."""
-    return lambda case: _engine_transport(case, work_dir, query_timeout)
+    return lambda case: _engine_transport(case, work_dir, query_idle)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -252,12 +267,12 @@ class HttpTransport:
 
     _RETRIES = 3
 
-    def __init__(self, server: Any, *, query_timeout: float = QUERY_TIMEOUT_SECONDS) -> None:
+    def __init__(self, server: Any, *, query_idle: float = QUERY_IDLE_SECONDS) -> None:
         self.server = server
         self.engine: Any = server.app.engine
         self.host = "127.0.0.1"
         self.port = int(server.port)
-        self.query_timeout = query_timeout
+        self.query_idle = query_idle
 
     def _post(self, path: str, document: Mapping[str, Any]) -> tuple[int, bytes]:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=SETTLE_TIMEOUT_SECONDS)
@@ -298,7 +313,7 @@ class HttpTransport:
     ) -> list[dict[str, Any]] | ErrorResponse:
         """``POST /query``, read until the server ends the response or the time limit passes (then the
         connection is closed, which stops the query on the server)."""
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=self.query_timeout)
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=QUERY_LIMIT_SECONDS)
         try:
             connection.request(
                 "POST",
@@ -312,12 +327,15 @@ class HttpTransport:
             response = connection.getresponse()
             if response.status != 200:
                 return _error_response(response.status, response.read())
-            deadline = time.monotonic() + self.query_timeout
+            started = last = time.monotonic()
             body = bytearray()
             header_seen = on_header is None  # the server writes the header first, on its own
-            while time.monotonic() < deadline:
+            while True:
+                now = time.monotonic()
+                if now - last >= self.query_idle or now - started >= QUERY_LIMIT_SECONDS:
+                    break
                 if connection.sock is not None:
-                    connection.sock.settimeout(max(0.05, min(0.5, deadline - time.monotonic())))
+                    connection.sock.settimeout(max(0.05, min(0.5, self.query_idle - (now - last))))
                 try:
                     chunk = response.read1(65536)
                 except TimeoutError:
@@ -327,6 +345,8 @@ class HttpTransport:
                 if not chunk:
                     break
                 body += chunk
+                if chunk.strip():  # keep-alive newlines are not progress
+                    last = time.monotonic()
                 if not header_seen and on_header is not None:
                     header_seen = True
                     on_header()
@@ -460,11 +480,11 @@ def close_shared_server() -> None:
 
 
 @contextlib.contextmanager
-def _http_transport(case: RestTestCase, work_dir: Path | None, query_timeout: float) -> Iterator[Transport]:
+def _http_transport(case: RestTestCase, work_dir: Path | None, query_idle: float) -> Iterator[Transport]:
     """The shared server for one case; reset afterwards, replaced when the case broke something (an
     error or a timeout, not an ordinary failure) or the reset fails."""
     del case
-    transport = HttpTransport(_SHARED.get(work_dir), query_timeout=query_timeout)
+    transport = HttpTransport(_SHARED.get(work_dir), query_idle=query_idle)
     healthy = False
     try:
         yield transport
@@ -482,7 +502,7 @@ def _http_transport(case: RestTestCase, work_dir: Path | None, query_timeout: fl
             _SHARED.close()
 
 
-def http_transport(work_dir: Path | None, query_timeout: float = QUERY_TIMEOUT_SECONDS) -> TransportFactory:
+def http_transport(work_dir: Path | None, query_idle: float = QUERY_IDLE_SECONDS) -> TransportFactory:
     """A factory of :class:`HttpTransport`\\ s over this process's shared server (started on first use;
     :func:`close_shared_server` stops it)."""
-    return lambda case: _http_transport(case, work_dir, query_timeout)
+    return lambda case: _http_transport(case, work_dir, query_idle)

@@ -35,8 +35,8 @@ def _stop_the_shared_server() -> Iterator[None]:
 @pytest.fixture(params=["engine", "http"])
 def factory(request: pytest.FixtureRequest, tmp_path: Path) -> TransportFactory:
     if request.param == "engine":
-        return engine_transport(tmp_path, query_timeout=2.0)
-    return http_transport(None, query_timeout=2.0)
+        return engine_transport(tmp_path, query_idle=2.0)
+    return http_transport(None, query_idle=2.0)
 
 
 def _case(**fields: Any) -> RestTestCase:
