@@ -37,7 +37,7 @@ from headwater.engine.expressions import (
     select_column_names,
 )
 from headwater.engine.expressions.errors import CoercionError, ExpressionTypeError, UnresolvedColumnError
-from headwater.engine.functions.registry import FunctionRegistry, TableFunction
+from headwater.engine.functions.registry import AnyDecimal, AnyType, FunctionRegistry, Generic, TableFunction
 from headwater.engine.historical.aggregation import (
     AggregateLookup,
     aggregate_calls_in,
@@ -256,7 +256,7 @@ class KsqlPlanner:
         result: list[ResultColumn] = []
         rendered = []
         for (expression, alias_name), name in zip(items, names):
-            self._check_reserved(alias_name, name, expression)
+            self._check_reserved(alias_name)
             bound = self.bind(expression, scope, "SELECT", allow_null=True)
             if bound.type is None:
                 raise PlanError(
@@ -285,7 +285,8 @@ class KsqlPlanner:
         return calls
 
     @staticmethod
-    def _check_reserved(alias_name: str | None, name: str, expression: pe.Expression) -> None:
+    def _check_reserved(alias_name: str | None) -> None:
+        """ksqlDB refuses an alias that is a pseudo-column's name (selecting ROWTIME itself is fine)."""
         reserved = (ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND)
         if alias_name is not None and alias_name in reserved:
             raise PlanError(
@@ -403,7 +404,7 @@ class KsqlPlanner:
         result: list[ResultColumn] = []
         rendered: list[exp.Expression] = []
         for (expression, alias_name), name in zip(items, names):
-            self._check_reserved(alias_name, name, expression)
+            self._check_reserved(alias_name)
             bound = self._bind_grouped(expression, derived)
             key = isinstance(bound, BoundColumn) and bound.kind is ColumnKind.KEY
             result.append(ResultColumn(name, bound.type, key))
@@ -501,7 +502,8 @@ def _literal_value(bound: Any) -> Any:
 
 
 def _generic_match(sql_type: t.SqlType) -> bool:
-    return type(sql_type).__name__ in ("Generic", "AnyType", "AnyDecimal")
+    """A parameter type that takes the argument as it is (no cast to insert)."""
+    return isinstance(sql_type, (Generic, AnyType, AnyDecimal))
 
 
 def _variants(expression: pe.Expression, alias: str | None) -> list[pe.Expression]:

@@ -46,6 +46,7 @@ from headwater.engine.historical.decode import DecodeCache, DecodeReport, Source
 from headwater.engine.historical.duck_types import quote_identifier
 from headwater.engine.historical.plan import RelationMode, RelationRequest
 from headwater.engine.historical.segments import (
+    SealedSegmentCache,
     SegmentOpenCounter,
     TopicSnapshot,
     stored_dataset,
@@ -142,6 +143,7 @@ class RelationRegistrar:
         config: the query's configuration (decoding reads some properties).
         cache: decoded sealed segments kept between queries, or None.
         report: counts records that could not be decoded.
+        sealed: prepared batches of sealed segments kept between queries, or None.
     """
 
     def __init__(
@@ -151,11 +153,13 @@ class RelationRegistrar:
         config: Mapping[str, Any],
         cache: DecodeCache | None = None,
         report: DecodeReport | None = None,
+        sealed: SealedSegmentCache | None = None,
     ) -> None:
         self.engine = engine
         self.connection = connection
         self.config = dict(config)
         self.cache = cache
+        self.sealed = sealed
         self.report = report or DecodeReport()
         self.scans: list[SourceScan] = []
         self._counter = itertools.count()
@@ -211,7 +215,7 @@ class RelationRegistrar:
                 data = stored_dataset(snapshot, segments, counter)
                 null_values = True
             else:
-                data = stored_table(snapshot, segments, counter)
+                data = stored_table(snapshot, segments, counter, self.sealed)
                 null_values = _any_true(data.column("__tombstone"))
                 rows_known = data.num_rows
             self.connection.register(name, data)

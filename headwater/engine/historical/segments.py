@@ -28,8 +28,10 @@ Example::
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,10 +44,10 @@ from headwater.engine.historical.bounds import ScanBounds
 from headwater.engine.operators.source_scan import PARTITION_COLUMN
 
 __all__ = [
+    "SealedSegmentCache",
     "SegmentOpenCounter",
     "TopicSnapshot",
     "conform_batch",
-    "paths",
     "read_segment",
     "segment_guarantee",
     "stored_dataset",
@@ -239,42 +241,87 @@ def stored_dataset(
     return parts[0] if len(parts) == 1 else ds.UnionDataset(schema, parts)
 
 
-def stored_table(snapshot: TopicSnapshot, segments: Sequence[Any], counter: SegmentOpenCounter) -> pa.Table:
+class SealedSegmentCache:
+    """Prepared batches of sealed segments (memory-mapped, columns chosen, partition attached), kept
+    between queries: a sealed segment never changes, so opening it and slicing its batches once is
+    enough (measured: a third of a 10M-event scan's time went there). Keyed by the file's identity (path,
+    inode, size, modification time: compaction and retention replace or remove the file) and the
+    schema the batches are prepared for; the least recently used entries go beyond ``max_entries``."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[Any, ...], list[pa.RecordBatch]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def batches(self, segment: Any, schema: pa.Schema) -> list[pa.RecordBatch]:
+        """The segment's batches with exactly ``schema``'s columns."""
+        path = str(segment.path)
+        stat = os.stat(path)
+        key = (path, stat.st_ino, stat.st_size, stat.st_mtime_ns, schema)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        prepared = _prepare_sealed(segment, schema)
+        with self._lock:
+            self._entries[key] = prepared
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return prepared
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+def _partition_column(partition: int, rows: int) -> pa.Array:
+    """The partition number for ``rows`` rows, run-end encoded (one run: no buffer of ``rows`` values)."""
+    return pa.RunEndEncodedArray.from_arrays(pa.array([rows], pa.int32()), pa.array([partition], pa.int32()))
+
+
+def _select(batch: pa.RecordBatch, schema: pa.Schema, partition: int) -> pa.RecordBatch:
+    names = schema.names[:-1]
+    present = [n for n in names if n in batch.schema.names]
+    selected = batch.select(present).append_column(schema.field(PARTITION_COLUMN), _partition_column(partition, batch.num_rows))
+    return selected if selected.schema.equals(schema) else conform_batch(selected, schema)
+
+
+def _prepare_sealed(segment: Any, schema: pa.Schema) -> list[pa.RecordBatch]:
+    reader = pa.ipc.open_file(pa.memory_map(str(segment.path)))
+    batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+    return [_select(b, schema, segment.partition) for b in batches if b.num_rows]
+
+
+def stored_table(
+    snapshot: TopicSnapshot,
+    segments: Sequence[Any],
+    counter: SegmentOpenCounter,
+    cache: SealedSegmentCache | None = None,
+) -> pa.Table:
     """The stored rows of ``segments`` (of a typed topic) as one Arrow table, without ``__headers``.
 
     Sealed segments are memory-mapped and their batches referenced in place (zero-copy: nothing is read
-    until DuckDB touches a column); active ones are read through the log. A table, unlike a dataset,
-    tells DuckDB its row count, which its optimizer needs to order joins (a join built on the wrong
-    side measured 3x slower); the segments are chosen beforehand from the query's bounds.
+    until DuckDB touches a column), prepared once per ``cache``; active ones are read through the log. A
+    table, unlike a dataset, tells DuckDB its row count, which its optimizer needs to order joins (a join
+    built on the wrong side measured 3x slower); the segments are chosen beforehand from the query's
+    bounds. ``__partition`` is run-end encoded.
     """
     schema = table_schema(snapshot)
-    names = schema.names[:-1]
     batches: list[pa.RecordBatch] = []
     for segment in segments:
+        counter.note(str(segment.path))
         if segment.sealed:
-            counter.note(str(segment.path))
-            reader = pa.ipc.open_file(pa.memory_map(str(segment.path)))
-            stored = [reader.get_batch(i) for i in range(reader.num_record_batches)]
-            stored = [
-                b.append_column(PARTITION_COLUMN, pa.repeat(pa.scalar(segment.partition, pa.int32()), b.num_rows))
-                for b in stored
-                if b.num_rows
-            ]
-        else:
-            stored = read_segment(snapshot, segment, counter)
-        for batch in stored:
-            present = [n for n in names if n in batch.schema.names]
-            selected = batch.select([*present, PARTITION_COLUMN])
-            batches.append(selected if selected.schema.equals(schema) else conform_batch(selected, schema))
+            batches.extend(cache.batches(segment, schema) if cache is not None else _prepare_sealed(segment, schema))
+            continue
+        for batch in read_segment(snapshot, segment, None):
+            batches.append(_select(batch.drop_columns([PARTITION_COLUMN]), schema, segment.partition))
     return pa.Table.from_batches(batches, schema=schema)
 
 
 def table_schema(snapshot: TopicSnapshot) -> pa.Schema:
-    """The columns :func:`stored_table` gives: the stored ones but ``__headers``, then ``__partition``."""
+    """The columns :func:`stored_table` gives: the stored ones but ``__headers``, then ``__partition``
+    (run-end encoded)."""
     fields = [f for f in snapshot.stored_schema if f.name != "__headers"]
-    return pa.schema([*fields, pa.field(PARTITION_COLUMN, pa.int32(), nullable=False)])
-
-
-def paths(segments: Iterable[Any]) -> frozenset[str]:
-    """The file paths of ``segments``."""
-    return frozenset(str(s.path) for s in segments)
+    partition = pa.run_end_encoded(pa.int32(), pa.int32())
+    return pa.schema([*fields, pa.field(PARTITION_COLUMN, partition, nullable=False)])

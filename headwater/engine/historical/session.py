@@ -33,6 +33,7 @@ from headwater.engine.historical.ksql_plan import KsqlPlanner
 from headwater.engine.historical.plan import HistoricalPlan
 from headwater.engine.historical.relations import RelationRegistrar
 from headwater.engine.historical.result import HistoricalResult, QueryStats, SourceStats
+from headwater.engine.historical.segments import SealedSegmentCache
 from headwater.engine.historical.udfs import UdfRegistry
 from headwater.engine.runtime.processing_log import ProcessingLogEntry
 from headwater.engine.types import to_arrow
@@ -43,7 +44,17 @@ __all__ = ["HistoricalSession", "decode_cache_for", "engine_config", "run_select
 
 _CACHES: weakref.WeakKeyDictionary[Any, DecodeCache] = weakref.WeakKeyDictionary()
 _DATABASES: weakref.WeakKeyDictionary[Any, duckdb.DuckDBPyConnection] = weakref.WeakKeyDictionary()
+_SEALED: weakref.WeakKeyDictionary[Any, SealedSegmentCache] = weakref.WeakKeyDictionary()
 _CACHES_LOCK = threading.Lock()
+
+
+def sealed_cache_for(engine: Any) -> SealedSegmentCache:
+    """The prepared sealed segments shared by every historical query of ``engine``."""
+    with _CACHES_LOCK:
+        cache = _SEALED.get(engine)
+        if cache is None:
+            cache = _SEALED[engine] = SealedSegmentCache()
+        return cache
 
 
 def _database_for(engine: Any) -> duckdb.DuckDBPyConnection:
@@ -107,7 +118,12 @@ class HistoricalSession:
         self.report = DecodeReport()
         self.udfs = UdfRegistry(self.connection, self.config, on_error=self._log_failure)
         self.registrar = RelationRegistrar(
-            engine, self.connection, self.config, cache if cache is not None else decode_cache_for(engine), self.report
+            engine,
+            self.connection,
+            self.config,
+            cache if cache is not None else decode_cache_for(engine),
+            self.report,
+            sealed_cache_for(engine),
         )
 
     def _log_failure(self, message: str) -> None:
