@@ -79,7 +79,7 @@ def test_push_query_with_limit_returns_rows_as_they_arrive(tmp_path: Path) -> No
     engine = Engine(tmp_path, background=True)
     engine.execute(CREATE)
     stream = engine.stream("SELECT ID, ITEM FROM ORDERS WHERE QTY > 1 EMIT CHANGES LIMIT 2;")
-    assert stream.header.schema == "`ID` INTEGER KEY, `ITEM` STRING"
+    assert stream.header.schema == "`ID` INTEGER, `ITEM` STRING"  # push query headers mark no KEY
 
     def produce() -> None:
         for i in range(5):
@@ -102,5 +102,5 @@ def test_historical_select_runs_in_duckdb(tmp_path: Path) -> None:
         engine.execute(f"INSERT INTO ORDERS (ID, ITEM, QTY) VALUES ({i}, 'item{i}', {i});")
     stream = engine.stream("SELECT ID, QTY * 2 AS DOUBLED FROM ORDERS WHERE QTY >= 3 LIMIT 2;")
     assert sorted(row.columns for row in stream) == [(3, 6), (4, 8)]
-    assert stream.final_message is not None and stream.final_message.message == "Query Completed"
+    assert stream.final_message is not None and stream.final_message.message == "Limit Reached"
     engine.close()

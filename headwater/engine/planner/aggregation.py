@@ -277,11 +277,13 @@ def plan_aggregation(
                 + ", ".join(format_expression(display(e)) for e in outside)
                 + "\nConsider switching the HAVING clause to a WHERE clause before the GROUP BY."
             )
-    if not groups:
+    if not groups and persistent:
         described = ", ".join(format_expression(display(_with_default_argument(c))) for c in calls)
         raise PlanError(
             f"{statement_kind} statement does not support aggregate function [{described}] without a GROUP BY clause."
         )
+    if not groups:  # a push query aggregates all its rows as one group
+        groups = [pe.IntegerLiteral(1)]
     window = window_plan(query.window) if query.window is not None else None
     if query.emit is ast.EmitMode.FINAL and window is None:
         raise PlanError("EMIT FINAL is only supported for windowed aggregations.")
@@ -405,7 +407,7 @@ def _check_references(expression: pe.Expression, scope: Scope, bind: Binder, cla
     """Every column reference must resolve in the input (ksqlDB validates references before it
     analyses the aggregation): the binder's "cannot be resolved" message otherwise."""
     for node in pe.walk(expression):
-        if isinstance(node, pe.ColumnRef):
+        if isinstance(node, pe.ColumnRef) and node.name not in WINDOW_COLUMNS:
             try:
                 scope.resolve(node)
             except PlanError:

@@ -128,7 +128,10 @@ class QueryBuilder:
         if query.partition_by is not None:
             partition = self._partition_by(query.partition_by, plan, scope, source.source, alias)
             plan, scope = partition.node, partition.scope
-        items, from_star = self._expand(query.select, plan, scope, source.source, alias, None)
+        items, from_star = self._expand(
+            query.select, plan, scope, source.source, alias, None,
+            window_bounds=not persistent and source.window is not None,
+        )
         items, scope, flat_map = self._table_functions(items, scope, plan)
         if flat_map is not None:
             if source.is_table:
@@ -316,11 +319,15 @@ class QueryBuilder:
         source: DataSource,
         alias: str,
         join: Any = None,
+        *,
+        window_bounds: bool = False,
     ) -> tuple[list[tuple[pe.Expression, str | None]], set[int]]:
         """SELECT items as (expression, alias) pairs with ``*`` and ``s->*`` expanded, and the indexes
         of the items ``*`` produced. ``*`` is every column of the rows reaching the projection, key
         columns first (after a PARTITION BY: the new keys, the values, then the old keys); over a join
-        every column of every source (:meth:`~headwater.engine.planner.joins.JoinInfo.star`)."""
+        every column of every source (:meth:`~headwater.engine.planner.joins.JoinInfo.star`). With
+        ``window_bounds`` (a transient query over a windowed source) WINDOWSTART and WINDOWEND follow
+        the key columns."""
         items: list[tuple[pe.Expression, str | None]] = []
         from_star: set[int] = set()
         for item in select:
@@ -339,7 +346,8 @@ class QueryBuilder:
                 if item.source is not None and item.source not in (alias, source.name):
                     raise PlanError(f"'{item.source}' is not a valid stream/table name or alias.")
                 columns = [c for c in plan.output if c.namespace is not None]
-                ordered = [c for c in columns if c.namespace is Namespace.KEY] + [
+                bounds = [c for c in plan.output if window_bounds and c.name in WINDOW_COLUMNS]
+                ordered = [c for c in columns if c.namespace is Namespace.KEY] + bounds + [
                     c for c in columns if c.namespace is not Namespace.KEY
                 ]
                 for column in ordered:
@@ -433,6 +441,8 @@ class QueryBuilder:
             )
         if persistent and not any(c.column.namespace is Namespace.VALUE for c in columns):
             raise PlanError("The projection contains no value columns.")
+        if not persistent:  # a transient query's columns keep the SELECT list's order
+            return tuple(columns)
         order = {name: position for position, name in enumerate(key_names)}
         keys = sorted(
             (c for c in columns if c.column.namespace is Namespace.KEY), key=lambda c: order[c.column.name]

@@ -54,9 +54,12 @@ class OperatorGraph:
             ports.
     """
 
-    def __init__(self, entries: Sequence[tuple[str, Stage]], operators: Sequence[Operator]) -> None:
+    def __init__(
+        self, entries: Sequence[tuple[str, Stage]], operators: Sequence[Operator], *, record_at_a_time: bool = False
+    ) -> None:
         self.entries = list(entries)
         self.operators = list(operators)
+        self.record_at_a_time = record_at_a_time
 
     @property
     def source_topics(self) -> list[str]:
@@ -64,11 +67,19 @@ class OperatorGraph:
         return list(dict.fromkeys(topic for topic, _ in self.entries))
 
     def push(self, topic: str, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
-        """Run a batch read from ``topic`` through every stage it feeds; returns the query's output."""
+        """Run a batch read from ``topic`` through every stage it feeds; returns the query's output.
+
+        With ``record_at_a_time`` (a stateful query configured with ``cache.max.bytes.buffering=0``)
+        the records go through one at a time, so an aggregation emits every intermediate update, as
+        ksqlDB does when its record cache is off; otherwise a batch's updates of a key collapse into
+        one (the same table, fewer changes).
+        """
         out: list[pa.RecordBatch] = []
-        for entry_topic, stage in self.entries:
-            if entry_topic == topic:
-                out.extend(run_stages(stage, [batch]))
+        pieces = [batch.slice(i, 1) for i in range(batch.num_rows)] if self.record_at_a_time else [batch]
+        for piece in pieces:
+            for entry_topic, stage in self.entries:
+                if entry_topic == topic:
+                    out.extend(run_stages(stage, [piece]))
         return out
 
     def checkpoint_ids(self) -> list[tuple[str, Operator]]:

@@ -323,4 +323,13 @@ def lower(plan: PlanNode, ctx: LoweringContext) -> OperatorGraph:
             wire(inputs[1], Stage(right_port, downstream))
 
     wire(plan, None)
-    return OperatorGraph(entries, operators)
+    stateful = any(isinstance(node, (AggregateNode, JoinNode)) for node in walk_plan(plan))
+    return OperatorGraph(entries, operators, record_at_a_time=stateful and _caches_nothing(ctx.config))
+
+
+def _caches_nothing(config: Mapping[str, Any]) -> bool:
+    """``cache.max.bytes.buffering=0``: every update of a stateful query is emitted."""
+    try:
+        return int(str(config.get("cache.max.bytes.buffering", "10485760"))) == 0
+    except ValueError:
+        return False

@@ -86,8 +86,8 @@ class QueryStream:
 
 
 def _header(built: BuiltQuery, query_id: str, *, keys: bool = True) -> QueryHeader:
-    """The header of a query's rows; a pull query over a stream marks no column KEY, as ksqlDB's
-    does not."""
+    """The header of a query's rows; a push query, or a pull query over a stream, marks no column KEY,
+    as ksqlDB's do not."""
     columns = [c.column for c in built.columns]
     if not keys:
         columns = [replace(c, namespace=Namespace.VALUE) for c in columns]
@@ -118,7 +118,7 @@ def open_stream(ctx: StatementContext, statement: ast.Statement) -> QueryStream:
         return _pull(ctx, builder, query)
     built = builder.build(query, sink_name=None, persistent=False)
     query_id = ctx.engine.next_transient_id()
-    stream = QueryStream(_header(built, query_id))
+    stream = QueryStream(_header(built, query_id, keys=False))
     lowering = _lowering(ctx, query_id)
     graph = lower(built.plan, lowering)
     earliest = str(ctx.config.get("auto.offset.reset", "latest")).lower() == "earliest"
