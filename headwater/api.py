@@ -41,7 +41,7 @@ from headwater.engine.historical.export import ExportReport, ProgressCallback, e
 from headwater.engine.historical.plan import RelationMode, RelationRequest
 from headwater.engine.historical.reading import read_source
 from headwater.engine.historical.relations import RelationRegistrar
-from headwater.engine.historical.session import decode_cache_for, engine_config, run_select
+from headwater.engine.historical.session import decode_cache_for, engine_config, looks_like_query, run_select
 from headwater.engine.historical.times import TimeLike
 from headwater.errors import ParseError, PlanError
 from headwater.parser import ast
@@ -102,7 +102,7 @@ class Client:
         try:
             statement = parser.parse_statement(statement_text, variables=dict(self.engine.variables) or None)
         except ParseError:
-            if _looks_like_query(statement_text):
+            if looks_like_query(statement_text):
                 return run_select(self.engine, statement_text, None, config)
             raise
         if isinstance(statement, ast.SelectStatement) and statement.query.emit is None:
@@ -193,8 +193,3 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def _looks_like_query(text: str) -> bool:
-    """Whether text the ksqlDB parser refused may be a query of the SQL extension."""
-    head = text.lstrip().lstrip("(").lstrip().split(None, 1)
-    return bool(head) and head[0].upper() in ("SELECT", "WITH", "FROM", "VALUES")

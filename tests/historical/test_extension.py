@@ -3,6 +3,9 @@ CTEs, set operations) run as SQL over the catalog, with ksqlDB's names, function
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pyarrow as pa
 import pytest
 
 from headwater.engine import Engine
@@ -84,8 +87,7 @@ def test_ksql_aggregates_and_types(orders: Engine) -> None:
     assert empty == [(0, 0.0)]  # ksqlDB: SUM and AVG of nothing are 0
 
 
-def test_time_range_prunes_in_extension_queries(engine: Engine, typed_events: object) -> None:
-    assert callable(typed_events)
+def test_time_range_prunes_in_extension_queries(engine: Engine, typed_events: Callable[..., pa.Table]) -> None:
     typed_events(batches=10)
     result = run_select(engine, "SELECT COUNT(*) FROM EV e WHERE e.ROWTIME >= 3000 AND e.ROWTIME < 4000 ORDER BY 1")
     assert result.rows() == [(100,)]

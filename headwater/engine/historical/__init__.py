@@ -14,9 +14,10 @@ docs/historical.md is the user's guide; each module documents its part.
 from __future__ import annotations
 
 from headwater.engine.historical.bounds import UNBOUNDED, ScanBounds
+from headwater.engine.historical.explain import explain_select
 from headwater.engine.historical.plan import HistoricalPlan, RelationMode, RelationRequest, ResultColumn
 from headwater.engine.historical.result import HistoricalResult, QueryStats, SourceStats
-from headwater.engine.historical.session import HistoricalSession, run_select
+from headwater.engine.historical.session import HistoricalSession, looks_like_query, run_select
 
 __all__ = [
     "UNBOUNDED",
@@ -29,5 +30,7 @@ __all__ = [
     "ResultColumn",
     "ScanBounds",
     "SourceStats",
+    "explain_select",
+    "looks_like_query",
     "run_select",
 ]

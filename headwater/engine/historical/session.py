@@ -40,7 +40,14 @@ from headwater.engine.types import to_arrow
 from headwater.errors import ExecutionError, HeadwaterError, ParseError, PlanError
 from headwater.parser import ast
 
-__all__ = ["HistoricalSession", "decode_cache_for", "engine_config", "run_select"]
+__all__ = [
+    "HistoricalSession",
+    "decode_cache_for",
+    "engine_config",
+    "looks_like_query",
+    "run_select",
+    "sealed_cache_for",
+]
 
 _CACHES: weakref.WeakKeyDictionary[Any, DecodeCache] = weakref.WeakKeyDictionary()
 _DATABASES: weakref.WeakKeyDictionary[Any, duckdb.DuckDBPyConnection] = weakref.WeakKeyDictionary()
@@ -220,6 +227,14 @@ def conform_result(table: pa.Table, plan: HistoricalPlan) -> pa.Table:
         arrays.append(values)
         fields.append(pa.field(column.name, wanted))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields)) if fields else table
+
+
+def looks_like_query(text: str) -> bool:
+    """Whether text the ksqlDB parser refused may be a query of Headwater's SQL extension (it starts
+    with SELECT, WITH, FROM or VALUES): such text goes to :func:`run_select`, whose ParseError is the
+    ksqlDB parser's own when the text is no SQL query either."""
+    head = text.lstrip().lstrip("(").lstrip().split(None, 1)
+    return bool(head) and head[0].upper() in ("SELECT", "WITH", "FROM", "VALUES")
 
 
 def _duckdb_message(error: duckdb.Error) -> str:
