@@ -5,7 +5,7 @@ Parquet. PyPI's ``apache-flink`` ships the filesystem connector with CSV and JSO
 Parquet format (``flink-sql-parquet`` is a separate Maven artifact, and Maven Central is not reachable
 from the benchmark machines). Parsing CSV or JSON would make Flink pay for text decoding that neither
 Headwater nor DuckDB pays, so instead Flink reads an Arrow IPC stream file of the same events through
-``headwater-arrow-file``, a ~100-line source built on Flink's own Arrow reader (shaded Arrow Java and
+``headwater-arrow-file``, a ~200-line source built on Flink's own Arrow reader (shaded Arrow Java and
 ``ArrowUtils.createArrowReader`` from the ``flink-python`` jar that PyFlink ships): each batch is loaded
 into Arrow vectors and rows go downstream as ``ColumnarRowData`` views, the way Flink's vectorized Parquet
 reader hands on rows.

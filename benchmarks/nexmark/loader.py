@@ -9,7 +9,7 @@ One pass over the generator feeds every destination, so all systems see exactly 
 * **DuckDB**: ``<kind>.parquet`` (uncompressed, one row group per generated chunk).
 * **Flink**: ``<kind>.arrows``, the Arrow IPC stream format, read by the job's own Arrow file source (see
   :mod:`benchmarks.nexmark.flink_jar` for why not Parquet), and an empty ``<kind>.empty.arrows`` with the
-  same schema, over which the same job measures Flink's start-up alone.
+  same schema (the JVM's warm-up job reads it when there is no sample).
 """
 
 from __future__ import annotations
