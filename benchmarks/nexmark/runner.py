@@ -169,8 +169,9 @@ def _flink(report: RunReport, queries: list[NexmarkQuery], dataset: Dataset, sam
                                              results.sample_types.get(query_id))
             report.comparisons.append(comparison)
             note(f"  {comparison.describe()}")
-            path.unlink(missing_ok=True)
         con.close()
+        for directory in {path.parent for path in results.sample_outputs.values()}:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def run(args: argparse.Namespace) -> RunReport:
