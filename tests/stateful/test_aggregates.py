@@ -339,3 +339,17 @@ def test_registration_in_the_function_registry():
     assert registry.lookup("COUNT") is None  # aggregates are not scalar functions
     with pytest.raises(ValueError, match="registered twice"):
         register_aggregates(registry)
+
+
+@pytest.mark.parametrize("name", ["EARLIEST_BY_OFFSET", "LATEST_BY_OFFSET"])
+def test_offsets_remember_through_a_snapshot_that_nothing_was_taken_yet(name):
+    """A NULL skipped with ignoreNulls leaves the group without a value; a snapshot and restore must
+    keep it so, and the next value is then taken (ksqlDB: null first, then 13, gives 13)."""
+    resolved = FUNCTIONS[name].resolve((t.INT, t.BOOLEAN))
+    accumulator = resolved.create((True,), None)
+    accumulator.resize(1)
+    accumulator.update(Grouping(np.array([0])), [pa.array([None], pa.int32())], None)
+    restored = resolved.create((True,), None)
+    restored.load(accumulator.state())
+    restored.update(Grouping(np.array([0])), [pa.array([13], pa.int32())], None)
+    assert restored.result(np.array([0])).to_pylist() == [13]

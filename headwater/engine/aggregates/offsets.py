@@ -41,8 +41,14 @@ _T = Generic("T")
 class _Sequenced(ColumnarAccumulator):
     """Shared: a running sequence number so merges can order values by processing time."""
 
-    def __init__(self, resolved: ResolvedAggregate, columns: dict[str, pa.DataType], ignore_nulls: bool) -> None:
-        super().__init__(resolved, columns)
+    def __init__(
+        self,
+        resolved: ResolvedAggregate,
+        columns: dict[str, pa.DataType],
+        ignore_nulls: bool,
+        dense: Sequence[str] = (),
+    ) -> None:
+        super().__init__(resolved, columns, dense)
         self.ignore_nulls = ignore_nulls
         self.sequence = 0
 
@@ -68,7 +74,10 @@ class SingleByOffset(_Sequenced):
     """EARLIEST_BY_OFFSET(col [, ignoreNulls]) / LATEST_BY_OFFSET(col [, ignoreNulls])."""
 
     def __init__(self, resolved: ResolvedAggregate, earliest: bool, ignore_nulls: bool) -> None:
-        super().__init__(resolved, {"SEQ": pa.int64(), "VAL": to_arrow(resolved.return_type)}, ignore_nulls)
+        # SEQ is never NULL (-1: no value yet), so a snapshot keeps "nothing seen" apart from a sequence
+        super().__init__(
+            resolved, {"SEQ": pa.int64(), "VAL": to_arrow(resolved.return_type)}, ignore_nulls, dense=("SEQ",)
+        )
         self.earliest = earliest
 
     def resize(self, size: int) -> None:
