@@ -46,16 +46,18 @@ def _rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
 def test_projection_where_and_limit(engine: Engine) -> None:
     _orders(engine)
     result = run_select(engine, "SELECT ID, QTY * 2 AS DOUBLED, ROWTIME FROM ORDERS WHERE QTY > 2 LIMIT 10;")
-    assert result.header.schema == "`ID` INTEGER KEY, `DOUBLED` INTEGER, `ROWTIME` BIGINT"
+    assert result.header.schema == "`ID` INTEGER, `DOUBLED` INTEGER, `ROWTIME` BIGINT"
     assert sorted(result.rows()) == [(1, 6, 1_000), (3, 10, 3_000), (6, 16, 125_000)]
     assert result.final_message is not None and result.final_message.message == "Query Completed"
-    assert len(_rows(engine, "SELECT * FROM ORDERS LIMIT 2;")) == 2
+    limited = run_select(engine, "SELECT * FROM ORDERS LIMIT 2;")
+    assert len(limited) == 2
+    assert limited.final_message is not None and limited.final_message.message == "Limit Reached"
 
 
 def test_star_names_and_types(engine: Engine) -> None:
     _orders(engine)
     result = run_select(engine, "SELECT * FROM ORDERS WHERE ID = 1;")
-    assert result.header.schema == "`ID` INTEGER KEY, `ITEM` STRING, `QTY` INTEGER, `PRICE` DOUBLE"
+    assert result.header.schema == "`ID` INTEGER, `ITEM` STRING, `QTY` INTEGER, `PRICE` DOUBLE"
     assert result.rows() == [(1, "apple", 3, 1.5)]
     assert result.table.schema.types == [pa.int32(), pa.string(), pa.int32(), pa.float64()]
 
@@ -113,7 +115,7 @@ def test_group_by_with_native_and_headwater_aggregates(engine: Engine) -> None:
         "COLLECT_LIST(ID) AS IDS, EARLIEST_BY_OFFSET(QTY) AS FIRST FROM ORDERS GROUP BY ITEM;",
     )
     assert result.header.schema == (
-        "`ITEM` STRING KEY, `N` BIGINT, `Q` BIGINT, `TOTAL` INTEGER, `MEAN` DOUBLE, `TOP` DOUBLE, "
+        "`ITEM` STRING, `N` BIGINT, `Q` BIGINT, `TOTAL` INTEGER, `MEAN` DOUBLE, `TOP` DOUBLE, "
         "`IDS` ARRAY<INTEGER>, `FIRST` INTEGER"
     )
     groups: dict[str, list[tuple[Any, ...]]] = defaultdict(list)

@@ -161,7 +161,7 @@ class KsqlPlanner:
             select, columns = self._project(clause, conditions, items)
         if query.limit is not None:
             select = select.limit(int(query.limit))
-        return HistoricalPlan(select.sql(dialect="duckdb"), tuple(columns), tuple(relations))
+        return HistoricalPlan(select.sql(dialect="duckdb"), tuple(columns), tuple(relations), limit=query.limit)
 
     # -- WHERE ---------------------------------------------------------------------------------------------
     def _where(self, where: pe.Expression | None, scope: Scope) -> Any:
@@ -263,7 +263,13 @@ class KsqlPlanner:
                     "Can't infer a type of null. Please explicitly cast it to a required type, e.g. "
                     "CAST(null AS VARCHAR)."
                 )
-            key = not clause.joined and isinstance(bound, BoundColumn) and bound.kind is ColumnKind.KEY
+            # ksqlDB marks KEY columns in the header of a pull query over a table only
+            key = (
+                not clause.joined
+                and clause.first.source.is_table
+                and isinstance(bound, BoundColumn)
+                and bound.kind is ColumnKind.KEY
+            )
             result.append(ResultColumn(name, bound.type, key))
             rendered.append(_alias(renderer.render(bound), name))
         select = select.select(*rendered)
@@ -406,8 +412,7 @@ class KsqlPlanner:
         for (expression, alias_name), name in zip(items, names):
             self._check_reserved(alias_name)
             bound = self._bind_grouped(expression, derived)
-            key = isinstance(bound, BoundColumn) and bound.kind is ColumnKind.KEY
-            result.append(ResultColumn(name, bound.type, key))
+            result.append(ResultColumn(name, bound.type))
             rendered.append(_alias(out.render(bound), name))
         select = exp.select(*rendered).from_(exp.to_identifier(_GROUPS, quoted=True))
         if query.having is not None:

@@ -50,7 +50,8 @@ class RelationRequest:
 
 @dataclass(frozen=True, slots=True)
 class ResultColumn:
-    """A column of the result: name, SQL type, and whether it is part of the result's key."""
+    """A column of the result: name, SQL type, and whether the header marks it KEY (as ksqlDB's does for
+    the key columns of a query over one table, and for nothing else)."""
 
     name: str
     type: t.SqlType
@@ -71,12 +72,14 @@ class HistoricalPlan:
         relations: the views the SQL reads.
         extension: True when the statement is outside ksqlDB's grammar (ORDER BY, subqueries, window
             functions...) and was read as Headwater's SQL extension.
+        limit: the statement's LIMIT (ksqlDB's grammar), if any.
     """
 
     sql: str
     columns: tuple[ResultColumn, ...]
     relations: tuple[RelationRequest, ...] = field(default=())
     extension: bool = False
+    limit: int | None = None
 
     @property
     def schema_text(self) -> str:

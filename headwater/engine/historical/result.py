@@ -2,7 +2,7 @@
 
 :class:`HistoricalResult` can stand wherever the engine hands out a push query's ``QueryStream``: it has
 ``header``, iteration over :class:`~headwater.engine.entities.QueryRow`, ``close()``, ``closed`` and a
-``final_message`` ("Query Completed"). It also keeps the whole result as an Arrow ``table`` and the
+``final_message`` ("Limit Reached" when a LIMIT was reached, else "Query Completed"). It also keeps the whole result as an Arrow ``table`` and the
 :class:`QueryStats` (segments read and skipped, records that could not be decoded, rows whose
 expressions failed), which the Python API, EXPLAIN and the shell report.
 
@@ -106,6 +106,8 @@ class HistoricalResult:
         table: the rows, one Arrow column per result column.
         stats: what was read.
         sql: the DuckDB SQL that ran.
+        limit: the statement's LIMIT: reaching it ends the result with "Limit Reached", as ksqlDB's pull
+            queries do, else "Query Completed".
     """
 
     def __init__(
@@ -115,6 +117,7 @@ class HistoricalResult:
         table: pa.Table,
         stats: QueryStats,
         sql: str = "",
+        limit: int | None = None,
     ) -> None:
         self.columns = columns
         self.table = table
@@ -126,7 +129,8 @@ class HistoricalResult:
             tuple(c.name for c in columns),
             tuple(format_type(c.type) for c in columns),
         )
-        self.final_message: FinalMessage | None = FinalMessage("Query Completed")
+        limited = limit is not None and table.num_rows >= limit
+        self.final_message: FinalMessage | None = FinalMessage("Limit Reached" if limited else "Query Completed")
         self._closed = False
 
     @property

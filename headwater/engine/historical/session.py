@@ -209,7 +209,9 @@ class HistoricalSession:
         """Plan and run one SELECT."""
         plan = self.plan(statement_text, query)
         table = self.execute(plan)
-        return HistoricalResult(self.engine.next_transient_id(), plan.columns, table, self.stats(), plan.sql)
+        return HistoricalResult(
+            self.engine.next_transient_id(), plan.columns, table, self.stats(), plan.sql, plan.limit
+        )
 
 
 def conform_result(table: pa.Table, plan: HistoricalPlan) -> pa.Table:
