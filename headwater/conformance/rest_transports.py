@@ -52,6 +52,7 @@ __all__ = [
     "close_shared_server",
     "engine_transport",
     "http_transport",
+    "queries_caught_up",
 ]
 
 QUERY_IDLE_SECONDS = 3.0
@@ -366,18 +367,7 @@ class HttpTransport:
             time.sleep(_POLL_SECONDS)
 
     def _caught_up(self) -> bool:
-        for query in self.engine.persistent_queries():
-            if str(getattr(query, "state", "RUNNING")).upper() != "RUNNING":
-                continue
-            committed = query.committed_offsets()
-            for topic in query.source_topics:
-                if not self.engine.log.has_topic(topic):
-                    continue
-                ends = self.engine.log.topic(topic).end_offsets()
-                for partition, end in enumerate(ends):
-                    if committed.get((topic, partition), 0) < int(end):
-                        return False
-        return True
+        return queries_caught_up(self.engine)
 
     def records(self, topic: str, serdes: TopicSerdes, at_least: int) -> list[ActualRecord]:
         deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
@@ -421,6 +411,22 @@ class HttpTransport:
         entities = self._must(text)
         items = entities[0].get(field, []) if entities else []
         return [str(item[key]) for item in items if isinstance(item, dict) and key in item]
+
+
+def queries_caught_up(engine: Any) -> bool:
+    """Whether every running persistent query of ``engine`` has committed the end of each partition of
+    each of its sources (a paused or failed query is not waited for: it would never catch up)."""
+    for query in engine.persistent_queries():
+        if str(getattr(query, "state", "RUNNING")).upper() != "RUNNING":
+            continue
+        committed = query.committed_offsets()
+        for topic in query.source_topics:
+            if not engine.log.has_topic(topic):
+                continue
+            for partition, end in engine.log.topic(topic).end_offsets().items():
+                if committed.get((topic, partition), 0) < int(end):
+                    return False
+    return True
 
 
 def _entities_before(body: bytes) -> bool:

@@ -171,3 +171,29 @@ def test_consecutive_cases_share_nothing(factory: TransportFactory) -> None:
     )
     result = _run(counted, factory)  # one row, then the time limit: an earlier case's row would be a second
     assert result.status is Status.PASS, result.reason
+
+
+def test_caught_up_means_every_source_partition_committed(tmp_path: Path) -> None:
+    """What the HTTP transport waits for, on an engine whose queries only run when driven."""
+    from headwater.conformance import engine_io
+    from headwater.conformance.rest_transports import queries_caught_up
+    from headwater.conformance.serde import TopicSerdes
+    from headwater.engine import Engine
+
+    engine = Engine(tmp_path / "data", background=False)
+    try:
+        engine_io.create_raw_topic(engine, "input", 2)
+        engine.execute(
+            STREAM.replace("test_topic", "input") + "\nCREATE STREAM OUTPUT AS SELECT * FROM INPUT;"
+        )
+        assert queries_caught_up(engine)
+        source = engine.catalog.sources_on_topic("input")[0]
+        serdes = TopicSerdes(source)
+        record = engine_io.RawRecord(serdes.serialize_key("a", None), serdes.serialize_value({"ID": 1}), 5)
+        engine_io.append_raw(engine, "input", [record], source)
+        assert not queries_caught_up(engine)
+        [query] = engine.persistent_queries()
+        assert query.process_available() == 1
+        assert queries_caught_up(engine)
+    finally:
+        engine.close()
