@@ -179,7 +179,10 @@ class EngineTransport:
         collector.wait(self.query_idle)
         encode = row_encoder(parse_column_types(header.column_types))
         for row in collector.rows:
-            rows.append(_exact_json({"row": {"columns": encode(row.columns)}}))
+            row_json: dict[str, Any] = {"columns": encode(row.columns)}
+            if getattr(row, "tombstone", False):  # a table row that was deleted
+                row_json["tombstone"] = True
+            rows.append(_exact_json({"row": row_json}))
         if collector.error is not None:
             rows.append({"errorMessage": {"message": str(collector.error)}})
         elif stream.final_message is not None:

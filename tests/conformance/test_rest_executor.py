@@ -197,3 +197,30 @@ def test_caught_up_means_every_source_partition_committed(tmp_path: Path) -> Non
         assert queries_caught_up(engine)
     finally:
         engine.close()
+
+
+def test_table_push_rows_carry_tombstones_through_the_engine(tmp_path: Path) -> None:
+    """A deleted table row is a row with ``"tombstone": true`` (the HTTP variant waits on the server)."""
+    case = _case(
+        statements=[
+            "CREATE TABLE T (K INT PRIMARY KEY, ID INT) WITH (kafka_topic='test_topic', value_format='JSON');",
+            "SELECT * FROM T EMIT CHANGES LIMIT 2;",
+        ],
+        inputs=[
+            {"topic": "test_topic", "timestamp": 1, "key": 10, "value": {"id": 110}},
+            {"topic": "test_topic", "timestamp": 2, "key": 10, "value": None},
+        ],
+        responses=[
+            ADMIN,
+            {
+                "query": [
+                    {"header": {"schema": "`K` INTEGER, `ID` INTEGER"}},
+                    {"row": {"columns": [10, 110]}},
+                    {"row": {"columns": [10, None], "tombstone": True}},
+                    {"finalMessage": "Limit Reached"},
+                ]
+            },
+        ],
+    )
+    result = _run(case, engine_transport(tmp_path, query_idle=2.0))
+    assert result.status is Status.PASS, result.reason
