@@ -9,8 +9,9 @@ both, so ``headwater http://host:8088`` works like the embedded shell:
 * ``stream(sql, properties, variables)`` posts to ``/query`` and returns a :class:`RemoteQueryStream`
   with ``header`` (a :class:`~headwater.engine.entities.QueryHeader`), iteration over
   :class:`~headwater.engine.entities.QueryRow` as rows arrive (values decoded back to the engine's
-  Python values by column type), ``final_message`` and ``close()``; ``close()`` drops the connection,
-  which makes the server close the query.
+  Python values by column type; ``tombstone`` set for a deleted table row, as ksqlDB's
+  ``{"row": {..., "tombstone": true}}`` says), ``final_message`` and ``close()``; ``close()`` drops
+  the connection, which makes the server close the query.
 
 It speaks HTTP/1.1 with the standard library (``http.client``), so it needs nothing installed. Errors
 the server answers with become :class:`ServerError` carrying ksqlDB's ``error_code`` and message; an
@@ -301,7 +302,8 @@ class RemoteQueryStream:
             if not isinstance(item, dict):
                 continue
             if "row" in item:
-                yield QueryRow(self._decode((item["row"] or {}).get("columns", [])))
+                row = item["row"] or {}
+                yield QueryRow(self._decode(row.get("columns", [])), tombstone=bool(row.get("tombstone")))
             elif "finalMessage" in item:
                 self.final_message = FinalMessage(str(item["finalMessage"]))
             elif "errorMessage" in item:

@@ -10,12 +10,14 @@ closed, which stops the engine's query thread, and the query leaves the registry
 
 Wire formats (``W`` marks what is written; ``...`` keep-alive newlines while a push query is idle):
 
-* ``/query``: ``[`` header, then ``,\\n`` before each row, the final message (``Limit Reached``,
+* ``/query``: ``[`` header, then ``,\\n`` before each row (a deleted table row as
+  ``{"row": {"columns": [...], "tombstone": true}}``), the final message (``Limit Reached``,
   ``Query Completed``) or an error, then ``]\\n`` -- the same bytes as ksqlDB's ``QueryStreamWriter``,
   and always one valid JSON array whatever the ending.
 * ``/query-stream``, ``application/vnd.ksqlapi.delimited.v1`` (default, and for ``*/*``): the
   metadata object (``queryId``, ``columnNames``, ``columnTypes``) and each row as a JSON array, one per
-  line; an error ends the stream as a ``generic_error`` line.
+  line; an error ends the stream as a ``generic_error`` line. A deleted table row carries no
+  tombstone flag here (ksqlDB's delimited writer writes the values only).
 * ``/query-stream``, ``application/json``: the same items as one JSON array.
 * PRINT (either endpoint): the engine's text lines, one per line, as ksqlDB's ``TopicStreamWriter``.
 """
@@ -181,7 +183,13 @@ class LegacyQueryWriter(_RowEncoding):
         return b"[" + dumps(header.to_json())
 
     def rows(self, rows: list[QueryRow]) -> bytes:
-        return b"".join(b",\n" + dumps({"row": {"columns": self.encode(row)}}) for row in rows)
+        return b"".join(b",\n" + dumps({"row": self._row(row)}) for row in rows)
+
+    def _row(self, row: QueryRow) -> dict[str, Any]:
+        """ksqlDB's ``StreamedRow`` row: a table row's deletion carries ``"tombstone": true``."""
+        if getattr(row, "tombstone", False):
+            return {"columns": self.encode(row), "tombstone": True}
+        return {"columns": self.encode(row)}
 
     def finish(self, final_message: str | None) -> bytes:
         if final_message is None:

@@ -110,7 +110,7 @@ def test_scanning_never_fails_and_covers_every_character() -> None:
 
 
 def test_highlighting_styles_keywords_strings_numbers_comments_and_functions() -> None:
-    pieces = [(style, text) for style, text in styled_tokens("SELECT ucase(name), 42 FROM s WHERE x = 'y' -- note") if text.strip()]
+    pieces = [(piece[0], piece[1]) for piece in styled_tokens("SELECT ucase(name), 42 FROM s WHERE x = 'y' -- note") if piece[1].strip()]
     assert ("class:keyword", "SELECT") in pieces
     assert ("class:function", "ucase") in pieces
     assert ("class:number", "42") in pieces

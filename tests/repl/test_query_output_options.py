@@ -49,8 +49,8 @@ def test_the_timeout_stops_a_quiet_query() -> None:
 
 def test_tombstones_show_as_ksqldb_shows_them() -> None:
     stream = QueryStream(QueryHeader("q", "", ("ID", "NAME"), ("INTEGER", "STRING")))
-    stream._put({"columns": [1, "a"]})  # rows as a server sends them
-    stream._put({"columns": [1, None], "tombstone": True})
+    stream._put(QueryRow((1, "a")))
+    stream._put(QueryRow((1, None), tombstone=True))
     stream._finish("Query Completed")
     con, out = console()
     print_query(stream, con)
@@ -59,7 +59,7 @@ def test_tombstones_show_as_ksqldb_shows_them() -> None:
 
 def test_tombstones_in_json_output_keep_the_flag() -> None:
     stream = QueryStream(QueryHeader("q", "`ID` INTEGER", ("ID",), ("INTEGER",)))
-    stream._put({"columns": [None], "tombstone": True})
+    stream._put(QueryRow((None,), tombstone=True))
     stream._finish(None)
     con, out = console()
     print_query(stream, con, QueryOutputOptions(output_format="JSON"))

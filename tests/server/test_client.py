@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from headwater.engine import Engine
+from headwater.engine.entities import QueryRow
 from headwater.server import RunningServer
 from headwater.server.client import ServerClient, ServerError, ServerUnavailableError
 from headwater.server.entity_codec import RemoteEntity, entity_from_json
@@ -146,6 +149,32 @@ def test_limit_and_print(server: RunningServer) -> None:
     lines = [row.columns[0] for row in printed]
     assert lines[0].startswith("Key format:") and "one" in lines[2]
     assert printed.header.column_names == ("TEXT",)
+
+
+def test_a_deleted_table_row_comes_back_as_a_tombstone(server: RunningServer) -> None:
+    client = ServerClient(server.url)
+    client.execute(
+        "CREATE STREAM INPUT (K INT KEY, VAL INT) WITH (KAFKA_TOPIC='input', PARTITIONS=1, VALUE_FORMAT='JSON');"
+        "CREATE TABLE POSITIVE AS SELECT K, SUM(VAL) AS TOTAL FROM INPUT GROUP BY K HAVING SUM(VAL) > 0;"
+        "INSERT INTO INPUT (K, VAL) VALUES (11, 10);"
+        "INSERT INTO INPUT (K, VAL) VALUES (11, -20);"
+    )
+    stream = client.stream("SELECT * FROM POSITIVE EMIT CHANGES LIMIT 2;", {"auto.offset.reset": "earliest"})
+    assert list(stream) == [QueryRow((11, 10)), QueryRow((11, None), tombstone=True)]
+
+
+def test_importing_the_client_leaves_the_engine_and_the_server_unloaded() -> None:
+    """``headwater http://host -e ...`` imports the client only; the package's names load on first use."""
+    probe = (
+        "import sys, headwater.server.client\n"
+        "heavy = [m for m in ('headwater.engine.engine', 'headwater.server.app', 'hypercorn', 'duckdb', 'pyarrow')"
+        " if m in sys.modules]\n"
+        "import headwater.server as server\n"
+        "print(heavy, server.main.__module__, server.ServerSettings.__name__, 'main' in dir(server))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["[]", "headwater.server.runner", "ServerSettings", "True"]
 
 
 def test_errors(server: RunningServer) -> None:

@@ -187,3 +187,29 @@ def test_values_of_every_type_are_ksqldb_json(http1: httpx.Client) -> None:
     assert row_line == (
         '[1,1.50,"2020-01-01T10:11:12.345","2020-01-02","01:02:03","AAE=",[1,2],{"a":0.5},{"X":3,"Y":"y"}]'
     )
+
+
+HAVING_TABLE = (
+    "CREATE STREAM INPUT (K INT KEY, VAL INT) WITH (KAFKA_TOPIC='input', PARTITIONS=1, VALUE_FORMAT='JSON');"
+    "CREATE TABLE POSITIVE AS SELECT K, SUM(VAL) AS TOTAL FROM INPUT GROUP BY K HAVING SUM(VAL) > 0;"
+    "INSERT INTO INPUT (K, VAL) VALUES (11, 10);"
+    "INSERT INTO INPUT (K, VAL) VALUES (11, -20);"
+    "INSERT INTO INPUT (K, VAL) VALUES (11, 21);"
+)
+
+
+def test_a_deleted_table_row_is_a_tombstone_on_query_only(http1: httpx.Client) -> None:
+    """HAVING drops K=11 when its sum turns negative: /query marks that row as ksqlDB's tombstone;
+    /query-stream has no such flag (ksqlDB's delimited writer sends the values)."""
+    assert http1.post("/ksql", json={"ksql": HAVING_TABLE}).status_code == 200
+    query = "SELECT * FROM POSITIVE EMIT CHANGES LIMIT 3;"
+    legacy = http1.post("/query", json={"ksql": query, "streamsProperties": EARLIEST})
+    assert legacy.status_code == 200, legacy.text
+    assert [item.get("row") for item in json.loads(legacy.text)[1:-1]] == [
+        {"columns": [11, 10]},
+        {"columns": [11, None], "tombstone": True},
+        {"columns": [11, 11]},
+    ]
+    assert '{"row":{"columns":[11,null],"tombstone":true}}' in legacy.text
+    delimited = http1.post("/query-stream", json={"sql": query, "properties": EARLIEST})
+    assert [json.loads(line) for line in delimited.text.splitlines()[1:]] == [[11, 10], [11, None], [11, 11]]
