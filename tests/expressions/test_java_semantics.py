@@ -9,6 +9,12 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from headwater.engine.expressions.arithmetic import arithmetic
+from headwater.engine.expressions.frame import RootFrame
+from headwater.engine.types import to_arrow
+from headwater.parser import types as t
+from headwater.parser.expressions import ArithmeticOp
+
 INT32 = st.integers(-(2**31), 2**31 - 1)
 INT64 = st.integers(-(2**63), 2**63 - 1)
 
@@ -80,3 +86,53 @@ def test_decimal_division_is_exact_or_fails(pairs: list[tuple[Decimal, Decimal]]
     )
     assert evaluate("A / B", batch) == [big_decimal_divide(a, b, 7) for a, b in pairs]
     assert evaluate("A % B", batch) == [None if b == 0 else a - b * int(a / b) for a, b in pairs]
+
+
+def _remainders(values: list[int | None], divisor: int, sql_type: t.SqlType, start: int) -> tuple[list, list]:
+    """``values[start:] % divisor`` through the constant-divisor path and through the general path
+    (the divisor as a column), over a sliced array so offsets and validity bitmaps are exercised."""
+    arrow_type = to_arrow(sql_type)
+    dividend = pa.array(values, arrow_type).slice(start)
+    frame = RootFrame(pa.record_batch({"X": dividend}))
+    constant = arithmetic(ArithmeticOp.MODULUS, dividend, pa.scalar(divisor, arrow_type), sql_type, frame)
+    column = pa.array([divisor] * len(dividend), arrow_type)
+    general = arithmetic(ArithmeticOp.MODULUS, dividend, column, sql_type, frame)
+    assert not frame.failures
+    return constant.to_pylist(), general.to_pylist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), INT64), min_size=1, max_size=80),
+    divisor=INT64.filter(lambda d: d not in (0, -1)),
+    start=st.integers(0, 5),
+)
+def test_bigint_remainder_by_a_constant_matches_the_general_path(
+    values: list[int | None], divisor: int, start: int
+) -> None:
+    constant, general = _remainders(values, divisor, t.BIGINT, start)
+    assert constant == general
+    assert constant == [None if a is None else java_rem(a, divisor) for a in values[start:]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), INT32), min_size=1, max_size=80),
+    divisor=INT32.filter(lambda d: d not in (0, -1)),
+    start=st.integers(0, 5),
+)
+def test_int_remainder_by_a_constant_matches_the_general_path(
+    values: list[int | None], divisor: int, start: int
+) -> None:
+    constant, general = _remainders(values, divisor, t.INT, start)
+    assert constant == general
+    assert constant == [None if a is None else java_rem(a, divisor) for a in values[start:]]
+
+
+def test_remainder_by_a_literal_in_sql(evaluate) -> None:
+    batch = pa.record_batch({"A": pa.array([-(2**63), -7, None, 7, 2**63 - 1, 246], pa.int64())})
+    assert evaluate("A % 123", batch) == [java_rem(-(2**63), 123), -7, None, 7, java_rem(2**63 - 1, 123), 0]
+    assert evaluate("A % -2", batch) == [0, -1, None, 1, 1, 0]
+    assert evaluate("A % 1", batch) == [0, 0, None, 0, 0, 0]
+    assert evaluate("A % -1", batch) == [0, 0, None, 0, 0, 0]
+    assert evaluate("A % 0", batch) == [None] * 6

@@ -91,6 +91,8 @@ def _integer_division(
 ) -> Datum:
     if op is ArithmeticOp.DIVIDE and _plain_divisors(right):
         return pc.divide(left, right)  # Arrow truncates toward zero as Java does
+    if op is ArithmeticOp.MODULUS and not is_scalar(left) and is_scalar(right) and _plain_divisors(right):
+        return _remainder_by_constant(left, right.as_py(), result_type)
     scalar = is_scalar(left) and is_scalar(right)
     length = 1 if scalar else frame.length
     dtype = np.int64 if result_type == t.BIGINT else np.int32
@@ -113,6 +115,31 @@ def _integer_division(
     if zero.any():
         frame.fail(np.arange(frame.length) if scalar else np.flatnonzero(zero), "/ by zero")
     return result[0] if scalar else result
+
+
+def _remainder_by_constant(dividend: pa.Array, divisor: int, result_type: t.SqlType) -> pa.Array:
+    """``dividend % divisor`` for a constant divisor other than 0 and -1 (``x % 123``, a common filter).
+
+    Nothing can fail or wrap then, so this is one ``np.fmod`` (C's ``%``: the sign of the dividend, as
+    Java's) over the dividend's value buffer as it lies in memory, NULL slots included (whatever they
+    hold, fmod by such a divisor is harmless), and the result shares the dividend's validity bitmap:
+    no broadcast divisor, no masks, no null filling. A sliced dividend's result is laid out at the
+    same offset so that the bitmap lines up.
+    """
+    arrow_type = to_arrow(result_type)
+    dtype = np.int64 if result_type == t.BIGINT else np.int32
+    if dividend.type != arrow_type:
+        dividend = dividend.cast(arrow_type)
+    length, offset = len(dividend), dividend.offset
+    validity, data = dividend.buffers()[0], dividend.buffers()[1]
+    if validity is None or dividend.null_count == 0:
+        validity, offset = None, 0
+    source = np.frombuffer(data, dtype=dtype, count=length, offset=dividend.offset * dtype().itemsize)
+    values = np.empty(offset + length, dtype=dtype)
+    np.fmod(source, dtype(divisor), out=values[offset:])
+    return pa.Array.from_buffers(
+        arrow_type, length, [validity, pa.py_buffer(values)], null_count=dividend.null_count, offset=offset
+    )
 
 
 # ------------------------------------------------------------------------------------------------------
