@@ -402,3 +402,64 @@ def test_unsupported_and_null_casts() -> None:
     assert cast(pa.nulls(2), None, t.Decimal(4, 2)).type == pa.decimal128(4, 2)
     chunked = pa.chunked_array([pa.array([1]), pa.array([2])])
     assert cast(chunked, t.INT, t.BIGINT).to_pylist() == [1, 2]
+
+
+def test_decimal_rounding_that_fills_the_source_precision_is_an_overflow() -> None:
+    # 99.99 fits DECIMAL(3, 1)'s bound unrounded, rounds to 100.0: ksqlDB's overflow, not Arrow's
+    # "Rounded value does not fit in precision of decimal128(4, 2)"
+    values, failures = run([D("99.99"), D("-99.95"), D("99.94"), None], pa.decimal128(4, 2), t.Decimal(4, 2), t.Decimal(3, 1))
+    assert values == [None, None, D("99.9"), None]
+    assert failures == {
+        0: "Numeric field overflow: A field with precision 3 and scale 1 must round to an absolute value less than 10^2. Got 100.00",
+        1: "Numeric field overflow: A field with precision 3 and scale 1 must round to an absolute value less than 10^2. Got -100.00",
+    }
+
+
+def _ksqldb_decimal_cast(value: D | None, precision: int, scale: int) -> tuple[D | None, str | None]:
+    """DecimalUtil.cast: the unrounded value checked against 10^(p-s), then HALF_UP to the scale,
+    which may carry over the bound."""
+    if value is None:
+        return None, None
+    bound = D(10) ** (precision - scale)
+    if abs(value) >= bound:
+        return None, f"Got {value:f}"
+    with decimal.localcontext() as context:
+        context.prec = 80
+        rounded = value.quantize(D(1).scaleb(-scale), rounding=decimal.ROUND_HALF_UP)
+    if abs(rounded) >= bound:
+        return None, "overflow"
+    return rounded, None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    source_precision=st.integers(1, 40),
+    target_precision=st.integers(1, 40),
+    start=st.integers(0, 3),
+)
+def test_decimal_to_decimal_matches_ksqldb_on_any_types(
+    data: st.DataObject, source_precision: int, target_precision: int, start: int
+) -> None:
+    source_scale = data.draw(st.integers(0, source_precision))
+    target_scale = data.draw(st.integers(0, target_precision))
+    digits = st.integers(-(10**source_precision) + 1, 10**source_precision - 1)
+    unscaled = data.draw(st.lists(st.one_of(st.none(), digits), min_size=start + 1, max_size=start + 30))
+    exact = decimal.Context(prec=100)
+    values = [None if u is None else D(u).scaleb(-source_scale, exact) for u in unscaled]
+    arrow_type = pa.decimal128(source_precision, source_scale) if source_precision <= 38 else pa.decimal256(
+        source_precision, source_scale
+    )
+    source = pa.array(values, arrow_type).slice(start)
+    outcome = try_cast(source, t.Decimal(source_precision, source_scale), t.Decimal(target_precision, target_scale))
+    expected = [_ksqldb_decimal_cast(v, target_precision, target_scale) for v in values[start:]]
+    assert outcome.values.to_pylist() == [value for value, _ in expected]
+    assert sorted(outcome.failures) == [row for row, (_, failure) in enumerate(expected) if failure]
+    for row, (_, failure) in enumerate(expected):
+        if failure is not None:
+            message = outcome.failures[row]
+            assert message.startswith(
+                f"Numeric field overflow: A field with precision {target_precision} and scale {target_scale} "
+            )
+            if failure != "overflow":
+                assert message.endswith(failure)

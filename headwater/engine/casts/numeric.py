@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 _BOUNDS = {32: (-(2**31), 2**31 - 1), 64: (-(2**63), 2**63 - 1)}
+_MAX_PRECISION = 76
+"""The widest Arrow decimal (decimal256)."""
 
 
 def overflow_message(precision: int, scale: int, got: decimal.Decimal) -> str:
@@ -149,26 +151,51 @@ def decimal_to_decimal(values: pa.Array, from_type: t.SqlType, to_type: t.SqlTyp
 
     A value that passes the check but carries into an extra digit when rounded (9.999 to
     DECIMAL(3, 2)) is reported as an overflow too: ksqlDB would emit a value its own type cannot hold.
+
+    Rows overflow rarely (a CAST is usually written to a type that holds the values), so the check is
+    one safe Arrow cast of the rounded values: Arrow refuses a value whose digits exceed ``p``, which
+    for a value already at scale ``s`` is exactly ``|v| >= 10^(p-s)``; and since rounding is monotone
+    and the bound lies on the rounding grid, an unrounded value at or over the bound rounds to one at
+    or over it. Only when that cast refuses are the failing rows found and their messages written.
     """
     assert isinstance(to_type, t.Decimal)
     precision, scale = to_type.precision, to_type.scale
     target = to_arrow(to_type)
-    source_type = values.type
-    limit = pa.scalar(decimal.Decimal(10) ** (precision - scale), _comparable(source_type, precision - scale))
-    magnitude = pc.cast(pc.abs(values), limit.type)
-    too_big = pc.fill_null(pc.greater_equal(magnitude, limit), False)
-    rounded = values
-    if source_type.scale > scale:
-        rounded = pc.round(values, ndigits=scale, round_mode="half_towards_infinity")
-    carried = pc.fill_null(pc.greater_equal(pc.cast(pc.abs(rounded), limit.type), limit), False)
+    rounded = _rounded(values, scale)
+    try:
+        return CastResult(pc.cast(rounded, target))
+    except pa.ArrowInvalid:
+        pass
+    too_big = _at_least(values, precision - scale)
+    carried = _at_least(rounded, precision - scale)
     failures = {
         int(row): overflow_message(precision, scale, values[int(row)].as_py()) for row in true_rows(too_big)
     }
     for row in true_rows(pc.and_(carried, pc.invert(too_big))):
         failures[int(row)] = overflow_message(precision, scale, rounded[int(row)].as_py())
     bad = true_rows(pc.or_(too_big, carried))
-    rounded = with_nulls(rounded, bad)
-    return CastResult(pc.cast(rounded, target), failures)
+    return CastResult(pc.cast(with_nulls(rounded, bad), target), failures)
+
+
+def _rounded(values: pa.Array, scale: int) -> pa.Array:
+    """``values`` rounded HALF_UP to ``scale`` digits, in a type one digit wider than theirs (when
+    there is one), so that a value carrying into a new digit (99.99 to 100.0) is not refused by Arrow
+    but reported by the caller as ksqlDB reports it."""
+    source_type = values.type
+    if source_type.scale <= scale:
+        return values
+    wider = source_type.precision + 1
+    if wider <= _MAX_PRECISION:
+        arrow_type = pa.decimal128 if wider <= 38 and pa.types.is_decimal128(source_type) else pa.decimal256
+        values = pc.cast(values, arrow_type(wider, source_type.scale))
+    return pc.round(values, ndigits=scale, round_mode="half_towards_infinity")
+
+
+def _at_least(values: pa.Array, whole_digits: int) -> pa.Array:
+    """Rows whose magnitude is ``10^whole_digits`` or more (NULL rows are not)."""
+    comparable = _comparable(values.type, whole_digits)
+    limit = pa.scalar(decimal.Decimal(10) ** whole_digits, comparable)
+    return pc.fill_null(pc.greater_equal(pc.cast(pc.abs(values), comparable), limit), False)
 
 
 def _comparable(source: pa.DataType, whole_digits: int) -> pa.DataType:
