@@ -28,6 +28,7 @@ import os
 import re
 import sys
 import warnings
+from collections.abc import Sequence
 
 from headwater import __version__
 
@@ -112,11 +113,36 @@ def _assignment(text: str) -> tuple[str, str]:
     return name.strip(), value
 
 
+class _IntermixedParser(argparse.ArgumentParser):
+    """A subcommand's parser that takes options between its positional arguments.
+
+    argparse's plain parsing hands positionals out in runs: in ``produce TOPIC --format json FILE`` the
+    run before ``--format`` fills TOPIC *and* the optional FILE (with nothing), so FILE is then
+    "unrecognized". Intermixed parsing collects every positional first, so options may come before,
+    between or after them, as users of kcat-style tools expect. A parser with subcommands of its own
+    (``topic``) cannot be parsed intermixed and keeps argparse's plain parsing.
+    """
+
+    _intermixing = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        has_subcommands = any(isinstance(action, argparse._SubParsersAction) for action in self._actions)
+        if self._intermixing or has_subcommands:
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True  # parse_known_intermixed_args calls back into parse_known_args
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command line, subcommands included."""
     data_dir_help = f"the data directory (default: ${DATA_DIR_ENV}, else ./{DEFAULT_DATA_DIR})"
     # Subcommands repeat --data-dir with SUPPRESS so that a value given before the subcommand is kept.
-    data_dir_parent = argparse.ArgumentParser(add_help=False)
+    data_dir_parent = _IntermixedParser(add_help=False)
     data_dir_parent.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS, help=data_dir_help)
 
     parser = argparse.ArgumentParser(
@@ -190,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="define a variable for ${NAME} substitution (repeatable)",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_IntermixedParser, prog="headwater"
+    )
 
     topic = commands.add_parser("topic", help="create, list, describe and delete topics")
     topic_commands = topic.add_subparsers(dest="topic_command", metavar="ACTION", required=True)

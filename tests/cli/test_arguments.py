@@ -61,6 +61,42 @@ def test_server_and_export_are_handed_to_their_own_parsers() -> None:
     assert _delegated_command(["topic", "list"], parser) is None
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["produce", "t", "--format", "json", "in.jsonl"],
+        ["produce", "t", "in.jsonl", "--format", "json"],
+        ["produce", "--format", "json", "t", "in.jsonl"],
+        ["produce", "t", "--key", "id", "--format", "json", "in.jsonl", "--skip-bad-lines"],
+        ["produce", "t", "--data-dir", "d", "--format", "json", "in.jsonl"],
+    ],
+)
+def test_produce_takes_options_before_between_and_after_its_arguments(arguments: list[str]) -> None:
+    args = build_parser().parse_args(arguments)
+    assert (args.command, args.topic, args.input, args.format) == ("produce", "t", "in.jsonl", "json")
+
+
+def test_print_and_topic_options_go_anywhere_too() -> None:
+    parser = build_parser()
+    printed = parser.parse_args(["print", "--limit", "2", "t", "--from-beginning"])
+    assert (printed.topic, printed.limit, printed.from_beginning) == ("t", 2, True)
+    created = parser.parse_args(["topic", "create", "--partitions", "3", "t", "-c", "retention.ms=5"])
+    assert (created.name, created.partitions, created.config) == ("t", 3, [("retention.ms", "5")])
+    without_file = parser.parse_args(["produce", "t", "--format", "csv"])
+    assert (without_file.topic, without_file.input) == ("t", None)
+
+
+def test_subcommand_usage_names_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["produce", "t", "a", "b", "--format", "json"])
+    assert exited.value.code == 2
+    assert "error: unrecognized arguments: b" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as helped:
+        build_parser().parse_args(["produce", "--help"])
+    assert helped.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: headwater produce [-h]")
+
+
 def test_a_bad_server_address_is_a_usage_error(headwater) -> None:
     run = headwater("--server", "localhost:8088", "-e", "SHOW TOPICS;")
     assert run.status == 2

@@ -164,7 +164,7 @@ def test_input_file_argument_and_progress_bar(headwater, data_dir: Path, tmp_pat
     source = tmp_path / "big.jsonl"
     count = 200_000
     source.write_text("".join(f'{{"id": {i}, "name": "user_{i % 97}", "score": {i * 0.5}}}\n' for i in range(count)))
-    run = headwater("produce", "big", str(source), "--format", "json", "--key", "id", "--progress", "always")
+    run = headwater("produce", "big", "--format", "json", str(source), "--key", "id", "--progress", "always")
     assert run.status == 0, run.err
     final_bar, summary = run.err.split("\r")[-1].splitlines()
     assert final_bar.startswith("[####################] 100%")
