@@ -13,6 +13,11 @@ engine start, before any query runs) truncates every sink partition to the large
 committed for it: that removes exactly an uncommitted tail, whose input the query then reads again from
 its committed offsets. Output is therefore neither lost nor repeated, whenever a crash happens.
 
+A query with several source partitions (a join's two topics, a multi-partition topic) is driven in
+event-time order by :meth:`PersistentQuery.process_in_time_order`: a chunk of each partition is read
+and consumed in the order Kafka Streams interleaves partitions (:mod:`headwater.engine.runtime.merge`),
+then one commit covers every partition it advanced.
+
 With ``background=True`` each query runs :meth:`PersistentQuery.run` on its own thread; with
 ``background=False`` the caller drives it through :meth:`PersistentQuery.process` and
 :meth:`PersistentQuery.process_available`.
@@ -25,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from headwater.engine.catalog import DataSource
@@ -33,6 +39,7 @@ from headwater.engine.operators.source_scan import PARTITION_COLUMN
 from headwater.engine.planner.graph import OperatorGraph
 from headwater.engine.planner.logical import PlanNode
 from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
+from headwater.engine.runtime.merge import merge_by_time
 from headwater.errors import ExecutionError, HeadwaterError
 
 __all__ = ["PersistentQuery", "QueryState", "SinkLocks"]
@@ -181,29 +188,40 @@ class PersistentQuery:
         return self._run_step(tp, result.batches, int(result.next_offset))
 
     def _run_step(self, tp: tuple[str, int], batches: Sequence[pa.RecordBatch], next_offset: int) -> int:
-        consumed = next_offset - self._offsets[tp]
+        return self._run_segments([(tp, list(batches), next_offset)])
+
+    def _run_segments(self, segments: Sequence[tuple[tuple[str, int], list[pa.RecordBatch], int]]) -> int:
+        """Push each segment's batches (records of one source partition, up to its ``next_offset``) in
+        order, then commit once: the sources' new offsets, the sink's ends and the operators' state."""
+        previous = dict(self._offsets)
+        consumed = 0
+        reached = dict(self._offsets)
+        for tp, _, next_offset in segments:
+            consumed += max(0, next_offset - reached.get(tp, next_offset))
+            reached[tp] = max(next_offset, reached.get(tp, next_offset))
         if consumed <= 0:
             return 0
         with self.sink_lock:
             sink_topic = self.log.topic(self.sink.topic)
             before = {int(p): int(end) for p, end in sink_topic.end_offsets().items()}
             try:
-                for batch in batches:
-                    if batch.num_rows == 0:
-                        continue
-                    stored = batch.append_column(
-                        PARTITION_COLUMN, pa.repeat(pa.scalar(tp[1], pa.int32()), batch.num_rows)
-                    )
-                    self.graph.push(tp[0], stored)
-                self._offsets[tp] = next_offset
+                for tp, batches, next_offset in segments:
+                    for batch in batches:
+                        if batch.num_rows == 0:
+                            continue
+                        stored = batch.append_column(
+                            PARTITION_COLUMN, pa.repeat(pa.scalar(tp[1], pa.int32()), batch.num_rows)
+                        )
+                        self.graph.push(tp[0], stored)
+                    self._offsets[tp] = next_offset
                 self._commit()
             except HeadwaterError as error:
-                self._offsets[tp] = next_offset - consumed
+                self._offsets = previous
                 self._discard_step_output(sink_topic, before)
                 self._fail(error)
                 raise
             except Exception as error:  # a bug or an unexpected kernel failure: the query stops, loudly
-                self._offsets[tp] = next_offset - consumed
+                self._offsets = previous
                 self._discard_step_output(sink_topic, before)
                 self._fail(error)
                 raise ExecutionError(
@@ -211,6 +229,39 @@ class PersistentQuery:
                 ) from error
         self.records_consumed += consumed
         return consumed
+
+    def process_in_time_order(self, max_records: int = 10_000) -> int:
+        """One step over every source partition at once, in event-time order
+        (:mod:`headwater.engine.runtime.merge`): up to ``max_records`` records are read from each
+        partition and consumed as Kafka Streams would interleave them, then one commit. Returns the
+        records consumed."""
+        if self.state == QueryState.ERROR:
+            raise ExecutionError(f"Query {self.query_id} has failed: {self.error}")
+        if self.state != QueryState.RUNNING:
+            return 0
+        chunks: dict[tuple[str, int], tuple[pa.Table, int]] = {}
+        open_ended: set[tuple[str, int]] = set()
+        for tp in sorted(self._offsets):
+            result = self.log.topic(tp[0]).partition(tp[1]).read(self._offsets[tp], max_records=max_records)
+            batches = [b for b in result.batches if b.num_rows]
+            if not batches:
+                continue
+            if len({b.schema for b in batches}) > 1:  # a schema change inside the chunk: one partition at a time
+                return self._run_step(tp, batches, int(result.next_offset))
+            table = pa.Table.from_batches(batches)
+            chunks[tp] = (table, int(result.next_offset))
+            if table.num_rows >= max_records:
+                open_ended.add(tp)
+        if not chunks:
+            return 0
+        times = {tp: np.asarray(t.column("__timestamp").to_numpy(), dtype=np.int64) for tp, (t, _) in chunks.items()}
+        segments = []
+        for tp, start, stop in merge_by_time(times, open_ended):
+            table, next_offset = chunks[tp]
+            part = table.slice(start, stop - start)
+            end = next_offset if stop == table.num_rows else int(table.column("__offset")[stop - 1].as_py()) + 1
+            segments.append((tp, part.to_batches(), end))
+        return self._run_segments(segments)
 
     @staticmethod
     def _discard_step_output(sink_topic: Any, before: dict[int, int]) -> None:
@@ -228,8 +279,15 @@ class PersistentQuery:
             self.on_failure(self, error)
 
     def process_available(self) -> int:
-        """Drain every source partition up to its current end. Returns the records consumed."""
+        """Drain every source partition up to its current end (several partitions in event-time order).
+        Returns the records consumed."""
         total = 0
+        if len(self._offsets) > 1:
+            while True:
+                step = self.process_in_time_order()
+                total += step
+                if step == 0:
+                    return total
         while True:
             step = 0
             for topic, partition in sorted(self._offsets):
@@ -251,13 +309,14 @@ class PersistentQuery:
         while not self._stop.is_set() and self.state == QueryState.RUNNING:
             progressed = 0
             partitions = sorted(self._offsets)
-            for topic, partition in partitions:
-                if self._stop.is_set():
-                    return
-                try:
-                    progressed += self.process(topic, partition, max_records=batch_records)
-                except HeadwaterError:
-                    return
+            try:
+                if len(partitions) > 1:
+                    progressed = self.process_in_time_order(batch_records)
+                else:
+                    for topic, partition in partitions:
+                        progressed += self.process(topic, partition, max_records=batch_records)
+            except HeadwaterError:
+                return
             if progressed == 0 and partitions:
                 topic, partition = partitions[0]
                 wait_timeout = poll_timeout_s / max(1, len(partitions))
