@@ -8,7 +8,7 @@ as the Java class does.
 
 Each function follows its Java original in ksqlDB's ``ksqldb-engine/src/test/java/io/confluent/ksql/
 function/udf`` (``TestUdf``, ``BadUdf``, ``WhenCondition``, ``WhenResult``, ``TestUdtf``,
-``ThrowingUdtf``): same overloads, same results, same failures. A Java primitive parameter given a NULL
+``ThrowingUdtf``, and ``ToStruct`` of its udf-example.jar): same overloads, same results, same failures. A Java primitive parameter given a NULL
 fails the call in ksqlDB (the row's result becomes NULL, or a table function emits nothing); these kernels
 give the same outcome without raising.
 
@@ -177,6 +177,25 @@ def _when_result() -> ScalarFunction:
     )
 
 
+_TO_STRUCT_TYPE = t.Struct((("A", t.STRING),))
+
+
+def _to_struct(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
+    """``ToStruct.fromString`` (udf-example.jar): the string as the one field ``A`` of a struct; a NULL
+    string still gives a struct (whose field is NULL), as the Java builds one unconditionally."""
+    column = as_array(args[0], ctx.length)
+    return pa.StructArray.from_arrays([column], fields=[pa.field("A", pa.string())])
+
+
+def _to_struct_function() -> ScalarFunction:
+    return ScalarFunction(
+        name="TOSTRUCT",
+        category="TEST",
+        description="converts things to a struct",
+        signatures=(Signature((Param("value", t.STRING),), _TO_STRUCT_TYPE, _to_struct),),
+    )
+
+
 # --------------------------------------------------------------------------------------------------------
 # table functions
 
@@ -277,7 +296,15 @@ def _throwing_udtf() -> TableFunction:
 
 def test_functions() -> list[ScalarFunction | TableFunction]:
     """Fresh instances of every test-only scalar and table function."""
-    return [_test_udf(), _bad_udf(), _when_condition(), _when_result(), _test_udtf(), _throwing_udtf()]
+    return [
+        _test_udf(),
+        _bad_udf(),
+        _when_condition(),
+        _when_result(),
+        _to_struct_function(),
+        _test_udtf(),
+        _throwing_udtf(),
+    ]
 
 
 test_functions.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

@@ -76,6 +76,7 @@ def _check_resumed(straight: list[CaseResult], qtt_dir: Path, sample: int | None
     assert not different, "resumed runs leave different records:\n" + "\n".join(different[:20])
 
 
+@pytest.mark.timeout(1800)  # the whole corpus, straight and a resumed sample, on a loaded 2-core machine
 def test_qtt_pass_count_meets_the_floor_and_resumed_runs_match(
     straight: list[CaseResult], qtt_dir: Path
 ) -> None:

@@ -55,6 +55,12 @@ def test_test_udf_struct_in_and_out(registry: FunctionRegistry) -> None:
     assert resolved.kernel([], resolved.context(2)).to_pylist() == [{"A": "foo"}] * 2
 
 
+def test_to_struct_wraps_a_string_as_field_a(registry: FunctionRegistry) -> None:
+    assert registry.resolve("TOSTRUCT", (t.STRING,)).return_type == STRUCT_A
+    values = pa.array(["a", None], pa.string())
+    assert _call(registry, "tostruct", (t.STRING,), values).to_pylist() == [{"A": "a"}, {"A": None}]
+
+
 def test_bad_udf(registry: FunctionRegistry) -> None:
     with pytest.raises(FunctionError, match="boom!"):
         _call(registry, "BAD_UDF", (t.INT,), pa.array([1], pa.int32()))
