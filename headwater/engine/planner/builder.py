@@ -155,10 +155,11 @@ class QueryBuilder:
         columns: tuple[SelectColumn, ...],
         *,
         partition_by: bool = False,
-        window: Any = None,
+        window: Any = "inherit",
         kind: SourceType | None = None,
     ) -> BuiltQuery:
-        """The built query: LIMIT on top, the result schema (keys first)."""
+        """The built query: LIMIT on top, the result schema (keys first). The result's window is the
+        source's unless ``window`` says otherwise (an aggregation's is its WINDOW clause's, or none)."""
         if query.limit is not None:
             plan = LimitNode(plan, query.limit)
         keys = tuple(c.column.name for c in columns if c.column.namespace is Namespace.KEY)
@@ -181,7 +182,7 @@ class QueryBuilder:
             partition_by=partition_by,
             limit=query.limit,
             kind=kind if kind is not None else source.kind,
-            window=window if window is not None else source.window,
+            window=source.window if window == "inherit" else window,
             sources=source.sources,
         )
 
