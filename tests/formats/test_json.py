@@ -468,6 +468,44 @@ def test_dirty_batches_equal_record_by_record_decoding(documents: list[dict[str,
     assert_matches_reference(records, result)
 
 
+ODD_RECORDS = [
+    b'{"S":"}',  # ends with a brace inside an open string: must not merge with the next record
+    b'{","I":1}',
+    b'{"I":1}{"I":2}',  # two documents in one record
+    b'{"I":1} {"I":2}',
+    b"{}",
+    b' {"I":3}',
+    b'{"I":4} ',
+    b'{"I":\n5}',
+    b"null",
+    b"5",
+    b"[1]",
+    b'{"S":"a"}}',
+    b"{",
+    b"}",
+]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(ODD_RECORDS), min_size=1, max_size=6), st.randoms(use_true_random=False))
+def test_records_that_only_look_like_objects_are_decoded_as_ksqldb_would(odd: list[bytes], rng: Any) -> None:
+    clean = [orjson.dumps({"I": i, "S": str(i)}) for i in range(100)]
+    records = clean + odd
+    rng.shuffle(records)
+    result = decode(MIXED, records)
+    assert_matches_reference(records, result)
+
+
+def test_object_records_and_other_records_in_one_batch() -> None:
+    objects = [orjson.dumps({"I": i}) for i in range(300)]
+    result = decode(MIXED, [b"null", *objects])  # not all objects: every record read wrapped
+    assert result.null_record.nonzero()[0].tolist() == [0]
+    assert rows(result, MIXED)[300]["I"] == 299 and result.fast_rows == 301
+    result = decode(MIXED, [*objects, b'{"I":7}{"I":8}'])  # objects, one of them two documents
+    assert rows(result, MIXED)[300]["I"] == 7  # Jackson reads the first document of the record
+    assert result.fast_rows >= 256 and result.fast_rows + result.fallback_rows == 301
+
+
 # ---------------------------------------------------------------------------------------------------
 # encoding
 
