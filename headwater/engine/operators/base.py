@@ -44,6 +44,7 @@ __all__ = [
     "HEADERS_ARROW_TYPE",
     "HEADERS_COLUMN",
     "NULL_VALUE_COLUMN",
+    "RETRACT_COLUMN",
     "SHADOW_PREFIX",
     "SYSTEM_ROW_COLUMNS",
     "ErrorReporter",
@@ -64,7 +65,12 @@ HEADERS_ARROW_TYPE = pa.list_(pa.struct([pa.field("key", pa.string()), pa.field(
 NULL_VALUE_COLUMN = "__null_value"
 """True for a row whose record had a null value (see the module docstring); absent means all false."""
 
-SYSTEM_ROW_COLUMNS = (ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND, HEADERS_COLUMN, NULL_VALUE_COLUMN)
+RETRACT_COLUMN = "__retract"
+"""True for a table changelog's retraction row (see :mod:`headwater.engine.state.changelog`)."""
+
+SYSTEM_ROW_COLUMNS = (
+    ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND, HEADERS_COLUMN, NULL_VALUE_COLUMN, RETRACT_COLUMN
+)
 
 SHADOW_PREFIX = "__system_"
 """A pseudo-column displaced by a user column of the same name (``PARTITION BY ROWTIME`` makes a key

@@ -31,6 +31,13 @@ from headwater.engine.planner.logical import (
     SinkNode,
     walk_plan,
 )
+from headwater.engine.planner.stateful_nodes import (
+    AggregateNode,
+    JoinNode,
+    JoinStrategy,
+    TableFilterNode,
+    TableSourceNode,
+)
 from headwater.engine.schema import Namespace
 from headwater.parser import types as t
 
@@ -42,6 +49,15 @@ _STEP_NAMES: dict[type[PlanNode], tuple[str, str]] = {
     PartitionByNode: ("REKEY", "PartitionBy"),
     FlatMapNode: ("FLAT_MAP", "FlatMap"),
     ProjectNode: ("PROJECT", "Project"),
+    AggregateNode: ("AGGREGATE", "Aggregate.Aggregate"),
+    TableSourceNode: ("TABLE_SOURCE", "KsqlTopic.Source.Materialize"),
+    TableFilterNode: ("FILTER", "WhereFilter"),
+}
+_JOIN_STEPS = {
+    JoinStrategy.STREAM_STREAM: "STREAM_STREAM_JOIN",
+    JoinStrategy.STREAM_TABLE: "STREAM_TABLE_JOIN",
+    JoinStrategy.TABLE_TABLE: "TABLE_TABLE_JOIN",
+    JoinStrategy.FOREIGN_KEY: "FK_TABLE_TABLE_JOIN",
 }
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -70,27 +86,36 @@ def _schema(columns: tuple[RowColumn, ...], *, processing: bool) -> str:
     return ", ".join(parts)
 
 
-def _steps(plan: PlanNode) -> list[PlanNode]:
-    """The plan's nodes that are ksqlDB steps, sink first."""
-    return [n for n in reversed(walk_plan(plan)) if not isinstance(n, (RepartitionNode, LimitNode))]
+def _skipped(node: PlanNode) -> bool:
+    return isinstance(node, (RepartitionNode, LimitNode))
 
 
 def execution_plan(plan: PlanNode, query_id: str) -> str:
-    """The plan as ksqlDB's EXPLAIN prints it (see the module docstring)."""
-    lines = []
-    projected = False
-    for depth, node in enumerate(_steps(plan)):
+    """The plan as ksqlDB's EXPLAIN prints it (see the module docstring): the sink first, each step's
+    inputs one level deeper (a join's two inputs both)."""
+    lines: list[str] = []
+
+    def visit(node: PlanNode, depth: int, projected: bool) -> None:
+        if _skipped(node):
+            for child in node.inputs:
+                visit(child, depth, projected)
+            return
         if isinstance(node, SinkNode):
             name, logger = "SINK", node.sink.name
             schema = _schema(node.output, processing=False)
         else:
-            name, logger = _STEP_NAMES[type(node)]
-            processing = projected
-            if isinstance(node, ProjectNode):
-                projected = True
-                processing = False
+            if isinstance(node, JoinNode):
+                name, logger = _JOIN_STEPS[node.strategy], "Join"
+            else:
+                name, logger = _STEP_NAMES[type(node)]
+            processing = projected and not isinstance(node, ProjectNode)
             schema = _schema(node.output, processing=processing)
         lines.append("\t" * (2 * depth) + f" > [ {name} ] | Schema: {schema} | Logger: {query_id}.{logger}")
+        below = projected or isinstance(node, ProjectNode)
+        for child in node.inputs:
+            visit(child, depth + 1, below)
+
+    visit(plan, 0, False)
     return "\n".join(lines) + "\n"
 
 

@@ -42,6 +42,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from headwater.engine.operators import base
 from headwater.engine.schema import WINDOWEND, WINDOWSTART
 
 __all__ = [
@@ -58,8 +59,9 @@ __all__ = [
 TOMBSTONE_COLUMN = "__null_value"
 """True for a row that deletes its key (the row batches' null-value flag)."""
 
-RETRACT_COLUMN = "__retract"
-"""True for a retraction row: the key's previous values, to be undone."""
+RETRACT_COLUMN = base.RETRACT_COLUMN
+"""True for a retraction row: the key's previous values, to be undone (a system row column, so a
+projection between a table source and an aggregation carries it)."""
 
 
 def flag(batch: pa.RecordBatch | pa.Table, name: str) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 from headwater.engine.catalog import DataSource, SourceType
 from headwater.engine.config import PROPERTIES
@@ -173,7 +174,8 @@ def list_functions(ctx: StatementContext, stmt: ast.ListFunctions) -> Entity:
 
 
 def describe_function(ctx: StatementContext, stmt: ast.DescribeFunction) -> Entity:
-    function = ctx.engine.registry.lookup(stmt.name)
+    """DESCRIBE FUNCTION: a scalar or table function, or an aggregate (same shape of overloads)."""
+    function: Any = ctx.engine.registry.lookup(stmt.name) or ctx.engine.registry.aggregate(stmt.name)
     if function is None:
         raise PlanError(f"Can't find any functions with the name '{stmt.name.upper()}'")
     overloads = []
