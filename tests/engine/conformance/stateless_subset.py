@@ -27,6 +27,7 @@ __all__ = ["CORPUS", "stateful_reason", "stateless_cases"]
 
 CORPUS = Path("/work/shared/conformance/qtt")
 
+
 def stateless_cases(paths: Sequence[Path] = (CORPUS,)) -> list[TestCase]:
     """The enabled cases of the slice, in corpus order."""
     return [c for c in load_paths(paths).cases if c.enabled and stateful_reason(c) is None]
