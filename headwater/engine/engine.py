@@ -53,7 +53,7 @@ from headwater.engine.runtime.processing_log import (
 )
 from headwater.engine.runtime.recovery import recover_sinks
 from headwater.engine.statements.context import StatementContext
-from headwater.errors import HeadwaterError, PlanError
+from headwater.errors import HeadwaterError, ParseError, PlanError
 from headwater.parser import ast
 
 __all__ = ["Engine"]
@@ -144,12 +144,24 @@ class Engine:
         return entities
 
     def stream(self, sql: str, properties: Mapping[str, Any] | None = None) -> Any:
-        """Run a query (push, historical) or PRINT and return its :class:`QueryStream`."""
+        """Run a query (push, pull, historical) or PRINT and return its :class:`QueryStream`.
+
+        Text that ksqlDB's grammar refuses but that reads as a query (SELECT, WITH, FROM, VALUES) is
+        Headwater's SQL extension for historical queries (ORDER BY, subqueries, window functions...),
+        answered by DuckDB; its parse error is then ksqlDB's own when it is no SQL query either.
+        """
+        from headwater.engine.historical import run_select
+        from headwater.engine.historical.session import looks_like_query
         from headwater.engine.runtime.transient import open_stream
 
         ctx = StatementContext(self, self.config.with_overrides(dict(properties or {})))
         ctx.variables = dict(self.variables)
-        statement = parser.parse_statement(sql, variables=ctx.variables or None)
+        try:
+            statement = parser.parse_statement(sql, variables=ctx.variables or None)
+        except ParseError:
+            if not looks_like_query(sql):
+                raise
+            return run_select(self, sql, None, ctx.config)
         return open_stream(ctx, statement)
 
     def persistent_queries(self) -> list[PersistentQuery]:

@@ -1,6 +1,6 @@
-"""Historical queries (SELECT over a stream without EMIT CHANGES): DuckDB filters when the WHERE clause
-is in the subset it evaluates as ksqlDB does, the compiled operators do the rest; and the processing log
-as a queryable stream."""
+"""Historical queries through the engine (SELECT over a stream without EMIT CHANGES, answered by the
+historical package on DuckDB): filters, projections with ksqlDB's functions, LIMIT, pull-query rules;
+and the processing log as a queryable stream."""
 
 from __future__ import annotations
 
@@ -11,10 +11,7 @@ import pyarrow as pa
 import pytest
 
 from headwater.engine import Engine
-from headwater.engine.runtime.historical import duckdb_predicate
-from headwater.errors import PlanError
-from headwater.parser import parse_expression
-from headwater.parser import types as t
+from headwater.errors import ParseError, PlanError
 
 
 @pytest.fixture
@@ -41,39 +38,6 @@ def rows(engine: Engine, sql: str) -> list[tuple[object, ...]]:
     assert stream.final_message is not None
     assert stream.final_message.message in ("Query Completed", "Limit Reached")
     return found
-
-
-TYPES = {"V": t.INT, "K": t.STRING, "D": t.DOUBLE, "S->X": t.INT, "B": t.BOOLEAN}
-
-
-def type_of(expression: object) -> t.SqlType | None:
-    from headwater.parser import to_sql
-
-    text = to_sql(expression)
-    if text in TYPES:
-        return TYPES[text]
-    if text.startswith("'"):
-        return t.STRING
-    if text in ("true", "false", "TRUE", "FALSE"):
-        return t.BOOLEAN
-    return t.INT if text.lstrip("-").isdigit() else (t.DOUBLE if text[:1].isdigit() else None)
-
-
-@pytest.mark.parametrize(
-    ("where", "sql"),
-    [
-        ("V > 1 AND S->X < 40", '("V" > 1) AND ("S"."X" < 40)'),
-        ("K IN ('a', 'b') OR V IS NULL", "(\"K\" IN ('a', 'b')) OR (\"V\" IS NULL)"),
-        ("NOT V BETWEEN 1 AND 3", 'NOT ("V" BETWEEN 1 AND 3)'),
-        ("D >= 1.5", '"D" >= 1.5'),
-        ("V * 2 > 4", None),  # arithmetic: ksqlDB's integer semantics stay with the compiled operators
-        ("UCASE(K) = 'A'", None),  # functions too
-        ("K = V", None),  # a comparison that needs an implicit conversion
-        ("V IN (1, D)", None),  # IN with a column
-    ],
-)
-def test_where_clauses_duckdb_evaluates_as_ksqldb(where: str, sql: str | None) -> None:
-    assert duckdb_predicate(parse_expression(where), type_of) == sql
 
 
 def test_filter_projection_and_limit(engine: Engine) -> None:
@@ -105,3 +69,10 @@ def test_the_processing_log_is_a_stream(engine: Engine) -> None:
     )
     assert len(found) == 1 and found[0][0] == 0
     assert str(found[0][1]).startswith("Failed to deserialize value from topic: a.")
+
+
+def test_sql_beyond_ksqldb_grammar_goes_to_the_historical_extension(engine: Engine) -> None:
+    stream = engine.stream("SELECT K, V FROM A ORDER BY V DESC LIMIT 2;")
+    assert [r.columns for r in stream] == [("k4", 4), ("k3", 3)]
+    with pytest.raises(ParseError):
+        engine.stream("SELEC K FROM A;")

@@ -4,7 +4,7 @@ A pull query over a table reads the table's materialized state
 (:mod:`headwater.engine.runtime.materialized`): the WHERE clause is evaluated over the rows of the keys
 it names when it is a key lookup (``K = v``, ``K IN (...)``, in every disjunct), over every live row
 otherwise (a table scan), then the projection and LIMIT. A pull query over a stream is a historical
-query (:mod:`headwater.engine.runtime.historical`).
+query (:func:`headwater.engine.historical.run_select`).
 
 ksqlDB's rules and messages (its ``PullQueryValidator`` and ``QueryFilterNode``):
 

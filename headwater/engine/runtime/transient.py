@@ -7,9 +7,9 @@ as rows come, ``close()``, and ``final_message`` once the query ended by itself.
 * **Push queries** run the stateless operators on a thread over the source's partitions, from the end
   (or from the beginning with ``auto.offset.reset=earliest``), tailing with ``read_wait``; LIMIT ends
   them with "Limit Reached". Records without a value produce no rows.
-* **Historical queries** (a SELECT over a stream without EMIT CHANGES) decode the stream's records with
-  the scan operator, filter in DuckDB where the WHERE clause allows it, and project with the query's
-  compiled operators (:mod:`headwater.engine.runtime.historical`).
+* **Pull queries** (a SELECT without EMIT CHANGES) over a table read its materialized state
+  (:mod:`headwater.engine.runtime.pull`); over streams they are historical queries, which DuckDB answers
+  over the topics' segments (:func:`headwater.engine.historical.run_select`).
 """
 
 from __future__ import annotations
@@ -27,17 +27,14 @@ from headwater.engine.entities import FinalMessage, QueryHeader, QueryRow
 from headwater.engine.operators.base import null_value_mask, without_null_values
 from headwater.engine.operators.limit import LimitOperator
 from headwater.engine.operators.source_scan import PARTITION_COLUMN
-from headwater.engine.planner import binding
 from headwater.engine.planner.builder import BuiltQuery, QueryBuilder
 from headwater.engine.planner.graph import OperatorGraph
 from headwater.engine.planner.physical import LoweringContext, lower
 from headwater.engine.runtime.processing_log import ProcessingLogEntry
 from headwater.engine.schema import Namespace, format_type
 from headwater.engine.statements.context import StatementContext
-from headwater.errors import ExecutionError, HeadwaterError, PlanError
+from headwater.errors import ExecutionError, PlanError
 from headwater.parser import ast
-from headwater.parser import expressions as pe
-from headwater.parser import types as t
 
 __all__ = ["QueryStream", "open_stream"]
 
@@ -115,7 +112,7 @@ def open_stream(ctx: StatementContext, statement: ast.Statement) -> QueryStream:
     query = statement.query
     builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict(), ctx.engine.partition_count)
     if query.emit is None:
-        return _pull(ctx, builder, query)
+        return _pull(ctx, query, statement.text)
     built = builder.build(query, sink_name=None, persistent=False)
     query_id = ctx.engine.next_transient_id()
     stream = QueryStream(_header(built, query_id, keys=False))
@@ -273,15 +270,17 @@ def _print(ctx: StatementContext, statement: ast.PrintTopic) -> QueryStream:
     return stream
 
 
-def _pull(ctx: StatementContext, builder: QueryBuilder, query: ast.Query) -> QueryStream:
+def _pull(ctx: StatementContext, query: ast.Query, text: str) -> Any:
     """A SELECT without EMIT CHANGES: a pull query over a table's materialized state
-    (:mod:`headwater.engine.runtime.pull`), or a historical query over a stream."""
+    (:mod:`headwater.engine.runtime.pull`), or a historical query over streams, answered by DuckDB
+    (:func:`headwater.engine.historical.run_select`)."""
+    from headwater.engine.historical import run_select
     from headwater.engine.runtime.pull import check_pull_query, is_table_pull, run_table_pull
 
     check_pull_query(ctx, query)
     table = is_table_pull(ctx, query)
     if table is None:
-        return _historical(ctx, builder, query)
+        return run_select(ctx.engine, text, query, ctx.config)
     built, batches = run_table_pull(ctx, query, table)
     stream = QueryStream(_header(built, ctx.engine.next_transient_id()))
     names = [c.column.name for c in built.columns]
@@ -289,47 +288,4 @@ def _pull(ctx: StatementContext, builder: QueryBuilder, query: ast.Query) -> Que
         for row in _rows(batch, names):
             stream._put(row)
     stream._finish()
-    return stream
-
-
-def _historical(ctx: StatementContext, builder: QueryBuilder, query: ast.Query) -> QueryStream:
-    """A SELECT over a stream without EMIT CHANGES (see :mod:`headwater.engine.runtime.historical`)."""
-    from headwater.engine import expressions as ex
-    from headwater.engine.runtime.historical import historical_rows
-
-    if query.partition_by is not None:
-        raise PlanError("Pull queries don't support PARTITION BY clauses.")
-    built = builder.build(
-        ast.Query(
-            select=query.select,
-            from_=query.from_,
-            where=query.where,
-            emit=ast.EmitMode.CHANGES,
-            limit=query.limit,
-        ),
-        sink_name=None,
-        persistent=False,
-    )
-    alias = query.from_.alias if isinstance(query.from_, ast.AliasedRelation) else None
-    scope = binding.build_scope(built.source, alias)
-
-    def type_of(expression: pe.Expression) -> t.SqlType | None:
-        try:
-            return getattr(
-                ex.bind(expression, scope, ctx.engine.registry, types=ctx.catalog.resolve_type), "type", None
-            )
-        except HeadwaterError:
-            return None
-
-    query_id = ctx.engine.next_transient_id()
-    batches = historical_rows(ctx, built, query.where, _lowering(ctx, query_id), type_of)
-    names = [c.column.name for c in built.columns]
-    stream = QueryStream(_header(built, query_id, keys=False))
-    produced = 0
-    for batch in batches:
-        for row in _rows(batch, names):
-            stream._put(row)
-            produced += 1
-    limited = query.limit is not None and produced >= query.limit
-    stream._finish("Limit Reached" if limited else "Query Completed")
     return stream
