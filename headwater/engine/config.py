@@ -77,6 +77,7 @@ PROPERTIES: dict[str, PropertyDef] = {
         _p("ksql.create.or.replace.enabled", _B, "true"),
         _p("ksql.headers.columns.enabled", _B, "true"),
         _p("ksql.new.query.planner.enabled", _B, "false"),
+        _p("ksql.nested.error.handling", _B, "true", description="A failing nested value is NULL alone."),
         _p("ksql.query.pull.table.scan.enabled", _B, "true"),
         _p("ksql.query.pull.stream.enabled", _B, "true"),
         _p("ksql.query.pull.range.scan.enabled", _B, "true"),

@@ -304,19 +304,31 @@ class PersistentQuery:
         self._thread = threading.Thread(target=self.run, name=f"query-{self.query_id}", daemon=True)
         self._thread.start()
 
-    def run(self, poll_timeout_s: float = 0.2, batch_records: int = 10_000) -> None:
-        """The background loop: tail each source partition and process what arrives."""
+    def run(
+        self, poll_timeout_s: float = 0.2, batch_records: int = 10_000, max_batch_records: int = 1_000_000
+    ) -> None:
+        """The background loop: tail each source partition and process what arrives.
+
+        Steps start at ``batch_records`` records and grow (up to ``max_batch_records``) while every step
+        finds a full batch waiting, so a backlog is consumed with few checkpoint commits (each is an
+        fsync); they shrink back when the query has caught up, keeping latency low.
+        """
+        step_size = batch_records
         while not self._stop.is_set() and self.state == QueryState.RUNNING:
             progressed = 0
             partitions = sorted(self._offsets)
             try:
                 if len(partitions) > 1:
-                    progressed = self.process_in_time_order(batch_records)
+                    progressed = self.process_in_time_order(step_size)
                 else:
                     for topic, partition in partitions:
-                        progressed += self.process(topic, partition, max_records=batch_records)
+                        progressed += self.process(topic, partition, max_records=step_size)
             except HeadwaterError:
                 return
+            if progressed >= step_size:
+                step_size = min(max_batch_records, step_size * 4)
+            elif progressed < step_size // 4:
+                step_size = max(batch_records, step_size // 4)
             if progressed == 0 and partitions:
                 topic, partition = partitions[0]
                 wait_timeout = poll_timeout_s / max(1, len(partitions))
