@@ -226,14 +226,14 @@ class QueryBuilder:
         from headwater.engine.planner.joins import join_projection
 
         plan, scope = source.plan, source.scope
-        if query.partition_by is not None:
-            raise PlanError("PARTITION BY is not supported on the result of a join yet.")
         if query.where is not None:
             predicate = self._bind_where(apply_rules(source.normalize(query.where), WHERE_RULES), scope)
             if source.is_table:
                 plan = TableFilterNode(plan, predicate, source.key_columns, _sql(query.where))
             else:
                 plan = FilterNode(plan, predicate, _sql(query.where))
+        if query.partition_by is not None:
+            return self._build_partitioned_join(query, source, plan, sink_name, persistent)
         items, from_star = self._expand(query.select, plan, scope, source.source, source.alias, source.join)
         for expression, _ in items:
             if binding.is_table_function_call(expression, self.registry):
@@ -267,6 +267,58 @@ class QueryBuilder:
         )
         project = ProjectNode(plan, tuple((c.column, c.bound) for c in ordered), tuple(c.sql for c in ordered))
         return self._finish(query, source, project, ordered)
+
+    def _build_partitioned_join(
+        self, query: ast.Query, source: QueryInput, plan: PlanNode, sink_name: str | None, persistent: bool
+    ) -> BuiltQuery:
+        """PARTITION BY over joined rows: the PARTITION BY expressions are the result's key; ``*``
+        lists them, then the join schema's columns (ksqlDB's order) less those that became keys."""
+        from headwater.engine.planner.joins import _names, partition_joined
+
+        assert query.partition_by is not None
+        plan, scope, keys = partition_joined(source, plan, query.partition_by, self._bind)
+        key_names = {column.name for _, column in keys}
+        items: list[tuple[pe.Expression, str | None]] = []
+        from_star: set[int] = set()
+        for item in query.select:
+            if isinstance(item, ast.AllColumns):
+                for expression in source.join.star_after_partition([e for e, _ in keys], key_names):
+                    from_star.add(len(items))
+                    items.append((expression, None))
+            elif isinstance(item, ast.SingleColumn):
+                items.append((item.expression, item.alias))
+            else:
+                raise PlanError("Struct star is not supported on the result of a join yet.")
+        normalized = [source.normalize(e) for e, _ in items]
+        names = _names(items, source.source_columns, source.join, from_star)
+        for index in from_star:  # the new keys * lists are named after their key columns
+            match = next((column for expression, column in keys if expression == normalized[index]), None)
+            if match is not None:
+                names[index] = match.name
+        target = quote(sink_name) if sink_name else "the result"
+        if persistent and not from_star:
+            missing = [e for e, _ in keys if e not in normalized]
+            if missing:
+                _keys_not_included(target, "partitioning expression", [_sql(e) for e in missing])
+        columns: list[SelectColumn] = []
+        seen: set[str] = set()
+        taken: set[int] = set()
+        for (original, _), expression, name in zip(items, normalized, names):
+            key_index = next((i for i, (e, _) in enumerate(keys) if e == expression and i not in taken), None)
+            namespace = Namespace.VALUE
+            if persistent and key_index is not None:
+                namespace = Namespace.KEY
+                taken.add(key_index)
+            bound = self._bind(expression, scope, "SELECT", allow_null=True)
+            if name in seen:
+                raise PlanError(f"Duplicate value columns found in schema: {quote(name)} {format_type(bound.type)}")
+            seen.add(name)
+            columns.append(SelectColumn(RowColumn(name, bound.type, namespace), bound, _sql(original), original))
+        ordered = tuple(c for c in columns if c.column.namespace is Namespace.KEY) + tuple(
+            c for c in columns if c.column.namespace is not Namespace.KEY
+        )
+        project = ProjectNode(plan, tuple((c.column, c.bound) for c in ordered), tuple(c.sql for c in ordered))
+        return self._finish(query, source, project, ordered, partition_by=True, kind=SourceType.STREAM)
 
     # -- FROM ----------------------------------------------------------------------------------------------
     def _input(self, relation: ast.Relation) -> QueryInput:

@@ -41,7 +41,7 @@ from headwater.parser import ast
 from headwater.parser import expressions as pe
 from headwater.parser import types as t
 
-__all__ = ["JoinInfo", "join_projection", "plan_join", "synthetic_key_name"]
+__all__ = ["JoinInfo", "join_projection", "partition_joined", "plan_join", "synthetic_key_name"]
 
 JOIN_KEY = "__JOIN_KEY"
 """The batch column holding a join's result key (``__JOIN_KEY_<n>`` for each column of a foreign-key
@@ -142,6 +142,18 @@ class JoinInfo:
     synthetic: bool
     synthetic_name: str
     foreign_key: bool
+
+    def star_after_partition(self, keys: list[pe.Expression], key_names: set[str]) -> list[pe.Expression]:
+        """What ``*`` stands for after a PARTITION BY of the joined rows: the new keys, then each source's
+        value columns, pseudo-columns and key columns (ksqlDB's join schema), less the columns that
+        became keys."""
+        items: list[pe.Expression] = list(keys)
+        for source, alias in self.leaves:
+            columns = [c.name for c in source.schema if not c.is_key]
+            columns += list(PSEUDO_COLUMNS)
+            columns += [c.name for c in source.schema.key_columns]
+            items += [pe.ColumnRef(name, alias) for name in columns if f"{alias}_{name}" not in key_names]
+        return items
 
     def star(self, qualifier: str | None) -> list[pe.Expression]:
         """The items ``*`` (or ``qualifier.*``) stands for: every column of every source (or of the one
@@ -752,3 +764,33 @@ def join_projection(
         namespace = Namespace.KEY if persistent and index in key_items else Namespace.VALUE
         out.append((expression, alias, name, namespace))
     return scope, out
+
+
+def partition_joined(
+    source: QueryInput, plan: PlanNode, expressions: tuple[pe.Expression, ...], bind: Callable[..., Any]
+) -> tuple[PlanNode, Scope, list[tuple[pe.Expression, RowColumn]]]:
+    """PARTITION BY over joined rows: the re-keying node, the scope after it (each PARTITION BY
+    expression reads its new key column), and (expression, key column) per expression. A column
+    keeps its joined name (``L_B``), anything else is ``KSQL_COL_<n>``."""
+    from headwater.engine.expressions.naming import ColumnAliasGenerator
+
+    if any(isinstance(e, pe.NullLiteral) for e in expressions):
+        raise PlanError("PARTITION BY NULL is not supported on the result of a join.")
+    generator = ColumnAliasGenerator(source.source_columns)
+    keys: list[tuple[pe.Expression, RowColumn]] = []
+    bound_keys = []
+    for expression in expressions:
+        normalized = source.normalize(expression)
+        bound = bind(normalized, source.scope, "PARTITION BY")
+        if isinstance(normalized, pe.ColumnRef) and normalized.source is not None:
+            name = f"{normalized.source}_{normalized.name}"
+        else:
+            name = generator.alias_for(normalized)
+        column = RowColumn(name, bound.type, Namespace.KEY)
+        keys.append((normalized, column))
+        bound_keys.append((column, bound))
+    node = PartitionByNode(plan, tuple(bound_keys), tuple(format_expression(e) for e in expressions))
+    scope = source.scope
+    for expression, column in keys:
+        scope = scope.with_derived(expression, ScopeColumn(column.name, column.type, None, ColumnKind.KEY))
+    return node, scope, keys
