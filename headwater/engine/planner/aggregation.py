@@ -242,7 +242,7 @@ def plan_aggregation(
             raise PlanError(f"Reserved column name in select: {quote(name)}. Please remove or alias the column.")
     for clause, expressions in (("SELECT", selects), ("HAVING", [having] if having else []), ("GROUP BY", groups)):
         for expression in expressions:
-            _check_references(expression, source.scope, bind, clause)
+            _check_references(expression, source.scope, bind, clause, window_bounds=not source.is_join)
             _check_functions(expression, registry)
     calls: list[pe.FunctionCall] = []
     for expression in selects:
@@ -403,11 +403,15 @@ def _sql(expression: pe.Expression) -> str:
     return str(format_expression(expression))
 
 
-def _check_references(expression: pe.Expression, scope: Scope, bind: Binder, clause: str) -> None:
+def _check_references(
+    expression: pe.Expression, scope: Scope, bind: Binder, clause: str, *, window_bounds: bool
+) -> None:
     """Every column reference must resolve in the input (ksqlDB validates references before it
-    analyses the aggregation): the binder's "cannot be resolved" message otherwise."""
+    analyses the aggregation): the binder's "cannot be resolved" message otherwise. With
+    ``window_bounds``, WINDOWSTART / WINDOWEND pass (a windowed aggregation provides them; ksqlDB's
+    joins do not)."""
     for node in pe.walk(expression):
-        if isinstance(node, pe.ColumnRef) and node.name not in WINDOW_COLUMNS:
+        if isinstance(node, pe.ColumnRef) and not (window_bounds and node.name in WINDOW_COLUMNS):
             try:
                 scope.resolve(node)
             except PlanError:

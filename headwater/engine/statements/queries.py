@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from headwater.engine import formats
 from headwater.engine.catalog import DataSource, SourceType
 from headwater.engine.entities import Entity
-from headwater.engine.planner.builder import QueryBuilder
+from headwater.engine.planner.builder import BuiltQuery, QueryBuilder
 from headwater.engine.planner.logical import PlanNode, RepartitionNode, SinkNode
 from headwater.engine.schema import quote
 from headwater.engine.serde import SourceSerde
 from headwater.engine.statements.context import StatementContext
 from headwater.engine.statements.ddl import build_formats, status
+from headwater.engine.statements.formatting import formatted_statement
 from headwater.engine.statements.with_clause import WithClause
 from headwater.errors import PlanError
 from headwater.parser import ast
@@ -42,9 +43,9 @@ def _sink_plan(plan: PlanNode, sink: DataSource, keys: tuple[str, ...]) -> PlanN
     return SinkNode(plan, sink)
 
 
-def _check_result_key_format(sink: DataSource) -> None:
-    """A query's result key must fit its key format; ksqlDB reports it with the schema and the reason
-    ("Key format does not support schema. format: KAFKA ...")."""
+def _check_result_key_format(sink: DataSource, statement: str | None = None) -> None:
+    """A query's result key must fit its key format; ksqlDB reports it with the schema, the reason
+    ("Key format does not support schema. format: KAFKA ...") and the statement as it re-formats it."""
     key_format = formats.get_format(sink.key_format.name)
     columns = [(c.name, c.type) for c in sink.schema.key_columns]
     try:
@@ -52,9 +53,21 @@ def _check_result_key_format(sink: DataSource) -> None:
     except PlanError as error:
         raise PlanError(
             formats.key_schema_error_message(
-                key_format, columns, error.message, sorted(sink.key_format.features)
+                key_format, columns, error.message, sorted(sink.key_format.features), statement
             )
         ) from None
+
+
+def _select_names(stmt: ast.CreateStreamAsSelect | ast.CreateTableAsSelect, built: BuiltQuery) -> list[str]:
+    """The names of the statement's SELECT items, in SELECT order (the built columns put keys first)."""
+    names = []
+    for item in stmt.query.select:
+        expression = getattr(item, "expression", None)
+        match = next((c.column.name for c in built.columns if c.expression is expression), None)
+        if match is None:
+            return []
+        names.append(match)
+    return names
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +157,7 @@ def plan_create_as_select(
         sql=stmt.text,
         is_sink=True,
     )
-    _check_result_key_format(sink)
+    _check_result_key_format(sink, formatted_statement(stmt, _select_names(stmt, built)))
     SourceSerde(sink)
     if existing is not None:
         ctx.engine.check_replace(existing, sink)
