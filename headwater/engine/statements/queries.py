@@ -10,6 +10,7 @@ table, a join of tables), with ksqlDB's "Invalid result type" message otherwise.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from headwater.engine import formats
@@ -35,6 +36,17 @@ __all__ = [
     "plan_insert_into",
     "terminate",
 ]
+
+
+def _target_position(stmt: ast.InsertInto) -> str:
+    """``Line: l, Col: c: `` of the sink's name in an INSERT INTO statement (ksqlDB's messages point
+    at it), or nothing when the statement has no position."""
+    if stmt.span is None:
+        return ""
+    match = re.match(r"\s*INSERT\s+INTO\s+", stmt.text, re.IGNORECASE)
+    if match is None or "\n" in match.group(0):
+        return ""
+    return f"Line: {stmt.span.line}, Col: {stmt.span.column + match.end()}: "
 
 
 def _sink_plan(plan: PlanNode, sink: DataSource, keys: tuple[str, ...]) -> PlanNode:
@@ -182,7 +194,7 @@ def plan_insert_into(ctx: StatementContext, stmt: ast.InsertInto) -> PlannedQuer
     """
     target = ctx.catalog.source(stmt.target)
     if target is None:
-        raise PlanError(f"Source {stmt.target} does not exist.")
+        raise PlanError(f"{_target_position(stmt)}Source {quote(stmt.target)} does not exist.")
     if target.kind is SourceType.TABLE:
         raise PlanError(f"INSERT INTO can only be used to insert into a stream. {target.name} is a table.")
     if target.is_source:
