@@ -18,9 +18,13 @@ anywhere else                          columns of the sources the statement name
 The names come from a :class:`CompletionCatalog`: a snapshot of the catalog read through the backend
 with ordinary statements (``DESCRIBE STREAMS``, ``DESCRIBE TABLES``, ``SHOW TOPICS``, ``SHOW QUERIES``,
 ``SHOW FUNCTIONS``), so completion works the same on the embedded engine and on a server. It is read
-when the shell starts and again, in the background, after a statement that may change the catalog; a
-keystroke never waits for it. Completion is a convenience: when the catalog cannot be read the shell
-still completes keywords.
+when the shell starts and again, in the background, after a statement that may change the catalog.
+Completion asks for the snapshot once the read in progress (if any) is over, waiting at most
+:data:`REFRESH_WAIT_S`: a Tab pressed right after the shell starts, or right after ``CREATE STREAM``,
+offers the names that exist, not those of an older snapshot (on a busy machine the first read can take
+longer than typing a word; Tab then offered nothing). The shell runs completion on a thread of its own,
+so this wait never holds up typing. Completion is a convenience: when the catalog cannot be read the
+shell still completes keywords.
 
 Names keep the case the user types: ``ord<Tab>`` offers ``orders`` for the stream ``ORDERS`` (unquoted
 names are case-insensitive), ``ORD<Tab>`` offers ``ORDERS``.
@@ -39,7 +43,10 @@ from prompt_toolkit.document import Document
 
 from headwater.repl.sql_tokens import Token, scan_tokens
 
-__all__ = ["CatalogSnapshot", "CompletionCatalog", "SqlCompleter", "completions_for"]
+__all__ = ["REFRESH_WAIT_S", "CatalogSnapshot", "CompletionCatalog", "SqlCompleter", "completions_for"]
+
+REFRESH_WAIT_S = 10.0
+"""The longest a completion waits for a catalog read in progress before using the snapshot it has."""
 
 STATEMENT_KEYWORDS = (
     "ALTER", "ASSERT", "CREATE", "DEFINE", "DESCRIBE", "DROP", "EXPLAIN", "INSERT", "LIST", "PAUSE",
@@ -78,6 +85,8 @@ class CompletionCatalog:
         self.snapshot = CatalogSnapshot()
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
+        self._running = False  # a worker is refreshing (guarded by _lock, unlike Thread.is_alive)
+        self._pending: tuple[Any, bool] | None = None  # a refresh asked for while one was running
 
     def refresh(self, backend: Any, *, functions: bool = False) -> None:
         """Read the catalog now (and the function list when ``functions``, which does not change while
@@ -118,13 +127,41 @@ class CompletionCatalog:
             return fallback
 
     def refresh_in_background(self, backend: Any, *, functions: bool = False) -> None:
-        """Refresh on a thread, unless a refresh is already running."""
-        if self._worker is not None and self._worker.is_alive():
-            return
-        self._worker = threading.Thread(
-            target=self.refresh, args=(backend,), kwargs={"functions": functions}, name="headwater-completion", daemon=True
-        )
-        self._worker.start()
+        """Refresh on a thread. Asked while a refresh runs, one more follows it (the running one may
+        have read the catalog before the change that asks again)."""
+        with self._lock:
+            if self._running:
+                self._pending = (backend, functions or (self._pending is not None and self._pending[1]))
+                return
+            self._running = True
+            self._worker = threading.Thread(
+                target=self._refresh_until_current,
+                args=(backend, functions),
+                name="headwater-completion",
+                daemon=True,
+            )
+            self._worker.start()
+
+    def _refresh_until_current(self, backend: Any, functions: bool) -> None:
+        try:
+            while True:
+                self.refresh(backend, functions=functions)
+                with self._lock:
+                    if self._pending is None:
+                        self._running = False
+                        return
+                    backend, functions = self._pending
+                    self._pending = None
+        finally:
+            with self._lock:
+                self._running = False
+
+    def current(self, timeout: float = REFRESH_WAIT_S) -> CatalogSnapshot:
+        """The snapshot once the refresh in progress, if any, is over (waiting at most ``timeout``)."""
+        worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout)
+        return self.snapshot
 
     def wait(self, timeout: float = 5.0) -> None:
         """Wait for a background refresh to finish (before the engine closes)."""
@@ -280,7 +317,11 @@ def _matching(
 
 
 class SqlCompleter(Completer):
-    """prompt_toolkit's completer over a :class:`CompletionCatalog` (see the module docstring)."""
+    """prompt_toolkit's completer over a :class:`CompletionCatalog` (see the module docstring).
+
+    It may wait for a catalog read in progress (:meth:`CompletionCatalog.current`), so the shell runs it
+    on a thread (``complete_in_thread``), never on the thread that reads keys.
+    """
 
     def __init__(self, catalog: CompletionCatalog) -> None:
         from headwater.parser.lexer import KEYWORDS
@@ -290,6 +331,6 @@ class SqlCompleter(Completer):
 
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
         for text, start, kind in completions_for(
-            document.text, document.cursor_position, self.catalog.snapshot, self.keywords
+            document.text, document.cursor_position, self.catalog.current(), self.keywords
         ):
             yield Completion(text, start_position=start, display_meta=kind)

@@ -119,6 +119,7 @@ def run_interactive(
         key_bindings=_key_bindings(),
         prompt_continuation=_continuation,
         completer=SqlCompleter(catalog),
+        complete_in_thread=True,  # a completion may wait for the catalog read in progress
         complete_while_typing=False,
         lexer=SqlLexer(),
         style=SHELL_STYLE,

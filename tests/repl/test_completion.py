@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.document import Document
+
 from headwater.repl.backend import EmbeddedBackend
-from headwater.repl.completion import CatalogSnapshot, CompletionCatalog, completions_for
+from headwater.repl.completion import CatalogSnapshot, CompletionCatalog, SqlCompleter, completions_for
 from headwater.repl.highlight import styled_tokens
 from headwater.repl.sql_tokens import code_tokens, scan_tokens
 
@@ -99,6 +104,51 @@ def test_a_failing_backend_keeps_what_was_known() -> None:
     catalog.snapshot = SNAPSHOT
     catalog.refresh(Unreachable())
     assert catalog.snapshot.streams == SNAPSHOT.streams and catalog.snapshot.columns == SNAPSHOT.columns
+
+
+class GatedBackend:
+    """A backend whose catalog has the given streams, and whose statements wait for ``gate``."""
+
+    def __init__(self, *streams: str) -> None:
+        self.gate = threading.Event()
+        self.streams = list(streams)
+        self.reads = 0
+
+    def execute(self, sql: str, properties: object) -> list[dict[str, object]]:
+        self.gate.wait(30)
+        if sql == "DESCRIBE STREAMS;":
+            self.reads += 1
+            return [{"sourceDescriptions": [{"name": name, "fields": [{"name": "ID"}]} for name in self.streams]}]
+        return []
+
+
+def test_a_completion_waits_for_the_catalog_read_in_progress() -> None:
+    """Tab right after the shell starts (or after CREATE STREAM) offers the names the catalog has even when
+    reading it takes longer than typing, as it does on a busy machine."""
+    backend = GatedBackend("ORDERS")
+    catalog = CompletionCatalog()
+    catalog.refresh_in_background(backend, functions=True)
+    completer = SqlCompleter(catalog)
+    offered: list[str] = []
+    document = Document("DESCRIBE ord")
+    typing = threading.Thread(target=lambda: offered.extend(c.text for c in completer.get_completions(document, CompleteEvent())))
+    typing.start()
+    typing.join(0.3)
+    assert typing.is_alive() and offered == []  # waiting for the read, not answering from an empty snapshot
+    backend.gate.set()
+    typing.join(10)
+    assert offered == ["orders"]
+
+
+def test_a_refresh_asked_for_during_another_runs_after_it() -> None:
+    backend = GatedBackend("ORDERS")
+    catalog = CompletionCatalog()
+    catalog.refresh_in_background(backend)
+    backend.streams.append("PAYMENTS")  # created while the first read is under way
+    catalog.refresh_in_background(backend)
+    backend.gate.set()
+    assert catalog.current().streams == ("ORDERS", "PAYMENTS")
+    assert backend.reads == 2
 
 
 def test_scanning_never_fails_and_covers_every_character() -> None:
