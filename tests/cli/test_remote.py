@@ -35,7 +35,13 @@ def test_statements_and_queries_run_on_the_server(headwater, server: Any) -> Non
 
 def setup(headwater, server: Any) -> None:
     created = headwater(server.url, "-e", CREATE + INSERTS)
-    assert created.status == 0, (created.out, created.err)
+    assert created.status == 0, (created.out, created.err, server_log(server))
+
+
+def server_log(server: Any) -> str:
+    """What the server process wrote (for a failure's message)."""
+    log = server.data_dir.parent / f"{server.data_dir.name}-server.log"
+    return log.read_text(errors="replace") if log.exists() else ""
 
 
 def test_session_properties_and_variables_are_kept_by_the_client(headwater, server: Any) -> None:
@@ -64,8 +70,11 @@ def test_errors_from_the_server_are_one_message_with_the_caret(headwater, server
 def test_json_output_is_the_servers_json(headwater, server: Any) -> None:
     setup(headwater, server)
     run = headwater(server.url, "--output", "JSON", "-e", "SHOW STREAMS;")
+    assert run.status == 0, (run.out, run.err)
     assert [s["name"] for s in json.loads(run.out)[0]["streams"]] == ["ORDERS"], run.out
     rows = headwater(server.url, "--output", "JSON", "-e", "SELECT id FROM orders;")
+    assert rows.status == 0, (rows.out, rows.err)
     messages = [json.loads(line) for line in rows.out.splitlines() if line.strip()]
-    assert "header" in messages[0]
-    assert sorted(m["row"]["columns"][0] for m in messages if "row" in m) == [1, 2]
+    assert "header" in messages[0], rows.out
+    assert sorted(m["row"]["columns"][0] for m in messages if "row" in m) == [1, 2], (rows.out, server_log(server))
+    assert messages[-1] == {"finalMessage": "Query Completed"}, rows.out
