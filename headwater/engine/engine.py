@@ -53,7 +53,7 @@ from headwater.engine.runtime.processing_log import (
 )
 from headwater.engine.runtime.recovery import recover_sinks
 from headwater.engine.statements.context import StatementContext
-from headwater.errors import HeadwaterError, ParseError, PlanError
+from headwater.errors import ExecutionError, HeadwaterError, ParseError, PlanError
 from headwater.parser import ast
 
 __all__ = ["Engine"]
@@ -158,10 +158,22 @@ class Engine:
         ctx.variables = dict(self.variables)
         try:
             statement = parser.parse_statement(sql, variables=ctx.variables or None)
-        except ParseError:
+        except ParseError as refused:
             if not looks_like_query(sql):
                 raise
-            return run_select(self, sql, None, ctx.config)
+            try:
+                return run_select(self, sql, None, ctx.config)
+            except (PlanError, ExecutionError) as failed:
+                # neither ksqlDB's grammar nor a query the extension can run: ksqlDB's syntax error
+                # first (what a ksqlDB client expects), the extension's reason after it
+                raise ParseError(
+                    f"{refused.message}\nNot a query of Headwater's SQL extension either: {failed}",
+                    line=refused.line,
+                    column=refused.column,
+                    token=refused.token,
+                    expected=refused.expected,
+                    source=refused.source,
+                ) from failed
         return open_stream(ctx, statement)
 
     def persistent_queries(self) -> list[PersistentQuery]:
