@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from headwater.engine.operators.base import Operator
+from headwater.engine.operators.base import Operator, without_null_values
 
 __all__ = ["LimitOperator"]
 
@@ -22,10 +22,14 @@ class LimitOperator(Operator):
 
     kind = "limit"
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, *, count_null_values: bool = True) -> None:
+        """``count_null_values`` False (a stream's rows): records without a value are no result rows,
+        so they are dropped here instead of using up the limit; a table's deletes count (they are
+        tombstone rows of the result)."""
         if limit < 0:
             raise ValueError("LIMIT must not be negative")
         self.limit = limit
+        self.count_null_values = count_null_values
         self.emitted = 0
 
     @property
@@ -34,6 +38,8 @@ class LimitOperator(Operator):
 
     def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
         remaining = self.limit - self.emitted
+        if not self.count_null_values:
+            batch = without_null_values(batch)
         if remaining <= 0 or batch.num_rows == 0:
             return []
         out = batch if batch.num_rows <= remaining else batch.slice(0, remaining)

@@ -161,7 +161,8 @@ class QueryBuilder:
         """The built query: LIMIT on top, the result schema (keys first). The result's window is the
         source's unless ``window`` says otherwise (an aggregation's is its WINDOW clause's, or none)."""
         if query.limit is not None:
-            plan = LimitNode(plan, query.limit)
+            result_kind = kind if kind is not None else source.kind
+            plan = LimitNode(plan, query.limit, table=result_kind is SourceType.TABLE)
         keys = tuple(c.column.name for c in columns if c.column.namespace is Namespace.KEY)
         schema = LogicalSchema(
             tuple(

@@ -265,9 +265,12 @@ class RepartitionNode(PlanNode):
 
 @dataclass(frozen=True, slots=True)
 class LimitNode(PlanNode):
+    """LIMIT n of a push query; ``table`` when its rows are a table's changes (deletes are rows)."""
+
     kind = "limit"
     input: PlanNode
     limit: int
+    table: bool = False
 
     def __post_init__(self) -> None:
         if self.limit < 0:

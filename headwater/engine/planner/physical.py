@@ -162,7 +162,14 @@ def _project(node: ProjectNode, ctx: LoweringContext) -> Operator:
         )
         for column, bound in node.items
     ]
-    keys = frozenset(column.name for column, _ in node.items if column.namespace is Namespace.KEY)
+    # computed for rows without a value too: key columns, and anything read from the key and the
+    # window bounds alone (ksqlDB evaluates those on a table's tombstone)
+    input_keys = {c.name for c in node.input.output if c.namespace is Namespace.KEY} | set(WINDOW_COLUMNS)
+    keys = frozenset(
+        column.name
+        for column, bound in node.items
+        if column.namespace is Namespace.KEY or set(binding.bound_fields(bound)) <= input_keys
+    )
     return ProjectOperator(columns, key_columns=keys)
 
 
@@ -176,7 +183,7 @@ def _repartition(node: RepartitionNode, ctx: LoweringContext) -> Operator:
 
 def _limit(node: LimitNode, ctx: LoweringContext) -> Operator:
     del ctx
-    return LimitOperator(node.limit)
+    return LimitOperator(node.limit, count_null_values=node.table)
 
 
 def _sink(node: SinkNode, ctx: LoweringContext) -> Operator:
