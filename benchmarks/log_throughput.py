@@ -18,7 +18,9 @@ each actually wrote. The log rolls its 256 MB segments as it goes (sealing is pa
 Each round measures both methods back to back (alternating which goes first), after ``sync``, and
 records wall time, the process's CPU time (user + system) and the load average. The machine this
 runs on is shared, so the report gives the best round of each method, the spread of the per-round
-ratios, and the ratio of CPU times, which other processes disturb far less than wall time.
+ratios, and the ratio of CPU times, which other processes disturb far less than wall time. Targets
+are judged on the median of the per-round ratios: both methods of a round ran under the same load,
+while the best rounds of the two methods may come from quiet moments of different lengths.
 
 Usage::
 
@@ -297,8 +299,9 @@ def report(results: list[Measurement], all_ratios: list[Ratio], batch_sizes: Ite
     if 10_000 in batch_sizes:
         for r in all_ratios:
             if r.batch_rows == 10_000:
-                lines.append(f"target {r.operation} >= 0.7x plain IPC at 10,000 rows/batch: "
-                             f"{'met' if r.best >= 0.7 else 'MISSED'} ({r.best:.2f} best, {r.median:.2f} median)")
+                lines.append(f"target {r.operation} >= 0.7x plain IPC at 10,000 rows/batch (median of the rounds): "
+                             f"{'met' if r.median >= 0.7 else 'MISSED'} ({r.median:.2f}; best rounds {r.best:.2f}, "
+                             f"CPU {r.median_cpu:.2f})")
     if 100 in batch_sizes:
         rate = by_key[("event log", "append", 100)].events_per_s
         lines.append(f"target >= 200,000 events/s appended at 100 rows/batch: "
