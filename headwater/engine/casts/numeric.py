@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from headwater.engine.casts.decimal_words import integers_as_decimal
 from headwater.engine.casts.outcome import CastResult, true_rows, with_nulls
 from headwater.engine.types import to_arrow
 from headwater.parser import types as t
@@ -123,7 +124,8 @@ def decimal_to_double(values: pa.Array, from_type: t.SqlType, to_type: t.SqlType
 
 
 def integral_to_decimal(values: pa.Array, from_type: t.SqlType, to_type: t.SqlType) -> CastResult:
-    """An integer to DECIMAL(p, s): exact, or ``Numeric field overflow``."""
+    """An integer to DECIMAL(p, s): exact, or ``Numeric field overflow``. The values that fit are
+    converted on their 64-bit words (casts.decimal_words) when ``value * 10^s`` allows it."""
     assert isinstance(to_type, t.Decimal)
     precision, scale = to_type.precision, to_type.scale
     digits = precision - scale
@@ -132,6 +134,9 @@ def integral_to_decimal(values: pa.Array, from_type: t.SqlType, to_type: t.SqlTy
     # that large, then narrow once the overflowing rows are gone.
     wide = pa.decimal128(19 + scale, scale) if 19 + scale <= 38 else pa.decimal256(19 + scale, scale)
     if digits >= 19:
+        words = integers_as_decimal(values, target)
+        if words is not None:
+            return CastResult(words)
         return CastResult(pc.cast(pc.cast(pc.cast(values, pa.int64()), wide), target))
     limit = 10**digits
     too_big = pc.or_(pc.greater_equal(values, limit), pc.less_equal(values, -limit))
@@ -143,6 +148,9 @@ def integral_to_decimal(values: pa.Array, from_type: t.SqlType, to_type: t.SqlTy
             got = context.plus(decimal.Decimal(values[int(row)].as_py()))
             failures[int(row)] = overflow_message(precision, scale, got)
         values = with_nulls(values, bad)
+    words = integers_as_decimal(values, target)
+    if words is not None:
+        return CastResult(words, failures)
     return CastResult(pc.cast(pc.cast(pc.cast(values, pa.int64()), wide), target), failures)
 
 

@@ -35,6 +35,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from headwater.engine.casts.decimal_words import (
+    WORD_LIMIT,
+    decimal_product,
+    largest_magnitude,
+    pooled,
+    small_unscaled,
+    valid_rows,
+)
 from headwater.engine.expressions.arrays import Datum, broadcast, is_scalar, valid_mask
 from headwater.engine.expressions.frame import Frame
 from headwater.engine.types import to_arrow
@@ -124,7 +132,7 @@ def _remainder_by_constant(dividend: pa.Array, divisor: int, result_type: t.SqlT
     Java's) over the dividend's value buffer as it lies in memory, NULL slots included (whatever they
     hold, fmod by such a divisor is harmless), and the result shares the dividend's validity bitmap:
     no broadcast divisor, no masks, no null filling. A sliced dividend's result is laid out at the
-    same offset so that the bitmap lines up.
+    same offset so that the bitmap lines up, in a buffer of Arrow's pool (casts.decimal_words.pooled).
     """
     arrow_type = to_arrow(result_type)
     dtype = np.int64 if result_type == t.BIGINT else np.int32
@@ -135,10 +143,10 @@ def _remainder_by_constant(dividend: pa.Array, divisor: int, result_type: t.SqlT
     if validity is None or dividend.null_count == 0:
         validity, offset = None, 0
     source = np.frombuffer(data, dtype=dtype, count=length, offset=dividend.offset * dtype().itemsize)
-    values = np.empty(offset + length, dtype=dtype)
+    buffer, values = pooled(offset + length, dtype)
     np.fmod(source, dtype(divisor), out=values[offset:])
     return pa.Array.from_buffers(
-        arrow_type, length, [validity, pa.py_buffer(values)], null_count=dividend.null_count, offset=offset
+        arrow_type, length, [validity, buffer], null_count=dividend.null_count, offset=offset
     )
 
 
@@ -177,6 +185,10 @@ def _decimal_type_of(value: Datum) -> tuple[int, int]:
 def _decimal(op: ArithmeticOp, left: Datum, right: Datum, result: t.Decimal, frame: Frame) -> Datum:
     (p1, s1), (p2, s2) = _decimal_type_of(left), _decimal_type_of(right)
     target = to_arrow(result)
+    if op is ArithmeticOp.MULTIPLY and not (is_scalar(left) and is_scalar(right)):
+        product = _small_decimal_product(left, right, result, frame.length)
+        if product is not None:
+            return product
     if op in _INTEGER_OPS:
         wide = result.precision > 38
         if wide:
@@ -206,6 +218,36 @@ def _decimal(op: ArithmeticOp, left: Datum, right: Datum, result: t.Decimal, fra
         nulls = ~valid | zero_divisor
     out = values if not nulls.any() else pc.if_else(pa.array(nulls), pa.nulls(length, target), values)
     return out[0] if is_scalar(left) and is_scalar(right) else out
+
+
+def _small_decimal_product(left: Datum, right: Datum, result: t.Decimal, length: int) -> pa.Array | None:
+    """``left * right`` on 64-bit words (casts.decimal_words), when both sides' unscaled values fit
+    64 bits and no product can reach 2^63 (checked on the largest magnitudes): exact, the scales
+    adding up as the result type's does. None when the values do not allow it (Arrow's kernel then)."""
+    (_, s1), (_, s2) = _decimal_type_of(left), _decimal_type_of(right)
+    if result.precision > 38 or result.scale != s1 + s2:
+        return None
+    sides: list[np.ndarray | int] = []
+    valid: np.ndarray | None = None
+    for side in (left, right):
+        if is_scalar(side):
+            if not side.is_valid:
+                return None
+            unscaled = int(side.as_py().scaleb(side.type.scale))
+            if abs(unscaled) >= WORD_LIMIT:
+                return None
+            sides.append(unscaled)
+            continue
+        words = small_unscaled(side)
+        if words is None:
+            return None
+        sides.append(words)
+        rows = valid_rows(side)
+        if rows is not None:
+            valid = rows if valid is None else valid & rows
+    if largest_magnitude(sides[0]) * largest_magnitude(sides[1]) >= WORD_LIMIT:
+        return None
+    return decimal_product(sides[0], sides[1], to_arrow(result), valid=valid)
 
 
 def _fail(frame: Frame, length: int, rows: np.ndarray, message: str) -> None:

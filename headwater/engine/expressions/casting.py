@@ -59,6 +59,20 @@ def is_widening(source: t.SqlType, target: t.SqlType) -> bool:
     return False
 
 
+def _widen(value: Datum, source: t.SqlType, target: t.SqlType) -> Datum:
+    """An exact widening: an integer column to DECIMAL through its 64-bit words (the implicit
+    conversion of ``BIGINT * DECIMAL``'s integer side; see casts.decimal_words), anything else by
+    Arrow's cast."""
+    arrow_type = to_arrow(target)
+    if isinstance(target, t.Decimal) and source in (t.INT, t.BIGINT) and isinstance(value, pa.Array):
+        from headwater.engine.casts.decimal_words import integers_as_decimal
+
+        words = integers_as_decimal(value, arrow_type)
+        if words is not None:
+            return words
+    return pc.cast(value, arrow_type)
+
+
 def _casts() -> Any:
     try:
         from headwater.engine import casts
@@ -87,7 +101,7 @@ def cast_datum(value: Datum, source: t.SqlType, target: t.SqlType) -> Datum:
     if source == target:
         return value
     if is_widening(source, target):
-        return pc.cast(value, to_arrow(target))
+        return _widen(value, source, target)
     scalar = isinstance(value, pa.Scalar)
     array = pa.repeat(value, 1) if scalar else value
     result = _casts().cast(array, source, target)
@@ -102,7 +116,7 @@ def try_cast_datum(value: Datum, source: t.SqlType, target: t.SqlType) -> tuple[
     if source == target:
         return value, {}
     if is_widening(source, target):
-        return pc.cast(value, to_arrow(target)), {}
+        return _widen(value, source, target), {}
     scalar = isinstance(value, pa.Scalar)
     outcome = _casts().try_cast(pa.repeat(value, 1) if scalar else value, source, target)
     values = outcome.values
