@@ -20,7 +20,8 @@ name                              use
 
 The modules hold one family each: :mod:`.numeric`, :mod:`.text` (to and from STRING),
 :mod:`.temporal`, :mod:`.nested` (ARRAY, MAP, STRUCT element-wise), with Java's number formatting and
-parsing in :mod:`.java_text` (shared with the key and value formats).
+parsing in :mod:`.java_text` (shared with the key and value formats), and DECIMALs whose unscaled values
+fit 64 bits handled as numpy words in :mod:`.decimal_words` (shared with the expressions' arithmetic).
 
 Example:
     >>> import pyarrow as pa
