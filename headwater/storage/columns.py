@@ -274,12 +274,15 @@ class AppendPreparer:
         """Return the stored batch without ``__offset``: validated, reordered, defaults filled."""
         return self.prepare_stored(batch)[0]
 
-    def prepare_stored(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, bool]:
-        """:meth:`prepare`, and whether the batch's ``__headers`` is of the null type (no headers given)."""
+    def prepare_stored(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, bool, int | None]:
+        """:meth:`prepare`; whether the batch's ``__headers`` is of the null type (no headers given);
+        and, when the batch had no ``__timestamp`` and every record got the same wall-clock time, that
+        time (so the partition needs no pass over the column for its bounds), else None."""
         if not isinstance(batch, pa.RecordBatch):
             raise RecordBatchError(f"Expected a pyarrow.RecordBatch, got {type(batch).__name__}")
         plan = self._plan_for(batch.schema)
         n = batch.num_rows
+        filled: int | None = None
         out = batch if plan.keep_all else batch.select(plan.take)
         for position, kind, field, target in plan.ops:
             if kind == _TAKE:
@@ -295,11 +298,12 @@ class AppendPreparer:
             elif kind == _FALSE_TOMBSTONE:
                 array = self._constant(self._false_tombstones, n, lambda k: pa.array(np.zeros(k, dtype=bool)))
             elif kind == _FILL_TIMESTAMP:
-                array = pa.array(np.full(n, wall_clock_ms(), dtype=np.int64))
+                filled = wall_clock_ms()
+                array = pa.array(np.full(n, filled, dtype=np.int64))
             else:
                 array = pa.nulls(n, field.type)
             out = out.add_column(position, field, array)
-        return out, plan.headerless
+        return out, plan.headerless, filled
 
     @staticmethod
     def _constant(cache: dict[int, pa.Array], n: int, make: Any) -> pa.Array:

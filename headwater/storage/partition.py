@@ -401,9 +401,11 @@ class PartitionLog:
                 "which validates and completes batches")
         return self.append_prepared(batch, headerless=headerless_batch)
 
-    def append_prepared(self, batch: pa.RecordBatch, *, headerless: bool) -> AppendResult:
+    def append_prepared(self, batch: pa.RecordBatch, *, headerless: bool,
+                        timestamp: int | None = None) -> AppendResult:
         """:meth:`append` for a batch ``AppendPreparer`` built (no schema check); ``headerless`` says
-        whether its ``__headers`` is of the null type.
+        whether its ``__headers`` is of the null type, ``timestamp`` the one ``__timestamp`` of all its
+        records when the caller knows it (no pass over the column then).
 
         The offsets are added and the batch is written as one message with one ``writev``; it is
         visible to readers once this returns.
@@ -417,8 +419,11 @@ class PartitionLog:
             if n == 0:
                 return AppendResult(self.partition, base, 0)
             layout = self._current_layout()
-            timestamps = batch.column(0).to_numpy()
-            batch_min, batch_max = int(_MINIMUM(timestamps)), int(_MAXIMUM(timestamps))
+            if timestamp is None:
+                timestamps = batch.column(0).to_numpy()
+                batch_min, batch_max = int(_MINIMUM(timestamps)), int(_MAXIMUM(timestamps))
+            else:
+                batch_min = batch_max = timestamp
             schema = self._segment_schema(active, layout, headerless)
             if schema is None:
                 active = self._roll_locked(layout.headerless if headerless else layout.stored)

@@ -297,11 +297,11 @@ class Topic:
         count = self._config.partitions
         if partitions is None and key_bytes is None and (partition is not None or not self.is_raw):
             # One partition receives every row (the common case): no split, no second schema check.
-            prepared, headerless = self._preparer.prepare_stored(batch)
+            prepared, headerless, timestamp = self._preparer.prepare_stored(batch)
             if not prepared.num_rows:
                 return []
             log = self.partition(self._sticky(count) if partition is None else partition)
-            return [log.append_prepared(prepared, headerless=headerless)]
+            return [log.append_prepared(prepared, headerless=headerless, timestamp=timestamp)]
         prepared = self._preparer.prepare(batch)
         n = prepared.num_rows
         if n == 0:

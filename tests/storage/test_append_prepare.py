@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from headwater.storage import HEADERS, HEADERS_TYPE, OFFSET, TIMESTAMP, TOMBSTONE, EventLog, TopicConfig
 from headwater.storage.columns import AppendPreparer, typed_stored_schema
+from headwater.storage.columns import wall_clock_ms as wall_clock
 
 KEY_META = {b"headwater.key": b"true"}
 USER = pa.schema([
@@ -67,9 +68,13 @@ def _input_batches(draw: st.DrawFn) -> tuple[pa.RecordBatch, dict[str, pa.Array]
 def test_prepared_batches_match_a_plain_reference(case: tuple[pa.RecordBatch, dict[str, pa.Array]]) -> None:
     batch, columns = case
     preparer = AppendPreparer(typed_stored_schema(USER), raw=False)
-    prepared, headerless = preparer.prepare_stored(batch)
+    prepared, headerless, filled = preparer.prepare_stored(batch)
     expected_schema = preparer.headerless_output_schema if headerless else preparer.output_schema
     assert headerless == (HEADERS not in columns)
+    if TIMESTAMP in columns:
+        assert filled is None
+    else:
+        assert prepared.column(TIMESTAMP).to_pylist() == [filled] * batch.num_rows
     assert prepared.schema.equals(expected_schema, check_metadata=False)
     got = prepared.to_pydict()
     want = _reference(columns, batch.num_rows)
@@ -97,6 +102,17 @@ def test_stored_segments_keep_the_topic_schema_whatever_the_batch_metadata(log: 
     assert table.column(TIMESTAMP).to_pylist() == [5, 6, 5, 6]
     assert table.column(OFFSET).to_pylist() == [0, 1, 2, 3]
     assert table.schema.field(HEADERS).type == HEADERS_TYPE
+
+
+def test_wall_clock_timestamps_give_the_segment_bounds_without_a_pass(log: EventLog) -> None:
+    topic = log.create_topic("t", schema=USER)
+    before = wall_clock()
+    topic.append(pa.record_batch({"id": pa.array([1, 2, 3], pa.int64())}))
+    after = wall_clock()
+    (info,) = topic.segments()
+    assert info.min_timestamp is not None and info.min_timestamp == info.max_timestamp
+    assert before <= info.min_timestamp <= after
+    assert topic.partition(0).read(0).to_table().column(TIMESTAMP).to_pylist() == [info.min_timestamp] * 3
 
 
 def test_segments_roll_before_segment_bytes_far_above_the_cheap_bound(log: EventLog) -> None:
