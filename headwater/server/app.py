@@ -36,7 +36,7 @@ from typing import Any
 from headwater import __version__, parser
 from headwater.engine import Engine
 from headwater.engine.config import EngineConfig
-from headwater.errors import HeadwaterError
+from headwater.errors import HeadwaterError, ParseError
 from headwater.parser import ast
 from headwater.server.auth import CredentialStore
 from headwater.server.errors import ApiError
@@ -63,7 +63,14 @@ from headwater.server.queries import (
     TextLinesWriter,
     stream_result,
 )
-from headwater.server.statements import run_ksql, string_map, variables_of
+from headwater.server.statements import (
+    positioned_text,
+    run_ksql,
+    string_map,
+    syntax_error,
+    variables_of,
+    written_text,
+)
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "HeadwaterApp"]
 
@@ -268,16 +275,21 @@ class HeadwaterApp:
         """
         try:
             statement = parser.parse_statement(text, variables=variables or None)
+        except ParseError as error:
+            raise syntax_error(error, text) from None
         except HeadwaterError as error:
             raise ApiError.bad_statement(str(error), text) from None
         if not isinstance(statement, ast.SelectStatement | ast.PrintTopic):
             raise ApiError.bad_request(
                 f"Statement type `{type(statement).__name__}' not supported for this resource"
             )
+        statement_text = written_text(statement, text)
         try:
-            stream = self.engine.stream(statement.text or text, properties or None)
+            stream = self.engine.stream(positioned_text(statement, statement_text), properties or None)
+        except ParseError as error:
+            raise syntax_error(error, statement_text) from None
         except HeadwaterError as error:
-            raise ApiError.bad_statement(str(error), text) from None
+            raise ApiError.bad_statement(str(error), statement_text) from None
         return stream, isinstance(statement, ast.PrintTopic)
 
     async def _close_query(self, request: HttpRequest, send: Send) -> None:

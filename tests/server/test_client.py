@@ -185,7 +185,7 @@ def test_errors(server: RunningServer) -> None:
     assert "line 1:" in bad.value.message
     with pytest.raises(ServerError) as failed:
         client.execute("SHOW STREAMS; DESCRIBE NOPE;")
-    assert failed.value.statement_text == "DESCRIBE NOPE"
+    assert failed.value.statement_text == "DESCRIBE NOPE;"
     assert [e["@type"] for e in failed.value.entities] == ["streams"]
     with pytest.raises(ServerError) as unknown:
         client.stream("SELECT * FROM NOWHERE;")

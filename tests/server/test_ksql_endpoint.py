@@ -41,13 +41,35 @@ def test_syntax_error_is_a_statement_error_and_runs_nothing(http1: httpx.Client)
 
 
 def test_a_failing_statement_carries_the_entities_before_it(http1: httpx.Client) -> None:
-    response = post(http1, STREAM + " DESCRIBE NOPE;")
+    response = post(http1, STREAM + " DESCRIBE  NOPE ; -- the end")
     assert response.status_code == 400
     body = response.json()
     assert body["error_code"] == 40001
-    assert body["statementText"].startswith("DESCRIBE NOPE")
+    assert body["statementText"] == "DESCRIBE  NOPE ;"  # as written, through its ';', as ksqlDB's
     assert "NOPE" in body["message"]
     assert [e["@type"] for e in body["entities"]] == ["currentStatus"]
+
+
+def test_a_syntax_error_reads_as_ksqldbs_with_headwaters_detail_after_it(http1: httpx.Client) -> None:
+    text = "SHOW STREAMS;\nSELECT * FRM S;"
+    body = http1.post("/query", json={"ksql": "SELECT * FROM S ORDER BY ID DESC;"}).json()
+    assert body["message"].startswith("line 1:23: Syntax Error\n\nStatement: SELECT * FROM S ORDER BY ID DESC;\n")
+    assert body["statementText"] == "SELECT * FROM S ORDER BY ID DESC;"
+    body = post(http1, text).json()
+    assert body["message"].startswith(f"line 2:10: Syntax Error\n\nStatement: {text}\n")
+    assert body["message"].endswith("\nSELECT * FRM S;\n         ^")  # the line and a caret under FRM
+
+
+def test_positions_in_messages_count_from_the_start_of_the_request(http1: httpx.Client) -> None:
+    """ksqlDB says where in the request a statement failed, not where in the statement."""
+    response = post(http1, STREAM + "\nSHOW STREAMS;\n   CREATE STREAM T AS SELECT NOPE FROM S;")
+    body = response.json()
+    assert body["message"] == "Line: 3, Col: 30: SELECT column 'NOPE' cannot be resolved."
+    assert body["statementText"] == "CREATE STREAM T AS SELECT NOPE FROM S;"
+    assert [e["@type"] for e in body["entities"]] == ["currentStatus", "streams"]
+    query = http1.post("/query", json={"ksql": "\n  SELECT NOPE FROM S EMIT CHANGES;"}).json()
+    assert query["message"].startswith("Line: 2, Col: 10: ")
+    assert query["statementText"] == "SELECT NOPE FROM S EMIT CHANGES;"
 
 
 def test_queries_belong_to_the_query_endpoints(http1: httpx.Client) -> None:
