@@ -74,7 +74,7 @@ def classify(statement: str) -> str:
         >>> classify("select * from s emit changes;"), classify("/* x */ SELECT 1 FROM s;")
         ('push query', 'finite query')
         >>> classify("list variables;"), classify("EXPLAIN SELECT * FROM s;")
-        ('show variables', 'other')
+        ('show variables', 'explain finite query')
     """
     words = leading_words(statement, 2)
     first = words[0] if words else ""
