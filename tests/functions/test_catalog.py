@@ -203,3 +203,57 @@ def test_a_lookup_during_a_load_waits_for_it() -> None:
     first.join(timeout=10)
     second.join(timeout=10)
     assert found["A"] is not None and found["B"] is not None
+
+
+class _LoadFinishesAfterTheFirstRead(dict):
+    """A registry's function table whose first failed read is followed, before the caller goes on, by
+    the whole load of the deferred group on "another thread" (the interleaving of two lookups)."""
+
+    def __init__(self, finish_load: Callable[[], None]) -> None:
+        super().__init__()
+        self.finish_load: Callable[[], None] | None = finish_load
+
+    def get(self, key: str, default: object = None) -> object:
+        value = super().get(key, default)
+        if value is None and self.finish_load is not None:
+            finish, self.finish_load = self.finish_load, None
+            finish()
+        return value
+
+
+def test_a_lookup_finds_a_name_whose_load_finished_between_its_reads() -> None:
+    registry = FunctionRegistry()
+    registry.defer(lambda: (_function("A"), _function("B")), names=("A", "B"))
+    group = registry._deferred["A"]
+    registry._functions = _LoadFinishesAfterTheFirstRead(lambda: registry._load(group))
+    assert registry.lookup("A") is not None
+
+
+def test_concurrent_lookups_on_a_fresh_registry_all_resolve() -> None:
+    names = ["ABS", "UCASE", "SUBSTRING", "ARRAY_LENGTH", "CONCAT", "ROUND", "LCASE", "JSON_KEYS"]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        for _ in range(10):
+            registry = build_registry()
+            barrier = threading.Barrier(len(names))
+            missing: list[str] = []
+
+            def find(
+                name: str,
+                registry: FunctionRegistry = registry,
+                barrier: threading.Barrier = barrier,
+                missing: list[str] = missing,
+            ) -> None:
+                barrier.wait(timeout=10)
+                if registry.lookup(name) is None:
+                    missing.append(name)
+
+            threads = [threading.Thread(target=find, args=(name,)) for name in names]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+            assert not missing
+    finally:
+        sys.setswitchinterval(interval)

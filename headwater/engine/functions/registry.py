@@ -347,26 +347,28 @@ class FunctionRegistry:
             target[key] = group
 
     def lookup(self, name: str) -> ScalarFunction | TableFunction | None:
-        key = name.upper()
-        found = self._functions.get(key)
-        if found is None and key in self._deferred:
-            self._load(self._deferred[key])
-            found = self._functions.get(key)
-        if found is None and self._has_open(aggregates=False):
-            self._load_open(aggregates=False)
-            found = self._functions.get(key)
-        return found
+        return self._find(name.upper(), self._functions, self._deferred, aggregates=False)
 
     def aggregate(self, name: str) -> Any | None:
-        key = name.upper()
-        found = self._aggregates.get(key)
-        if found is None and key in self._deferred_aggregates:
-            self._load(self._deferred_aggregates[key])
-            found = self._aggregates.get(key)
-        if found is None and self._has_open(aggregates=True):
-            self._load_open(aggregates=True)
-            found = self._aggregates.get(key)
-        return found
+        return self._find(name.upper(), self._aggregates, self._deferred_aggregates, aggregates=True)
+
+    def _find(
+        self, key: str, registered: dict[str, Any], deferred: dict[str, _DeferredGroup], *, aggregates: bool
+    ) -> Any:
+        """``registered[key]``, loading its deferred group (or the open groups) first when needed.
+
+        Safe against a load finishing on another thread between the reads: a load registers its
+        functions before it takes their names off ``deferred``, so a name found in neither place
+        has been registered meanwhile, and the last read finds it."""
+        found = registered.get(key)
+        if found is not None:
+            return found
+        group = deferred.get(key)
+        if group is not None:
+            self._load(group)
+        elif self._has_open(aggregates=aggregates):
+            self._load_open(aggregates=aggregates)
+        return registered.get(key)
 
     def names(self) -> list[str]:
         """Every function's name, scalar, table and aggregate (deferred ones with known names are
@@ -374,17 +376,20 @@ class FunctionRegistry:
         for aggregates in (False, True):
             if self._has_open(aggregates=aggregates):
                 self._load_open(aggregates=aggregates)
-        return sorted({*self._functions, *self._aggregates, *self._deferred, *self._deferred_aggregates})
+        with self._loading:  # no load may change the dictionaries while they are read
+            return sorted({*self._functions, *self._aggregates, *self._deferred, *self._deferred_aggregates})
 
     def functions(self) -> list[ScalarFunction | TableFunction]:
         """Every scalar and table function (loading the deferred ones)."""
         self._load_all(aggregates=False)
-        return [self._functions[n] for n in sorted(self._functions)]
+        with self._loading:
+            return [self._functions[n] for n in sorted(self._functions)]
 
     def aggregates(self) -> list[Any]:
         """Every aggregate function (loading the deferred ones)."""
         self._load_all(aggregates=True)
-        return [self._aggregates[n] for n in sorted(self._aggregates)]
+        with self._loading:
+            return [self._aggregates[n] for n in sorted(self._aggregates)]
 
     def find(self, name: str) -> ScalarFunction | TableFunction | Any | None:
         """The scalar, table or aggregate function called ``name`` (what DESCRIBE FUNCTION shows: each
