@@ -73,9 +73,9 @@ __all__ = ["PartitionLog"]
 
 _INT64 = pa.int64()
 _OFFSET_FIELD = pa.field(OFFSET, _INT64, nullable=False)
-_MINIMUM = np.minimum.reduce
-_ROLL_CHECK_MARGIN = 1 << 20
+_MINIMUM = np.minimum.reduce  # the ufuncs themselves: ndarray.min() adds a Python-level wrapper
 _MAXIMUM = np.maximum.reduce
+_ROLL_CHECK_MARGIN = 1 << 20  # bytes a batch message may add to its buffers (metadata, padding)
 
 
 class PartitionLog:
