@@ -29,6 +29,10 @@ CASES: list[tuple[str, str, str]] = [
     # (name, ksqlDB expression, DuckDB expression)
     ("int arithmetic", "I + L * 2 - 7", "I + L * 2 - 7"),
     ("int division", "I / 7", "trunc(I / 7)"),
+    ("modulus literal", "L % 123", "L % 123"),  # Nexmark q2's filter; both keep the dividend's sign
+    ("modulus filter", "L % 123 = 0", "coalesce(L % 123 = 0, false)"),
+    ("bigint x decimal", "L * 0.908", "L * 0.908"),
+    ("decimal cast", "CAST(L * 0.908 AS DECIMAL(23, 3))", "CAST(L * 0.908 AS DECIMAL(23, 3))"),  # Nexmark q1
     ("double arithmetic", "X * Y + 1.5E0", "X * Y + 1.5"),
     ("decimal addition", "D + D", "D + D"),
     ("decimal multiply", "D * 3", "D * 3"),
