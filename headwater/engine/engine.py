@@ -159,7 +159,9 @@ class Engine:
         try:
             statement = parser.parse_statement(sql, variables=ctx.variables or None)
         except ParseError as refused:
-            if not looks_like_query(sql):
+            # only what the grammar refuses can be the extension's; ksqlDB's checks of a statement it
+            # parsed ("Value must be integer for command: LIMIT") stand
+            if not refused.message.startswith("Syntax Error") or not looks_like_query(sql):
                 raise
             try:
                 return run_select(self, sql, None, ctx.config)

@@ -69,3 +69,43 @@ def test_pull_and_push_queries_over_an_aggregate(engine: Engine) -> None:
     push = engine.stream("SELECT K, N FROM A EMIT CHANGES LIMIT 2;")
     assert push.header.schema == "`K` STRING, `N` BIGINT"
     assert [r.columns for r in push] == [("a", 1), ("b", 1)]  # the changelog from the start
+
+
+def test_window_bounds_of_a_windowed_aggregation_only_in_its_select(engine: Engine) -> None:
+    windowed = "FROM S WINDOW TUMBLING (SIZE 1 SECOND)"
+    with pytest.raises(PlanError, match=r"^Error in WHERE expression: Unknown column WINDOWSTART\.$"):
+        engine.stream(f"SELECT K, COUNT(*) {windowed} WHERE WINDOWSTART > 1 GROUP BY K EMIT CHANGES;")
+    for tail in ("GROUP BY K HAVING MIN(WINDOWEND) > 1", "GROUP BY K"):
+        select = "MAX(WINDOWEND)" if tail == "GROUP BY K" else "COUNT(*)"
+        with pytest.raises(PlanError, match=r"^Window bounds column WINDOWEND can only be used in the SELECT"):
+            engine.stream(f"SELECT K, {select} {windowed} {tail} EMIT CHANGES;")
+
+
+def test_a_join_having_error_names_the_joined_columns(engine: Engine) -> None:
+    with pytest.raises(PlanError, match=r"Cannot compare SUM\(S_V\) \(INTEGER\) to '1' \(STRING\)"):
+        engine.execute(
+            "CREATE TABLE J AS SELECT S.K, SUM(S.V) AS TOTAL FROM S JOIN T ON S.K = T.K "
+            "GROUP BY S.K HAVING SUM(S.V) > '1';"
+        )
+
+
+def test_star_over_a_join_of_windowed_streams_keeps_each_sides_window(engine: Engine) -> None:
+    engine.execute(
+        "CREATE STREAM W1 (K INT KEY, A INT) WITH (KAFKA_TOPIC='w1', PARTITIONS=1, VALUE_FORMAT='JSON', "
+        "WINDOW_TYPE='TUMBLING', WINDOW_SIZE='2 SECONDS');"
+        "CREATE STREAM W2 (K INT KEY, B INT) WITH (KAFKA_TOPIC='w2', PARTITIONS=1, VALUE_FORMAT='JSON', "
+        "WINDOW_TYPE='TUMBLING', WINDOW_SIZE='2 SECONDS');"
+        "CREATE STREAM WJ AS SELECT * FROM W1 JOIN W2 WITHIN 1 MINUTE ON W1.K = W2.K;"
+    )
+    sink = engine.catalog.source("WJ")
+    assert sink is not None
+    assert [c.name for c in sink.schema] == [
+        "W1_K", "W1_WINDOWSTART", "W1_WINDOWEND", "W1_A", "W2_K", "W2_WINDOWSTART", "W2_WINDOWEND", "W2_B",
+    ]
+
+
+def test_a_statement_ksqldb_parses_and_refuses_is_not_the_extensions(engine: Engine) -> None:
+    from headwater.errors import ParseError
+
+    with pytest.raises(ParseError, match="Value must be integer for command: LIMIT"):
+        engine.stream("SELECT * FROM S LIMIT 2.5;")

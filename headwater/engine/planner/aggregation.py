@@ -244,6 +244,8 @@ def plan_aggregation(
         for expression in expressions:
             _check_references(expression, source.scope, bind, clause, window_bounds=not source.is_join)
             _check_functions(expression, registry)
+    if query.window is not None and not source.is_join:
+        _check_window_bounds(selects, groups, having, registry)
     calls: list[pe.FunctionCall] = []
     for expression in selects:
         _aggregate_calls(expression, registry, calls)
@@ -329,7 +331,7 @@ def plan_aggregation(
     if source.is_table:
         plan = TableSourceNode(plan, source.key_columns, retractions=True)
     if query.where is not None:
-        predicate, predicate_sql = _where(query.where, source.scope, bind)
+        predicate, predicate_sql = _where(query.where, source.scope, bind, windowed=query.window is not None)
         plan = FilterNode(plan, predicate, predicate_sql)
 
     bound_keys: list[tuple[RowColumn, Any]] = []
@@ -362,7 +364,18 @@ def plan_aggregation(
         scope = scope.with_derived(_with_default_argument(call), derived)
     having_bound = None
     if having is not None:
-        having_bound = _having(having, scope, bind)
+        printed = None
+        if source.is_join:  # ksqlDB's messages print the joined columns' names (I1_BAR)
+            printed_scope = scope
+            for expression, (column, _) in zip(groups, bound_keys):
+                key = ScopeColumn(column.name, column.type, None, ColumnKind.KEY)
+                printed_scope = printed_scope.with_derived(_joined_names(expression), key)
+            for call, call_plan in zip(calls, call_plans):
+                derived = ScopeColumn(call_plan.column.name, call_plan.column.type, None, ColumnKind.DERIVED)
+                printed_scope = printed_scope.with_derived(_joined_names(call), derived)
+                printed_scope = printed_scope.with_derived(_joined_names(_with_default_argument(call)), derived)
+            printed = (_joined_names(having), printed_scope)
+        having_bound = _having(having, scope, bind, printed=printed)
     aggregate = AggregateNode(
         plan,
         tuple(bound_keys),
@@ -428,9 +441,45 @@ def _check_functions(expression: pe.Expression, registry: Any) -> None:
             raise PlanError(f"Can't find any functions with the name '{node.name}'")
 
 
-def _where(where: pe.Expression, scope: Scope, bind: Binder) -> tuple[Any, str]:
+def _check_window_bounds(
+    selects: list[pe.Expression], groups: list[pe.Expression], having: pe.Expression | None, registry: Any
+) -> None:
+    """With a WINDOW clause, WINDOWSTART / WINDOWEND are the aggregation's: usable in the SELECT
+    list, but not as an aggregate function's argument, in GROUP BY or in HAVING (ksqlDB's
+    AggregateAnalyzer, in its order: SELECT, GROUP BY, HAVING)."""
+
+    def refuse(expressions: list[pe.Expression]) -> None:
+        for expression in expressions:
+            for node in pe.walk(expression):
+                if isinstance(node, pe.ColumnRef) and node.name in WINDOW_COLUMNS:
+                    raise PlanError(
+                        f"Window bounds column {node.name} can only be used in the SELECT clause of windowed "
+                        "aggregations and can not be passed to aggregate functions.\n"
+                        "See https://github.com/confluentinc/ksql/issues/4397"
+                    )
+
+    for select in selects:
+        calls: list[pe.FunctionCall] = []
+        _aggregate_calls(select, registry, calls)
+        refuse(list(calls))
+    refuse(groups)
+    if having is not None:
+        refuse([having])
+
+
+def _where(where: pe.Expression, scope: Scope, bind: Binder, *, windowed: bool = False) -> tuple[Any, str]:
+    """The WHERE predicate of an aggregation, bound over its input. ``windowed`` (a WINDOW clause):
+    window bounds the input lacks are ksqlDB's "Unknown column" (they exist only after the
+    aggregation)."""
     from headwater.engine.planner.rules import WHERE_RULES, apply_rules
 
+    if windowed:
+        for node in pe.walk(where):
+            if isinstance(node, pe.ColumnRef) and node.name in WINDOW_COLUMNS:
+                try:
+                    scope.resolve(node)
+                except PlanError:
+                    raise PlanError(f"Error in WHERE expression: Unknown column {node.name}.") from None
     try:
         predicate = bind(apply_rules(where, WHERE_RULES), scope, "WHERE")
     except ExpressionTypeError as error:
@@ -445,11 +494,40 @@ def _where(where: pe.Expression, scope: Scope, bind: Binder) -> tuple[Any, str]:
     return predicate, _sql(where)
 
 
-def _having(having: pe.Expression, scope: Scope, bind: Binder) -> Any:
+def _joined_names(expression: pe.Expression) -> pe.Expression:
+    """``expression`` with its qualified column references named as a join's result names them
+    (``I1.BAR`` is ``I1_BAR``)."""
+    from headwater.engine.planner.rewrite import transform
+
+    def replace(node: Any) -> Any:
+        if isinstance(node, pe.ColumnRef) and node.source is not None:
+            return pe.ColumnRef(f"{node.source}_{node.name}", span=node.span)
+        return None
+
+    return transform(expression, replace)
+
+
+def _having(
+    having: pe.Expression,
+    scope: Scope,
+    bind: Binder,
+    *,
+    printed: tuple[pe.Expression, Scope] | None = None,
+) -> Any:
+    """The HAVING predicate bound over the aggregation's output. ``printed``: the predicate as
+    ksqlDB prints it and a scope binding it, for the wording of a type error (a join's columns)."""
     try:
         predicate = bind(having, scope, "HAVING")
     except ExpressionTypeError as error:
-        raise PlanError(f"Error in HAVING expression: {error}") from None
+        message = str(error)
+        if printed is not None:
+            try:
+                bind(printed[0], printed[1], "HAVING")
+            except ExpressionTypeError as reworded:
+                message = str(reworded)
+            except PlanError:
+                pass
+        raise PlanError(f"Error in HAVING expression: {message}") from None
     except CoercionError as error:
         raise PlanError(f"Invalid Predicate: {error}") from None
     if predicate.type != t.BOOLEAN:

@@ -151,20 +151,27 @@ class JoinInfo:
         for source, alias in self.leaves:
             columns = [c.name for c in source.schema if not c.is_key]
             columns += list(PSEUDO_COLUMNS)
+            if source.window is not None:
+                columns += list(WINDOW_COLUMNS)
             columns += [c.name for c in source.schema.key_columns]
             items += [pe.ColumnRef(name, alias) for name in columns if f"{alias}_{name}" not in key_names]
         return items
 
     def star(self, qualifier: str | None) -> list[pe.Expression]:
         """The items ``*`` (or ``qualifier.*``) stands for: every column of every source (or of the one
-        source), and a synthetic key first for an unqualified ``*``."""
+        source: keys, a windowed source's WINDOWSTART and WINDOWEND, values), and a synthetic key first
+        for an unqualified ``*``."""
         items: list[pe.Expression] = []
         if qualifier is None and self.synthetic:
             items.append(pe.ColumnRef(self.synthetic_name))
         for source, alias in self.leaves:
             if qualifier is not None and qualifier != alias:
                 continue
-            items += [pe.ColumnRef(c.name, alias) for c in source.schema]
+            names = [c.name for c in source.schema.key_columns]
+            if source.window is not None:  # a windowed source's bounds follow its keys
+                names += list(WINDOW_COLUMNS)
+            names += [c.name for c in source.schema if not c.is_key]
+            items += [pe.ColumnRef(name, alias) for name in names]
         return items
 
 
