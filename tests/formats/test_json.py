@@ -469,7 +469,7 @@ def test_dirty_batches_equal_record_by_record_decoding(documents: list[dict[str,
 
 
 ODD_RECORDS = [
-    b'{"S":"}',  # ends with a brace inside an open string: must not merge with the next record
+    b'{"S":"}',  # ends inside an open string: must not merge with the next record
     b'{","I":1}',
     b'{"I":1}{"I":2}',  # two documents in one record
     b'{"I":1} {"I":2}',
@@ -498,7 +498,7 @@ def test_records_that_only_look_like_objects_are_decoded_as_ksqldb_would(odd: li
 
 def test_object_records_and_other_records_in_one_batch() -> None:
     objects = [orjson.dumps({"I": i}) for i in range(300)]
-    result = decode(MIXED, [b"null", *objects])  # not all objects: every record read wrapped
+    result = decode(MIXED, [b"null", *objects])
     assert result.null_record.nonzero()[0].tolist() == [0]
     assert rows(result, MIXED)[300]["I"] == 299 and result.fast_rows == 301
     result = decode(MIXED, [*objects, b'{"I":7}{"I":8}'])  # objects, one of them two documents

@@ -1,16 +1,11 @@
 """Decoding JSON keys and values a whole batch at a time, with ksqlDB's semantics.
 
-The fast path hands the batch to Arrow's JSON reader in one go. When every record of the batch is
-an object of columns (its text starts with ``{`` and ends with ``}``: the common case), the records
-are joined by line feeds (one Arrow string kernel) and read as newline-delimited objects with the
-columns at the top level. Otherwise every record is wrapped as ``{"v":<record>}\\n``, so the reader
-sees newline-delimited objects whose single member ``v`` has the record's declared type, whatever the
-record is: an object of columns, a bare value of a single unwrapped column, ``null``; the flat read
-spares the reader that extra level of nesting (about a fifth of its time). Either way the joined
-bytes are exactly the value buffer of the kernel's output, so nothing is copied again, and a record
-that does not read as exactly one row (a line break inside it) makes the row count differ: a line
-feed cannot occur inside a JSON token, so the separators bound the rows. The reader is given an
-explicit schema built from the declared types:
+The fast path hands the batch to Arrow's JSON reader in one go. Every record is wrapped as
+``{"v":<record>}\\n`` (one Arrow string kernel), so the reader sees newline-delimited objects whose
+single member ``v`` has the record's declared type, whatever the record is: an object of columns, a
+bare value of a single unwrapped column, ``null``. The wrapped bytes are exactly the value buffer of
+the kernel's output, so nothing is copied again. The reader is given an explicit schema built from
+the declared types:
 
 =====================  ==========================================================================
 declared               asked of the reader, then
@@ -61,8 +56,6 @@ __all__ = ["JsonDecoder", "binary_offsets", "fast_path_supported"]
 _PREFIX = b'{"v":'
 _SUFFIX = b"}\n"
 _EMPTY = b""
-_LINE_FEED = b"\n"
-_OPEN_BRACE, _CLOSE_BRACE = ord("{"), ord("}")
 _SPLITS = (4096, 128)
 SMALL_BATCH = 32
 """Batches with fewer candidate rows go per-row: one Arrow read costs more than that many records."""
@@ -120,7 +113,6 @@ class JsonDecoder:
         self._filled: set[tuple[Path, str, str]] = set()
         self._read_options = pj.ReadOptions(use_threads=True, block_size=1 << 22)
         self._parse_options: pj.ParseOptions | None = None
-        self._flat_parse_options: pj.ParseOptions | None = None
         self._chunk: pa.Array | None = None
         self._chunk_text: bytes | None = None
         self._chunk_flags = np.zeros(0, dtype=bool)
@@ -159,7 +151,7 @@ class JsonDecoder:
         if spelling in active:
             return False
         active.append(spelling)
-        self._parse_options = self._flat_parse_options = None
+        self._parse_options = None
         return True
 
     def _retire_unused(self) -> None:
@@ -177,20 +169,9 @@ class JsonDecoder:
                     changed = True
         self._filled.clear()
         if changed:
-            self._parse_options = self._flat_parse_options = None
+            self._parse_options = None
 
-    def _options(self, *, flat: bool) -> pj.ParseOptions:
-        """The reader's options: records wrapped in ``{"v": ...}``, or (``flat``) objects whose
-        members are the columns."""
-        if flat:
-            if self._flat_parse_options is None:
-                root = self._reader_type(self._root, ())
-                self._flat_parse_options = pj.ParseOptions(
-                    explicit_schema=pa.schema(list(root)),
-                    unexpected_field_behavior="infer",
-                    newlines_in_values=False,
-                )
-            return self._flat_parse_options
+    def _options(self) -> pj.ParseOptions:
         if self._parse_options is None:
             schema = pa.schema([pa.field("v", self._reader_type(self._root, ()))])
             self._parse_options = pj.ParseOptions(
@@ -337,11 +318,6 @@ class JsonDecoder:
         return decoded, rejected
 
     def _attempt_all(self, subset: pa.Array) -> tuple[pa.Array, np.ndarray] | None:
-        """Read every record of ``subset`` at once: flat when all are objects (see the module
-        docstring), else wrapped."""
-        if not self._unwrapped and _all_objects(subset):
-            joined = pc.binary_join_element_wise(subset, _LINE_FEED, _EMPTY)
-            return self._attempt(joined.buffers()[2], binary_offsets(joined), 0, len(subset), subset, flat=True)
         wrapped = pc.binary_join_element_wise(_PREFIX, subset, _SUFFIX, _EMPTY)
         return self._attempt(wrapped.buffers()[2], binary_offsets(wrapped), 0, len(subset), subset)
 
@@ -353,25 +329,24 @@ class JsonDecoder:
         assembly.add_arrays(rows, [root.field(i) for i in range(len(self._columns))])
 
     def _attempt(
-        self,
-        buffer: pa.Buffer,
-        offsets: np.ndarray,
-        start: int,
-        stop: int,
-        records: pa.Array,
-        *,
-        flat: bool = False,
+        self, buffer: pa.Buffer, offsets: np.ndarray, start: int, stop: int, records: pa.Array
     ) -> tuple[pa.Array, np.ndarray] | None:
-        """Read rows ``start:stop`` of the joined batch (``records`` are their raw bytes): wrapped
-        records, or (``flat``) object records joined by line feeds.
+        """Read rows ``start:stop`` of the wrapped batch (``records`` are their raw bytes).
 
         Returns the decoded root and, per row, whether ksqlDB must judge it per-row; None when the
-        reader fails (or yields other than one root per row)."""
+        reader fails (or yields other than one ``v`` per row)."""
         chunk = buffer.slice(int(offsets[start]), int(offsets[stop] - offsets[start]))
         for _ in range(_MAX_RELEARN):
-            column = self._read(chunk, stop - start, flat=flat)
-            if column is None:
+            try:
+                table = pj.read_json(
+                    pa.BufferReader(chunk), read_options=self._read_options, parse_options=self._options()
+                )
+            except (pa.ArrowException, ValueError):
                 return None
+            if table.num_rows != stop - start or table.num_columns != 1:
+                return None
+            column = table.column(0)
+            column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
             self._chunk, self._chunk_text = records, None
             self._chunk_flags = np.zeros(stop - start, dtype=bool)
             try:
@@ -382,27 +357,6 @@ class JsonDecoder:
                 self._chunk, self._chunk_text = None, None
             return root, self._chunk_flags
         return None
-
-    def _read(self, chunk: pa.Buffer, rows: int, *, flat: bool) -> pa.Array | None:
-        """The reader's root column for ``rows`` joined records (a struct of the members when
-        ``flat``), or None when it fails or yields another number of rows."""
-        try:
-            table = pj.read_json(
-                pa.BufferReader(chunk), read_options=self._read_options, parse_options=self._options(flat=flat)
-            )
-        except (pa.ArrowException, ValueError):
-            return None
-        if table.num_rows != rows:
-            return None
-        if flat:
-            # not StructArray.from_arrays, which validates: the reader's inferred list<null> members
-            # are not valid Arrow (their null child is too short), in a flat or a wrapped read alike
-            column = table.to_struct_array()
-        elif table.num_columns != 1:
-            return None
-        else:
-            column = table.column(0)
-        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
 
     # ---------------------------------------------------------------------------------------------
     # from what the reader produced to the declared types
@@ -522,21 +476,6 @@ class JsonDecoder:
         if exact >= 0:
             return pc.coalesce(present[exact], *[p for i, p in enumerate(present) if i != exact])
         return pc.coalesce(*present)
-
-
-def _all_objects(records: pa.Array) -> bool:
-    """Whether every record's text starts with ``{`` and ends with ``}`` (no null or empty record):
-    joined by line feeds, such records can only read as one row each, or fail (a ``}`` that ends
-    one record cannot sit inside a string, which would then hold a line feed, and ``}`` then ``{``
-    is only valid between two top-level values)."""
-    data = records.buffers()[2]
-    if records.null_count or data is None:
-        return False
-    offsets = binary_offsets(records)
-    if not (offsets[1:] > offsets[:-1]).all():
-        return False
-    text = np.frombuffer(data, dtype=np.uint8)
-    return bool((text[offsets[:-1]] == _OPEN_BRACE).all() and (text[offsets[1:] - 1] == _CLOSE_BRACE).all())
 
 
 def _buffer_bytes(values: pa.Array) -> bytes:
