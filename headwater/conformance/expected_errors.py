@@ -22,7 +22,6 @@ processes records                      cause is a ``KsqlFunctionException`` (a f
 Example:
     >>> from headwater.errors import PlanError
     >>> from headwater.conformance.model import ExpectedException
-from headwater.engine.functions.registry import FunctionError
     >>> java = statement_exception(PlanError("Unknown format: FOO"))
     >>> matches_expected(java, ExpectedException(type="io.confluent.ksql.util.KsqlException",
     ...                                          message="Unknown format"))

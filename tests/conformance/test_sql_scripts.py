@@ -106,3 +106,85 @@ def test_outcomes(script: Path, tmp_path: Path) -> None:
     assert results["unexpected error"].status is Status.FAIL
     assert results["unexpected error"].summary.startswith("KsqlStatementException: ")
     assert (results["needs avro"].status, results["needs avro"].reason) == (Status.SKIP, "needs AVRO")
+
+
+def _run_one(text: str, tmp_path: Path) -> tuple[Status, str]:
+    """Run the only test of a script written to ``tmp_path``."""
+    directory = tmp_path / "scripts"
+    directory.mkdir(exist_ok=True)
+    path = directory / "one.sql"
+    path.write_text(text, encoding="utf-8")
+    (test,) = load_scripts([path])
+    result = run_script_test(test, timeout=60, work_dir=tmp_path)
+    return result.status, result.reason
+
+
+def test_run_script_runs_the_test_classpath_resource_in_its_place(tmp_path: Path) -> None:
+    # /test-script.sql (ksqlDB's test resource) creates FOO and BAR AS SELECT * FROM FOO
+    status, reason = _run_one(
+        "--@test: run script\n"
+        "RUN SCRIPT '/test-script.sql';\n"
+        "INSERT INTO foo (rowtime, id, col1) VALUES (1, 1, 7);\n"
+        "ASSERT VALUES bar (rowtime, id, col1) VALUES (1, 1, 7);\n",
+        tmp_path,
+    )
+    assert status is Status.PASS, reason
+
+
+def test_run_script_reads_a_file_when_no_resource_has_the_path(tmp_path: Path) -> None:
+    included = tmp_path / "included.sql"
+    included.write_text(
+        "CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON');\n"
+        "CREATE STREAM t AS SELECT id, UCASE(v) AS v FROM s;\n",
+        encoding="utf-8",
+    )
+    status, reason = _run_one(
+        f"--@test: file\nRUN SCRIPT '{included}';\n"
+        "INSERT INTO s (id, v) VALUES (3, 'abc');\nASSERT VALUES t (id, v) VALUES (3, 'ABC');\n",
+        tmp_path,
+    )
+    assert status is Status.PASS, reason
+    # and the included statements are really run: a wrong expectation fails on the record
+    status, reason = _run_one(
+        f"--@test: file\nRUN SCRIPT '{included}';\n"
+        "INSERT INTO s (id, v) VALUES (3, 'abc');\nASSERT VALUES t (id, v) VALUES (3, 'abc');\n",
+        tmp_path,
+    )
+    assert status is Status.FAIL and "Expected record does not match actual" in reason
+
+
+@pytest.mark.parametrize(
+    ("contents", "summary"),
+    [
+        (None, "IllegalArgumentException: Could not read "),
+        ("-- nothing but a comment\n", "IllegalArgumentException: Empty run script: "),
+        ("CREATE STREAM;\n", "ParseFailedException: Failed to parse contents of RUN SCRIPT"),
+        (
+            "ASSERT VALUES s (id) VALUES (1);\n",  # test statements are not part of the product grammar
+            "ParseFailedException: Failed to parse contents of RUN SCRIPT",
+        ),
+    ],
+)
+def test_run_script_failures_end_the_test(tmp_path: Path, contents: str | None, summary: str) -> None:
+    included = tmp_path / "bad.sql"
+    if contents is not None:
+        included.write_text(contents, encoding="utf-8")
+    status, reason = _run_one(f"--@test: bad\nRUN SCRIPT '{included}';\n", tmp_path)
+    assert status is Status.FAIL
+    assert reason.startswith(summary), reason
+
+
+def test_a_format_only_named_by_an_assertion_is_not_skipped(tmp_path: Path) -> None:
+    # ASSERT STREAM compares format names; nothing is serialised with AVRO, so the test runs
+    status, reason = _run_one(
+        "--@test: wrong key format\n"
+        "--@expected.error: io.confluent.ksql.util.KsqlException\n"
+        "--@expected.message: Expected key format does not match actual for source BAR\n"
+        "CREATE STREAM foo (id INT KEY, col1 INT) WITH (kafka_topic='foo', key_format='KAFKA', "
+        "value_format='JSON');\n"
+        "CREATE STREAM bar AS SELECT * FROM foo;\n"
+        "ASSERT STREAM bar (id INT KEY, col1 INT) WITH (kafka_topic='BAR', key_format='AVRO', "
+        "value_format='JSON');\n",
+        tmp_path,
+    )
+    assert status is Status.PASS, reason
