@@ -76,9 +76,12 @@ RQTT_SERVER_CONFIG: Mapping[str, str] = {
     "ksql.query.push.v2.enabled": "true",
     "ksql.query.push.v2.new.latest.delay.ms": "0",
     "ksql.headers.columns.enabled": "true",
+    "headwater.query.pull.ksqldb.strict": "true",
 }
 """The server configuration of ksqlDB's RQTT run (``RestQueryTranslationTest`` on top of
-``TestKsqlRestApp``'s base configuration), minus what concerns only Kafka and Kafka Streams."""
+``TestKsqlRestApp``'s base configuration), minus what concerns only Kafka and Kafka Streams, plus
+Headwater's switch that makes pull queries over streams refuse what ksqlDB refuses (GROUP BY, WINDOW,
+JOIN...), which Headwater otherwise answers as historical SQL."""
 
 PROTO_OUTPUT_SKIP = "needs protobuf query output (testPullWithProtoFormat)"
 
