@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from headwater.engine import formats
 from headwater.engine.catalog import DataSource, FormatSpec, WindowType
@@ -154,11 +155,17 @@ class SourceSerde:
 
     # -- encoding -----------------------------------------------------------------------------------------
     def encode_key(
-        self, columns: Sequence[pa.Array | pa.ChunkedArray], *, rows: int | None = None
+        self,
+        columns: Sequence[pa.Array | pa.ChunkedArray],
+        *,
+        rows: int | None = None,
+        absent: np.ndarray | None = None,
     ) -> tuple[pa.Array, RowErrors]:
         """Serialised keys of the rows whose key columns are ``columns`` (in key order; a windowed
         source takes WINDOWSTART and WINDOWEND after them). A source without key columns gets null
-        keys, ``rows`` of them (the length cannot be read from no columns)."""
+        keys, ``rows`` of them (the length cannot be read from no columns). Rows marked in ``absent``
+        (records that had no key: :data:`~headwater.engine.operators.base.ABSENT_KEY_COLUMN`) get a
+        null key (and no window)."""
         arrays = [_contiguous(c) for c in columns]
         length = len(arrays[0]) if arrays else (rows or 0)
         inner = arrays[: len(self.key_columns)]
@@ -169,13 +176,13 @@ class SourceSerde:
             data, errors = self._encode(self._key_encoder, inner, None)
         window = self.source.window
         if window is None:
-            return data, errors
+            return _without_absent(data, absent), errors
         if len(arrays) < len(self.key_columns) + 2:
             raise ValueError("a windowed key needs WINDOWSTART and WINDOWEND after the key columns")
         start, end = arrays[len(self.key_columns)], arrays[len(self.key_columns) + 1]
         if window.type is WindowType.SESSION:
-            return formats.wrap_session_windows(data, start, end), errors
-        return formats.wrap_time_windows(data, start), errors
+            return _without_absent(formats.wrap_session_windows(data, start, end), absent), errors
+        return _without_absent(formats.wrap_time_windows(data, start), absent), errors
 
     def encode_value(
         self,
@@ -197,3 +204,10 @@ class SourceSerde:
     ) -> tuple[pa.Array, RowErrors]:
         result = encoder.encode(list(arrays), null_record=null_record)
         return result.data, [(int(e.row), str(e.message)) for e in result.errors]
+
+
+def _without_absent(keys: pa.Array, absent: np.ndarray | None) -> pa.Array:
+    """``keys`` with the rows marked in ``absent`` null."""
+    if absent is None or not absent.any():
+        return keys
+    return pc.if_else(pa.array(absent), pa.scalar(None, keys.type), keys)

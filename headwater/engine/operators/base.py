@@ -41,6 +41,8 @@ import pyarrow.compute as pc
 from headwater.engine.schema import ROWOFFSET, ROWPARTITION, ROWTIME, WINDOWEND, WINDOWSTART
 
 __all__ = [
+    "ABSENT_KEY_COLUMN",
+    "ABSENT_KEY_METADATA",
     "HEADERS_ARROW_TYPE",
     "HEADERS_COLUMN",
     "NULL_VALUE_COLUMN",
@@ -50,6 +52,7 @@ __all__ = [
     "ErrorReporter",
     "Evaluator",
     "Operator",
+    "absent_key_mask",
     "as_array",
     "empty_like",
     "null_value_mask",
@@ -68,8 +71,26 @@ NULL_VALUE_COLUMN = "__null_value"
 RETRACT_COLUMN = "__retract"
 """True for a table changelog's retraction row (see :mod:`headwater.engine.state.changelog`)."""
 
+ABSENT_KEY_COLUMN = "__absent_key"
+"""True for a row whose record had no key at all (null key bytes) although its source has several key
+columns: the key columns are all NULL, but the record is written back with a null key, as ksqlDB
+writes it, not as a key of NULLs. Absent means all false; only rows whose key passes through unchanged
+carry it (a PARTITION BY, a join or an aggregation makes new keys)."""
+
+ABSENT_KEY_METADATA = "headwater.absent_key"
+"""Field metadata (value ``"true"``) marking the hidden column of a typed sink topic that stores
+:data:`ABSENT_KEY_COLUMN` (see :func:`headwater.engine.operators.sink.stored_schema`)."""
+
 SYSTEM_ROW_COLUMNS = (
-    ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND, HEADERS_COLUMN, NULL_VALUE_COLUMN, RETRACT_COLUMN
+    ROWTIME,
+    ROWPARTITION,
+    ROWOFFSET,
+    WINDOWSTART,
+    WINDOWEND,
+    HEADERS_COLUMN,
+    NULL_VALUE_COLUMN,
+    RETRACT_COLUMN,
+    ABSENT_KEY_COLUMN,
 )
 
 SHADOW_PREFIX = "__system_"
@@ -130,6 +151,17 @@ def as_array(value: pa.Array | pa.ChunkedArray | pa.Scalar, length: int) -> pa.A
 def null_value_mask(batch: pa.RecordBatch) -> np.ndarray | None:
     """The rows of ``batch`` whose value is null, or None when there are none."""
     index = batch.schema.get_field_index(NULL_VALUE_COLUMN)
+    if index < 0:
+        return None
+    column = batch.column(index)
+    if column.null_count == len(column) or not pc.any(column).as_py():
+        return None
+    return np.asarray(pc.fill_null(column, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def absent_key_mask(batch: pa.RecordBatch) -> np.ndarray | None:
+    """The rows of ``batch`` whose record had no key (:data:`ABSENT_KEY_COLUMN`), or None when none."""
+    index = batch.schema.get_field_index(ABSENT_KEY_COLUMN)
     if index < 0:
         return None
     column = batch.column(index)

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from headwater.engine.operators.base import (
+    ABSENT_KEY_COLUMN,
     SHADOW_PREFIX,
     SYSTEM_ROW_COLUMNS,
     Evaluator,
@@ -57,6 +58,9 @@ class PartitionByOperator(Operator):
         if batch.num_rows == 0:
             return []
         null_values = null_value_mask(batch)
+        absent = batch.schema.get_field_index(ABSENT_KEY_COLUMN)
+        if absent >= 0:  # every row gets a new key
+            batch = batch.remove_column(absent)
         for name, evaluator, arrow_type, key_only in self.keys:
             index = batch.schema.get_field_index(name)
             if evaluator is None:  # the key is an input column

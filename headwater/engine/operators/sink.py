@@ -28,24 +28,53 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.engine.catalog import DataSource
-from headwater.engine.operators.base import HEADERS_COLUMN, Operator, null_value_mask, system_column
+from headwater.engine.catalog import DataSource, SourceType
+from headwater.engine.operators.base import (
+    ABSENT_KEY_COLUMN,
+    ABSENT_KEY_METADATA,
+    HEADERS_COLUMN,
+    Operator,
+    absent_key_mask,
+    null_value_mask,
+    system_column,
+)
 from headwater.engine.operators.repartition import KEY_BYTES_COLUMN
 from headwater.engine.schema import ROWPARTITION, ROWTIME, WINDOWEND, WINDOWSTART
 from headwater.engine.serde import SourceSerde
 from headwater.parser import types as t
 
-__all__ = ["SinkOperator", "stored_schema"]
+__all__ = ["SinkOperator", "absent_key_field", "stored_schema"]
 
 
 def stored_schema(sink: DataSource) -> pa.Schema:
     """The Arrow schema of the sink's typed topic: the user columns (the log adds system columns), and
-    for a windowed sink the window bounds of each row's key, WINDOWSTART and WINDOWEND (int64 ms)."""
+    for a windowed sink the window bounds of each row's key, WINDOWSTART and WINDOWEND (int64 ms).
+
+    A stream with several key columns also stores which records had no key at all (a boolean column
+    marked with :data:`~headwater.engine.operators.base.ABSENT_KEY_METADATA`, true for such a record;
+    see :data:`~headwater.engine.operators.base.ABSENT_KEY_COLUMN`): its key columns are all NULL
+    either way, but ksqlDB writes it back with a null key, not a key of NULLs. Readers find the column
+    by its metadata (:func:`absent_key_field`); its name only avoids the sink's own columns."""
     fields = [f for f, c in zip(sink.schema.arrow_fields(), sink.schema) if not c.is_header]
     if sink.window is not None:
         bound = {"headwater.window": "true"}
         fields += [pa.field(WINDOWSTART, pa.int64(), metadata=bound), pa.field(WINDOWEND, pa.int64(), metadata=bound)]
+    if sink.kind is SourceType.STREAM and len(sink.schema.key_columns) > 1:
+        taken = {f.name for f in fields} | {c.name for c in sink.schema}
+        name, suffix = "HEADWATER_ABSENT_KEY", 0
+        while name in taken:
+            suffix += 1
+            name = f"HEADWATER_ABSENT_KEY_{suffix}"
+        fields.append(pa.field(name, pa.bool_(), metadata={ABSENT_KEY_METADATA: "true"}))
     return pa.schema(fields)
+
+
+def absent_key_field(schema: pa.Schema) -> str | None:
+    """The name of the column of a typed topic's schema that marks records without a key, if any."""
+    for field in schema:
+        if field.metadata and field.metadata.get(ABSENT_KEY_METADATA.encode()) == b"true":
+            return field.name
+    return None
 
 
 class SinkOperator(Operator):
@@ -75,6 +104,7 @@ class SinkOperator(Operator):
         self.report = report
         self.serde = SourceSerde(sink) if raw else None
         self.schema = stored_schema(sink)
+        self.absent_key = absent_key_field(self.schema)
         self.appended = 0
 
     def _timestamps(self, batch: pa.RecordBatch) -> pa.Array:
@@ -92,7 +122,10 @@ class SinkOperator(Operator):
 
     def stored_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """The batch as the sink's typed topic stores it."""
-        arrays = [batch.column(field.name) for field in self.schema]
+        arrays = [
+            self._absent_keys(batch) if field.name == self.absent_key else batch.column(field.name)
+            for field in self.schema
+        ]
         arrays = [a if a.type == f.type else a.cast(f.type) for a, f in zip(arrays, self.schema)]
         timestamp = self._timestamps(batch)
         fields = list(self.schema)
@@ -114,6 +147,11 @@ class SinkOperator(Operator):
         fields.append(pa.field("__timestamp", pa.int64()))
         return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
+    @staticmethod
+    def _absent_keys(batch: pa.RecordBatch) -> pa.Array:
+        index = batch.schema.get_field_index(ABSENT_KEY_COLUMN)
+        return batch.column(index) if index >= 0 else pa.nulls(batch.num_rows, pa.bool_())
+
     def raw_batch(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.RecordBatch]:
         """The batch as a raw topic stores it (serialised in the sink's formats), and the input rows that
         made it (rows whose value cannot be serialised are dropped and reported)."""
@@ -125,6 +163,9 @@ class SinkOperator(Operator):
         )
         if KEY_BYTES_COLUMN in batch.schema.names:
             keys = batch.column(KEY_BYTES_COLUMN)
+            absent = absent_key_mask(batch)
+            if absent is not None:  # records that had no key are written without one
+                keys = pc.if_else(pa.array(absent), pa.scalar(None, keys.type), keys)
         else:
             keys = pa.nulls(rows, pa.binary())
         arrays = [keys, values, self._timestamps(batch)]

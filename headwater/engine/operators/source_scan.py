@@ -20,6 +20,9 @@ ROWPARTITION, ROWOFFSET and the headers.
 * A table's record without a key is dropped: a table row needs a key, and Kafka Streams' table
   source skips such records. A multi-column key with some NULL columns is a key (ksqlDB's key is the
   struct of its columns); with one key column, NULL is no key.
+* A stream's record without a key, when the stream has several key columns, has all its key columns
+  NULL and :data:`ABSENT_KEY_COLUMN` set, so that a sink writes it back without a key (a typed sink
+  topic stores the mark: :func:`headwater.engine.operators.sink.stored_schema`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ import pyarrow.compute as pc
 
 from headwater.engine.catalog import DataSource
 from headwater.engine.operators.base import (
+    ABSENT_KEY_COLUMN,
+    ABSENT_KEY_METADATA,
     HEADERS_ARROW_TYPE,
     HEADERS_COLUMN,
     NULL_VALUE_COLUMN,
@@ -194,10 +199,28 @@ class SourceScanOperator(Operator):
             arrays += [columns[WINDOWSTART], columns[WINDOWEND]]
         arrays += [rowtime, partitions.cast(pa.int32()), offsets, headers, pa.array(null_value)]
         names += [ROWTIME, ROWPARTITION, ROWOFFSET, HEADERS_COLUMN, NULL_VALUE_COLUMN]
+        absent = self._absent_keys(batch)
+        if absent is not None:
+            arrays.append(absent)
+            names.append(ABSENT_KEY_COLUMN)
         out = pa.RecordBatch.from_arrays(arrays, names=names)
         if not keep.all():
             out = out.filter(pa.array(keep))
         return [out] if out.num_rows else []
+
+    def _absent_keys(self, batch: pa.RecordBatch) -> pa.Array | None:
+        """For a stream with several key columns, which records had no key at all (None when every
+        record had one): null key bytes, or a typed topic's marker column."""
+        if self.drop_null_keys or len(self.source.schema.key_columns) < 2:
+            return None
+        if "__key" in batch.schema.names:
+            keys = batch.column("__key")
+            return keys.is_null() if keys.null_count else None
+        for field in batch.schema:
+            if field.metadata and field.metadata.get(ABSENT_KEY_METADATA.encode()) == b"true":
+                marks = batch.column(field.name)
+                return marks if marks.null_count < len(marks) and pc.any(marks).as_py() else None
+        return None
 
     def _has_key(self, batch: pa.RecordBatch, columns: dict[str, pa.Array]) -> np.ndarray:
         """Which rows have a key: a raw record's key bytes, a typed row's key columns not all NULL."""

@@ -104,7 +104,8 @@ def insert_values(ctx: StatementContext, stmt: ast.InsertValues) -> Entity:
         else:
             fields = stored_schema(target)
             batch = pa.RecordBatch.from_arrays(
-                [arrays[f.name].cast(f.type) for f in fields] + [pa.array([timestamp], pa.int64())],
+                [arrays[f.name].cast(f.type) if f.name in arrays else pa.nulls(1, f.type) for f in fields]
+                + [pa.array([timestamp], pa.int64())],
                 schema=pa.schema([*fields, pa.field("__timestamp", pa.int64())]),
             )
         if schema.key_columns:
