@@ -27,7 +27,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.engine.casts.decimal_words import integers_as_decimal
+from headwater.engine.casts.decimal_words import (
+    WORD_LIMIT,
+    decimal_product,
+    integers_as_decimal,
+    largest_magnitude,
+    small_unscaled,
+    valid_rows,
+)
 from headwater.engine.casts.outcome import CastResult, true_rows, with_nulls
 from headwater.engine.types import to_arrow
 from headwater.parser import types as t
@@ -165,10 +172,15 @@ def decimal_to_decimal(values: pa.Array, from_type: t.SqlType, to_type: t.SqlTyp
     for a value already at scale ``s`` is exactly ``|v| >= 10^(p-s)``; and since rounding is monotone
     and the bound lies on the rounding grid, an unrounded value at or over the bound rounds to one at
     or over it. Only when that cast refuses are the failing rows found and their messages written.
+    Before that, a cast that keeps or raises the scale of values fitting 64 bits is done on their
+    words (:func:`_rescaled_words`).
     """
     assert isinstance(to_type, t.Decimal)
     precision, scale = to_type.precision, to_type.scale
     target = to_arrow(to_type)
+    words = _rescaled_words(values, precision, scale, target)
+    if words is not None:
+        return CastResult(words)
     rounded = _rounded(values, scale)
     try:
         return CastResult(pc.cast(rounded, target))
@@ -183,6 +195,26 @@ def decimal_to_decimal(values: pa.Array, from_type: t.SqlType, to_type: t.SqlTyp
         failures[int(row)] = overflow_message(precision, scale, rounded[int(row)].as_py())
     bad = true_rows(pc.or_(too_big, carried))
     return CastResult(pc.cast(with_nulls(rounded, bad), target), failures)
+
+
+def _rescaled_words(values: pa.Array, precision: int, scale: int, target: pa.DataType) -> pa.Array | None:
+    """DECIMAL(p1, s1) -> DECIMAL(p, s) with ``s >= s1`` on 64-bit words (casts.decimal_words), when
+    every value fits 64 bits, scaled up still does, and fits ``p`` digits (so no row fails): the same
+    scale reuses the value buffer as it is (q1's DECIMAL(24, 3) -> DECIMAL(23, 3)), a larger one
+    multiplies by ``10^(s - s1)``. None otherwise (the general path decides)."""
+    if scale < values.type.scale or not pa.types.is_decimal128(target):
+        return None
+    unscaled = small_unscaled(values)
+    if unscaled is None:
+        return None
+    factor = 10 ** (scale - values.type.scale)
+    if factor >= WORD_LIMIT or largest_magnitude(unscaled) * factor >= min(10**precision, WORD_LIMIT):
+        return None
+    if factor == 1:
+        return pa.Array.from_buffers(
+            target, len(values), values.buffers()[:2], null_count=values.null_count, offset=values.offset
+        )
+    return decimal_product(unscaled, factor, target, valid=valid_rows(values))
 
 
 def _rounded(values: pa.Array, scale: int) -> pa.Array:
