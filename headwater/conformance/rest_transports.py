@@ -41,7 +41,7 @@ from headwater.conformance.executor import CaseFailure
 from headwater.conformance.rest_executor import RQTT_SERVER_CONFIG, Transport, TransportFactory
 from headwater.conformance.rest_model import ErrorResponse, RestTestCase
 from headwater.conformance.serde import TopicSerdes
-from headwater.errors import HeadwaterError
+from headwater.errors import HeadwaterError, ParseError
 
 __all__ = [
     "QUERY_IDLE_SECONDS",
@@ -99,13 +99,19 @@ def _statement_text(text: str, index: int | None) -> str:
 
 
 def _statement_error(error: HeadwaterError, text: str) -> ErrorResponse:
-    """ksqlDB's error body for a statement of ``text`` that failed with ``error``."""
+    """ksqlDB's error body for a statement of ``text`` that failed with ``error``: the message the
+    server writes (a syntax error as ``line L:C: Syntax Error``, a blank line and ``Statement: ...``,
+    through the server's own :func:`headwater.server.statements.syntax_error`)."""
+    from headwater.server.statements import syntax_error
+
     index = getattr(error, "statement_index", None)
+    statement_text = _statement_text(text, index if isinstance(index, int) else None)
+    message = syntax_error(error, statement_text).message if isinstance(error, ParseError) else str(error)
     return ErrorResponse(
         status=400,
         statement_error=True,
-        message=str(error),
-        statement_text=_statement_text(text, index if isinstance(index, int) else None),
+        message=message,
+        statement_text=statement_text,
         error_code=_STATEMENT_ERROR,
     )
 
