@@ -463,3 +463,12 @@ def test_decimal_to_decimal_matches_ksqldb_on_any_types(
             )
             if failure != "overflow":
                 assert message.endswith(failure)
+
+
+def test_decimal_scaled_past_128_bits_is_an_overflow_not_a_wrapped_value() -> None:
+    # 35 * 10^37 does not fit Arrow's 128-bit rescale: it must be ksqlDB's overflow, not a wrapped value
+    values, failures = run([D(35), D(0), None], pa.decimal128(2, 0), t.Decimal(2, 0), t.Decimal(37, 37))
+    assert values == [None, D(0), None]
+    assert failures == {
+        0: "Numeric field overflow: A field with precision 37 and scale 37 must round to an absolute value less than 10^0. Got 35"
+    }

@@ -171,9 +171,9 @@ def decimal_to_decimal(values: pa.Array, from_type: t.SqlType, to_type: t.SqlTyp
     one safe Arrow cast of the rounded values: Arrow refuses a value whose digits exceed ``p``, which
     for a value already at scale ``s`` is exactly ``|v| >= 10^(p-s)``; and since rounding is monotone
     and the bound lies on the rounding grid, an unrounded value at or over the bound rounds to one at
-    or over it. Only when that cast refuses are the failing rows found and their messages written.
-    Before that, a cast that keeps or raises the scale of values fitting 64 bits is done on their
-    words (:func:`_rescaled_words`).
+    or over it (when the cast cannot wrap: :func:`_rescale_cannot_wrap`). Only when that cast refuses
+    are the failing rows found and their messages written. Before that, a cast that keeps or raises
+    the scale of values fitting 64 bits is done on their words (:func:`_rescaled_words`).
     """
     assert isinstance(to_type, t.Decimal)
     precision, scale = to_type.precision, to_type.scale
@@ -182,10 +182,11 @@ def decimal_to_decimal(values: pa.Array, from_type: t.SqlType, to_type: t.SqlTyp
     if words is not None:
         return CastResult(words)
     rounded = _rounded(values, scale)
-    try:
-        return CastResult(pc.cast(rounded, target))
-    except pa.ArrowInvalid:
-        pass
+    if _rescale_cannot_wrap(values.type, target):
+        try:
+            return CastResult(pc.cast(rounded, target))
+        except pa.ArrowInvalid:
+            pass
     too_big = _at_least(values, precision - scale)
     carried = _at_least(rounded, precision - scale)
     failures = {
@@ -195,6 +196,16 @@ def decimal_to_decimal(values: pa.Array, from_type: t.SqlType, to_type: t.SqlTyp
         failures[int(row)] = overflow_message(precision, scale, rounded[int(row)].as_py())
     bad = true_rows(pc.or_(too_big, carried))
     return CastResult(pc.cast(with_nulls(rounded, bad), target), failures)
+
+
+def _rescale_cannot_wrap(source: pa.DataType, target: pa.DataType) -> bool:
+    """Whether Arrow's safe cast can be trusted to refuse every overflowing value: it scales the
+    unscaled integer up by ``10^(s - s1)`` in 128 (or 256) bits and checks the digits afterwards, so a
+    product past 2^127 wraps unnoticed (35 as DECIMAL(2, 0) to DECIMAL(37, 37) comes out as
+    0.97176...). Below ``10^38`` (``10^76``) nothing can wrap."""
+    digits = source.precision + max(0, target.scale - source.scale)
+    both_wide = pa.types.is_decimal256(source) and pa.types.is_decimal256(target)
+    return digits <= (76 if both_wide else 38)
 
 
 def _rescaled_words(values: pa.Array, precision: int, scale: int, target: pa.DataType) -> pa.Array | None:
