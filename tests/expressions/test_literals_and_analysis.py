@@ -55,6 +55,18 @@ def test_struct_values_take_the_column_struct(registry) -> None:
     }
 
 
+def test_integers_take_a_decimal_columns_scale_when_they_fit(registry) -> None:
+    # ksqlDB's value coercer (DefaultSqlValueCoercer): 101 -> DECIMAL(3, 0), -99 -> DECIMAL(4, 1) as -99.0
+    assert value("1", t.Decimal(4, 2), registry) == D("1.00")
+    assert value("-99", t.Decimal(4, 1), registry) == D("-99.0")
+    assert value("3000000000", t.Decimal(12, 2), registry) == D("3000000000.00")
+    assert value("ARRAY[10, -99]", t.Array(t.Decimal(4, 2)), registry) == [D("10.00"), D("-99.00")]
+    with pytest.raises(LiteralCoercionError, match=r"Expected type DECIMAL\(3, 2\) but got 10 \(INTEGER\)"):
+        value("10", t.Decimal(3, 2), registry)
+    with pytest.raises(LiteralCoercionError, match=r"Expected type ARRAY<DECIMAL\(3, 2\)>"):
+        value("ARRAY[10, -99]", t.Array(t.Decimal(3, 2)), registry)
+
+
 def test_values_that_do_not_convert(registry) -> None:
     with pytest.raises(LiteralCoercionError, match=r"Expected type INTEGER but got 'x' \(STRING\)"):
         value("'x'", t.INT, registry)

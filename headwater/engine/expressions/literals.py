@@ -2,7 +2,8 @@
 
 ksqlDB evaluates each value expression without any source columns (functions, arithmetic and
 constructors are allowed: ``ARRAY[1, 1 + 1]``, ``STRUCT(F := 2.1)``), then brings the value to the
-column's type: numbers widen, a DECIMAL takes the column's scale when it fits, ARRAY / MAP / STRUCT
+column's type: numbers widen, a DECIMAL or an integer takes a DECIMAL column's scale when it fits
+(ksqlDB's value coercer: 1 becomes 1.00 in a DECIMAL(4, 2) column, 100 is refused), ARRAY / MAP / STRUCT
 values convert element by element (a STRUCT value may leave fields out: they are NULL), a STRING becomes
 a DATE, TIME, TIMESTAMP or BYTES as CAST would read it. Anything else is an error.
 
@@ -57,8 +58,8 @@ def value_conversion_allowed(source: t.SqlType, target: t.SqlType) -> bool:
     """Whether a value of ``source`` may be stored in a column of ``target`` (see the module docstring)."""
     if is_widening(source, target):
         return True
-    if isinstance(source, t.Decimal) and isinstance(target, t.Decimal):
-        return True  # checked against the value itself
+    if isinstance(target, t.Decimal) and (isinstance(source, t.Decimal) or source in (t.INT, t.BIGINT)):
+        return True  # checked against the value itself: 1 fits DECIMAL(4, 2) as 1.00, 100 does not
     if source == t.STRING and target in _FROM_STRING:
         return True
     if isinstance(source, t.Array) and isinstance(target, t.Array):
