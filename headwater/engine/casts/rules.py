@@ -46,6 +46,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from headwater.engine.types import (
+    BIGINT_AS_DECIMAL,
+    INT_AS_DECIMAL,
+    base_type_name,
+    to_decimal_type,
+    widen_decimals,
+)
 from headwater.errors import PlanError
 from headwater.parser import types as t
 
@@ -63,11 +70,6 @@ __all__ = [
     "type_text",
     "unsupported_cast_message",
 ]
-
-INT_AS_DECIMAL = t.Decimal(10, 0)
-"""The DECIMAL an INTEGER widens to (ksqlDB's ``SqlTypes.INT_UPCAST_TO_DECIMAL``)."""
-BIGINT_AS_DECIMAL = t.Decimal(19, 0)
-"""The DECIMAL a BIGINT widens to (``SqlTypes.BIGINT_UPCAST_TO_DECIMAL``)."""
 
 _K = t.PrimitiveKind
 _NUMBER_ORDER = {"INTEGER": 0, "BIGINT": 1, "DECIMAL": 2, "DOUBLE": 3}
@@ -121,19 +123,12 @@ def _resolved(sql_type: t.SqlType) -> t.SqlType:
 
 
 def base_name(sql_type: t.SqlType) -> str:
-    """ksqlDB's base type name: ``INTEGER``, ``DECIMAL``, ``ARRAY``, ``STRUCT``..."""
+    """ksqlDB's base type name: ``INTEGER``, ``DECIMAL``, ``ARRAY``, ``STRUCT``... (a user type must be
+    resolved first: the cast tables know only the built-in ones)."""
     sql_type = _resolved(sql_type)
-    if isinstance(sql_type, t.Primitive):
-        return sql_type.kind.value
-    if isinstance(sql_type, t.Decimal):
-        return "DECIMAL"
-    if isinstance(sql_type, t.Array):
-        return "ARRAY"
-    if isinstance(sql_type, t.Map):
-        return "MAP"
-    if isinstance(sql_type, t.Struct):
-        return "STRUCT"
-    raise TypeError(f"not a SQL type: {sql_type!r}")
+    if not _is_sql_type(sql_type):
+        raise TypeError(f"not a SQL type: {sql_type!r}")
+    return base_type_name(sql_type)
 
 
 def _is_sql_type(sql_type: t.SqlType) -> bool:
@@ -235,20 +230,10 @@ def decimal_for(sql_type: t.SqlType) -> t.Decimal:
     Raises:
         TypeError: for any other type.
     """
-    if isinstance(sql_type, t.Decimal):
-        return sql_type
-    if sql_type == t.INT:
-        return INT_AS_DECIMAL
-    if sql_type == t.BIGINT:
-        return BIGINT_AS_DECIMAL
-    raise TypeError(f"Cannot convert {base_name(sql_type)} to DECIMAL.")
-
-
-def _widen_decimal(a: t.SqlType, b: t.SqlType) -> t.Decimal:
-    left, right = decimal_for(a), decimal_for(b)
-    whole = max(left.precision - left.scale, right.precision - right.scale)
-    scale = max(left.scale, right.scale)
-    return t.Decimal(whole + scale, scale)
+    decimal = to_decimal_type(sql_type)
+    if decimal is None:
+        raise TypeError(f"Cannot convert {base_name(sql_type)} to DECIMAL.")
+    return decimal
 
 
 _LAX_EXTRA: dict[str, frozenset[str]] = {
@@ -271,7 +256,7 @@ def _coerce_to(source: t.SqlType, target: t.SqlType, lax: bool) -> t.SqlType | N
         return target
     if s in _NUMBER_ORDER and g in _NUMBER_ORDER and _NUMBER_ORDER[s] <= _NUMBER_ORDER[g] and s != "DOUBLE":
         if g == "DECIMAL":
-            return _widen_decimal(source, target)
+            return widen_decimals(source, target)
         return target
     if s == "STRING" and g in ("TIMESTAMP", "TIME", "DATE", "BYTES"):
         return target
