@@ -16,7 +16,7 @@ from decimal import InvalidOperation
 
 from headwater.parser import expressions as ex
 from headwater.parser import types as ty
-from headwater.parser.expressions import Expression, Span, TimeUnit
+from headwater.parser.expressions import TIME_UNIT_NAMES, Expression, Span, TimeUnit
 from headwater.parser.lexer import Token
 from headwater.parser.positions import AstCheckError, Ident, TypeAt, span_between, span_of, token_span
 
@@ -26,19 +26,6 @@ _LONG_MIN = -(2**63)
 _LONG_MAX = 2**63 - 1
 _INT_MIN = -(2**31)
 _INT_MAX = 2**31 - 1
-
-_TIME_UNITS = {
-    "MILLISECOND": TimeUnit.MILLISECONDS,
-    "MILLISECONDS": TimeUnit.MILLISECONDS,
-    "SECOND": TimeUnit.SECONDS,
-    "SECONDS": TimeUnit.SECONDS,
-    "MINUTE": TimeUnit.MINUTES,
-    "MINUTES": TimeUnit.MINUTES,
-    "HOUR": TimeUnit.HOURS,
-    "HOURS": TimeUnit.HOURS,
-    "DAY": TimeUnit.DAYS,
-    "DAYS": TimeUnit.DAYS,
-}
 
 # ksqlDB's primitive type names (SqlPrimitiveType), with their aliases.
 _PRIMITIVES = {
@@ -314,7 +301,7 @@ class ExpressionCallbacks:
 
     def interval_unit(self, children: list) -> Expression:
         token = children[0]
-        return ex.IntervalUnit(_TIME_UNITS[token.type], span=token_span(token))
+        return ex.IntervalUnit(TIME_UNIT_NAMES[token.type], span=token_span(token))
 
     def lambda_function(self, children: list) -> Expression:
         body: Expression = children[-1]
@@ -345,7 +332,7 @@ class ExpressionCallbacks:
     # Time
 
     def window_unit(self, children: list) -> TimeUnit:
-        return _TIME_UNITS[children[0].type]
+        return TIME_UNIT_NAMES[children[0].type]
 
     # ------------------------------------------------------------------------------------------------
     # Types

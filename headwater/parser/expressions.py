@@ -70,6 +70,14 @@ class TimeUnit(Enum):
         return self.value
 
 
+TIME_UNIT_NAMES: dict[str, TimeUnit] = {
+    spelling: unit
+    for unit in TimeUnit
+    for spelling in (unit.name, unit.name[:-1])
+}
+"""Every spelling of a unit ksqlDB accepts in SQL (``SECOND`` and ``SECONDS``...), upper-case, to its unit."""
+
+
 @dataclass(frozen=True, slots=True)
 class Duration(Node):
     """``value unit``, e.g. ``10 SECONDS``; printed back in the same unit."""

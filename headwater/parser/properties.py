@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from headwater.parser import expressions as ex
 from headwater.parser.ast import Property
-from headwater.parser.expressions import Duration, Span, TimeUnit
+from headwater.parser.expressions import TIME_UNIT_NAMES, Duration, Span, TimeUnit
 from headwater.parser.positions import AstCheckError
 
 __all__ = [
@@ -94,20 +94,12 @@ INSERT_PROPERTIES: tuple[PropertySpec, ...] = (PropertySpec("QUERY_ID", Property
 
 _WINDOW_TYPES = ("SESSION", "HOPPING", "TUMBLING")
 
-_DURATION_UNITS = {
+# The SQL spellings, plus MILLIS; NANOS and MICROS map to None and are refused as unknown units.
+_DURATION_UNITS: dict[str, TimeUnit | None] = {
     "NANOS": None,
     "MICROS": None,
     "MILLIS": TimeUnit.MILLISECONDS,
-    "MILLISECOND": TimeUnit.MILLISECONDS,
-    "MILLISECONDS": TimeUnit.MILLISECONDS,
-    "SECOND": TimeUnit.SECONDS,
-    "SECONDS": TimeUnit.SECONDS,
-    "MINUTE": TimeUnit.MINUTES,
-    "MINUTES": TimeUnit.MINUTES,
-    "HOUR": TimeUnit.HOURS,
-    "HOURS": TimeUnit.HOURS,
-    "DAY": TimeUnit.DAYS,
-    "DAYS": TimeUnit.DAYS,
+    **TIME_UNIT_NAMES,
 }
 
 
