@@ -1,6 +1,8 @@
 """The Flink side of the benchmark, run in its own process: ``python -m benchmarks.nexmark.flink_driver SPEC``.
 
-It starts PyFlink's JVM (a local mini-cluster, streaming mode, parallelism 1 by default, object reuse
+It runs on the interpreter of Flink's own environment (:mod:`benchmarks.nexmark.flink_env`) and needs
+nothing but the standard library, PyFlink and the pyarrow PyFlink brings (for the sample answers); it
+imports nothing of Headwater's. It starts PyFlink's JVM (a local mini-cluster, streaming mode, parallelism 1 by default, object reuse
 on, no checkpoints), runs the first query once over the sample (or empty) input to warm the JVM up (not
 counted), then for each query of the spec:
 
@@ -15,15 +17,18 @@ plus the JVM (this process's child; user + system time from ``/proc``). The Arro
 (every thread) over that window, written to a timing file (``'timing-file'`` table option). Operators
 are chained into the source's thread at parallelism 1, so the window is the job's processing; the rest
 of the job (planning, submission, deployment, finishing) is Flink's per-job start-up, reported on its
-own. With several sources, the longest window counts.
+own. With several sources, the longest window counts. When the plan has a shuffle (a GROUP BY, a join),
+the operators behind it run in their own thread: they finish the rows in flight (bounded by Flink's
+network buffers) and fire the last windows (at the end of input, the final watermark) just after the
+sources' window ends; that tail is counted in the start-up column.
 
 The result is one JSON document written to the spec's ``result`` path (stdout is left to PyFlink, which
 prints there); progress goes to stderr. The spec (JSON file)::
 
     {"jar": "/path/source.jar", "parallelism": 1, "result": "/path/result.json", "work": "/tmp/dir",
-     "tables": {"bid": {"columns": "`AUCTION` BIGINT, ...", "full": "...arrows", "empty": "...",
-                        "sample": "... or null"}},
-     "queries": [{"id": "q0", "sql": "SELECT ...", "repeat": 2, "sample_out": "/path.parquet or null"}]}
+     "queries": [{"id": "q0", "sql": "SELECT ...", "repeat": 2, "sample_out": "/path.parquet or null",
+                  "tables": {"bid": {"columns": "`AUCTION` BIGINT, ...", "full": "...arrows", "empty": "...",
+                                     "sample": "... or null"}}}]}
 """
 
 from __future__ import annotations
@@ -127,10 +132,10 @@ def _first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: " + " ".join(line.strip() for line in text[:2])
 
 
-def _measure_query(env: Any, clock: _Clock, tables: dict[str, Any], query: dict[str, Any], work: Path
-                   ) -> dict[str, Any]:
+def _measure_query(env: Any, clock: _Clock, query: dict[str, Any], work: Path) -> dict[str, Any]:
     """The sample answer and the timed runs of one query (see the module docstring)."""
     qid = query["id"]
+    tables = query["tables"]
     entry: dict[str, Any] = {"id": qid}
     if query.get("sample_out"):
         _use_tables(env, tables, "sample")
@@ -165,12 +170,12 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     environment = {"wall_s": time.perf_counter() - started, "cpu_s": clock.cpu() - start_cpu,
                    "jvm_found": clock.jvm_pid is not None}
     _say(f"JVM and table environment up in {environment['wall_s']:.1f} s")
-    tables = spec["tables"]
     queries = spec["queries"]
     work = Path(spec["work"])
     if queries:
         # The first job of a JVM loads and compiles most of Flink; it would count as the first query's.
         # Over the sample when there is one, so that the per-row code is compiled too.
+        tables = queries[0]["tables"]
         warm_input = "sample" if all(t.get("sample") for t in tables.values()) else "empty"
         _use_tables(env, tables, warm_input)
         wall = time.perf_counter()
@@ -179,7 +184,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     for query in queries:
         try:
-            entry = _measure_query(env, clock, tables, query, work)
+            entry = _measure_query(env, clock, query, work)
         except Exception as error:  # one query failing (a Flink error) does not lose the others
             entry = {"id": query["id"], "error": _first_line(error)}
             _say(f"{query['id']}: failed: {entry['error']}")

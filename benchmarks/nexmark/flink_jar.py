@@ -10,7 +10,8 @@ Headwater nor DuckDB pays, so instead Flink reads an Arrow IPC stream file of th
 into Arrow vectors and rows go downstream as ``ColumnarRowData`` views, the way Flink's vectorized Parquet
 reader hands on rows.
 
-The jar is compiled with the JDK's ``javac`` against PyFlink's jars and cached under
+The jar is compiled with the JDK's ``javac`` against the jars of PyFlink in Flink's own environment
+(:mod:`benchmarks.nexmark.flink_env`) and cached under
 ``$XDG_CACHE_HOME/headwater-nexmark`` (``~/.cache`` by default), keyed by the sources and the PyFlink version.
 """
 
@@ -24,24 +25,11 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-__all__ = ["FlinkSetupError", "build_source_jar", "pyflink_home"]
+from benchmarks.nexmark.flink_env import FlinkSetupError, cache_directory
+
+__all__ = ["FlinkSetupError", "build_source_jar"]
 
 SOURCES = Path(__file__).resolve().parent / "flink" / "src"
-
-
-class FlinkSetupError(RuntimeError):
-    """Flink cannot run here (PyFlink or a JDK missing, the source does not compile); says what to do."""
-
-
-def pyflink_home() -> Path:
-    """The installed PyFlink package directory (its ``lib`` and ``opt`` hold Flink's jars)."""
-    try:
-        import pyflink
-    except ImportError:
-        raise FlinkSetupError(
-            "PyFlink is not installed: `.venv/bin/pip install apache-flink` (then restore the project's "
-            "pyarrow and numpy pins, which its requirements downgrade), or run with --no-flink") from None
-    return Path(next(iter(pyflink.__path__)))
 
 
 def _classpath(home: Path) -> list[Path]:
@@ -51,13 +39,17 @@ def _classpath(home: Path) -> list[Path]:
     return jars
 
 
-def build_source_jar(cache_dir: Path | None = None) -> Path:
+def build_source_jar(home: Path, cache_dir: Path | None = None) -> Path:
     """The path of the compiled ``headwater-arrow-file`` source jar, compiling it when not cached.
 
+    Args:
+        home: the ``pyflink`` package directory of Flink's environment
+            (:attr:`benchmarks.nexmark.flink_env.FlinkEnvironment.pyflink_home`), whose jars it compiles against.
+        cache_dir: where the jar is kept (default :func:`benchmarks.nexmark.flink_env.cache_directory`).
+
     Raises:
-        FlinkSetupError: PyFlink or ``javac`` is missing, or compilation failed (with javac's output).
+        FlinkSetupError: ``javac`` is missing, or compilation failed (with javac's output).
     """
-    home = pyflink_home()
     files = sorted(p for p in SOURCES.rglob("*") if p.is_file())
     digest = hashlib.sha256()
     for path in files:
@@ -66,7 +58,7 @@ def build_source_jar(cache_dir: Path | None = None) -> Path:
     digest.update(str(home).encode())
     for jar in _classpath(home):
         digest.update(jar.name.encode())
-    cache = cache_dir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "headwater-nexmark"
+    cache = cache_dir or cache_directory()
     target = cache / f"nexmark-arrow-source-{digest.hexdigest()[:16]}.jar"
     if target.exists():
         return target

@@ -1,7 +1,9 @@
 """Run the Flink peer from the runner: build the source jar, start the driver process, read its results.
 
-Flink runs in a separate process (:mod:`benchmarks.nexmark.flink_driver`), so that its JVM, a child of
-that process, is measured on its own and does not share this process's CPU accounting. Its numbers are
+Flink runs in a separate process (:mod:`benchmarks.nexmark.flink_driver`) on the interpreter of Flink's own
+environment (:mod:`benchmarks.nexmark.flink_env`: PyFlink and its pinned pyarrow/numpy never enter the
+project's ``.venv``), so that its JVM, a child of that process, is measured on its own and does not share
+this process's CPU accounting. Its numbers are
 turned into :class:`~benchmarks.nexmark.measure.Measurement` s: ``wall_s`` and ``cpu_s`` are the
 processing window of the run with the shortest one (the source's measurement: reading the file and
 every row through the chained operators, the JVM's CPU over that window), and ``startup_s`` /
@@ -14,19 +16,38 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.nexmark.flink_jar import FlinkSetupError, build_source_jar
+from benchmarks.nexmark.flink_env import FlinkSetupError, ensure_flink_python
+from benchmarks.nexmark.flink_jar import build_source_jar
 from benchmarks.nexmark.loader import Dataset
 from benchmarks.nexmark.measure import Measurement, note
 from benchmarks.nexmark.queries import NexmarkQuery
 from benchmarks.nexmark.schemas import EVENT_KINDS
 
-__all__ = ["FlinkResults", "run_flink"]
+__all__ = ["FlinkInput", "FlinkResults", "flink_tables", "run_flink"]
+
+WATERMARK = "WATERMARK FOR `DATETIME` AS `DATETIME` - INTERVAL '0.001' SECOND"
+"""Event time for windowed queries: every source file is in DATETIME order, with many events per
+millisecond, so the watermark trails the largest DATETIME seen by 1 ms (an event is never late)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlinkInput:
+    """The events one query reads: the measured files and the sample its answer is checked on.
+
+    Attributes:
+        dataset: the full files (Arrow stream files, one per kind).
+        sample: a prefix of the same events (or None): the JVM warms up on it, and with ``check_answers``
+            the query's answer over it is compared with DuckDB's.
+    """
+
+    dataset: Dataset
+    sample: Dataset | None
 
 REPO = Path(__file__).resolve().parents[2]
 _JVM_ARGS = ("-Dorg.apache.flink.api.python.shaded.io.netty.tryReflectionSetAccessible=true",
@@ -45,6 +66,7 @@ class FlinkResults:
         sample_types: per query, Flink's result column types.
         problems: per query, what failed (the query's run, or its sample answer).
         error: why Flink did not run, when it did not.
+        version: the apache-flink version that ran.
     """
 
     measurements: list[Measurement] = field(default_factory=list)
@@ -54,40 +76,45 @@ class FlinkResults:
     sample_types: dict[str, list[str]] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    version: str | None = None
 
 
-def run_flink(queries: list[NexmarkQuery], dataset: Dataset, sample: Dataset | None, *, repeat: int,
-              parallelism: int = 1, check_answers: bool = True, timeout_s: float = 1800) -> FlinkResults:
-    """Run every query on Flink over ``dataset``.
+def flink_tables(query: NexmarkQuery, inputs: FlinkInput) -> dict[str, Any]:
+    """The driver's table declarations for one query: per source, its columns (with a watermark for a
+    windowed query) and its full, empty and sample files."""
+    tables: dict[str, Any] = {}
+    for kind in EVENT_KINDS:
+        if kind.topic in query.sources:
+            columns = kind.flink_columns() + (f", {WATERMARK}" if query.windowed else "")
+            tables[kind.topic] = {
+                "columns": columns,
+                "full": str(inputs.dataset.arrow(kind)),
+                "empty": str(inputs.dataset.arrow(kind, empty=True)),
+                "sample": str(inputs.sample.arrow(kind)) if inputs.sample is not None else None,
+            }
+    return tables
 
-    ``sample`` (a prefix of the same events) warms the JVM up and, with ``check_answers``, is what each
-    query's answer is collected over for the check against DuckDB.
-    """
+
+def run_flink(queries: list[NexmarkQuery], inputs: Mapping[str, FlinkInput], *, repeat: int,
+              parallelism: int = 1, check_answers: bool = True, timeout_s: float = 3600) -> FlinkResults:
+    """Run every query on Flink over its input (``inputs`` by query id), each answer checked on its sample
+    when ``check_answers``. Makes Flink's environment first if it does not exist yet."""
     try:
-        jar = build_source_jar()
+        environment = ensure_flink_python(say=note)
+        jar = build_source_jar(environment.pyflink_home)
     except FlinkSetupError as error:
         return FlinkResults(error=str(error))
     with tempfile.TemporaryDirectory(prefix="nexmark-flink-run-") as work:
         out = Path(work)
-        used = sorted({source for q in queries for source in q.sources})
-        tables: dict[str, Any] = {}
-        for kind in EVENT_KINDS:
-            if kind.topic in used:
-                tables[kind.topic] = {
-                    "columns": kind.flink_columns(),
-                    "full": str(dataset.arrow(kind)),
-                    "empty": str(dataset.arrow(kind, empty=True)),
-                    "sample": str(sample.arrow(kind)) if sample is not None else None,
-                }
         spec = {
             "jar": str(jar),
             "parallelism": parallelism,
             "result": str(out / "result.json"),
             "work": str(out),
-            "tables": tables,
             "queries": [{"id": q.query_id, "sql": q.flink_sql, "repeat": repeat,
+                         "tables": flink_tables(q, inputs[q.query_id]),
                          "sample_out": (str(out / f"{q.query_id}.sample.parquet")
-                                        if sample is not None and check_answers else None)}
+                                        if inputs[q.query_id].sample is not None and check_answers else None)}
                         for q in queries],
         }
         (out / "spec.json").write_text(json.dumps(spec))
@@ -98,7 +125,7 @@ def run_flink(queries: list[NexmarkQuery], dataset: Dataset, sample: Dataset | N
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         try:
             process = subprocess.run(
-                [sys.executable, "-m", "benchmarks.nexmark.flink_driver", str(out / "spec.json")],
+                [str(environment.python), "-m", "benchmarks.nexmark.flink_driver", str(out / "spec.json")],
                 cwd=REPO, env=env, stdout=subprocess.DEVNULL, timeout=timeout_s, check=False)
         except subprocess.TimeoutExpired:
             return FlinkResults(error=f"the Flink driver did not finish within {timeout_s:.0f} s")
@@ -108,11 +135,11 @@ def run_flink(queries: list[NexmarkQuery], dataset: Dataset, sample: Dataset | N
         result = json.loads(result_path.read_text())
         if "error" in result:
             return FlinkResults(error=result["error"])
-        return _results(result, queries, dataset, sample, out)
+        return _results(result, queries, inputs, out, environment.version)
 
 
-def _results(result: dict[str, Any], queries: list[NexmarkQuery], dataset: Dataset, sample: Dataset | None,
-             out: Path) -> FlinkResults:
+def _results(result: dict[str, Any], queries: list[NexmarkQuery], inputs: Mapping[str, FlinkInput], out: Path,
+             version: str | None = None) -> FlinkResults:
     by_id = {q.query_id: q for q in queries}
     measurements = []
     sample_outputs: dict[str, Path] = {}
@@ -126,7 +153,7 @@ def _results(result: dict[str, Any], queries: list[NexmarkQuery], dataset: Datas
             continue
         if "sample_error" in entry:
             problems[query.query_id] = f"Flink's answer was not checked: {entry['sample_error']}"
-        events = sum(dataset.counts[s] for s in query.sources)
+        events = sum(inputs[query.query_id].dataset.counts[s] for s in query.sources)
         best = min(entry["runs"], key=lambda r: r["processing_wall_s"])
         if best["rows"] != events:
             problems[query.query_id] = f"Flink's source emitted {best['rows']:,} rows, not {events:,}"
@@ -134,7 +161,7 @@ def _results(result: dict[str, Any], queries: list[NexmarkQuery], dataset: Datas
         measurements.append(Measurement(
             query.query_id, "flink", events, -1, best["processing_wall_s"], best["processing_cpu_s"],
             best["wall_s"] - best["processing_wall_s"], max(best["cpu_s"] - best["processing_cpu_s"], 0.0)))
-        if sample is not None and "sample_types" in entry:
+        if "sample_types" in entry:
             source = out / f"{query.query_id}.sample.parquet"
             target = keep / source.name
             source.replace(target)
@@ -144,4 +171,4 @@ def _results(result: dict[str, Any], queries: list[NexmarkQuery], dataset: Datas
     if not environment.get("jvm_found"):
         note("  flink: the JVM process was not found; its CPU time is missing from the figures")
     return FlinkResults(measurements, environment["wall_s"], environment["cpu_s"], sample_outputs, sample_types,
-                        problems)
+                        problems, version=version)
