@@ -15,6 +15,7 @@ from dataclasses import dataclass
 __all__ = [
     "Measurement",
     "Progress",
+    "StageTime",
     "Timer",
     "child_pids",
     "note",
@@ -24,6 +25,23 @@ __all__ = [
 ]
 
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
+class StageTime:
+    """One persistent query of a Headwater pipeline, run to the end of its input.
+
+    Attributes:
+        query_id: the persistent query's id (``CTAS_<SINK>_<n>``).
+        records: input records it consumed.
+        wall_s: elapsed seconds.
+        cpu_s: CPU seconds of the process over that time.
+    """
+
+    query_id: str
+    records: int
+    wall_s: float
+    cpu_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +57,7 @@ class Measurement:
         cpu_s: user + system CPU seconds of every process involved.
         startup_s: start-up excluded from ``wall_s`` (Flink's job start-up; 0 for the others).
         startup_cpu_s: CPU seconds of that start-up.
+        stages: for a Headwater pipeline, each persistent query's share (empty for a single query).
     """
 
     query: str
@@ -49,6 +68,7 @@ class Measurement:
     cpu_s: float
     startup_s: float = 0.0
     startup_cpu_s: float = 0.0
+    stages: tuple[StageTime, ...] = ()
 
     @property
     def events_per_s(self) -> float:
