@@ -92,7 +92,7 @@ def measure_latency(work_dir: Path, *, rate: int = 10_000, seconds: float = 20.0
         topics = {kind.topic: engine.log.create_topic(kind.topic, TopicConfig(partitions=1), schema=kind.schema)
                   for kind in EVENT_KINDS}
         declare_streams(engine)
-        engine.execute(query("q2").headwater_statement(SINK), properties={"auto.offset.reset": "earliest"})
+        engine.execute(query("q2").headwater_statements(SINK), properties={"auto.offset.reset": "earliest"})
         sink = engine.log.topic(SINK).partition(0)
         interval = batch_events / rate
         finished = threading.Event()

@@ -31,7 +31,11 @@ SECTION = "## Nexmark"
 KSQLDB_PER_CORE = 49_000
 """ksqlDB's published project/filter throughput, messages/s per core."""
 PER_CORE_TARGET = 20 * KSQLDB_PER_CORE
+STATELESS = ("q0", "q1", "q2")
+"""The project/filter queries, whose targets are 20x ksqlDB per core and 2x Flink per CPU-second; the
+stateful ones (joins, windows) must reach Flink's events per CPU-second (1x)."""
 FLINK_CPU_FACTOR = 2.0
+STATEFUL_FLINK_CPU_FACTOR = 1.0
 DUCKDB_SHARE = 0.25
 APPEND_SHARE = 0.7
 SYSTEMS = ("headwater", "headwater-discard", "duckdb", "flink")
@@ -79,12 +83,7 @@ def machine() -> dict[str, Any]:
     info: dict[str, Any] = {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
                             "pyarrow": pyarrow.__version__, "duckdb": duckdb.__version__,
                             "load_average_start": os.getloadavg()[0]}
-    try:
-        import importlib.metadata
-
-        info["apache-flink"] = importlib.metadata.version("apache-flink")
-    except importlib.metadata.PackageNotFoundError:
-        info["apache-flink"] = None
+    info["apache-flink"] = None  # Flink runs in its own environment; the runner fills in its version
     return info
 
 
@@ -108,8 +107,8 @@ def markdown(report: RunReport, plot_path: str | None) -> list[str]:
         f"apache-flink {m.get('apache-flink')}; load average {m['load_average_start']:.1f} at the start, "
         f"{m.get('load_average_end', float('nan')):.1f} at the end.",
         "",
-        "Events are the query's input records (bids; 92% of all Nexmark events). Events per CPU-second is "
-        "the per-core figure. Flink's figures are its processing window, measured inside the job (reading "
+        "Events are the query's input records (q0-q2, q5, q7: bids, 92% of all Nexmark events; q3, q8: "
+        "persons and auctions, 8%). Events per CPU-second is the per-core figure. Flink's figures are its processing window, measured inside the job (reading "
         "the file, every row through the operators; the JVM's CPU over that window); the rest of each job "
         "(planning, deployment, finishing) is its start-up, shown beside.",
         "",
@@ -130,18 +129,23 @@ def markdown(report: RunReport, plot_path: str | None) -> list[str]:
     if report.flink_environment_s is not None:
         lines += ["", f"Flink's JVM and table environment start once per run: {report.flink_environment_s:.1f} s "
                       f"({report.flink_environment_cpu_s or 0:.1f} CPU-s), not in the figures above."]
-    lines += ["", "Targets (Headwater writing its result topic):", "",
-              "| query | per core >= 980,000 events/CPU-s | >= 2x Flink per CPU-s | >= 0.25x DuckDB events/s |",
+    lines += ["", "Targets (Headwater writing its result topic): q0-q2 >= 980,000 events per CPU-s (20x ksqlDB's "
+              "published 49,000 per core) and >= 2x Flink's events per CPU-s; q3-q8 >= 1x Flink's; every query "
+              ">= 0.25x DuckDB's events/s. The ratios are Headwater's figure over the other system's.", "",
+              "| query | per core >= 980,000 events/CPU-s | vs Flink, events per CPU-s | vs DuckDB, events/s |",
               "|---|---|---|---|"]
     for query in report.queries:
         ours = report.find(query, "headwater")
         if ours is None:
             continue
         flink, duck = report.find(query, "flink"), report.find(query, "duckdb")
-        cells = [f"{_verdict(ours.events_per_cpu_s >= PER_CORE_TARGET)} ({_rate(ours.events_per_cpu_s)})"]
+        stateless = query in STATELESS
+        cells = [f"{_verdict(ours.events_per_cpu_s >= PER_CORE_TARGET)} ({_rate(ours.events_per_cpu_s)})"
+                 if stateless else f"no target ({_rate(ours.events_per_cpu_s)})"]
         if flink is not None:
             factor = ours.events_per_cpu_s / flink.events_per_cpu_s
-            cells.append(f"{_verdict(factor >= FLINK_CPU_FACTOR)} ({factor:.2f}x)")
+            wanted = FLINK_CPU_FACTOR if stateless else STATEFUL_FLINK_CPU_FACTOR
+            cells.append(f"{_verdict(factor >= wanted)} ({factor:.2f}x, target {wanted:g}x)")
         else:
             cells.append("not measured")
         if duck is not None:
@@ -150,6 +154,15 @@ def markdown(report: RunReport, plot_path: str | None) -> list[str]:
         else:
             cells.append("not measured")
         lines.append(f"| {query} | " + " | ".join(cells) + " |")
+    staged = [m for m in report.measurements if m.system == "headwater" and m.stages]
+    if staged:
+        lines += ["", "Headwater's pipelines, stage by stage (the result-topic run above; each stage runs to the end "
+                      "of its input before the next starts):", "",
+                  "| query | persistent query | input records | wall s | CPU s |", "|---|---|---:|---:|---:|"]
+        for measured in staged:
+            for stage in measured.stages:
+                lines.append(f"| {measured.query} | {stage.query_id} | {stage.records:,} | {stage.wall_s:.2f} | "
+                             f"{stage.cpu_s:.2f} |")
     if report.ingest:
         share = ratios(report.ingest)["arrow batches"]
         lines.append("")
