@@ -171,9 +171,13 @@ class EngineTransport:
     def query(
         self, text: str, properties: Mapping[str, Any], *, on_header: Callable[[], None] | None = None
     ) -> list[dict[str, Any]] | ErrorResponse:
+        from headwater.parser import parse_statement
         from headwater.server.values import parse_column_types, row_encoder
 
         try:
+            # ksqlDB's grammar first, as the server's /query does: Engine.stream would answer text the
+            # grammar refuses (ORDER BY...) as Headwater's SQL extension, which the REST API does not offer
+            parse_statement(text, variables=dict(getattr(self.engine, "variables", {})) or None)
             stream = self.engine.stream(text, dict(properties) or None)
         except HeadwaterError as error:
             return _statement_error(error, text)

@@ -126,6 +126,20 @@ def test_a_syntax_error_reads_as_the_servers(factory: TransportFactory) -> None:
     assert result.status is Status.PASS, result.reason
 
 
+def test_sql_extension_text_is_a_syntax_error_over_rest(factory: TransportFactory) -> None:
+    # the REST API speaks ksqlDB's grammar only: ORDER BY is not answered as Headwater's SQL extension
+    case = _case(
+        statements=[STREAM, "SELECT * FROM INPUT ORDER BY K DESC;"],
+        expectedError={
+            "type": "io.confluent.ksql.rest.entity.KsqlStatementErrorMessage",
+            "message": "line 1:27: Syntax Error\n\nStatement: SELECT * FROM INPUT ORDER BY K DESC;",
+            "status": 400,
+        },
+    )
+    result = _run(case, factory)
+    assert result.status is Status.PASS, result.reason
+
+
 def test_admin_error_ends_the_case(factory: TransportFactory) -> None:
     case = _case(
         statements=[
