@@ -52,6 +52,7 @@ from headwater.engine.runtime.processing_log import (
     ProcessingLogEntry,
 )
 from headwater.engine.runtime.recovery import recover_sinks
+from headwater.engine.schema import Namespace, format_type, quote
 from headwater.engine.statements.context import StatementContext
 from headwater.errors import ExecutionError, HeadwaterError, ParseError, PlanError
 from headwater.parser import ast
@@ -280,18 +281,32 @@ class Engine:
 
     def writer_of(self, sink_name: str) -> PersistentQuery | None:
         for query in self._queries.values():
-            if query.sink.name == sink_name and query.query_id.startswith("CSAS_"):
+            if query.sink.name == sink_name and query.query_id.startswith(("CSAS_", "CTAS_")):
                 return query
         return None
 
     def check_replace(self, existing: DataSource, replacement: DataSource) -> None:
-        """CREATE OR REPLACE may only add value columns at the end (ksqlDB's upgrade rule)."""
-        old = [(c.name, c.type, c.namespace) for c in existing.schema]
-        new = [(c.name, c.type, c.namespace) for c in replacement.schema]
-        if new[: len(old)] != old:
-            raise PlanError(
-                f"Cannot upgrade data source: {existing.name}: the schema may only add value columns at the end."
+        """CREATE OR REPLACE's source-level check (ksqlDB's StructuredDataSource.canUpgradeTo): the
+        kind, the schema (the key identical; value columns only added at the end), the topic and its
+        formats, and the timestamp column may not change.
+
+        Raises:
+            PlanError: "Cannot upgrade data source: " and ksqlDB's message per property that changed.
+        """
+        problems = [
+            message
+            for message in (
+                _property_change(existing, "type", _kind_text(existing), _kind_text(replacement)),
+                _schema_change(existing, replacement),
+                _property_change(existing, "topic", _topic_text(existing), _topic_text(replacement)),
+                _property_change(
+                    existing, "timestampColumn", _timestamp_text(existing), _timestamp_text(replacement)
+                ),
             )
+            if message
+        ]
+        if problems:
+            raise PlanError("Cannot upgrade data source: " + "\n\tAND ".join(problems))
 
     def start_query(
         self,
@@ -492,3 +507,60 @@ def _default_registry() -> FunctionRegistry:
 
     factory = getattr(functions, "default_registry", None)
     return factory() if factory is not None else FunctionRegistry()
+
+
+# -- CREATE OR REPLACE: what may change ---------------------------------------------------------------------
+
+
+def _property_change(source: DataSource, name: str, old: str, new: str) -> str:
+    """ksqlDB's message for a property of ``source`` an upgrade may not change ('' when unchanged)."""
+    if old == new:
+        return ""
+    return f"DataSource '{quote(source.name)}' has {name} = {old} which is not upgradeable to {new}"
+
+
+def _kind_text(source: DataSource) -> str:
+    return "KTABLE" if source.kind is SourceType.TABLE else "KSTREAM"
+
+
+def _topic_text(source: DataSource) -> str:
+    window = "" if source.window is None else f", windowInfo={source.window.type.value}"
+    return (
+        f"KsqlTopic{{kafkaTopicName='{source.topic}', keyFormat={source.key_format.name}{window}, "
+        f"valueFormat={source.value_format.name}}}"
+    )
+
+
+def _timestamp_text(source: DataSource) -> str:
+    if source.timestamp_column is None:
+        return "Optional.empty"
+    return f"Optional[TimestampColumn{{column={quote(source.timestamp_column)}, format={source.timestamp_format}}}]"
+
+
+def _schema_change(existing: DataSource, replacement: DataSource) -> str:
+    """The schema part of the check: a column of the old schema must be in the new one with the same
+    name, type and namespace at the same index within its namespace; the key columns must all match
+    (ksqlDB's LogicalSchema.compatibleSchema)."""
+
+    def placed(source: DataSource, keys: bool) -> list[tuple[int, Any]]:
+        columns = [c for c in source.schema if c.is_key == keys]
+        return list(enumerate((c.name, c.type, c.namespace) for c in columns))
+
+    def described(placed_column: tuple[int, Any]) -> str:
+        name, sql_type, namespace = placed_column[1]
+        return f"{quote(name)} {format_type(sql_type)}{' KEY' if namespace is Namespace.KEY else ''}"
+
+    old_keys, new_keys = placed(existing, True), placed(replacement, True)
+    if old_keys != new_keys:
+        changed = [described(c) for c in old_keys if c not in new_keys]
+        reason = "Key columns must be identical. The following key columns are changed, missing or reordered: "
+    else:
+        new_values = set(placed(replacement, False))
+        changed = [described(c) for c in placed(existing, False) if c not in new_values]
+        reason = "The following columns are changed, missing or reordered: "
+        if not changed:
+            return ""
+    return (
+        f"DataSource '{quote(existing.name)}' has schema = {existing.schema} which is not upgradeable to "
+        f"{replacement.schema}. ({reason}[{', '.join(changed)}])"
+    )

@@ -41,12 +41,18 @@ class TableFilterOperator(Operator):
     Args:
         predicate: the compiled WHERE expression.
         key_columns: the table's key columns.
+        predicate_sql: the WHERE clause's text. A checkpoint taken under another predicate (the query
+            was replaced by CREATE OR REPLACE with a new WHERE) is not restored: which keys pass is
+            the old predicate's answer. ksqlDB decides a key's delete by the new predicate applied to
+            the key's previous row; without those rows here, no key counts as passing, which is the
+            same answer when the new predicate refuses the previous rows.
     """
 
     kind = "table_filter"
 
-    def __init__(self, predicate: Evaluator, key_columns: Sequence[str]) -> None:
+    def __init__(self, predicate: Evaluator, key_columns: Sequence[str], *, predicate_sql: str = "") -> None:
         self.predicate = predicate
+        self.predicate_sql = predicate_sql
         self.key_columns = list(key_columns)
         self.index: KeyIndex | None = None
         self.passing = SlotColumn(pa.bool_())
@@ -94,10 +100,16 @@ class TableFilterOperator(Operator):
     def snapshot(self) -> bytes | None:
         if self.index is None:
             return pack({})
-        return pack({"keys": self.index.to_arrow(), "passing": pa.table({"passing": self.passing.to_arrow()})})
+        passing = pa.table({"passing": self.passing.to_arrow()})
+        passing = passing.replace_schema_metadata({"predicate": self.predicate_sql})
+        return pack({"keys": self.index.to_arrow(), "passing": passing})
 
     def restore(self, state: bytes) -> None:
         sections = unpack(state)
+        metadata = (sections["passing"].schema.metadata or {}) if sections else {}
+        written_under = metadata.get(b"predicate")
+        if written_under is not None and written_under.decode() != self.predicate_sql:
+            sections = {}  # another WHERE's verdicts
         if not sections:
             self.index = None
             self.passing = SlotColumn(pa.bool_())

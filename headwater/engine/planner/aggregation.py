@@ -384,6 +384,9 @@ def plan_aggregation(
         window,
         query.emit is ast.EmitMode.FINAL,
         tuple(format_expression(e) for e in groups_raw),
+        _required_columns(
+            selects, normalize(query.where) if query.where is not None else None, groups, having, registry
+        ),
     )
 
     # -- the projection -------------------------------------------------------------------------------
@@ -492,6 +495,38 @@ def _where(where: pe.Expression, scope: Scope, bind: Binder, *, windowed: bool =
             f"{_sql(where)} ({format_type(predicate.type)}) instead."
         )
     return predicate, _sql(where)
+
+
+def _required_columns(
+    selects: list[pe.Expression],
+    where: pe.Expression | None,
+    groups: list[pe.Expression],
+    having: pe.Expression | None,
+    registry: Any,
+) -> tuple[str, ...]:
+    """The input columns the aggregation query reads, in ksqlDB's order of discovery (its aggregate
+    analysis visits SELECT, WHERE, GROUP BY, then HAVING; COUNT(*) reads ROWTIME). Window bounds
+    are the aggregation's, not its input's."""
+    found: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, pe.FunctionCall) and registry.aggregate(node.name) is not None:
+            node = _with_default_argument(node)
+            for argument in node.args:
+                visit(argument)
+            return
+        if isinstance(node, pe.ColumnRef):
+            name = node.name if node.source is None else f"{node.source}_{node.name}"
+            if node.name not in WINDOW_COLUMNS and name not in found:
+                found.append(name)
+            return
+        for child in pe.iter_children(node):
+            if isinstance(child, pe.Node):
+                visit(child)
+
+    for expression in [*selects, *([where] if where is not None else []), *groups, *([having] if having else [])]:
+        visit(expression)
+    return tuple(found)
 
 
 def _joined_names(expression: pe.Expression) -> pe.Expression:

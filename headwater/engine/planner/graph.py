@@ -83,8 +83,23 @@ class OperatorGraph:
         return out
 
     def checkpoint_ids(self) -> list[tuple[str, Operator]]:
-        """(id, operator) for every operator: the id names its snapshot in a checkpoint."""
-        return [(f"{index}-{operator.kind}", operator) for index, operator in enumerate(self.operators)]
+        """(id, operator) for every operator: the id names its snapshot in a checkpoint. It is the
+        operator's kind and its rank among the operators of that kind (``aggregate-0``), so that a
+        query replaced by CREATE OR REPLACE with a WHERE or a projection added or removed finds its
+        aggregation's state again (ksqlDB names state stores by their place in the query, not by
+        position among every step)."""
+        seen: dict[str, int] = {}
+        ids = []
+        for operator in self.operators:
+            rank = seen.get(operator.kind, 0)
+            seen[operator.kind] = rank + 1
+            ids.append((f"{operator.kind}-{rank}", operator))
+        return ids
+
+    def legacy_checkpoint_ids(self) -> list[str]:
+        """The ids checkpoints written before :meth:`checkpoint_ids` changed used (``{position}-{kind}``),
+        in the same order, to restore such a checkpoint."""
+        return [f"{index}-{operator.kind}" for index, operator in enumerate(self.operators)]
 
     def find(self, kind: type[Operator]) -> Operator | None:
         """The first operator of class ``kind`` (a push query's LIMIT)."""

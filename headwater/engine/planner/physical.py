@@ -242,7 +242,9 @@ def _table_source(node: TableSourceNode, ctx: LoweringContext) -> Operator:
 
 
 def _table_filter(node: TableFilterNode, ctx: LoweringContext) -> Operator:
-    return TableFilterOperator(_compile(node.predicate, ctx, "filter"), node.key_columns)
+    return TableFilterOperator(
+        _compile(node.predicate, ctx, "filter"), node.key_columns, predicate_sql=node.predicate_sql
+    )
 
 
 def _join_side(

@@ -99,6 +99,9 @@ class AggregateNode(PlanNode):
         window: the WINDOW clause, or None.
         emit_final: EMIT FINAL (only with a window).
         keys_sql: the GROUP BY expressions as SQL (EXPLAIN).
+        required_columns: the input columns the query reads (SELECT, aggregate arguments with
+            COUNT(*) reading ROWTIME, WHERE, GROUP BY, HAVING; first use first): what ksqlDB calls
+            the aggregation's "columns not part of aggregate", which a query upgrade may not change.
     """
 
     kind = "aggregate"
@@ -109,6 +112,7 @@ class AggregateNode(PlanNode):
     window: WindowPlan | None = None
     emit_final: bool = False
     keys_sql: tuple[str, ...] = ()
+    required_columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.keys:

@@ -141,7 +141,10 @@ class PersistentQuery:
         self._offsets = positions
         if checkpoint is not None:
             self._epoch = checkpoint.epoch
-            for key, operator in self.graph.checkpoint_ids():
+            # a checkpoint written before state ids were "kind-rank" names states "position-kind"
+            legacy = bool(checkpoint.state) and all(k[:1].isdigit() for k in checkpoint.state)
+            ids = self.graph.legacy_checkpoint_ids() if legacy else [k for k, _ in self.graph.checkpoint_ids()]
+            for key, operator in zip(ids, self.graph.operators):
                 state = checkpoint.state.get(key)
                 if state is not None:
                     operator.restore(state)

@@ -87,16 +87,29 @@ def _columns(
                 raise PlanError(
                     f"Invalid type for HEADERS column: expected {format_type(HEADERS_TYPE)}, got {format_type(sql_type)}"
                 )
+            _check_header_column(columns, None)
             columns.append(Column(element.name, sql_type, Namespace.HEADERS))
         elif constraint is ast.ColumnConstraint.HEADER:
             if sql_type != t.BYTES:
                 raise PlanError(
                     f"Invalid type for HEADER('{element.header_key}') column: expected BYTES, got {format_type(sql_type)}"
                 )
+            _check_header_column(columns, element.header_key)
             columns.append(Column(element.name, sql_type, Namespace.HEADERS, element.header_key))
         else:
             columns.append(Column(element.name, sql_type))
     return LogicalSchema(tuple(columns)).ordered()
+
+
+def _check_header_column(columns: list[Column], key: str | None) -> None:
+    """A schema holds one HEADERS column and nothing else from the headers, or HEADER('k') columns
+    with distinct keys (ksqlDB's LogicalSchema builder)."""
+    headers = [c for c in columns if c.namespace is Namespace.HEADERS]
+    if any(c.header_key is None for c in headers):
+        raise PlanError("Schema already contains a HEADERS column.")
+    taken = [c.header_key for c in headers if key is None or c.header_key == key]
+    if taken:
+        raise PlanError(f"Schema already contains a HEADER('{taken[0]}') column.")
 
 
 def build_formats(
@@ -284,22 +297,33 @@ def drop_source(ctx: StatementContext, stmt: ast.DropStream | ast.DropTable) -> 
         raise PlanError(f"{kind.title} {stmt.name} does not exist.")
     if stmt.delete_topic and source.is_source:
         raise PlanError(f"Cannot delete topic for read-only source: {source.name}")
+    # ksqlDB's rules (EngineContext.executeDdl): INSERT INTO queries reading or writing the source
+    # block the drop; then sources made from it by CREATE ... AS SELECT; its own CREATE ... AS SELECT
+    # query is terminated with it
     users = ctx.engine.queries_using(source.name)
-    if users:
-        readers = [q.query_id for q in users if source.name in [s.name for s in q.sources]]
-        writers = [q.query_id for q in users if q.sink.name == source.name]
-        parts = []
-        if readers:
-            parts.append("The following queries read from this source: [" + ", ".join(readers) + "].")
-        if writers:
-            parts.append("The following queries write into this source: [" + ", ".join(writers) + "].")
+    creates = ("CSAS_", "CTAS_")
+    inserts = [q for q in users if not q.query_id.startswith(creates)]
+    if inserts:
+        readers = sorted(q.query_id for q in inserts if source.name in [s.name for s in q.sources])
+        writers = sorted(q.query_id for q in inserts if q.sink.name == source.name)
         raise PlanError(
             f"Cannot drop {source.name}.\n"
-            + "\n".join(parts)
-            + "\nYou need to terminate them before dropping "
-            f"{source.name}."
+            f"The following queries read from this source: [{', '.join(readers)}].\n"
+            f"The following queries write into this source: [{', '.join(writers)}].\n"
+            f"You need to terminate them before dropping {source.name}."
+        )
+    derived = sorted(
+        {q.sink.name for q in users if q.query_id.startswith(creates) and q.sink.name != source.name}
+    )
+    if derived:
+        raise PlanError(
+            f"Cannot drop {source.name}.\n"
+            f"The following streams and/or tables read from this source: [{', '.join(derived)}].\n"
+            f"You need to drop them before dropping {source.name}."
         )
     ctx.engine.record(ctx, stmt)
+    for query in users:  # the query that created the source
+        ctx.engine.terminate_query(query.query_id)
     ctx.catalog.remove_source(source.name)
     if stmt.delete_topic and ctx.engine.log.has_topic(source.topic):
         ctx.engine.log.delete_topic(source.topic)

@@ -18,6 +18,7 @@ from headwater.engine.catalog import DataSource, SourceType
 from headwater.engine.entities import Entity
 from headwater.engine.planner.builder import BuiltQuery, QueryBuilder
 from headwater.engine.planner.logical import PlanNode, RepartitionNode, SinkNode
+from headwater.engine.planner.upgrade import check_upgrade
 from headwater.engine.schema import quote
 from headwater.engine.serde import SourceSerde
 from headwater.engine.statements.context import StatementContext
@@ -183,6 +184,8 @@ def plan_create_as_select(
         replaced.query_id if replaced is not None else ctx.engine.peek_query_id(f"{prefix}_{stmt.name.upper()}_")
     )
     plan = _sink_plan(built.plan, sink, built.key_columns)
+    if replaced is not None:
+        check_upgrade(replaced.plan, plan)
     return PlannedQuery(query_id, plan, built.all_sources, sink, partitions, creates_sink=True)
 
 
