@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +12,9 @@ import orjson
 import pyarrow as pa
 import pytest
 
+from headwater.repl.testing import HEADWATER_COMMAND as HEADWATER
+from headwater.repl.testing import start_server, stop_server
 from headwater.storage import EventLog, TopicConfig
-
-HEADWATER = Path(sys.executable).parent / "headwater"
 
 
 @dataclass(frozen=True)
@@ -107,58 +106,6 @@ class Server:
 
     url: str
     data_dir: Path
-
-
-def _announced(output: str) -> str | None:
-    """The URL of the server's whole "listening on URL" line in ``output``, if it is there."""
-    for line in output.splitlines(keepends=True):
-        if "listening on " in line and line.endswith("\n"):
-            return line.split("listening on ", 1)[1].split()[0]
-    return None
-
-
-def start_server(data_dir: Path, cwd: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``headwater server`` on 127.0.0.1, port 0; return the process and the URL it announced
-    (polled with a timeout).
-
-    The server's output goes to a file beside its data directory, not a pipe: nobody reads a pipe once
-    the server runs, and a server whose pipe filled up (warnings on a busy machine) would block on its
-    next log line, in the middle of a request. Lines before the announcement are skipped.
-    """
-    import time
-
-    environment = {k: v for k, v in os.environ.items() if k != "HEADWATER_DATA_DIR"}
-    log_path = data_dir.parent / f"{data_dir.name}-server.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(HEADWATER), "--data-dir", str(data_dir), "server", "--listen", "127.0.0.1:0", *extra],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=cwd,
-            env=environment,
-        )
-    deadline = time.monotonic() + 60
-    while True:
-        output = log_path.read_text(errors="replace")
-        url = _announced(output)
-        if url is not None:
-            return process, url
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait(timeout=30)
-            raise AssertionError(f"the server did not start: {output}")
-        time.sleep(0.05)
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, so the server closes its engine cleanly; SIGKILL if it does not stop in time."""
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=30)
 
 
 @pytest.fixture
