@@ -8,7 +8,8 @@ server over HTTP, and runs ksqlDB's KsqlTester SQL scripts too.
 
 Modules, in the order a case flows through them:
 
-- :mod:`~.jsonc`, :mod:`~.loader`, :mod:`~.model`: reading files and expanding format/config matrices;
+- :mod:`~.jsonc`, :mod:`~.case_files`, :mod:`~.loader`, :mod:`~.model`: reading files (what QTT and RQTT
+  files share is in case_files) and expanding format/config matrices;
 - :mod:`~.skips`: the only cases not run (AVRO, PROTOBUF, JSON_SR, schema registry);
 - :mod:`~.executor`, :mod:`~.engine_io`, :mod:`~.serde`, :mod:`~.functions`: running a case on a fresh
   engine, with ksqlDB's test-only functions, producing and reading records as the harness does;

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from headwater.conformance.case_files import LoadResult
 from headwater.conformance.executor import Mode, run_case
-from headwater.conformance.loader import LoadResult, load_paths
+from headwater.conformance.loader import load_paths
 from headwater.conformance.model import TestCase
 from headwater.conformance.pool import run_cases
 from headwater.conformance.rest_model import RestTestCase
@@ -101,7 +102,7 @@ def run_qtt(
     *,
     pattern: str | None = None,
     on_result: Callable[[CaseResult], None] | None = None,
-    loaded: LoadResult | None = None,
+    loaded: LoadResult[TestCase] | None = None,
 ) -> list[CaseResult]:
     """Run the QTT cases under ``paths`` and return one result per expanded case, in corpus order.
 

@@ -8,14 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from headwater.conformance.case_files import FORMAT_REPLACE_ERROR, case_name
 from headwater.conformance.jsonc import TestFileError, load_jsonc, strip_comments
-from headwater.conformance.loader import (
-    FORMAT_REPLACE_ERROR,
-    case_name,
-    expand_test_object,
-    load_paths,
-    load_test_file,
-)
+from headwater.conformance.loader import expand_test_object, load_paths, load_test_file
 from headwater.conformance.model import HeaderSpec, WindowType
 
 STREAM = "CREATE STREAM S (K STRING KEY, A INT) WITH (kafka_topic='s', value_format='{FORMAT}');"

@@ -131,3 +131,19 @@ def test_the_public_corpus_loads(tmp_path: Path) -> None:
     assert loaded.file_errors == {}
     assert len(loaded.cases) >= 300
     assert len({c.name for c in loaded.cases}) == len(loaded.cases)
+
+
+def test_records_and_topics_are_read_as_qtt_reads_them() -> None:
+    # one reader for both harnesses: the same checks, the same messages naming file, test and field
+    from headwater.conformance.loader import expand_test_object
+
+    bad_window = {"topic": "s", "key": 1, "value": {"V": 1}, "window": {"start": 0, "end": 10, "type": "DAY"}}
+    qtt = {"name": "t", "statements": [CREATE.replace("{FORMAT}", "JSON")], "inputs": [bad_window]}
+    with pytest.raises(TestFileError) as rest_error:
+        expand_rest_test_object("f.json", _test(inputs=[bad_window]))
+    with pytest.raises(TestFileError) as qtt_error:
+        expand_test_object("f.json", qtt)
+    assert str(rest_error.value) == str(qtt_error.value)
+    assert str(qtt_error.value) == "f.json, test 't', inputs[0].window.type: must be TIME or SESSION, not 'DAY'"
+    [case] = expand_rest_test_object("f.json", _test(topics=[{"name": "test_topic"}], enabled="false"))
+    assert case.topics[0].partitions == 1 and case.topics[0].replicas == 1 and not case.enabled
