@@ -332,9 +332,7 @@ class PartitionLog:
             dst.flush()
             if self._durable():
                 os.fsync(dst.fileno())
-        for index in (segment.offset_index, segment.time_index):
-            index.path.unlink(missing_ok=True)
-        os.replace(tmp, segment.path)
+        segment.install_file(tmp)
         if self._durable():
             fsync_directory(self.directory)
         reopened = self._open_segment(segment.base_offset)

@@ -71,6 +71,20 @@ _LATER_STATISTICS = ("next_offset", "data_end", "record_count", "batch_count", "
                      "min_timestamp", "max_timestamp", "first_timestamp")
 
 
+@contextlib.contextmanager
+def _temp_file(path: Path, *, durable: bool) -> Iterator[tuple[Path, int]]:
+    """A new file beside ``path`` (its temp name) and a descriptor to write it: fsynced when the block
+    ends normally and ``durable``, closed in any case. The caller renames it into place."""
+    tmp = temp_path(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        yield tmp, fd
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @dataclass(frozen=True, slots=True)
 class ScanOutcome:
     """Where a scan over a segment's messages stopped.
@@ -134,17 +148,9 @@ class Segment:
         """Write a new empty segment (magic + schema) under a temp name and rename it into place."""
         segment = cls(directory, base_offset, index_interval_bytes)
         header = MAGIC + schema.serialize().to_pybytes()
-        tmp = temp_path(segment.path)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
+        with _temp_file(segment.path, durable=durable) as (tmp, fd):
             write_all(fd, header)
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        for index in (segment.offset_index, segment.time_index):
-            index.path.unlink(missing_ok=True)
-        os.replace(tmp, segment.path)
+        segment.install_file(tmp)
         if durable:
             fsync_directory(directory)
         segment.schema = schema
@@ -253,9 +259,7 @@ class Segment:
         segment.schema = schema
         header = MAGIC + schema.serialize().to_pybytes()
         segment.header_end = segment.data_end = len(header)
-        tmp = temp_path(segment.path)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
+        with _temp_file(segment.path, durable=durable) as (tmp, fd):
             write_all(fd, header)
             for batch in batches:
                 payload = batch.serialize()
@@ -268,13 +272,7 @@ class Segment:
                 raise CorruptSegmentError(f"Segment {segment.path} could not be sealed: the IPC replay disagrees",
                                           path=str(segment.path))
             write_all(fd, footer)
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        for index in (segment.offset_index, segment.time_index):
-            index.path.unlink(missing_ok=True)
-        os.replace(tmp, segment.path)
+        segment.install_file(tmp)
         segment.write_indexes(durable=durable)
         if durable:
             fsync_directory(directory)
@@ -593,14 +591,10 @@ class Segment:
         """Replace the file with magic, schema and the re-serialized batches (same data, pyarrow's bytes)."""
         batches = list(self.iter_batches())
         self.close_writer()
-        tmp = temp_path(self.path)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
+        with _temp_file(self.path, durable=False) as (tmp, fd):
             write_all(fd, MAGIC + self.schema.serialize().to_pybytes())
             for batch in batches:
                 write_all(fd, batch.serialize())
-        finally:
-            os.close(fd)
         os.replace(tmp, self.path)
         buffer = self._map()
         reader = pa.BufferReader(buffer)
@@ -608,6 +602,16 @@ class Segment:
         pa.ipc.read_message(reader)
         self.header_end = reader.tell()
         self._scan_and_index(buffer)
+
+    def install_file(self, replacement: Path) -> None:
+        """Rename ``replacement`` over this segment's file, removing the old index files first.
+
+        A crash in between leaves a segment with missing indexes (rebuilt on recovery), never one with
+        another file's index entries.
+        """
+        for index in (self.offset_index, self.time_index):
+            index.path.unlink(missing_ok=True)
+        os.replace(replacement, self.path)
 
     def write_indexes(self, *, durable: bool) -> None:
         """Write both index files from memory (atomic), e.g. after a scan found them stale."""
