@@ -23,6 +23,10 @@ What :meth:`Client.sql` returns depends on the (last) statement:
 * ``SELECT ... EMIT CHANGES`` or PRINT: the engine's ``QueryStream`` (iterate it; ``close()`` it);
 * ``EXPLAIN`` of a historical SELECT: its explanation as a string;
 * any other statement: the engine's entity (``to_json()`` gives ksqlDB's REST shape).
+
+``SET 'name' = 'value'`` and ``UNSET 'name'`` hold for the client's later statements, as they do in the
+shell (``hw.sql("SET 'auto.offset.reset' = 'earliest';")`` makes later push queries start at the
+beginning).
 """
 
 from __future__ import annotations
@@ -76,6 +80,8 @@ class Client:
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
+        self.properties: dict[str, Any] = {}
+        """Session properties from SET/UNSET, applied to every later statement (as the shell keeps them)."""
 
     # -- statements ----------------------------------------------------------------------------------------
     def sql(self, text: str, properties: Mapping[str, Any] | None = None) -> Any:
@@ -98,7 +104,8 @@ class Client:
     def _run(self, statement_text: str, properties: Mapping[str, Any] | None) -> Any:
         from headwater import parser
 
-        config = engine_config(self.engine, dict(properties or {}))
+        properties = {**self.properties, **(properties or {})}
+        config = engine_config(self.engine, properties)
         try:
             statement = parser.parse_statement(statement_text, variables=dict(self.engine.variables) or None)
         except ParseError:
@@ -112,15 +119,19 @@ class Client:
             if inner.query.emit is None:
                 return explain_select(self.engine, inner.text or statement_text, inner.query, config)
         if isinstance(statement, (ast.SelectStatement, ast.PrintTopic)):
-            return self.engine.stream(statement_text, properties=dict(properties or {}))
-        (entity,) = self.engine.execute(statement_text, properties=dict(properties or {}))
+            return self.engine.stream(statement_text, properties=properties)
+        (entity,) = self.engine.execute(statement_text, properties=properties)
+        if isinstance(statement, ast.SetProperty):
+            self.properties[statement.name] = statement.value
+        elif isinstance(statement, ast.UnsetProperty):
+            self.properties.pop(statement.name, None)
         return entity
 
     def explain(self, text: str, properties: Mapping[str, Any] | None = None) -> str:
         """What a historical SELECT reads and how DuckDB runs it (segments selected, SQL, plan)."""
         from headwater import parser
 
-        config = engine_config(self.engine, dict(properties or {}))
+        config = engine_config(self.engine, {**self.properties, **(properties or {})})
         try:
             statement = parser.parse_statement(text, variables=dict(self.engine.variables) or None)
         except ParseError:
