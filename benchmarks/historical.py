@@ -48,6 +48,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from benchmarks.machine import cpu_model
 from headwater.engine import Engine
 from headwater.engine.historical import HistoricalResult, run_select
 from headwater.storage import TopicConfig
@@ -204,14 +205,7 @@ def _close(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
 
 
 def machine() -> dict[str, str]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
     return {"nproc": str(os.cpu_count()), "cpu": cpu, "python": platform.python_version(),
             "pyarrow": pa.__version__, "duckdb": duckdb.__version__, "load_average": load}

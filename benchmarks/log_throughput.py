@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from benchmarks.machine import cpu_model
 from headwater.storage import EventLog, TopicConfig
 
 HERE = Path(__file__).resolve().parent
@@ -269,14 +270,7 @@ def ratios(runs: list[Measurement]) -> list[Ratio]:
 
 
 def machine() -> dict[str, str]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return {"nproc": str(os.cpu_count()), "cpu": cpu, "python": platform.python_version(),
             "pyarrow": pa.__version__, "platform": platform.platform()}
 
