@@ -20,42 +20,36 @@ increasing_pairs = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**
 ).map(lambda ab: list(zip(ab[0], ab[1])))
 
 
+@pytest.mark.parametrize(
+    ("index_class", "entry_class", "file_name"),
+    [
+        pytest.param(OffsetIndex, OffsetPosition, "x.index", id="offset"),
+        pytest.param(TimeIndex, TimestampOffset, "x.timeindex", id="time"),
+    ],
+)
 @settings(max_examples=150, deadline=None)
 @given(increasing_pairs, st.lists(st.integers(-5, 10**6 + 5), min_size=1, max_size=50))
-def test_offset_index_lookup_matches_sorted_list(entries: list[tuple[int, int]], targets: list[int]) -> None:
+def test_index_lookup_matches_sorted_list(
+    index_class: type[OffsetIndex] | type[TimeIndex],
+    entry_class: type[OffsetPosition] | type[TimestampOffset],
+    file_name: str,
+    entries: list[tuple[int, int]],
+    targets: list[int],
+) -> None:
+    """Both indexes map a key (offset, timestamp) to the last entry at or before it, live and reloaded."""
     with tempfile.TemporaryDirectory() as tmp:
-        index = OffsetIndex(Path(tmp) / "x.index")
-        for offset, position in entries:
-            index.append(offset, position)
+        index = index_class(Path(tmp) / file_name)
+        for key, value in entries:
+            index.append(key, value)
         index.close()
         if not entries:
             index.write_file()
-        reloaded = OffsetIndex.load(index.path)
+        reloaded = index_class.load(index.path)
         assert reloaded is not None
-        keys = [o for o, _ in entries]
+        keys = [key for key, _ in entries]
         for target in targets:
             i = bisect.bisect_right(keys, target) - 1
-            expected = OffsetPosition(*entries[i]) if i >= 0 else None
-            assert index.lookup(target) == expected
-            assert reloaded.lookup(target) == expected
-
-
-@settings(max_examples=150, deadline=None)
-@given(increasing_pairs, st.lists(st.integers(-5, 10**6 + 5), min_size=1, max_size=50))
-def test_time_index_lookup_matches_sorted_list(entries: list[tuple[int, int]], targets: list[int]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        index = TimeIndex(Path(tmp) / "x.timeindex")
-        for timestamp, offset in entries:
-            index.append(timestamp, offset)
-        index.close()
-        if not entries:
-            index.write_file()
-        reloaded = TimeIndex.load(index.path)
-        assert reloaded is not None
-        keys = [t for t, _ in entries]
-        for target in targets:
-            i = bisect.bisect_right(keys, target) - 1
-            expected = TimestampOffset(*entries[i]) if i >= 0 else None
+            expected = entry_class(*entries[i]) if i >= 0 else None
             assert index.lookup(target) == expected
             assert reloaded.lookup(target) == expected
 
