@@ -9,11 +9,21 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from headwater.storage import OFFSET, EventLog, OffsetOutOfRangeError, TopicConfig
+from headwater.storage import OFFSET, EventLog, OffsetOutOfRangeError, Topic, TopicConfig
 
 
 def _active_path(log: EventLog, name: str = "orders") -> Path:
     return log.topic(name).segments()[-1].path
+
+
+def _orders_in_small_segments(log: EventLog, schema: pa.Schema, make_orders: Any, *, batches: int,
+                              **batch_options: Any) -> Topic:
+    """An ``orders`` topic with 4 KiB segments and ``batches`` batches of ten orders (ids 0, 1, ...), so
+    that it spans several segments."""
+    topic = log.create_topic("orders", TopicConfig(segment_bytes=4096), schema=schema)
+    for i in range(batches):
+        topic.append(make_orders(i * 10, 10, **batch_options))
+    return topic
 
 
 @pytest.mark.parametrize("cut", [1, 7, 8, 100, -1])
@@ -82,9 +92,7 @@ def test_a_torn_write_inside_an_append_is_invisible_then_recovered(log_dir: Path
 def test_unsealed_older_segment_is_sealed_and_missing_indexes_rebuilt(log_dir: Path, orders_schema: pa.Schema,
                                                                       make_orders: Any) -> None:
     log = EventLog.open(log_dir)
-    topic = log.create_topic("orders", TopicConfig(segment_bytes=4096), schema=orders_schema)
-    for i in range(12):
-        topic.append(make_orders(i * 10, 10))
+    topic = _orders_in_small_segments(log, orders_schema, make_orders, batches=12)
     infos = topic.segments()
     expected = topic.partition(0).read(0).to_table()
     log.close()
@@ -114,9 +122,7 @@ def test_unsealed_older_segment_is_sealed_and_missing_indexes_rebuilt(log_dir: P
 def test_recovery_after_crash_between_seal_and_new_segment(log_dir: Path, orders_schema: pa.Schema,
                                                            make_orders: Any) -> None:
     log = EventLog.open(log_dir)
-    topic = log.create_topic("orders", TopicConfig(segment_bytes=4096), schema=orders_schema)
-    for i in range(8):
-        topic.append(make_orders(i * 10, 10))
+    topic = _orders_in_small_segments(log, orders_schema, make_orders, batches=8)
     last = topic.segments()[-1]
     log.close()
     # simulate: the newest segment got sealed but the process died before creating the next one
@@ -138,9 +144,7 @@ def test_recovery_after_crash_between_seal_and_new_segment(log_dir: Path, orders
 def test_truncate_to_inside_a_batch_and_across_segments(log_dir: Path, orders_schema: pa.Schema,
                                                         make_orders: Any) -> None:
     log = EventLog.open(log_dir)
-    topic = log.create_topic("orders", TopicConfig(segment_bytes=4096), schema=orders_schema)
-    for i in range(20):
-        topic.append(make_orders(i * 10, 10))
+    topic = _orders_in_small_segments(log, orders_schema, make_orders, batches=20)
     p = topic.partition(0)
     segments_before = len(p.segments())
     p.truncate_to(135)
@@ -168,9 +172,7 @@ def test_truncate_to_inside_a_batch_and_across_segments(log_dir: Path, orders_sc
 
 
 def test_truncate_below_start_is_refused(log: EventLog, orders_schema: pa.Schema, make_orders: Any) -> None:
-    topic = log.create_topic("orders", TopicConfig(segment_bytes=4096), schema=orders_schema)
-    for i in range(20):
-        topic.append(make_orders(i * 10, 10, timestamps=[0] * 10))
+    topic = _orders_in_small_segments(log, orders_schema, make_orders, batches=20, timestamps=[0] * 10)
     topic.update_config({"retention.ms": "1"})
     p = topic.partition(0)
     p.enforce_retention(now_ms=10_000)
