@@ -1,4 +1,4 @@
-"""Low-level file writing for segments: the IPC magic and markers, whole writes, and pyarrow sinks.
+"""Low-level file writing: the IPC magic and markers, whole writes, atomic small files, and pyarrow sinks.
 
 :class:`AppendSink` lets pyarrow's stream writer append a batch to a segment with one ``writev`` and
 no intermediate copy; :class:`CaptureSink` lets pyarrow's file writer produce a footer for batches that
@@ -8,11 +8,12 @@ are already on disk (see :mod:`headwater.storage.segment`).
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 __all__ = ["DISCARD_ALL", "EOS_MARKER", "IOV_MAX", "MAGIC", "TRAILER_MAGIC", "AppendSink", "CaptureSink",
-           "fsync_directory", "write_all"]
+           "fsync_directory", "write_all", "write_atomically"]
 
 MAGIC = b"ARROW1\x00\x00"
 EOS_MARKER = b"\xff\xff\xff\xff\x00\x00\x00\x00"
@@ -36,6 +37,23 @@ def fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temp file, fsync and rename: readers see old or new.
+
+    The temp name carries the process and thread, so concurrent writers never share one; it ends in
+    ``.tmp``, which recovery removes if a crash leaves it behind.
+    """
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        if durable:
+            os.fsync(f.fileno())
+    os.replace(tmp, path)
+    if durable:
+        fsync_directory(path.parent)
 
 
 class CaptureSink:

@@ -18,11 +18,11 @@ import contextlib
 import fcntl
 import json
 import os
-import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from headwater.storage.errors import InvalidConfigError, StorageError
+from headwater.storage.ipc_io import write_atomically
 from headwater.storage.names import group_file_name, validate_topic_name
 
 __all__ = ["ConsumerOffsets"]
@@ -89,17 +89,7 @@ class ConsumerOffsets:
                 "group": group,
                 "offsets": [{"topic": t, "partition": p, "offset": o} for (t, p), o in sorted(current.items())],
             }
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            with open(tmp, "w") as f:
-                json.dump(document, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-            fd = os.open(self.directory, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            write_atomically(path, json.dumps(document).encode())
 
     def fetch(self, group: str, topic: str, partition: int) -> int | None:
         """The committed next-offset of ``group`` for ``topic``/``partition``, or None if never committed."""

@@ -49,6 +49,7 @@ from headwater.storage.columns import (
 )
 from headwater.storage.config import TopicConfig
 from headwater.storage.errors import InvalidConfigError, RecordBatchError, StorageError, TopicNotFoundError
+from headwater.storage.ipc_io import write_atomically
 from headwater.storage.murmur2 import assign_partitions
 from headwater.storage.names import SCHEMA_FILE, TOPIC_CONFIG_FILE, partition_dir, validate_topic_name
 from headwater.storage.partition import PartitionLog
@@ -58,23 +59,6 @@ __all__ = ["Topic"]
 
 _FORMAT = 1
 _TOPIC_LOCK_FILE = "topic.lock"
-
-
-def _write_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Write ``data`` to ``path`` through a temp file, fsync and rename: readers see old or new."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        if durable:
-            os.fsync(f.fileno())
-    os.replace(tmp, path)
-    if durable:
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _check_metadata(metadata: Mapping[str, Any]) -> dict[str, str]:
@@ -117,7 +101,7 @@ class Topic:
         directory.mkdir(parents=True)
         stored = raw_stored_schema() if schema is None else typed_stored_schema(schema)
         if schema is not None:
-            _write_atomically(directory / SCHEMA_FILE, schema.serialize().to_pybytes(), durable=False)
+            write_atomically(directory / SCHEMA_FILE, schema.serialize().to_pybytes(), durable=False)
         cls._write_config(directory, name, config, schema is None, meta, durable=False)
         for p in range(config.partitions):
             PartitionLog.initialize(partition_dir(directory, p), stored, config)
@@ -127,7 +111,7 @@ class Topic:
                       durable: bool = True) -> None:
         document = {"format": _FORMAT, "name": name, "kind": "raw" if raw else "typed",
                     "config": config.to_properties(), "metadata": metadata}
-        _write_atomically(directory / TOPIC_CONFIG_FILE, json.dumps(document, indent=2, sort_keys=True).encode(),
+        write_atomically(directory / TOPIC_CONFIG_FILE, json.dumps(document, indent=2, sort_keys=True).encode(),
                           durable=durable)
 
     @classmethod
@@ -383,7 +367,7 @@ class Topic:
         for p in partitions:
             p.acquire_writer()
         with self._state_lock():
-            _write_atomically(self.directory / SCHEMA_FILE, new_schema.serialize().to_pybytes())
+            write_atomically(self.directory / SCHEMA_FILE, new_schema.serialize().to_pybytes())
             self._user_schema = new_schema
             self._stored = stored
             self._preparer = AppendPreparer(stored, raw=False)
