@@ -44,8 +44,8 @@ from headwater.engine.casts.java_text import (
 )
 from headwater.engine.casts.text import bigdecimal_error, decode_java_base64
 from headwater.engine.formats.assembly import BatchAssembly
-from headwater.engine.formats.base import Columns, DecodeResult, EncodeResult, as_binary
-from headwater.engine.formats.encoding import column_arrays, null_record_mask, row_count
+from headwater.engine.formats.base import Columns, DecodeResult, as_binary
+from headwater.engine.formats.encoding import ColumnEncoder
 from headwater.engine.formats.json_decode import SMALL_BATCH, binary_offsets
 from headwater.engine.formats.json_rows import CoercionFailure, ensure_fit
 from headwater.engine.types import to_arrow
@@ -444,23 +444,16 @@ def _quote(text: pa.Array, *, first: bool, delimiter: str) -> pa.Array:
     return pc.if_else(needs, quoted, text)
 
 
-class DelimitedEncoder:
+class DelimitedEncoder(ColumnEncoder):
     """Encodes columns as ksqlDB's DELIMITED serializer writes them."""
 
     def __init__(self, columns: Columns, *, delimiter: str = ",") -> None:
-        self._columns = tuple(columns)
+        super().__init__(columns)
         self._delimiter = delimiter
 
-    def encode(
-        self,
-        columns: pa.Table | pa.RecordBatch | Sequence[pa.Array | pa.ChunkedArray],
-        *,
-        null_record: np.ndarray | pa.Array | None = None,
-    ) -> EncodeResult:
-        arrays = column_arrays(columns, self._columns)
-        n = row_count(columns, arrays, null_record)
+    def _encode_rows(self, arrays: list[pa.Array], n: int) -> tuple[pa.Array, np.ndarray | None]:
         if not self._columns:
-            return EncodeResult(pa.nulls(n, pa.binary()), ())
+            return pa.nulls(n, pa.binary()), None
         texts = []
         for position, (array, (_, sql_type)) in enumerate(zip(arrays, self._columns)):
             text = field_text(array, sql_type)
@@ -468,7 +461,4 @@ class DelimitedEncoder:
         line = pc.binary_join_element_wise(
             *texts, self._delimiter, null_handling="replace", null_replacement=""
         )
-        nulls = null_record_mask(null_record, n)
-        if nulls.any():
-            line = pc.if_else(pa.array(nulls), pa.scalar(None, pa.string()), line)
-        return EncodeResult(line.cast(pa.binary()), ())
+        return line, None

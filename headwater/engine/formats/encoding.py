@@ -1,4 +1,5 @@
-"""Helpers shared by the encoders: the input columns as arrays, the null-record mask."""
+"""What the encoders share: the input columns as arrays, the null-record mask, and :class:`ColumnEncoder`,
+the base that turns them into serialised rows with null records written as null bytes."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.engine.formats.base import Columns
+from headwater.engine.formats.base import Columns, EncodeResult
 from headwater.engine.types import to_arrow
 from headwater.errors import PlanError
 
-__all__ = ["column_arrays", "null_record_mask", "row_count"]
+__all__ = ["ColumnEncoder", "column_arrays", "null_record_mask", "row_count"]
 
 
 def column_arrays(
@@ -61,3 +62,36 @@ def row_count(
     if arrays:
         return len(arrays[0])
     return 0 if null_record is None else len(null_record)
+
+
+class ColumnEncoder:
+    """Base of the encoders of declared columns (an :class:`~headwater.engine.formats.base.Encoder`).
+
+    :meth:`encode` matches the given columns to the declared ones and writes every null record as null
+    bytes; a subclass says only how rows become bytes (:meth:`_encode_rows`), so the formats cannot
+    differ in how they treat their input or null records.
+    """
+
+    def __init__(self, columns: Columns) -> None:
+        self._columns = tuple(columns)
+
+    def encode(
+        self,
+        columns: pa.Table | pa.RecordBatch | Sequence[pa.Array | pa.ChunkedArray],
+        *,
+        null_record: np.ndarray | pa.Array | None = None,
+    ) -> EncodeResult:
+        arrays = column_arrays(columns, self._columns)
+        n = row_count(columns, arrays, null_record)
+        data, null_rows = self._encode_rows(arrays, n)
+        nulls = null_record_mask(null_record, n)
+        if null_rows is not None:
+            nulls = nulls | null_rows
+        if nulls.any():
+            data = pc.if_else(pa.array(nulls), pa.scalar(None, data.type), data)
+        return EncodeResult(data.cast(pa.binary()), ())
+
+    def _encode_rows(self, arrays: list[pa.Array], n: int) -> tuple[pa.Array, np.ndarray | None]:
+        """The ``n`` rows of ``arrays`` (one per declared column) serialised as text or bytes, and which
+        rows must be null besides the null records (None: no others)."""
+        raise NotImplementedError

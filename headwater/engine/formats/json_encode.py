@@ -27,8 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from headwater.engine.casts.java_text import java_decimal_text, java_double_text
-from headwater.engine.formats.base import Columns, EncodeResult
-from headwater.engine.formats.encoding import column_arrays, null_record_mask, row_count
+from headwater.engine.formats.base import Columns
+from headwater.engine.formats.encoding import ColumnEncoder
 from headwater.engine.formats.json_decode import binary_offsets
 from headwater.engine.formats.json_rows import json_string_literal
 from headwater.parser import types as t
@@ -127,26 +127,14 @@ def object_text(arrays: Sequence[pa.Array], fields: Sequence[tuple[str, t.SqlTyp
     return pc.binary_join_element_wise(body, "}", "")
 
 
-class JsonEncoder:
+class JsonEncoder(ColumnEncoder):
     """Encodes columns as ksqlDB's JSON serializer writes them (see the module docstring)."""
 
     def __init__(self, columns: Columns, *, unwrapped: bool) -> None:
-        self._columns = tuple(columns)
+        super().__init__(columns)
         self._unwrapped = unwrapped
 
-    def encode(
-        self,
-        columns: pa.Table | pa.RecordBatch | Sequence[pa.Array | pa.ChunkedArray],
-        *,
-        null_record: np.ndarray | pa.Array | None = None,
-    ) -> EncodeResult:
-        arrays = column_arrays(columns, self._columns)
-        n = row_count(columns, arrays, null_record)
+    def _encode_rows(self, arrays: list[pa.Array], n: int) -> tuple[pa.Array, np.ndarray | None]:
         if self._unwrapped:
-            text = json_text(arrays[0], self._columns[0][1])
-        else:
-            text = object_text(arrays, self._columns, n)
-        nulls = null_record_mask(null_record, n)
-        if nulls.any():
-            text = pc.if_else(pa.array(nulls), pa.scalar(None, pa.string()), text)
-        return EncodeResult(text.cast(pa.binary()), ())
+            return json_text(arrays[0], self._columns[0][1]), None
+        return object_text(arrays, self._columns, n), None

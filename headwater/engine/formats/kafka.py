@@ -15,15 +15,13 @@ written. Decoding and encoding are numpy views over the Arrow buffers, no per-ro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from headwater.engine.formats.assembly import BatchAssembly
-from headwater.engine.formats.base import Columns, DecodeResult, EncodeResult, as_binary
-from headwater.engine.formats.encoding import column_arrays, null_record_mask, row_count
+from headwater.engine.formats.base import Columns, DecodeResult, as_binary
+from headwater.engine.formats.encoding import ColumnEncoder
 from headwater.engine.formats.json_decode import binary_offsets
 from headwater.parser import types as t
 
@@ -98,25 +96,14 @@ class KafkaDecoder:
         raise ValueError(f"The 'KAFKA' format does not support type '{sql_type}'")
 
 
-class KafkaEncoder:
+class KafkaEncoder(ColumnEncoder):
     """Encodes one column (or none) as Kafka's serializers write it."""
 
-    def __init__(self, columns: Columns) -> None:
-        self._columns = tuple(columns)
-
-    def encode(
-        self,
-        columns: pa.Table | pa.RecordBatch | Sequence[pa.Array | pa.ChunkedArray],
-        *,
-        null_record: np.ndarray | pa.Array | None = None,
-    ) -> EncodeResult:
-        arrays = column_arrays(columns, self._columns)
-        n = row_count(columns, arrays, null_record)
+    def _encode_rows(self, arrays: list[pa.Array], n: int) -> tuple[pa.Array, np.ndarray | None]:
         if not self._columns:
-            return EncodeResult(pa.nulls(n, pa.binary()), ())
+            return pa.nulls(n, pa.binary()), None
         values = arrays[0]
         sql_type = self._columns[0][1]
-        nulls = null_record_mask(null_record, n) | ~_mask(values.is_valid())
         if sql_type in _FIXED:
             width, dtype, _, _ = _FIXED[sql_type]
             numbers = pc.fill_null(values, 0).to_numpy(zero_copy_only=False).astype(dtype)
@@ -133,6 +120,4 @@ class KafkaEncoder:
             out = values
         else:
             raise ValueError(f"The 'KAFKA' format does not support type '{sql_type}'")
-        if nulls.any():
-            out = pc.if_else(pa.array(nulls), pa.scalar(None, pa.binary()), out)
-        return EncodeResult(out, ())
+        return out, ~_mask(values.is_valid())
