@@ -182,10 +182,12 @@ def _encoded_typed(batch: pa.RecordBatch, source: DataSource) -> tuple[list[Any]
     """Key and value bytes of a typed batch, as the product's encoders write them.
 
     A row flagged ``__tombstone`` has a null value whatever its kind: a table's deletion, or a stream
-    record without a value (ksqlDB carries null values through streams). The row count is handed to the
-    encoders, because a sink without key columns (or without value columns, the NONE format) gives them
-    no column to read it from.
+    record without a value (ksqlDB carries null values through streams). A stream row the sink marks as
+    having had no key at all (its absent-key column, found by metadata) has a null key, not a key of
+    NULLs, as ksqlDB writes it. The row count is handed to the encoders, because a sink without key
+    columns (or without value columns, the NONE format) gives them no column to read it from.
     """
+    from headwater.engine.operators.sink import absent_key_field
     from headwater.engine.serde import SourceSerde
 
     serde = SourceSerde(source)
@@ -200,7 +202,13 @@ def _encoded_typed(batch: pa.RecordBatch, source: DataSource) -> tuple[list[Any]
         if "__tombstone" in names
         else None
     )
-    keys, key_errors = serde.encode_key(key_columns, rows=rows)
+    absent_column = absent_key_field(batch.schema)
+    absent = (
+        batch.column(absent_column).fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+        if absent_column is not None
+        else None
+    )
+    keys, key_errors = serde.encode_key(key_columns, rows=rows, absent=absent)
     values, value_errors = serde.encode_value(value_columns, rows=rows, null_record=null_value)
     if key_errors or value_errors:
         row, message = (key_errors or value_errors)[0]

@@ -242,6 +242,26 @@ def test_a_stream_record_without_a_value_reaches_the_sink_as_one(tmp_path: Path)
     assert result.status is Status.PASS, result.reason
 
 
+@pytest.mark.parametrize("mode", ["straight", "resumed"])
+def test_a_record_without_a_key_keeps_no_key_through_several_key_columns(tmp_path: Path, mode: str) -> None:
+    """A record with no key at all and one whose key columns are all NULL differ in ksqlDB's output
+    (null key, and a key object of nulls): the sink's absent-key column tells them apart."""
+    source = "CREATE STREAM I (K INT KEY, K2 INT KEY, V INT) WITH (kafka_topic='i', format='JSON');"
+    case = _case(
+        statements=[source, "CREATE STREAM OUTPUT AS SELECT * FROM I;"],
+        inputs=[
+            {"topic": "i", "key": {"K": None, "K2": None}, "value": {"V": 1}},
+            {"topic": "i", "key": None, "value": {"V": 2}},
+        ],
+        outputs=[
+            {"topic": "OUTPUT", "key": {"K": None, "K2": None}, "value": {"V": 1}},
+            {"topic": "OUTPUT", "key": None, "value": {"V": 2}},
+        ],
+    )
+    result = _run(case, tmp_path, mode)
+    assert result.status is Status.PASS, result.reason
+
+
 def test_the_failing_statement_is_found_in_the_script() -> None:
     from headwater.conformance.executor import failed_statement_index
     from headwater.errors import ExecutionError, PlanError
