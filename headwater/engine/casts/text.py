@@ -43,6 +43,7 @@ from headwater.parser import types as t
 __all__ = [
     "bigdecimal_error",
     "decode_java_base64",
+    "decode_java_base64_array",
     "java_object_text",
     "string_to_boolean",
     "string_to_bytes",
@@ -260,10 +261,12 @@ def decode_java_base64(text: str) -> bytes:
     return binascii.a2b_base64(body + "=" * (-len(body) % 4))
 
 
-def string_to_bytes(values: pa.Array, from_type: t.SqlType, to_type: t.SqlType) -> CastResult:
+def decode_java_base64_array(texts: pa.Array) -> tuple[pa.Array, dict[int, str]]:
+    """:func:`decode_java_base64` of every text (null stays null): the bytes, and Java's message for each
+    row that is not base64 (null there). A loop over rows: Arrow has no base64 kernel."""
     out: list[bytes | None] = []
     failures: dict[int, str] = {}
-    for row, text in enumerate(java_trim(values).to_pylist()):
+    for row, text in enumerate(texts.to_pylist()):
         if text is None:
             out.append(None)
             continue
@@ -272,4 +275,8 @@ def string_to_bytes(values: pa.Array, from_type: t.SqlType, to_type: t.SqlType) 
         except ValueError as error:
             failures[row] = str(error)
             out.append(None)
-    return CastResult(pa.array(out, pa.binary()), failures)
+    return pa.array(out, pa.binary()), failures
+
+
+def string_to_bytes(values: pa.Array, from_type: t.SqlType, to_type: t.SqlType) -> CastResult:
+    return CastResult(*decode_java_base64_array(java_trim(values)))

@@ -42,7 +42,7 @@ from headwater.engine.casts.java_text import (
     parse_java_int,
     parse_java_int_str,
 )
-from headwater.engine.casts.text import bigdecimal_error, decode_java_base64
+from headwater.engine.casts.text import bigdecimal_error, decode_java_base64, decode_java_base64_array
 from headwater.engine.formats.assembly import BatchAssembly
 from headwater.engine.formats.base import Columns, DecodeResult, as_binary
 from headwater.engine.formats.encoding import ColumnEncoder
@@ -240,17 +240,7 @@ def convert_column(strings: pa.Array, sql_type: t.SqlType) -> tuple[pa.Array, di
                 failures[int(row)] = str(error)
         return parsed_decimal.values, failures
     if sql_type == t.BYTES:
-        out: list[bytes | None] = []
-        for row, text in enumerate(strings.to_pylist()):
-            if text is None:
-                out.append(None)
-                continue
-            try:
-                out.append(decode_java_base64(text))
-            except ValueError as error:
-                failures[row] = str(error)
-                out.append(None)
-        return pa.array(out, pa.binary()), failures
+        return decode_java_base64_array(strings)
     raise ValueError(f"The 'DELIMITED' format does not support type '{sql_type}'")
 
 
