@@ -24,11 +24,12 @@ Example (runnable once the storage and parser packages are installed)::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 
@@ -136,7 +137,8 @@ class Engine:
             # The whole text is parsed first, as ksqlDB parses a request: positions in messages count
             # from the start of the text, and a syntax error anywhere runs nothing.
             statements = parser.parse(sql, variables=ctx.variables or None)
-            for index, statement in enumerate(statements):
+            for index, parsed in enumerate(statements):
+                statement = _through_semicolon(sql, parsed)
                 try:
                     entities.append(dispatch(ctx, statement))
                 except HeadwaterError as error:
@@ -507,6 +509,21 @@ def _default_registry() -> FunctionRegistry:
 
     factory = getattr(functions, "default_registry", None)
     return factory() if factory is not None else FunctionRegistry()
+
+
+def _through_semicolon(sql: str, statement: ast.Statement) -> ast.Statement:
+    """``statement`` with its text running through the ``;`` that ends it in ``sql``, as ksqlDB's
+    statementText does (its grammar's single statement ends with the ``;``): entities, the command
+    log and query descriptions then show the statement as written. Text the parser took from a
+    variable substitution (it no longer lines up with ``sql``) is kept as the parser gave it."""
+    span = getattr(statement, "span", None)
+    if span is None or not statement.text or sql[span.start : span.end] != statement.text:
+        return statement
+    rest = sql[span.end :]
+    semicolon = len(rest) - len(rest.lstrip())
+    if rest[semicolon : semicolon + 1] != ";":
+        return statement
+    return dataclasses.replace(cast(Any, statement), text=sql[span.start : span.end + semicolon + 1])
 
 
 # -- CREATE OR REPLACE: what may change ---------------------------------------------------------------------

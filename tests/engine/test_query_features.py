@@ -278,7 +278,7 @@ def test_assert_topic_and_schema(engine: Engine) -> None:
     assert isinstance(held, AssertTopicEntity)
     assert held.to_json() == {
         "@type": "assert_topic",
-        "statementText": "ASSERT TOPIC s WITH (PARTITIONS=1)",
+        "statementText": "ASSERT TOPIC s WITH (PARTITIONS=1);",
         "topicName": "s",
         "exists": True,
         "warnings": [],
@@ -295,13 +295,21 @@ def test_assert_topic_and_schema(engine: Engine) -> None:
     assert engine.execute("ASSERT NOT EXISTS SCHEMA ID 4;")[0].to_json()["exists"] is False
 
 
+def test_statement_text_runs_through_the_semicolon_as_written(engine: Engine) -> None:
+    entities = engine.execute(CREATE + "SHOW STREAMS ;\nLIST TOPICS")
+    assert [e.to_json()["statementText"] for e in entities[-2:]] == ["SHOW STREAMS ;", "LIST TOPICS"]
+    engine.execute("CREATE STREAM OUT AS SELECT * FROM S;")
+    (query,) = engine.persistent_queries()
+    assert query.statement_text == "CREATE STREAM OUT AS SELECT * FROM S;"
+
+
 def test_explain_a_statement_plans_without_running_it(engine: Engine) -> None:
     engine.execute(CREATE)
     explained = engine.execute("EXPLAIN CREATE STREAM OUT AS SELECT ID, V * 2 AS W FROM S WHERE V > 0;")[0]
     assert isinstance(explained, QueryDescriptionEntity)
     description = explained.to_json()["queryDescription"]
     assert description["id"] == "CSAS_OUT_0"
-    assert description["statementText"] == "CREATE STREAM OUT AS SELECT ID, V * 2 AS W FROM S WHERE V > 0"
+    assert description["statementText"] == "CREATE STREAM OUT AS SELECT ID, V * 2 AS W FROM S WHERE V > 0;"
     assert description["sinks"] == ["OUT"] and description["sources"] == ["S"]
     assert [f["name"] for f in description["fields"]] == ["ID", "W"]
     plan = description["executionPlan"].splitlines()
