@@ -121,7 +121,7 @@ def test_partition_by_makes_the_projected_expression_the_key() -> None:
             "CREATE STREAM OUTPUT AS SELECT NAME, NAME AS N2, V FROM INPUT PARTITION BY NAME;",
             "The projection contains a key column (`NAME`) more than once, aliased as: NAME and N2.",
         ),
-        ("CREATE STREAM OUTPUT AS SELECT * FROM UNKNOWN;", "Source `UNKNOWN` does not exist."),
+        ("CREATE STREAM OUTPUT AS SELECT * FROM UNKNOWN;", "Exception while preparing statement: UNKNOWN does not exist."),
     ],
 )
 def test_ksqldb_messages(sql: str, message: str) -> None:

@@ -125,8 +125,18 @@ def test_a_script_that_does_not_parse_runs_nothing(engine: Engine) -> None:
 
 
 def test_positions_in_messages_count_from_the_start_of_the_text(engine: Engine) -> None:
-    with pytest.raises(PlanError, match=r"Line: 2, Col: 34: Source `UNKNOWN` does not exist\."):
-        engine.execute("CREATE TYPE T AS INT;\nCREATE STREAM X AS SELECT * FROM UNKNOWN;")
+    with pytest.raises(PlanError, match=r"^Line: 2, Col: 13: Source `UNKNOWN` does not exist\.$"):
+        engine.execute("CREATE TYPE T AS INT;\nINSERT INTO UNKNOWN SELECT * FROM ELSEWHERE;")
+
+
+def test_an_unknown_source_of_a_persistent_query_is_refused_while_preparing(engine: Engine) -> None:
+    engine.execute("CREATE STREAM S (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s', PARTITIONS=1, VALUE_FORMAT='JSON');")
+    for sql in ("CREATE STREAM X AS SELECT * FROM UNKNOWN;", "CREATE STREAM X AS SELECT * FROM S JOIN NOPE WITHIN 1 SECOND ON S.ID = NOPE.ID;"):
+        with pytest.raises(PlanError) as refused:
+            engine.execute(sql)
+        missing = "UNKNOWN" if "UNKNOWN" in sql else "NOPE"
+        assert refused.value.message == f"Exception while preparing statement: {missing} does not exist."
+    assert engine.catalog.source("X") is None
 
 
 def test_select_goes_to_stream_not_execute(engine: Engine) -> None:

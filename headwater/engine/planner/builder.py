@@ -104,6 +104,8 @@ class QueryBuilder:
         ``persistent`` applies the sink rules (key columns in the projection, value columns present);
         ``statement_kind`` is what messages call the statement ("CREATE TABLE AS SELECT").
         """
+        if persistent:
+            self._check_sources_exist(query.from_)
         source = self._input(query.from_)
         if aggregation.is_aggregation(query, self.registry):
             return self._build_aggregation(query, source, sink_name, persistent, statement_kind)
@@ -344,6 +346,16 @@ class QueryBuilder:
             window=source.window,
             alias=alias,
         )
+
+    def _check_sources_exist(self, relation: ast.Relation) -> None:
+        """A persistent query's FROM sources must all exist, refused in ksqlDB's words for it: its
+        engine looks every source up while preparing the statement (DataSourceExtractor, left to
+        right) and wraps what it misses in "Exception while preparing statement: ..."."""
+        if isinstance(relation, ast.Join):
+            self._check_sources_exist(relation.left)
+            self._check_sources_exist(relation.right)
+        elif isinstance(relation, ast.AliasedRelation) and self.catalog.source(relation.name) is None:
+            raise PlanError(f"Exception while preparing statement: {relation.name} does not exist.")
 
     def _source(self, relation: ast.Relation) -> tuple[DataSource, str]:
         if not isinstance(relation, ast.AliasedRelation):
