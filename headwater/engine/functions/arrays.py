@@ -96,6 +96,17 @@ def _first_occurrences(keys: np.ndarray) -> np.ndarray:
     return np.sort(first)
 
 
+def _equals_row_value(values: pa.Array, parents: np.ndarray, given: Datum, rows: int) -> np.ndarray:
+    """Per flat element, whether it equals its row's ``given`` value, NULL matching NULL (Java's
+    ``Objects.equals``), as ARRAY_CONTAINS and ARRAY_REMOVE compare. Elements of nested types are
+    compared through their Python values (the per-row exception)."""
+    wanted = as_array(given, rows).cast(values.type).take(pa.array(parents))
+    if _is_nested(values.type):
+        return np.array([a == b for a, b in zip(values.to_pylist(), wanted.to_pylist())], dtype=bool)
+    equal = as_numpy(pc.equal(values, wanted), fill=False).astype(bool)
+    return equal | (~valid_mask(values) & ~valid_mask(wanted))
+
+
 def _rebuild(values: pa.Array, keep: np.ndarray, parents: np.ndarray, rows: int, validity: np.ndarray,
              list_type: pa.DataType) -> pa.Array:
     """A list column of the kept elements (positions ``keep`` into ``values``) for ``rows`` rows."""
@@ -115,13 +126,7 @@ def _contains(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     arrays = as_array(args[0], ctx.length)
     lengths, values, validity = list_parts(arrays)
     parents = parent_indices(lengths)
-    wanted = as_array(args[1], ctx.length).cast(values.type).take(pa.array(parents))
-    if _is_nested(values.type):
-        hits = np.array([a == b for a, b in zip(values.to_pylist(), wanted.to_pylist())], dtype=bool)
-    else:
-        equal = as_numpy(pc.equal(values, wanted), fill=False).astype(bool)
-        both_null = ~valid_mask(values) & ~valid_mask(wanted)
-        hits = equal | both_null
+    hits = _equals_row_value(values, parents, args[1], ctx.length)
     found = np.zeros(ctx.length, dtype=bool)
     found[parents[hits]] = True
     return pa.array(found & validity, pa.bool_())
@@ -178,12 +183,7 @@ def _remove(args: Sequence[Datum], ctx: CallContext) -> pa.Array:
     arrays = as_array(args[0], ctx.length)
     lengths, values, validity = list_parts(arrays)
     parents = parent_indices(lengths)
-    victim = as_array(args[1], ctx.length).cast(values.type).take(pa.array(parents))
-    if _is_nested(values.type):
-        drop = np.array([a == b for a, b in zip(values.to_pylist(), victim.to_pylist())], dtype=bool)
-    else:
-        drop = as_numpy(pc.equal(values, victim), fill=False).astype(bool)
-        drop |= ~valid_mask(values) & ~valid_mask(victim)
+    drop = _equals_row_value(values, parents, args[1], ctx.length)
     keep = np.flatnonzero(~drop)
     return _rebuild(values, keep, parents, ctx.length, validity, arrays.type)
 
