@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import decimal
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,7 @@ from headwater.engine.casts.text import bigdecimal_error
 from headwater.parser import types as t
 
 __all__ = [
+    "JSON_ESCAPE_PATTERN",
     "MISSING",
     "CoercionFailure",
     "JsonParseFailure",
@@ -58,6 +60,7 @@ __all__ = [
     "coerce_document",
     "connect_type_text",
     "jackson_json_text",
+    "json_string_literal",
     "node_name",
     "parse_document",
 ]
@@ -263,20 +266,15 @@ def jackson_json_text(value: Any) -> str:
 
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+JSON_ESCAPE_PATTERN = r'["\\\x00-\x1f]'
+"""The characters a JSON string literal escapes, as a regex class both ``re`` and Arrow's kernels read."""
+_NEEDS_ESCAPE = re.compile(JSON_ESCAPE_PATTERN)
 
 
 def json_string_literal(text: str) -> str:
-    """A JSON string literal as Jackson writes it."""
-    out = []
-    for char in text:
-        escaped = _ESCAPES.get(char)
-        if escaped is not None:
-            out.append(escaped)
-        elif char < " ":
-            out.append(f"\\u{ord(char):04X}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
+    """A JSON string literal as Jackson writes it: quotes, backslashes and the short escapes escaped,
+    other control characters as ``\\u00XX``, everything else (non-ASCII too) as it is."""
+    return '"' + _NEEDS_ESCAPE.sub(lambda m: _ESCAPES.get(m.group(), f"\\u{ord(m.group()):04X}"), text) + '"'
 
 
 Coerce = Callable[[Any], Any]

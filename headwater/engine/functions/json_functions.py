@@ -34,6 +34,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from headwater.engine.formats.json_rows import JSON_ESCAPE_PATTERN, json_string_literal
 from headwater.engine.functions.columns import as_array, list_parts, rebuild_list, valid_mask
 from headwater.engine.functions.javafmt import java_decimal_str, java_double_str
 from headwater.engine.functions.registry import (
@@ -114,14 +115,6 @@ def holds_float(node: Any) -> bool:
     return False
 
 
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
-_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
-
-
-def _quote(text: str) -> str:
-    return '"' + _NEEDS_ESCAPE.sub(lambda m: _ESCAPES.get(m.group(), f"\\u{ord(m.group()):04X}"), text) + '"'
-
-
 def write_json(value: Any, *, plain_decimals: bool = True) -> str:
     """Jackson's compact JSON for a parsed value. ``plain_decimals`` is ksqlDB's mapper setting
     (``WRITE_BIGDECIMAL_AS_PLAIN``); a node's own ``toString()`` writes ``1E+2`` instead."""
@@ -132,7 +125,7 @@ def write_json(value: Any, *, plain_decimals: bool = True) -> str:
     if value is False:
         return "false"
     if isinstance(value, str):
-        return _quote(value)
+        return json_string_literal(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, decimal.Decimal):
@@ -140,7 +133,7 @@ def write_json(value: Any, *, plain_decimals: bool = True) -> str:
     if isinstance(value, float):
         return java_double_str(value)
     if isinstance(value, dict):
-        return "{" + ",".join(f"{_quote(str(k))}:{write_json(v, plain_decimals=plain_decimals)}"
+        return "{" + ",".join(f"{json_string_literal(str(k))}:{write_json(v, plain_decimals=plain_decimals)}"
                               for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ",".join(write_json(v, plain_decimals=plain_decimals) for v in value) + "]"
@@ -432,7 +425,7 @@ def _plain_json(values: pa.Array, sql_type: t.SqlType) -> pa.Array | None:
     if sql_type in _PLAIN_TEXT_TYPES:
         return values.cast(pa.string())
     if sql_type == t.STRING:
-        if pc.any(pc.match_substring_regex(values, _NEEDS_ESCAPE.pattern)).as_py():
+        if pc.any(pc.match_substring_regex(values, JSON_ESCAPE_PATTERN)).as_py():
             return None
         return pc.binary_join_element_wise('"', values, '"', "")
     if isinstance(sql_type, t.Array) and (sql_type.element in _PLAIN_TEXT_TYPES or sql_type.element == t.STRING):
