@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from headwater.engine.formats.base import Columns, DecodeResult, RowError, columns_schema
+from headwater.engine.formats.base import (
+    Columns,
+    DecodeResult,
+    RowError,
+    as_binary,
+    columns_schema,
+    true_mask,
+)
 
 __all__ = ["BatchAssembly"]
 
@@ -27,6 +34,16 @@ class BatchAssembly:
         self._parts: list[tuple[np.ndarray, Sequence[pa.Array]]] = []
         self._errors: dict[int, RowError] = {}
         self.null_record = np.zeros(length, dtype=bool)
+
+    @classmethod
+    def for_bytes(cls, columns: Columns, data: pa.Array | pa.ChunkedArray) -> tuple[BatchAssembly, pa.Array, np.ndarray]:
+        """Where every decoder starts: an assembly for ``data``'s rows whose null byte strings are already
+        null records, the bytes as one ``binary`` array, and which rows hold bytes."""
+        raw = as_binary(data)
+        assembly = cls(columns, len(raw))
+        valid = true_mask(raw.is_valid())
+        assembly.null_record[~valid] = True
+        return assembly, raw, valid
 
     def add_arrays(self, rows: np.ndarray, arrays: Sequence[pa.Array]) -> None:
         """Decoded columns (one array per column, each ``len(rows)`` long) for ``rows``."""

@@ -18,6 +18,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from headwater.engine.types import to_arrow
 from headwater.errors import PlanError
@@ -33,6 +34,7 @@ __all__ = [
     "RowError",
     "as_binary",
     "columns_schema",
+    "true_mask",
 ]
 
 Columns = Sequence[tuple[str, t.SqlType]]
@@ -118,6 +120,11 @@ def as_binary(data: pa.Array | pa.ChunkedArray) -> pa.Array:
     if not pa.types.is_binary(data.type):
         data = data.cast(pa.binary())
     return data
+
+
+def true_mask(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean Arrow column as a numpy mask, null counted as false (validity, matches, range checks)."""
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def columns_schema(columns: Columns) -> pa.Schema:

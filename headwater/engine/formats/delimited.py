@@ -44,7 +44,7 @@ from headwater.engine.casts.java_text import (
 )
 from headwater.engine.casts.text import bigdecimal_error, decode_java_base64, decode_java_base64_array
 from headwater.engine.formats.assembly import BatchAssembly
-from headwater.engine.formats.base import Columns, DecodeResult, as_binary
+from headwater.engine.formats.base import Columns, DecodeResult, true_mask
 from headwater.engine.formats.encoding import ColumnEncoder
 from headwater.engine.formats.json_decode import SMALL_BATCH, binary_offsets
 from headwater.engine.formats.json_rows import CoercionFailure, ensure_fit
@@ -58,10 +58,6 @@ DESERIALIZE_ERROR = "Error deserializing delimited"
 
 class CsvSyntaxError(ValueError):
     """Text Commons CSV cannot split (an unterminated quote, text after a closing quote)."""
-
-
-def _mask(values: pa.Array) -> np.ndarray:
-    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -217,7 +213,7 @@ def convert_column(strings: pa.Array, sql_type: t.SqlType) -> tuple[pa.Array, di
         elif sql_type == t.DATE:
             values = values.cast(pa.date32())
         elif sql_type == t.TIME:
-            bad = _mask(pc.or_(pc.less(values, 0), pc.greater(values, 86_400_000)))
+            bad = true_mask(pc.or_(pc.less(values, 0), pc.greater(values, 86_400_000)))
             for row in np.flatnonzero(bad):
                 failures[int(row)] = (
                     "Time values must use number of milliseconds greater than 0 and less than 86400000."
@@ -276,11 +272,8 @@ class DelimitedDecoder:
         )
 
     def decode(self, data: pa.Array | pa.ChunkedArray, *, topic: str = "") -> DecodeResult:
-        raw = as_binary(data)
+        assembly, raw, valid = BatchAssembly.for_bytes(self._columns, data)
         n = len(raw)
-        assembly = BatchAssembly(self._columns, n)
-        valid = _mask(raw.is_valid())
-        assembly.null_record[~valid] = True
         if not self._columns:
             assembly.null_record[:] = True  # nothing to read
             return assembly.result(fast_rows=0, fallback_rows=0)
@@ -299,7 +292,7 @@ class DelimitedDecoder:
                 else values.slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes()
             )
             if b'"' in text or b"\n" in text or b"\r" in text:
-                candidates &= ~_mask(pc.match_substring_regex(raw, '["\r\n]'))
+                candidates &= ~true_mask(pc.match_substring_regex(raw, '["\r\n]'))
         if candidates.sum() < SMALL_BATCH:  # one Arrow read costs more than a few records
             candidates[:] = False
         fast_index = np.flatnonzero(candidates)

@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from headwater.engine.formats.assembly import BatchAssembly
-from headwater.engine.formats.base import Columns, DecodeResult, as_binary
+from headwater.engine.formats.base import Columns, DecodeResult, true_mask
 from headwater.engine.formats.json_rows import RowCoercer
 from headwater.engine.types import to_arrow
 from headwater.parser import types as t
@@ -85,10 +85,6 @@ def binary_offsets(values: pa.Array) -> np.ndarray:
     return np.frombuffer(buffer, dtype=np.int32, count=len(values) + 1, offset=values.offset * 4).astype(
         np.int64
     )
-
-
-def _mask(values: pa.Array) -> np.ndarray:
-    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 class JsonDecoder:
@@ -205,11 +201,8 @@ class JsonDecoder:
     # decoding
 
     def decode(self, data: pa.Array | pa.ChunkedArray, *, topic: str = "") -> DecodeResult:
-        raw = as_binary(data)
+        assembly, raw, valid = BatchAssembly.for_bytes(self._columns, data)
         n = len(raw)
-        assembly = BatchAssembly(self._columns, n)
-        valid = _mask(raw.is_valid())
-        assembly.null_record[~valid] = True
         candidates = valid.copy()
         if not self._fast:
             candidates[:] = False
@@ -277,7 +270,7 @@ class JsonDecoder:
                 positions = positions[~flagged]
             self._emit(index[positions], root, assembly)
             return len(positions), rejected
-        broken = _mask(pc.match_substring_regex(subset, "[\r\n]"))
+        broken = true_mask(pc.match_substring_regex(subset, "[\r\n]"))
         if broken.any():
             rejected.extend(int(row) for row in index[broken])
             index = index[~broken]
@@ -325,7 +318,7 @@ class JsonDecoder:
         if self._unwrapped:
             assembly.add_arrays(rows, [root])
             return
-        assembly.null_record[rows] = _mask(root.is_null())
+        assembly.null_record[rows] = true_mask(root.is_null())
         assembly.add_arrays(rows, [root.field(i) for i in range(len(self._columns))])
 
     def _attempt(
@@ -383,13 +376,13 @@ class JsonDecoder:
             )
             return rebuilt.cast(to_arrow(sql_type))
         if sql_type == t.DOUBLE:
-            self._flag(owners, _mask(pc.and_(values.is_valid(), pc.invert(pc.is_finite(values)))))
+            self._flag(owners, true_mask(pc.and_(values.is_valid(), pc.invert(pc.is_finite(values)))))
             return pc.add(values, 0.0)  # JSON has no negative zero: -0 reads as 0
         if isinstance(sql_type, t.Decimal):
             whole_digits = sql_type.precision - sql_type.scale
             if whole_digits < values.type.precision - values.type.scale:
                 limit = pa.scalar(decimal.Decimal(10) ** whole_digits, values.type)
-                overflow = _mask(pc.greater_equal(pc.abs(values), limit))
+                overflow = true_mask(pc.greater_equal(pc.abs(values), limit))
                 if overflow.any():
                     self._flag(owners, overflow)
                     values = pc.if_else(pa.array(overflow), pa.scalar(None, values.type), values)
@@ -398,7 +391,7 @@ class JsonDecoder:
             return values.cast(pa.timestamp("ms"))
         if sql_type in (t.DATE, t.TIME):
             low, high = (-(2**31), 2**31 - 1) if sql_type == t.DATE else (0, 86_400_000)
-            outside = _mask(pc.or_(pc.less(values, low), pc.greater(values, high)))
+            outside = true_mask(pc.or_(pc.less(values, low), pc.greater(values, high)))
             if outside.any():
                 self._flag(owners, outside)
                 values = pc.if_else(pa.array(outside), pa.scalar(None, values.type), values)
@@ -448,7 +441,7 @@ class JsonDecoder:
         """One field read under several spellings: the exact member if filled, else the one filled
         variant, unless the record's text names another spelling too (then ksqlDB's choice depends on
         member order or on an explicit null, and the record goes per-row)."""
-        filled = [_mask(child.is_valid()) for child in present]
+        filled = [true_mask(child.is_valid()) for child in present]
         exact = spellings.index(name) if name in spellings else -1
         from_exact = filled[exact] if exact >= 0 else np.zeros(len(owners), dtype=bool)
         count = np.sum(filled, axis=0) if len(filled) > 2 else filled[0].astype(np.int64) + filled[1]
@@ -469,7 +462,7 @@ class JsonDecoder:
                     involved[owners[from_variant]] = True
                     records = np.flatnonzero(involved)
                     candidates = self._chunk.take(pa.array(records))
-                named = _mask(pc.match_substring(candidates, '"' + spelling + '"'))
+                named = true_mask(pc.match_substring(candidates, '"' + spelling + '"'))
                 records_naming = set(records[named].tolist())
                 ambiguous |= others & np.isin(owners, list(records_naming))
         self._flag(owners, ambiguous)

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from headwater.engine.formats.assembly import BatchAssembly
-from headwater.engine.formats.base import Columns, DecodeResult, as_binary
+from headwater.engine.formats.base import Columns, DecodeResult, true_mask
 from headwater.engine.formats.encoding import ColumnEncoder
 from headwater.engine.formats.json_decode import binary_offsets
 from headwater.parser import types as t
@@ -34,10 +34,6 @@ _FIXED: dict[t.SqlType, tuple[int, str, str, pa.DataType]] = {
 }
 
 
-def _mask(values: pa.Array) -> np.ndarray:
-    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
 class KafkaDecoder:
     """Decodes KAFKA keys or values (zero or one column)."""
 
@@ -45,11 +41,8 @@ class KafkaDecoder:
         self._columns = tuple(columns)
 
     def decode(self, data: pa.Array | pa.ChunkedArray, *, topic: str = "") -> DecodeResult:
-        raw = as_binary(data)
+        assembly, raw, valid = BatchAssembly.for_bytes(self._columns, data)
         n = len(raw)
-        assembly = BatchAssembly(self._columns, n)
-        valid = _mask(raw.is_valid())
-        assembly.null_record[~valid] = True
         if not self._columns:
             assembly.null_record[:] = True
             return assembly.result(fast_rows=0, fallback_rows=0)
@@ -120,4 +113,4 @@ class KafkaEncoder(ColumnEncoder):
             out = values
         else:
             raise ValueError(f"The 'KAFKA' format does not support type '{sql_type}'")
-        return out, ~_mask(values.is_valid())
+        return out, ~true_mask(values.is_valid())
