@@ -14,28 +14,12 @@ The summary line is printed (run with ``-s`` to see it).
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import sys
-from pathlib import Path
 
+import corpus
 import pytest
 
 from headwater.errors import ParseError
 from headwater.parser import ast, parse
-
-_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "parser"
-
-
-def _load_corpus_module():
-    spec = importlib.util.spec_from_file_location("headwater_parser_corpus", _FIXTURES / "corpus.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-corpus = _load_corpus_module()
 
 # Cases whose outcome differs from ksqlDB's, by name, with the reason. Empty: none differ.
 KNOWN_DIFFERENCES: dict[str, str] = {}

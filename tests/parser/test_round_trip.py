@@ -7,10 +7,9 @@ and expression form; the conformance corpus is round-tripped too.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
 from pathlib import Path
 
+import corpus
 import lark
 import pytest
 
@@ -122,17 +121,7 @@ def test_printing_is_canonical_for_equivalent_spellings() -> None:
     assert printed == {"SELECT A AS B FROM S WHERE (X > 1) EMIT CHANGES"}
 
 
-def _load_corpus_module():
-    spec = importlib.util.spec_from_file_location("headwater_parser_corpus", _FIXTURES / "corpus.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_every_corpus_statement_round_trips() -> None:
-    corpus = _load_corpus_module()
     count = 0
     for case in corpus.corpus_cases():
         try:
