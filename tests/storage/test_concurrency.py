@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from headwater.storage import EventLog, PartitionLockedError, TopicConfig
+from headwater.storage import EventLog, PartitionLockedError, PartitionLog, Topic, TopicConfig
 
 SCRIPT = Path(__file__).with_name("log_process.py")
 SCHEMA = pa.schema([pa.field("id", pa.int64()), pa.field("batch_size", pa.int32()),
@@ -118,22 +118,28 @@ def test_readers_follow_a_writer_process(log_dir: Path) -> None:
     log.close()
 
 
-def test_tail_read_waits_without_spinning_for_its_own_writer(log: EventLog) -> None:
-    topic = log.create_topic("t", schema=SCHEMA)
-    partition = topic.partition(0)
-    topic.append(_batch(0, 1))
+def _assert_tail_read_idles_then_wakes(reader: PartitionLog, topic: Topic, *, appended: int) -> None:
+    """A read at the end (offset 1, one record written) waits out its timeout without burning CPU, and
+    returns as soon as another thread appends ``appended`` records."""
     cpu, wall = time.process_time(), time.monotonic()
-    result = partition.read_wait(1, None, timeout_s=0.5)
+    result = reader.read_wait(1, None, timeout_s=0.5)
     assert result.batches == () and result.next_offset == 1
     assert time.monotonic() - wall >= 0.45
     assert time.process_time() - cpu < 0.1
 
-    timer = threading.Timer(0.2, lambda: topic.append(_batch(1, 2)))
+    timer = threading.Timer(0.2, lambda: topic.append(_batch(1, appended)))
     timer.start()
     wall = time.monotonic()
-    result = partition.read_wait(1, None, timeout_s=5)
-    assert result.record_count == 2 and time.monotonic() - wall < 4
+    result = reader.read_wait(1, None, timeout_s=5)
+    assert result.record_count == appended and time.monotonic() - wall < 4
     timer.join()
+
+
+def test_tail_read_waits_without_spinning_for_its_own_writer(log: EventLog) -> None:
+    topic = log.create_topic("t", schema=SCHEMA)
+    partition = topic.partition(0)
+    topic.append(_batch(0, 1))
+    _assert_tail_read_idles_then_wakes(partition, topic, appended=2)
 
 
 def test_tail_read_of_another_writer_blocks_on_inotify(log_dir: Path) -> None:
@@ -142,16 +148,8 @@ def test_tail_read_of_another_writer_blocks_on_inotify(log_dir: Path) -> None:
     topic.append(_batch(0, 1))
     reader_log = EventLog.open(log_dir, recover=False)
     follower = reader_log.topic("t").partition(0)
-    cpu, wall = time.process_time(), time.monotonic()
-    assert follower.read_wait(1, None, timeout_s=0.5).batches == ()
-    assert time.monotonic() - wall >= 0.45 and time.process_time() - cpu < 0.1
+    _assert_tail_read_idles_then_wakes(follower, topic, appended=3)
     assert follower._watcher is not None and follower._watcher.uses_inotify
-    timer = threading.Timer(0.2, lambda: topic.append(_batch(1, 3)))
-    timer.start()
-    wall = time.monotonic()
-    result = follower.read_wait(1, None, timeout_s=5)
-    assert result.record_count == 3 and time.monotonic() - wall < 4
-    timer.join()
     reader_log.close()
     writer_log.close()
 
