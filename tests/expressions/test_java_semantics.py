@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal, localcontext
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -101,30 +102,18 @@ def _remainders(values: list[int | None], divisor: int, sql_type: t.SqlType, sta
     return constant.to_pylist(), general.to_pylist()
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    values=st.lists(st.one_of(st.none(), INT64), min_size=1, max_size=80),
-    divisor=INT64.filter(lambda d: d not in (0, -1)),
-    start=st.integers(0, 5),
+@pytest.mark.parametrize(
+    ("sql_type", "integers"), [pytest.param(t.BIGINT, INT64, id="BIGINT"), pytest.param(t.INT, INT32, id="INT")]
 )
-def test_bigint_remainder_by_a_constant_matches_the_general_path(
-    values: list[int | None], divisor: int, start: int
-) -> None:
-    constant, general = _remainders(values, divisor, t.BIGINT, start)
-    assert constant == general
-    assert constant == [None if a is None else java_rem(a, divisor) for a in values[start:]]
-
-
 @settings(max_examples=150, deadline=None)
-@given(
-    values=st.lists(st.one_of(st.none(), INT32), min_size=1, max_size=80),
-    divisor=INT32.filter(lambda d: d not in (0, -1)),
-    start=st.integers(0, 5),
-)
-def test_int_remainder_by_a_constant_matches_the_general_path(
-    values: list[int | None], divisor: int, start: int
+@given(data=st.data())
+def test_remainder_by_a_constant_matches_the_general_path(
+    sql_type: t.SqlType, integers: st.SearchStrategy[int], data: st.DataObject
 ) -> None:
-    constant, general = _remainders(values, divisor, t.INT, start)
+    values = data.draw(st.lists(st.one_of(st.none(), integers), min_size=1, max_size=80), label="values")
+    divisor = data.draw(integers.filter(lambda d: d not in (0, -1)), label="divisor")
+    start = data.draw(st.integers(0, 5), label="start")
+    constant, general = _remainders(values, divisor, sql_type, start)
     assert constant == general
     assert constant == [None if a is None else java_rem(a, divisor) for a in values[start:]]
 
