@@ -34,6 +34,7 @@ __all__ = [
     "RowError",
     "as_binary",
     "columns_schema",
+    "fast_path_rows",
     "true_mask",
 ]
 
@@ -125,6 +126,16 @@ def as_binary(data: pa.Array | pa.ChunkedArray) -> pa.Array:
 def true_mask(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """A boolean Arrow column as a numpy mask, null counted as false (validity, matches, range checks)."""
     return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def fast_path_rows(raw: pa.Array, valid: np.ndarray, *, enabled: bool) -> np.ndarray:
+    """The rows a vectorized reader may try: those holding at least one byte, none when it is disabled
+    (empty and null rows always go the per-row way, which knows their messages)."""
+    if not enabled:
+        return np.zeros(len(valid), dtype=bool)
+    if not len(raw):
+        return valid.copy()
+    return valid & (np.asarray(pc.fill_null(pc.binary_length(raw), 0).to_numpy(zero_copy_only=False)) > 0)
 
 
 def columns_schema(columns: Columns) -> pa.Schema:

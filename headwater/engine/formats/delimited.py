@@ -44,7 +44,7 @@ from headwater.engine.casts.java_text import (
 )
 from headwater.engine.casts.text import bigdecimal_error, decode_java_base64, decode_java_base64_array
 from headwater.engine.formats.assembly import BatchAssembly
-from headwater.engine.formats.base import Columns, DecodeResult, true_mask
+from headwater.engine.formats.base import Columns, DecodeResult, fast_path_rows, true_mask
 from headwater.engine.formats.encoding import ColumnEncoder
 from headwater.engine.formats.json_decode import SMALL_BATCH, binary_offsets
 from headwater.engine.formats.json_rows import CoercionFailure, ensure_fit
@@ -277,13 +277,8 @@ class DelimitedDecoder:
         if not self._columns:
             assembly.null_record[:] = True  # nothing to read
             return assembly.result(fast_rows=0, fallback_rows=0)
-        candidates = valid.copy()
-        if not self._fast:
-            candidates[:] = False
-        elif n:
-            candidates &= (
-                np.asarray(pc.fill_null(pc.binary_length(raw), 0).to_numpy(zero_copy_only=False)) > 0
-            )
+        candidates = fast_path_rows(raw, valid, enabled=self._fast)
+        if self._fast and n:
             offsets = binary_offsets(raw)
             values = raw.buffers()[2]
             text = (

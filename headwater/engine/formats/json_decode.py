@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from headwater.engine.formats.assembly import BatchAssembly
-from headwater.engine.formats.base import Columns, DecodeResult, true_mask
+from headwater.engine.formats.base import Columns, DecodeResult, fast_path_rows, true_mask
 from headwater.engine.formats.json_rows import RowCoercer
 from headwater.engine.types import to_arrow
 from headwater.parser import types as t
@@ -202,14 +202,7 @@ class JsonDecoder:
 
     def decode(self, data: pa.Array | pa.ChunkedArray, *, topic: str = "") -> DecodeResult:
         assembly, raw, valid = BatchAssembly.for_bytes(self._columns, data)
-        n = len(raw)
-        candidates = valid.copy()
-        if not self._fast:
-            candidates[:] = False
-        elif n:
-            candidates &= (
-                np.asarray(pc.fill_null(pc.binary_length(raw), 0).to_numpy(zero_copy_only=False)) > 0
-            )
+        candidates = fast_path_rows(raw, valid, enabled=self._fast)
         if candidates.sum() < SMALL_BATCH:
             candidates[:] = False
         slow = [int(row) for row in np.flatnonzero(valid & ~candidates)]
