@@ -48,7 +48,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from benchmarks.machine import cpu_model
+from benchmarks.reporting import cpu_model, pyplot
 from headwater.engine import Engine
 from headwater.engine.historical import HistoricalResult, run_select
 from headwater.storage import TopicConfig
@@ -212,13 +212,8 @@ def machine() -> dict[str, str]:
 
 
 def plot(results: list[Measurement], path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no plot written", file=sys.stderr)
+    plt = pyplot()
+    if plt is None:
         return False
     queries = list(dict.fromkeys(m.query for m in results))
     fig, ax = plt.subplots(figsize=(9, 4.5))

@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from benchmarks.machine import cpu_model
+from benchmarks.reporting import cpu_model, pyplot
 from headwater.storage import EventLog, TopicConfig
 
 HERE = Path(__file__).resolve().parent
@@ -304,13 +304,8 @@ def report(results: list[Measurement], all_ratios: list[Ratio], batch_sizes: Ite
 
 
 def plot(results: list[Measurement], path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no plot written", file=sys.stderr)
+    plt = pyplot()
+    if plt is None:
         return False
     sizes = sorted({m.batch_rows for m in results}, reverse=True)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))

@@ -1,11 +1,17 @@
-"""What the benchmarks report about the machine they ran on, read the same way by each of them."""
+"""What the benchmarks share in their reports: the machine they ran on, and the plotting library.
+
+Each benchmark writes its numbers as JSON and, when matplotlib is there, a plot; these read the CPU and
+load matplotlib the same way for all of them.
+"""
 
 from __future__ import annotations
 
 import platform
+import sys
 from pathlib import Path
+from typing import Any
 
-__all__ = ["cpu_model"]
+__all__ = ["cpu_model", "pyplot"]
 
 
 def cpu_model() -> str:
@@ -18,3 +24,17 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def pyplot() -> Any | None:
+    """``matplotlib.pyplot`` drawing to files only (no display needed), or None, said on stderr, when
+    matplotlib is not installed: it is optional, and the JSON results do not need it."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot written", file=sys.stderr)
+        return None
+    return plt
