@@ -303,6 +303,17 @@ def test_statement_text_runs_through_the_semicolon_as_written(engine: Engine) ->
     assert query.statement_text == "CREATE STREAM OUT AS SELECT * FROM S;"
 
 
+def test_explain_of_a_historical_select_shows_the_duckdb_plan(engine: Engine) -> None:
+    engine.execute(CREATE)
+    explained = engine.execute("EXPLAIN SELECT ID, V FROM S WHERE V > 1;")[0]
+    description = explained.to_json()["queryDescription"]
+    assert description["queryType"] == "PULL" and description["sources"] == ["S"]
+    assert [f["name"] for f in description["fields"]] == ["ID", "V"]
+    plan = description["executionPlan"]
+    assert plan.startswith("Historical query (DuckDB)") and "DuckDB plan:" in plan
+    assert engine.persistent_queries() == []
+
+
 def test_explain_a_statement_plans_without_running_it(engine: Engine) -> None:
     engine.execute(CREATE)
     explained = engine.execute("EXPLAIN CREATE STREAM OUT AS SELECT ID, V * 2 AS W FROM S WHERE V > 0;")[0]

@@ -291,6 +291,49 @@ def query_description(query: PersistentQuery) -> QueryDescription:
     )
 
 
+def _is_historical(ctx: StatementContext, query: ast.Query) -> bool:
+    """A SELECT that Engine.stream answers through DuckDB: no EMIT, not over a table."""
+    from headwater.engine.runtime.pull import is_table_pull
+
+    return query.emit is None and is_table_pull(ctx, query) is None
+
+
+def _explain_historical(ctx: StatementContext, query: ast.Query, text: str) -> QueryDescription:
+    """EXPLAIN of a historical SELECT: its execution plan is the historical package's account of it
+    (the sources' segments it reads and DuckDB's plan), so that EXPLAIN over the server shows what
+    the embedded shell shows. The columns are the ones the statement's stream planning gives, when
+    it plans (a query only DuckDB can answer lists none)."""
+    from headwater.engine.historical.explain import explain_select
+    from headwater.engine.planner.builder import QueryBuilder
+
+    plan_text = explain_select(ctx.engine, text.rstrip().rstrip(";"), query, ctx.config)
+    fields: tuple[FieldInfo, ...] = ()
+    sources = _relation_names(query.from_)
+    try:
+        builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict(), ctx.engine.partition_count)
+        built = builder.build(query, sink_name=None, persistent=False)
+        fields = tuple(FieldInfo(c.name, schema_info(c.type), None) for c in built.schema)
+    except PlanError:
+        pass  # the historical planner accepted it; the stream planner's columns are only a courtesy
+    return QueryDescription(
+        id=ctx.engine.next_transient_id(),
+        statement_text=text,
+        fields=fields,
+        sources=sources,
+        sinks=(),
+        topology="",
+        execution_plan=plan_text,
+        state=None,
+        query_type="PULL",
+    )
+
+
+def _relation_names(relation: ast.Relation) -> tuple[str, ...]:
+    if isinstance(relation, ast.Join):
+        return (*_relation_names(relation.left), *_relation_names(relation.right))
+    return (relation.name,) if isinstance(relation, ast.AliasedRelation) else ()
+
+
 def _explain_statement(ctx: StatementContext, statement: ast.Statement, text: str) -> QueryDescription:
     """EXPLAIN of a statement that would run a query: plan it without running it (no side effects).
     ``text`` is the explained statement's text (the EXPLAIN's text without its keyword, as ksqlDB
@@ -298,6 +341,8 @@ def _explain_statement(ctx: StatementContext, statement: ast.Statement, text: st
     from headwater.engine.planner.builder import QueryBuilder
     from headwater.engine.statements.queries import plan_create_as_select, plan_insert_into
 
+    if isinstance(statement, ast.SelectStatement) and _is_historical(ctx, statement.query):
+        return _explain_historical(ctx, statement.query, text)
     if isinstance(statement, ast.SelectStatement):
         builder = QueryBuilder(ctx.catalog, ctx.engine.registry, ctx.config.as_dict(), ctx.engine.partition_count)
         built = builder.build(statement.query, sink_name=None, persistent=False)
