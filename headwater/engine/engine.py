@@ -57,6 +57,7 @@ from headwater.engine.schema import Namespace, format_type, quote
 from headwater.engine.statements.context import StatementContext
 from headwater.errors import ExecutionError, HeadwaterError, ParseError, PlanError
 from headwater.parser import ast
+from headwater.parser.variables import normalise_variables, substitute_variables
 
 __all__ = ["Engine"]
 
@@ -146,22 +147,31 @@ class Engine:
                     raise
         return entities
 
-    def stream(self, sql: str, properties: Mapping[str, Any] | None = None) -> Any:
+    def stream(
+        self,
+        sql: str,
+        properties: Mapping[str, Any] | None = None,
+        variables: Mapping[str, str] | None = None,
+    ) -> Any:
         """Run a query (push, pull, historical) or PRINT and return its :class:`QueryStream`.
 
         Text that ksqlDB's grammar refuses but that reads as a query (SELECT, WITH, FROM, VALUES) is
         Headwater's SQL extension for historical queries (ORDER BY, subqueries, window functions...),
         answered by DuckDB; its parse error is then ksqlDB's own when it is no SQL query either.
+        ``variables`` (as for :meth:`execute`) fill ``${name}`` references for this call only, on
+        top of the engine's DEFINEd ones; the extension gets the text with them substituted.
         """
         from headwater.engine.historical import run_select
         from headwater.engine.historical.session import looks_like_query
         from headwater.engine.runtime.transient import open_stream
 
         ctx = StatementContext(self, self.config.with_overrides(dict(properties or {})))
-        ctx.variables = dict(self.variables)
+        ctx.variables = {**normalise_variables(self.variables), **normalise_variables(variables)}
         try:
             statement = parser.parse_statement(sql, variables=ctx.variables or None)
         except ParseError as refused:
+            if variables:
+                sql = substitute_variables(sql, ctx.variables)
             # only what the grammar refuses can be the extension's; ksqlDB's checks of a statement it
             # parsed ("Value must be integer for command: LIMIT") stand
             if not refused.message.startswith("Syntax Error") or not looks_like_query(sql):

@@ -142,3 +142,15 @@ def test_an_unknown_source_of_a_persistent_query_is_refused_while_preparing(engi
 def test_select_goes_to_stream_not_execute(engine: Engine) -> None:
     with pytest.raises(PlanError, match=r"Use Engine\.stream"):
         engine.execute("SELECT * FROM X EMIT CHANGES;")
+
+
+def test_stream_takes_variables_for_the_call_only(engine: Engine) -> None:
+    engine.execute(
+        "CREATE STREAM VS (ID INT KEY, V INT) WITH (KAFKA_TOPIC='vs', PARTITIONS=1, VALUE_FORMAT='JSON');"
+        "INSERT INTO VS (ID, V) VALUES (1, 10); INSERT INTO VS (ID, V) VALUES (2, 20);"
+    )
+    rows = list(engine.stream("SELECT V FROM ${source} WHERE ID = ${id};", variables={"source": "VS", "ID": "2"}))
+    assert [r.columns for r in rows] == [(20,)]
+    ordered = list(engine.stream("SELECT V FROM ${source} ORDER BY V DESC LIMIT 1;", variables={"source": "VS"}))
+    assert [r.columns for r in ordered] == [(20,)]  # Headwater's SQL extension sees the substituted text
+    assert engine.variables == {}
