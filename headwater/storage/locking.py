@@ -1,4 +1,5 @@
-"""One writer per partition: an exclusive ``flock`` on the partition's ``writer.lock`` file.
+"""One writer per partition: an exclusive ``flock`` on the partition's ``writer.lock`` file; and
+:func:`file_lock`, the blocking ``flock`` that serialises read-modify-write of small shared files.
 
 ``flock`` locks belong to an open file description, so a second writer is refused whether it is
 another process or another :class:`PartitionLock` in the same process (another thread, another
@@ -20,14 +21,30 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from headwater.storage.errors import PartitionLockedError, TopicNotFoundError
 from headwater.storage.names import LOCK_FILE
 
-__all__ = ["PartitionLock"]
+__all__ = ["PartitionLock", "file_lock"]
 
 _RECOVERY_WAIT_S = 10.0
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if missing) for the block, waiting for it.
+
+    Used around read-modify-write of files other processes change too (topic.json, a consumer group's
+    offsets); closing the descriptor releases the lock, also when the block raises.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 class PartitionLock:

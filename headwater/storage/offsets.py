@@ -14,15 +14,13 @@ exclude each other too). The committed offset is, as in Kafka, the *next* offset
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from headwater.storage.errors import InvalidConfigError, StorageError
 from headwater.storage.ipc_io import write_atomically
+from headwater.storage.locking import file_lock
 from headwater.storage.names import group_file_name, validate_topic_name
 
 __all__ = ["ConsumerOffsets"]
@@ -42,15 +40,6 @@ class ConsumerOffsets:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
-
-    @contextlib.contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        fd = os.open(self.directory / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
 
     def _path(self, group: str) -> Path:
         return self.directory / group_file_name(group)
@@ -81,7 +70,7 @@ class ConsumerOffsets:
                 raise InvalidConfigError(f"Offset must be an int >= 0, got {offset!r} for {topic}/{partition}")
             checked[(topic, partition)] = offset
         path = self._path(group)
-        with self._exclusive():
+        with file_lock(self.directory / _LOCK_FILE):
             current = self._read(group)
             current.update(checked)
             document = {
@@ -101,7 +90,7 @@ class ConsumerOffsets:
 
     def delete_group(self, group: str) -> None:
         """Forget a group's offsets."""
-        with self._exclusive():
+        with file_lock(self.directory / _LOCK_FILE):
             self._path(group).unlink(missing_ok=True)
 
     def groups(self) -> list[str]:

@@ -27,9 +27,7 @@ different partitions are not atomic together, as in Kafka.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -50,6 +48,7 @@ from headwater.storage.columns import (
 from headwater.storage.config import TopicConfig
 from headwater.storage.errors import InvalidConfigError, RecordBatchError, StorageError, TopicNotFoundError
 from headwater.storage.ipc_io import write_atomically
+from headwater.storage.locking import file_lock
 from headwater.storage.murmur2 import assign_partitions
 from headwater.storage.names import SCHEMA_FILE, TOPIC_CONFIG_FILE, partition_dir, validate_topic_name
 from headwater.storage.partition import PartitionLog
@@ -140,13 +139,8 @@ class Topic:
     @contextlib.contextmanager
     def _state_lock(self) -> Iterator[None]:
         """Serialise read-modify-write of topic.json / schema.arrow across threads and processes."""
-        with self._lock:
-            fd = os.open(self.directory / _TOPIC_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                os.close(fd)
+        with self._lock, file_lock(self.directory / _TOPIC_LOCK_FILE):
+            yield
 
     def reload(self) -> None:
         """Re-read config, schema and metadata (another process may have changed them)."""
