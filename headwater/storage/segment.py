@@ -373,31 +373,12 @@ class Segment:
         self._bytes_since_offset_entry = self._bytes_since_time_entry = 0
 
     def _account(self, batch: pa.RecordBatch, position: int, size: int, *, persist: bool) -> None:
-        """Update statistics and indexes for a batch stored at ``position`` (appended or scanned)."""
+        """Update statistics and indexes for a batch stored at ``position`` (scanned or rewritten), reading
+        its offsets and timestamp bounds from the batch."""
         offsets = batch.column(0).to_numpy()
         timestamps = batch.column(1).to_numpy()
-        first = int(offsets[0])
-        batch_max = int(timestamps.max())
-        batch_min = int(timestamps.min())
-        if not len(self.offset_index) or self._bytes_since_offset_entry >= self.index_interval_bytes:
-            self.offset_index.append(first, position, persist=persist)
-            self._bytes_since_offset_entry = 0
-        if self.max_timestamp is None or batch_max > self.max_timestamp:
-            if not len(self.time_index) or self._bytes_since_time_entry >= self.index_interval_bytes:
-                self.time_index.append(batch_max, first, persist=persist)
-                self._bytes_since_time_entry = 0
-            self.max_timestamp = batch_max
-        if self.min_timestamp is None or batch_min < self.min_timestamp:
-            self.min_timestamp = batch_min
-        if self.first_offset is None:
-            self.first_offset = first
-            self.first_timestamp = int(timestamps[0])
-        self.last_offset = int(offsets[-1])
-        self.next_offset = self.last_offset + 1
-        self.record_count += batch.num_rows
-        self.batch_count += 1
-        self._bytes_since_offset_entry += size
-        self._bytes_since_time_entry += size
+        self._account_bounds(batch, position, size, int(offsets[0]), int(offsets[-1]), int(timestamps.min()),
+                             int(timestamps.max()), persist=persist)
 
     def refresh(self) -> str:
         """Catch up with a file another process writes: ``same``, ``grew``, ``replaced`` or ``missing``.
@@ -473,21 +454,22 @@ class Segment:
             os.fsync(writer.fd)
         self.data_end += size
         self.file_size = self.data_end
-        self._account_append(batch, position, size, first_offset, min_timestamp, max_timestamp)
+        self._account_bounds(batch, position, size, first_offset, first_offset + batch.num_rows - 1, min_timestamp,
+                             max_timestamp, persist=True)
         return size
 
-    def _account_append(self, batch: pa.RecordBatch, position: int, size: int, first: int, batch_min: int,
-                        batch_max: int) -> None:
-        """:meth:`_account` for a freshly appended batch whose offsets and timestamp bounds are known."""
-        n = batch.num_rows
+    def _account_bounds(self, batch: pa.RecordBatch, position: int, size: int, first: int, last: int,
+                        batch_min: int, batch_max: int, *, persist: bool) -> None:
+        """Update statistics and indexes for a batch stored at ``position`` whose first and last offsets
+        and timestamp bounds are known (an append knows them without reading the batch)."""
         if not self.offset_index._first or self._bytes_since_offset_entry >= self.index_interval_bytes:
-            self.offset_index.append(first, position)
+            self.offset_index.append(first, position, persist=persist)
             self._bytes_since_offset_entry = 0
         if self.max_timestamp is None or batch_max > self.max_timestamp:
             if not self.time_index._first or self._bytes_since_time_entry >= self.index_interval_bytes:
                 # The batch's first offset keeps the invariant: every earlier record is below the
                 # previous maximum, hence below batch_max. (A scan starts at a batch anyway.)
-                self.time_index.append(batch_max, first)
+                self.time_index.append(batch_max, first, persist=persist)
                 self._bytes_since_time_entry = 0
             self.max_timestamp = batch_max
         if self.min_timestamp is None or batch_min < self.min_timestamp:
@@ -495,9 +477,9 @@ class Segment:
         if self.first_offset is None:
             self.first_offset = first
             self.first_timestamp = int(batch.column(1)[0].as_py())
-        self.last_offset = first + n - 1
-        self.next_offset = first + n
-        self.record_count += n
+        self.last_offset = last
+        self.next_offset = last + 1
+        self.record_count += batch.num_rows
         self.batch_count += 1
         self._bytes_since_offset_entry += size
         self._bytes_since_time_entry += size
