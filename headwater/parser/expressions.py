@@ -17,12 +17,12 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
+from headwater.parser.trees import dataclass_children, walk_depth_first
 from headwater.parser.types import SqlType
 
 # --------------------------------------------------------------------------------------------------------
@@ -389,27 +389,12 @@ def iter_children(node: Node) -> Iterator[Node]:
         >>> [c for c in iter_children(Not(ColumnRef("A")))]
         [ColumnRef(name='A', source=None)]
     """
-    for f in dataclasses.fields(node):  # type: ignore[arg-type]
-        if f.name == "span":
-            continue
-        yield from _nodes_in(getattr(node, f.name))
-
-
-def _nodes_in(value: object) -> Iterator[Node]:
-    if isinstance(value, Node):
-        yield value
-    elif isinstance(value, tuple):
-        for item in value:
-            yield from _nodes_in(item)
+    return dataclass_children(node, Node)
 
 
 def walk(node: Node) -> Iterator[Node]:
     """Yield ``node`` and every node below it, depth first, parents before children."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(list(iter_children(current))))
+    return walk_depth_first(node, iter_children)
 
 
 # A literal list, so that type checkers see what `from headwater.parser.expressions import *` (as in

@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from headwater.engine.expressions.scope import ColumnKind
 from headwater.engine.functions.registry import INTERVAL_UNIT, LambdaType, ResolvedFunction
 from headwater.parser import types as t
 from headwater.parser.expressions import ArithmeticOp, ComparisonOp, LogicalOp, TimeUnit
+from headwater.parser.trees import dataclass_children, walk_depth_first
 
 __all__ = [
     "Bound",
@@ -294,22 +294,9 @@ def bound_children(node: Bound) -> Iterator[Bound]:
         >>> [c.type for c in bound_children(BoundNot(BoundLiteral(True, t.BOOLEAN)))]
         [Primitive(kind=<PrimitiveKind.BOOLEAN: 'BOOLEAN'>)]
     """
-    for f in dataclasses.fields(node):  # type: ignore[arg-type]
-        yield from _bounds_in(getattr(node, f.name))
-
-
-def _bounds_in(value: object) -> Iterator[Bound]:
-    if isinstance(value, Bound):
-        yield value
-    elif isinstance(value, tuple):
-        for item in value:
-            yield from _bounds_in(item)
+    return dataclass_children(node, Bound)
 
 
 def walk_bound(node: Bound) -> Iterator[Bound]:
     """``node`` and every node below it, parents first."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(list(bound_children(current))))
+    return walk_depth_first(node, bound_children)
