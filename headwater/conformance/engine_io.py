@@ -63,11 +63,16 @@ def create_raw_topic(engine: Any, name: str, partitions: int) -> None:
 
 
 def create_declared_topics(
-    engine: Any, statements: Sequence[ast.Statement], topics: Sequence[TopicSpec]
+    engine: Any,
+    statements: Sequence[ast.Statement],
+    topics: Sequence[TopicSpec],
+    *,
+    default_partitions: int = 1,
 ) -> None:
     """Create each topic a CREATE STREAM/TABLE with columns names, as ksqlDB's harness does before it
     runs the statements (FORMAT.md §4.3), with the partitions of the case's ``topics`` entry, else of
-    the statement's ``PARTITIONS``, else one.
+    the statement's ``PARTITIONS``, else ``default_partitions`` (QTT's stub Kafka holds every record on
+    partition 0 whatever the count; the RQTT harness creates a real topic of 4).
 
     Other topics are left to the statements: a query's sink created here as a raw topic would keep the
     query from writing its typed rows.
@@ -83,7 +88,7 @@ def create_declared_topics(
         partitions = properties.get("PARTITIONS")
         count = partitions_from_topics.get(topic.value)
         if count is None:
-            count = partitions.value if isinstance(partitions, ast.IntegerLiteral) else 1
+            count = partitions.value if isinstance(partitions, ast.IntegerLiteral) else default_partitions
         create_raw_topic(engine, topic.value, count)
 
 
@@ -106,8 +111,19 @@ def _is_raw(topic: Any) -> bool:
     return getattr(topic, "schema", None) is None
 
 
-def append_raw(engine: Any, name: str, records: Sequence[RawRecord], source: DataSource) -> None:
-    """Append ``records`` to partition 0 of topic ``name``, in order, as one batch.
+def append_raw(
+    engine: Any,
+    name: str,
+    records: Sequence[RawRecord],
+    source: DataSource,
+    *,
+    kafka_partitioning: bool = False,
+) -> None:
+    """Append ``records`` to topic ``name``, in order: all to partition 0, as QTT's stub Kafka holds
+    them, or with ``kafka_partitioning`` each to the partition Kafka's default partitioner picks
+    (``toPositive(murmur2(key bytes)) % partitions``, :func:`headwater.storage.assign_partitions`; a
+    record without a key to partition 0, where a real producer's sticky choice is arbitrary), as the
+    RQTT harness's real ``KafkaProducer`` does. One batch per partition.
 
     A raw topic stores the bytes as given. A typed topic (another query's sink, which a case may produce
     to, as one may produce to any Kafka topic) stores rows: the bytes are decoded with the product's
@@ -116,6 +132,21 @@ def append_raw(engine: Any, name: str, records: Sequence[RawRecord], source: Dat
     Raises:
         SerdeFailure: a record does not decode into the typed topic's columns.
     """
+    if not kafka_partitioning:
+        _append_to(engine, name, records, source, 0)
+        return
+    from headwater.storage import assign_partitions
+
+    count = len(engine.log.topic(name).end_offsets())
+    chosen = assign_partitions(pa.array([r.key for r in records], pa.binary()), count, keyless_partition=0)
+    for partition in sorted(set(chosen.tolist())):
+        _append_to(engine, name, [r for r, p in zip(records, chosen) if p == partition], source, partition)
+
+
+def _append_to(
+    engine: Any, name: str, records: Sequence[RawRecord], source: DataSource, partition: int
+) -> None:
+    """Append ``records`` to one partition of topic ``name`` as one batch, in order."""
     topic = engine.log.topic(name)
     headers = pa.array(
         [None if r.headers is None else [{"key": k, "value": v} for k, v in r.headers] for r in records],
@@ -130,7 +161,7 @@ def append_raw(engine: Any, name: str, records: Sequence[RawRecord], source: Dat
         )
     else:
         batch = _typed_batch(engine, name, source, keys, values, timestamps, headers)
-    topic.append(batch, partition=0)
+    topic.append(batch, partition=partition)
 
 
 def _typed_batch(

@@ -59,6 +59,7 @@ from headwater.parser import ast
 
 __all__ = [
     "PROTO_OUTPUT_SKIP",
+    "RQTT_DEFAULT_PARTITIONS",
     "RQTT_SERVER_CONFIG",
     "Transport",
     "TransportFactory",
@@ -82,6 +83,12 @@ RQTT_SERVER_CONFIG: Mapping[str, str] = {
 ``TestKsqlRestApp``'s base configuration), minus what concerns only Kafka and Kafka Streams, plus
 Headwater's switch that makes pull queries over streams refuse what ksqlDB refuses (GROUP BY, WINDOW,
 JOIN...), which Headwater otherwise answers as historical SQL."""
+
+RQTT_DEFAULT_PARTITIONS = 4
+"""Partitions of a topic the RQTT harness creates for a CREATE STREAM/TABLE without ``PARTITIONS``
+(ksqlDB's ``Topic.DEFAULT_PARTITIONS``). The harness produces its inputs with a real Kafka producer, so a
+keyed record lands on the partition Kafka's default partitioner picks: expected ``ROWPARTITION`` values
+follow from it (push-queries "join with ROWPARTITION and ROWOFFSET" expects key "x" on partition 2 of 4)."""
 
 PROTO_OUTPUT_SKIP = "needs protobuf query output (testPullWithProtoFormat)"
 
@@ -232,7 +239,7 @@ class _RestRun:
                 )
                 for r in records
             ]
-            engine_io.append_raw(self.transport.engine, topic, raw, serdes.source)
+            engine_io.append_raw(self.transport.engine, topic, raw, serdes.source, kafka_partitioning=True)
 
     def _verify_outputs(self) -> None:
         wanted: dict[str, int] = {}
@@ -262,7 +269,9 @@ class _RestRun:
             statements = _parsed(case.admin_statements)
         except HeadwaterError:
             statements = []
-        engine_io.create_declared_topics(self.transport.engine, statements, case.topics)
+        engine_io.create_declared_topics(
+            self.transport.engine, statements, case.topics, default_partitions=RQTT_DEFAULT_PARTITIONS
+        )
         admin: list[ActualResponse] = []
         if case.admin_statements:
             result = self.transport.ksql("\n".join(case.admin_statements), self.properties)
