@@ -22,8 +22,9 @@
    default run, into the Nexmark section of docs/benchmarks.md (the plot as docs/nexmark.png, since
    benchmarks/results/ is not versioned).
 
-``--quick`` (under a minute on 2 idle cores, most of it Flink's JVM) runs 100,000 events once each, a
-3 s latency run and a small ingestion run, and skips Flink's answer check. The default run (2M events,
+``--quick`` runs 100,000 events once each, a 3 s latency run and a small ingestion run, and skips
+Flink's answer check (and its sample); most of its time is Flink's JVM and per-job start-ups (seven
+jobs of 3-10 s each under load). It took about two minutes at load average 5-8 on 2 CPUs. The default run (2M events,
 best of 2) takes about 15 minutes on 2 cores, most of it q3's and q5's Headwater pipelines (see
 docs/benchmarks.md). Only the complete default run (no option that changes what is measured) writes
 docs/benchmarks.md, unless ``--docs`` / ``--no-docs``.
@@ -158,17 +159,18 @@ def _headwater_and_duckdb(report: RunReport, queries: list[NexmarkQuery], engine
     con.close()
 
 
-def _flink(report: RunReport, queries: list[NexmarkQuery], dataset: Dataset, sample: Dataset,
+def _flink(report: RunReport, queries: list[NexmarkQuery], dataset: Dataset, sample: Dataset | None,
            repeat: int, quick: bool) -> None:
-    """Flink's measurements; its answers are checked on ``sample`` except in quick runs (the sample
-    still warms the JVM up)."""
+    """Flink's measurements; its answers are checked on ``sample``, which also warms the JVM up. Quick runs
+    have no sample: the JVM warms up on empty input, and no answer is checked."""
     note("flink (its own process; start-up measured separately)")
     inputs = dict.fromkeys((q.query_id for q in queries), FlinkInput(dataset, sample))
     results = run_flink(queries, inputs, repeat=repeat, check_answers=not quick)
     report.machine["apache-flink"] = results.version
     if quick:
         report.notes.append("Quick run: Flink's answers were not checked (the default run checks them on a "
-                            f"sample), and all figures are from single runs of {dataset.events:,} events.")
+                            f"sample; here its JVM warmed up on empty input), and all figures are from single "
+                            f"runs of {dataset.events:,} events.")
     if results.error is not None:
         report.notes.append(f"Flink did not run: {results.error}")
         note(f"  Flink did not run: {results.error}")
@@ -182,7 +184,7 @@ def _flink(report: RunReport, queries: list[NexmarkQuery], dataset: Dataset, sam
     for measured in results.measurements:
         note(f"  {measured.query}: {measured.events_per_s:,.0f} events/s, "
              f"{measured.events_per_cpu_s:,.0f} events/CPU-s (job start-up {measured.startup_s:.1f} s)")
-    if results.sample_outputs:
+    if results.sample_outputs and sample is not None:
         con = duckdb_run.connect(sample, threads=1)
         by_id = {q.query_id: q for q in queries}
         for query_id, path in results.sample_outputs.items():
@@ -219,10 +221,12 @@ def run(args: argparse.Namespace) -> RunReport:
             engine.close()
         shutil.rmtree(work / "headwater", ignore_errors=True)
         if not args.no_flink:
-            sample_events = min(FLINK_SAMPLE_EVENTS, args.events)
-            sample = load(NexmarkGenerator(GeneratorConfig(sample_events, args.seed, args.rate)),
-                          work / "sample", None)
-            report.flink_sample_events = sample_events
+            sample = None
+            if not args.quick:
+                sample_events = min(FLINK_SAMPLE_EVENTS, args.events)
+                sample = load(NexmarkGenerator(GeneratorConfig(sample_events, args.seed, args.rate)),
+                              work / "sample", None)
+                report.flink_sample_events = sample_events
             _flink(report, queries, dataset, sample, args.repeat, args.quick)
         if not args.no_ingest:
             note("ingestion")
