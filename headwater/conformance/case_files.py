@@ -39,6 +39,7 @@ __all__ = [
     "Where",
     "boolean_field",
     "case_name",
+    "expand_file",
     "find_test_files",
     "integer_field",
     "list_field",
@@ -334,6 +335,17 @@ def read_common_fields(file_name: str, node: Any) -> CommonFields:
 # files
 
 
+class _NamedCase(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def enabled(self) -> bool: ...
+
+
+CaseT = TypeVar("CaseT", bound=_NamedCase)
+
+
 def read_test_nodes(path: Path | str, *, no_tests: str) -> list[Any]:
     """The test objects of one file, as written (comments allowed, exact decimals).
 
@@ -359,6 +371,19 @@ def read_test_nodes(path: Path | str, *, no_tests: str) -> list[Any]:
     return tests
 
 
+def expand_file(path: Path | str, expand: Callable[[str, Any], list[CaseT]], *, no_tests: str) -> list[CaseT]:
+    """Read one file and expand every test object in it with ``expand(file name, object)``, in file order.
+
+    Raises:
+        TestFileError: the file cannot be read, is not JSON, or breaks the format's rules.
+    """
+    path = Path(path)
+    cases: list[CaseT] = []
+    for node in read_test_nodes(path, no_tests=no_tests):
+        cases.extend(expand(path.name, node))
+    return cases
+
+
 def find_test_files(paths: Iterable[Path | str]) -> list[Path]:
     """The ``.json`` files named by ``paths``: files as given, directories searched (sorted, not recursive).
 
@@ -375,17 +400,6 @@ def find_test_files(paths: Iterable[Path | str]) -> list[Path]:
         else:
             raise TestFileError(f"{path}: no such file or directory")
     return found
-
-
-class _NamedCase(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def enabled(self) -> bool: ...
-
-
-CaseT = TypeVar("CaseT", bound=_NamedCase)
 
 
 class LoadResult(Generic[CaseT]):

@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import time
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +48,7 @@ from headwater.conformance.functions import test_function_registry
 from headwater.conformance.model import TestCase
 from headwater.conformance.pool import CaseTimeout, time_limit
 from headwater.conformance.post_conditions import ObservedTopic, PostConditionFailure, check_post_conditions
-from headwater.conformance.results import CaseResult, Status
+from headwater.conformance.results import CaseResult, Status, error_reason, first_line
 from headwater.conformance.serde import SerdeFailure, TopicSerdes
 from headwater.conformance.skips import skip_reason
 from headwater.errors import ExecutionError, HeadwaterError, ParseError, PlanError, StorageError
@@ -104,19 +103,6 @@ class _FeedStep:
 # --------------------------------------------------------------------------------------------------------
 
 
-def _error_location(error: BaseException) -> str:
-    """``file:line in function`` of the innermost frame inside Headwater (where a bug surfaced)."""
-    frames = traceback.extract_tb(error.__traceback__)
-    for frame in reversed(frames):
-        if "/headwater/" in frame.filename.replace("\\", "/") and "/conformance/" not in frame.filename:
-            short = frame.filename.replace("\\", "/").split("/headwater/", 1)[-1]
-            return f"headwater/{short}:{frame.lineno} in {frame.name}"
-    if frames:
-        frame = frames[-1]
-        return f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
-    return "unknown location"
-
-
 def failed_statement_index(error: HeadwaterError, statements: Sequence[ast.Statement]) -> int:
     """Which statement of a script an error from ``Engine.execute`` belongs to (0-based).
 
@@ -143,10 +129,6 @@ def _category(error: HeadwaterError) -> str:
         if isinstance(error, category):
             return category.__name__
     return type(error).__name__
-
-
-def _first_line(text: str) -> str:
-    return text.strip().split("\n", 1)[0]
 
 
 class _CaseRun:
@@ -180,7 +162,7 @@ class _CaseRun:
             )
         except HeadwaterError as e:
             raise _Raised(
-                JavaException(KSQL_EXCEPTION, str(e)), f"{_category(e)}: {_first_line(str(e))}"
+                JavaException(KSQL_EXCEPTION, str(e)), f"{_category(e)}: {first_line(str(e))}"
             ) from None
 
     def close_engine(self) -> None:
@@ -243,7 +225,7 @@ class _CaseRun:
         try:
             return list(parse(self.script))
         except HeadwaterError as e:
-            raise _Raised(statement_exception(e), f"{_category(e)}: {_first_line(str(e))}") from None
+            raise _Raised(statement_exception(e), f"{_category(e)}: {first_line(str(e))}") from None
 
     def _create_declared_topics(self, statements: Sequence[ast.Statement]) -> None:
         engine_io.create_declared_topics(self.engine, statements, self.case.topics)
@@ -260,7 +242,7 @@ class _CaseRun:
             self.engine.execute(self.script)
         except HeadwaterError as e:
             java = statement_exception(e)
-            summary = f"{_category(e)}: {_first_line(str(e))}"
+            summary = f"{_category(e)}: {first_line(str(e))}"
             index = failed_statement_index(e, statements)
             if self.case.expected_exception is not None and index != last:
                 raise CaseFailure(
@@ -341,7 +323,7 @@ class _CaseRun:
             return int(query.process(topic, partition, max_records=1))
         except HeadwaterError as e:
             java = runtime_exception(e, topic=topic, partition=partition, offset=None)
-            raise _Raised(java, f"runtime {_category(e)}: {_first_line(str(e))}") from None
+            raise _Raised(java, f"runtime {_category(e)}: {first_line(str(e))}") from None
 
     def _read_outputs(self) -> dict[str, list[ActualRecord]]:
         actual: dict[str, list[ActualRecord]] = {}
@@ -350,7 +332,7 @@ class _CaseRun:
             try:
                 actual[topic] = engine_io.read_records(self.engine, topic, serdes)
             except SerdeFailure as e:
-                raise CaseFailure(_first_line(str(e)), str(e)) from None
+                raise CaseFailure(first_line(str(e)), str(e)) from None
         return actual
 
     def _observed_topics(self) -> dict[str, ObservedTopic]:
@@ -447,8 +429,5 @@ def run_case(
         except CaseTimeout as e:
             return result(Status.ERROR, str(e))
         except Exception as e:
-            detail = "".join(traceback.format_exception(type(e), e, e.__traceback__, limit=-8))
-            return result(
-                Status.ERROR, f"{type(e).__name__}: {_first_line(str(e))} at {_error_location(e)}\n{detail}"
-            )
+            return result(Status.ERROR, error_reason(e))
     return result(Status.PASS, "", digest or None)

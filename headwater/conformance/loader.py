@@ -34,12 +34,12 @@ from headwater.conformance.case_files import (
     Where,
     boolean_field,
     case_name,
+    expand_file,
     integer_field,
     list_field,
     load_unique,
     object_field,
     read_common_fields,
-    read_test_nodes,
     string_field,
 )
 from headwater.conformance.model import (
@@ -221,11 +221,7 @@ def load_test_file(path: Path | str) -> list[TestCase]:
     Raises:
         TestFileError: the file cannot be read, is not JSON, or breaks the format's rules.
     """
-    path = Path(path)
-    cases: list[TestCase] = []
-    for node in read_test_nodes(path, no_tests="is required and must not be empty"):
-        cases.extend(expand_test_object(path.name, node))
-    return cases
+    return expand_file(path, expand_test_object, no_tests="is required and must not be empty")
 
 
 def load_paths(paths: Iterable[Path | str]) -> LoadResult[TestCase]:

@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Any
 
 __all__ = [
+    "CaseCore",
     "ExpectedException",
     "HeaderSpec",
     "KeyFormatCondition",
@@ -169,8 +170,8 @@ class PostConditions:
 
 
 @dataclass(frozen=True, slots=True)
-class TestCase:
-    """One expanded, runnable case.
+class CaseCore:
+    """What every expanded case has, QTT (:class:`TestCase`) or RQTT (``rest_model.RestTestCase``).
 
     Attributes:
         file: the test file's name (``project-filter.json``).
@@ -180,14 +181,10 @@ class TestCase:
         inputs: records to produce, in file order.
         outputs: records to expect.
         topics: the ``topics`` entries.
-        properties: config overrides for the whole case (with the config matrix value applied).
+        properties: config overrides (QTT, with the config matrix value applied) or request properties
+            (RQTT).
         format: the format of this expansion, if the test has a format matrix.
-        expected_exception: set for negative cases.
-        post: post-conditions, if any.
-        enabled: False for tests ksqlDB drops at load time (``"enabled": false``).
     """
-
-    __test__ = False  # not a pytest test class despite the name
 
     file: str
     test: str
@@ -198,6 +195,20 @@ class TestCase:
     topics: tuple[TopicSpec, ...] = ()
     properties: Mapping[str, Any] = field(default_factory=dict)
     format: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TestCase(CaseCore):
+    """One expanded, runnable QTT case: the core fields (:class:`CaseCore`) and QTT's own.
+
+    Attributes:
+        expected_exception: set for negative cases.
+        post: post-conditions, if any.
+        enabled: False for tests ksqlDB drops at load time (``"enabled": false``).
+    """
+
+    __test__ = False  # not a pytest test class despite the name
+
     expected_exception: ExpectedException | None = None
     post: PostConditions | None = None
     enabled: bool = True

@@ -31,11 +31,9 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any, Protocol
 
 from headwater.conformance import engine_io
@@ -51,7 +49,7 @@ from headwater.conformance.rest_compare import (
     verify_rest_outputs,
 )
 from headwater.conformance.rest_model import ErrorResponse, RestTestCase
-from headwater.conformance.results import CaseResult, Status
+from headwater.conformance.results import CaseResult, Status, error_reason, first_line
 from headwater.conformance.serde import SerdeFailure, TopicSerdes
 from headwater.conformance.skips import skip_reason
 from headwater.errors import HeadwaterError
@@ -165,10 +163,6 @@ def with_unique_topics(case: RestTestCase, suffix: str | None = None) -> RestTes
     )
 
 
-def _first_line(text: str) -> str:
-    return text.strip().split("\n", 1)[0]
-
-
 class _RestRun:
     """One case's run over one transport."""
 
@@ -206,13 +200,13 @@ class _RestRun:
         expected = self.case.expected_error
         if expected is None:
             raise CaseFailure(
-                f"Server failed to execute statement: {_first_line(error.message)}",
+                f"Server failed to execute statement: {first_line(error.message)}",
                 f"statement: {error.statement_text or ''}\nreason: {error.describe()}",
             )
         problem = error_mismatch(error, expected, self.case.statements[-1])
         if problem is not None:
             raise CaseFailure(
-                f"Expected error mismatch: {_first_line(error.message)}",
+                f"Expected error mismatch: {first_line(error.message)}",
                 f"{problem}\nexpected: {expected.describe()}\nactual: {error.describe()}",
             )
 
@@ -250,7 +244,7 @@ class _RestRun:
             try:
                 actual[topic] = self.transport.records(topic, self._serdes(topic), count)
             except SerdeFailure as e:
-                raise CaseFailure(_first_line(str(e)), str(e)) from None
+                raise CaseFailure(first_line(str(e)), str(e)) from None
         try:
             verify_rest_outputs(self.case.outputs, actual)
         except ResponseMismatch as e:
@@ -312,7 +306,7 @@ def _response_summary(message: str) -> str:
         >>> _response_summary("Response mismatch at responses[2]->query[0]->header->schema: expected x")
         'responses->query->header->schema'
     """
-    first = _first_line(message)
+    first = first_line(message)
     if first.startswith("Response mismatch at "):
         return re.sub(r"\[\d+\]", "", first[len("Response mismatch at ") :].split(":", 1)[0])
     return first.split(":", 1)[0]
@@ -327,15 +321,6 @@ def _parsed(texts: Sequence[str]) -> list[ast.Statement]:
     from headwater.parser import parse
 
     return list(parse("\n".join(texts)))
-
-
-def _error_location(error: BaseException) -> str:
-    frames = traceback.extract_tb(error.__traceback__)
-    for frame in reversed(frames):
-        if "/headwater/" in frame.filename.replace("\\", "/"):
-            short = frame.filename.replace("\\", "/").split("/headwater/", 1)[-1]
-            return f"headwater/{short}:{frame.lineno} in {frame.name}"
-    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "unknown location"
 
 
 def run_rest_case(
@@ -372,8 +357,5 @@ def run_rest_case(
     except CaseTimeout as e:
         return result(Status.ERROR, str(e))
     except Exception as e:
-        detail = "".join(traceback.format_exception(type(e), e, e.__traceback__, limit=-8))
-        return result(
-            Status.ERROR, f"{type(e).__name__}: {_first_line(str(e))} at {_error_location(e)}\n{detail}"
-        )
+        return result(Status.ERROR, error_reason(e))
     return result(Status.PASS)

@@ -27,12 +27,12 @@ from headwater.conformance.case_files import (
     Where,
     boolean_field,
     case_name,
+    expand_file,
     integer_field,
     list_field,
     load_unique,
     object_field,
     read_common_fields,
-    read_test_nodes,
     string_field,
 )
 from headwater.conformance.rest_model import ExpectedError, RestTestCase
@@ -126,11 +126,7 @@ def load_rest_file(path: Path | str) -> list[RestTestCase]:
     Raises:
         TestFileError: the file cannot be read, is not JSON, or breaks the format's rules.
     """
-    path = Path(path)
-    cases: list[RestTestCase] = []
-    for node in read_test_nodes(path, no_tests="test file did not contain any tests"):
-        cases.extend(expand_rest_test_object(path.name, node))
-    return cases
+    return expand_file(path, expand_rest_test_object, no_tests="test file did not contain any tests")
 
 
 def load_rest_paths(paths: Iterable[Path | str]) -> LoadResult[RestTestCase]:

@@ -12,10 +12,10 @@ Expected responses stay as written (dicts and lists with exact decimals); the co
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from headwater.conformance.model import RecordSpec, TestCase, TopicSpec
+from headwater.conformance.model import CaseCore, TestCase
 
 __all__ = [
     "KSQL_ERROR_MESSAGE",
@@ -87,19 +87,12 @@ class ErrorResponse:
 
 
 @dataclass(frozen=True, slots=True)
-class RestTestCase:
-    """One expanded RQTT case.
+class RestTestCase(CaseCore):
+    """One expanded RQTT case: the core fields every case has (:class:`~headwater.conformance.model.
+    CaseCore`, its ``properties`` being request properties, which ksqlDB sets on its REST client) and
+    RQTT's own.
 
     Attributes:
-        file: the test file's name.
-        test: the test's name as written.
-        name: the expanded name ("<file stem> - <name>[ - <format>]").
-        statements: the statements with ``{FORMAT}`` substituted.
-        inputs: records to produce.
-        outputs: records expected on topics.
-        topics: the ``topics`` entries.
-        properties: request properties (ksqlDB sets them on its REST client).
-        format: the format of this expansion, if the test has a format matrix.
         responses: the expected responses, each a one-key dict (``admin``, ``query``, ``queryProto``).
         expected_error: set for negative cases.
         wait_for_active_push_query: ``inputConditions.waitForActivePushQuery``.
@@ -110,15 +103,6 @@ class RestTestCase:
 
     __test__ = False  # not a pytest test class despite the name
 
-    file: str
-    test: str
-    name: str
-    statements: tuple[str, ...]
-    inputs: tuple[RecordSpec, ...] = ()
-    outputs: tuple[RecordSpec, ...] = ()
-    topics: tuple[TopicSpec, ...] = ()
-    properties: Mapping[str, Any] = field(default_factory=dict)
-    format: str | None = None
     responses: tuple[Mapping[str, Any], ...] = ()
     expected_error: ExpectedError | None = None
     wait_for_active_push_query: bool = False

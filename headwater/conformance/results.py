@@ -18,17 +18,21 @@ it hold the detail.
 
 from __future__ import annotations
 
+import traceback
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 __all__ = [
     "CaseResult",
     "FileSummary",
     "Status",
+    "error_reason",
     "failure_groups",
+    "first_line",
     "render_failure_groups",
     "render_summary_table",
     "summarise",
@@ -85,6 +89,32 @@ class FileSummary:
     @property
     def total(self) -> int:
         return self.passed + self.failed + self.errored + self.skipped
+
+
+def first_line(text: str) -> str:
+    """The first line of ``text`` once stripped: a reason's grouping summary."""
+    return text.strip().split("\n", 1)[0]
+
+
+def error_location(error: BaseException) -> str:
+    """``file:line in function`` of the innermost frame in the product outside the runner (where a bug
+    surfaced), else of the innermost frame."""
+    frames = traceback.extract_tb(error.__traceback__)
+    for frame in reversed(frames):
+        path = frame.filename.replace("\\", "/")
+        if "/headwater/" in path and "/conformance/" not in path:
+            return f"headwater/{path.split('/headwater/', 1)[-1]}:{frame.lineno} in {frame.name}"
+    if frames:
+        frame = frames[-1]
+        return f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+    return "unknown location"
+
+
+def error_reason(error: BaseException) -> str:
+    """The reason of an ``error`` status: the exception's class and first line, where it surfaced, then
+    the innermost frames of its traceback."""
+    detail = "".join(traceback.format_exception(type(error), error, error.__traceback__, limit=-8))
+    return f"{type(error).__name__}: {first_line(str(error))} at {error_location(error)}\n{detail}"
 
 
 def summarise(results: Iterable[CaseResult]) -> tuple[list[FileSummary], FileSummary]:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import re
 import tempfile
 import time
-import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +46,7 @@ from headwater.conformance.expected_errors import (
 )
 from headwater.conformance.functions import test_function_registry
 from headwater.conformance.pool import CaseTimeout, run_cases, time_limit
-from headwater.conformance.results import CaseResult, Status
+from headwater.conformance.results import CaseResult, Status, error_reason
 from headwater.conformance.skips import UNSUPPORTED_FORMATS
 from headwater.engine.catalog import DataSource
 from headwater.engine.schema import ROWTIME, Column, LogicalSchema, Namespace, format_type, quote
@@ -518,11 +517,7 @@ def run_script_test(
         except CaseTimeout as e:
             return result(Status.ERROR, str(e))
         except Exception as e:
-            detail = "".join(traceback.format_exception(type(e), e, e.__traceback__, limit=-8))
-            return result(
-                Status.ERROR,
-                f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}\n{detail}",
-            )
+            return result(Status.ERROR, error_reason(e))
     if expecting:
         return result(
             Status.FAIL,
