@@ -15,28 +15,26 @@ CORPUS_DIR = Path(
 )
 
 
-@pytest.fixture(scope="session")
-def qtt_dir() -> Path:
-    """The QTT files; the test is skipped when the corpus is not there."""
-    path = CORPUS_DIR / "qtt"
+def _corpus_part(name: str) -> Path:
+    path = CORPUS_DIR / name
     if not path.is_dir():
         pytest.skip(f"the conformance corpus is not at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def qtt_dir() -> Path:
+    """The QTT files; the test is skipped when the corpus is not there."""
+    return _corpus_part("qtt")
 
 
 @pytest.fixture(scope="session")
 def sql_dir() -> Path:
     """The KsqlTester scripts; the test is skipped when the corpus is not there."""
-    path = CORPUS_DIR / "sql"
-    if not path.is_dir():
-        pytest.skip(f"the conformance corpus is not at {path}")
-    return path
+    return _corpus_part("sql")
 
 
 @pytest.fixture(scope="session")
 def rqtt_dir() -> Path:
     """The RQTT (REST) files; the test is skipped when the corpus is not there."""
-    path = CORPUS_DIR / "rqtt"
-    if not path.is_dir():
-        pytest.skip(f"the conformance corpus is not at {path}")
-    return path
+    return _corpus_part("rqtt")

@@ -144,6 +144,8 @@ def test_records_and_topics_are_read_as_qtt_reads_them() -> None:
     with pytest.raises(TestFileError) as qtt_error:
         expand_test_object("f.json", qtt)
     assert str(rest_error.value) == str(qtt_error.value)
-    assert str(qtt_error.value) == "f.json, test 't', inputs[0].window.type: must be TIME or SESSION, not 'DAY'"
+    assert (
+        str(qtt_error.value) == "f.json, test 't', inputs[0].window.type: must be TIME or SESSION, not 'DAY'"
+    )
     [case] = expand_rest_test_object("f.json", _test(topics=[{"name": "test_topic"}], enabled="false"))
     assert case.topics[0].partitions == 1 and case.topics[0].replicas == 1 and not case.enabled
