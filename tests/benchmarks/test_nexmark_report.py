@@ -60,3 +60,15 @@ def test_a_stateful_query_needs_flinks_rate_only_and_shows_its_stages() -> None:
     q5 = next(line for line in lines if line.startswith("| q5 | no target"))
     assert "met (1.25x, target 1x)" in q5 and "no target (250,000)" in q5
     assert "| q5 | CTAS_S_COUNTS_0 | 1,000,000 | 3.00 | 3.00 |" in lines
+
+
+def test_only_the_complete_default_run_writes_the_docs_and_it_runs_every_query() -> None:
+    from benchmarks.nexmark.runner import DEFAULT_EVENTS, EVENT_RATE, _arguments
+
+    default = _arguments([])
+    assert default.docs and default.events == DEFAULT_EVENTS and default.rate == EVENT_RATE == 10_000
+    assert default.queries.split(",") == ["q0", "q1", "q2", "q3", "q5", "q7", "q8"]
+    assert not _arguments(["--quick"]).docs
+    assert not _arguments(["--queries", "q0,q1"]).docs
+    assert not _arguments(["--rate", "10000000"]).docs
+    assert _arguments(["--quick", "--docs"]).docs
