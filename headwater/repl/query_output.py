@@ -25,7 +25,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,6 +158,29 @@ class _Limits:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
 
+def _arrivals(receiver: _Receiver, limits: _Limits) -> Iterator[list[Any] | None]:
+    """The rows of a running query as they arrive, cut to the row limit, and None after each poll
+    interval in which none came, for callers that show something while they wait. Stops the query at
+    the row limit or the timeout; a Ctrl-C while it waits reaches the caller."""
+    taken = 0
+    while not receiver.finished:
+        if limits.expired():
+            receiver.stop()
+            return
+        rows = receiver.next_rows()
+        if rows is None:
+            yield None
+            continue
+        if not rows:
+            continue
+        rows, limit_reached = limits.take(rows, taken)
+        taken += len(rows)
+        yield rows
+        if limit_reached:
+            receiver.stop()
+            return
+
+
 class _StatusLine:
     """The line under a running query's rows; erased before rows are printed and redrawn after."""
 
@@ -259,11 +282,7 @@ def _print_table(stream: Any, console: Console, options: QueryOutputOptions) -> 
     waited = 0.0
     status.show(0)
     try:
-        while not receiver.finished:
-            if limits.expired():
-                receiver.stop()
-                break
-            rows = receiver.next_rows()
+        for rows in _arrivals(receiver, limits):
             if rows is None:
                 waited += _POLL_S
                 if not header_shown and waited >= _HEADER_WAIT_S:
@@ -272,7 +291,6 @@ def _print_table(stream: Any, console: Console, options: QueryOutputOptions) -> 
                     header_shown = True
                     status.show(printed)
                 continue
-            rows, limit_reached = limits.take(rows, printed)
             lines = table.add_rows([_cells(row) for row in rows])
             if lines:
                 status.clear()
@@ -285,9 +303,6 @@ def _print_table(stream: Any, console: Console, options: QueryOutputOptions) -> 
                 printed += len(rows)
                 header_shown = True
                 status.show(printed)
-            if limit_reached:
-                receiver.stop()
-                break
     except KeyboardInterrupt:
         receiver.stop()
         status.clear()
@@ -319,18 +334,10 @@ def _print_paged(stream: Any, console: Console, options: QueryOutputOptions) -> 
     interrupted = False
     status.show(0)
     try:
-        while not receiver.finished:
-            if limits.expired():
-                receiver.stop()
-                break
-            rows = receiver.next_rows()
-            if rows:
-                rows, limit_reached = limits.take(rows, len(collected))
+        for rows in _arrivals(receiver, limits):
+            if rows is not None:
                 collected.extend(rows)
                 status.show(len(collected))
-                if limit_reached:
-                    receiver.stop()
-                    break
     except KeyboardInterrupt:
         receiver.stop()
         interrupted = True
@@ -404,21 +411,13 @@ def _print_lines(
     printed = 0
     status.show(0)
     try:
-        while not receiver.finished:
-            if limits.expired():
-                receiver.stop()
-                break
-            rows = receiver.next_rows()
-            if not rows:
+        for rows in _arrivals(receiver, limits):
+            if rows is None:
                 continue
-            rows, limit_reached = limits.take(rows, printed)
             status.clear()
             console.lines(row_line(row) for row in rows)
             printed += len(rows)
             status.show(printed)
-            if limit_reached:
-                receiver.stop()
-                break
     except KeyboardInterrupt:
         receiver.stop()
         status.clear()
