@@ -32,6 +32,7 @@ import os
 import struct
 from bisect import bisect_right
 from pathlib import Path
+from typing import Generic, Self, TypeVar
 
 import numpy as np
 
@@ -44,9 +45,16 @@ _ENTRY = np.dtype([("first", "<i8"), ("second", "<i8")])
 _PACK = struct.Struct("<qq").pack
 _FLUSH_ENTRIES = 256
 
+EntryT = TypeVar("EntryT", OffsetPosition, TimestampOffset)
 
-class _PairIndex:
-    """A file of (int64, int64) entries whose first and second fields both strictly increase."""
+
+class _PairIndex(Generic[EntryT]):
+    """A file of (int64, int64) entries whose first and second fields both strictly increase.
+
+    A subclass names its entry type (``_entry``) and how it appends; lookups and listings are shared.
+    """
+
+    _entry: type[EntryT]
 
     def __init__(self, path: Path, first: list[int] | None = None, second: list[int] | None = None) -> None:
         self.path = path
@@ -127,57 +135,43 @@ class _PairIndex:
             self._fd = None
 
 
-class OffsetIndex(_PairIndex):
+    @property
+    def last(self) -> EntryT | None:
+        """The newest entry."""
+        return self._entry(self._first[-1], self._second[-1]) if self._first else None
+
+    def lookup(self, key: int) -> EntryT | None:
+        """The entry with the largest first field <= ``key``: where a scan for an offset (offset index)
+        or a timestamp (time index) may start."""
+        i = bisect_right(self._first, key) - 1
+        return self._entry(self._first[i], self._second[i]) if i >= 0 else None
+
+    def entries(self) -> list[EntryT]:
+        """All entries, oldest first."""
+        return [self._entry(first, second) for first, second in zip(self._first, self._second)]
+
+    @classmethod
+    def load(cls, path: Path) -> Self | None:
+        """The index stored at ``path``, or None if the file is missing or invalid."""
+        entries = cls.read_entries(path)
+        return None if entries is None else cls(path, *entries)
+
+
+class OffsetIndex(_PairIndex[OffsetPosition]):
     """Sparse map from a batch's first offset to the byte position where the batch starts."""
 
-    @property
-    def last(self) -> OffsetPosition | None:
-        """The newest entry."""
-        return OffsetPosition(self._first[-1], self._second[-1]) if self._first else None
+    _entry = OffsetPosition
 
     def append(self, offset: int, position: int, *, persist: bool = True) -> None:
         """Index the batch starting at ``position`` whose first record is ``offset``."""
         self.append_entry(offset, position, persist=persist)
 
-    def lookup(self, offset: int) -> OffsetPosition | None:
-        """The entry with the largest offset <= ``offset`` (where a scan for ``offset`` may start)."""
-        i = bisect_right(self._first, offset) - 1
-        return OffsetPosition(self._first[i], self._second[i]) if i >= 0 else None
 
-    def entries(self) -> list[OffsetPosition]:
-        """All entries, oldest first."""
-        return [OffsetPosition(o, p) for o, p in zip(self._first, self._second)]
-
-    @classmethod
-    def load(cls, path: Path) -> OffsetIndex | None:
-        """The index stored at ``path``, or None if the file is missing or invalid."""
-        entries = cls.read_entries(path)
-        return None if entries is None else cls(path, *entries)
-
-
-class TimeIndex(_PairIndex):
+class TimeIndex(_PairIndex[TimestampOffset]):
     """Map from a segment's running maximum timestamp to the first offset that reached it."""
 
-    @property
-    def last(self) -> TimestampOffset | None:
-        """The newest entry."""
-        return TimestampOffset(self._first[-1], self._second[-1]) if self._first else None
+    _entry = TimestampOffset
 
     def append(self, timestamp: int, offset: int, *, persist: bool = True) -> None:
         """Record that ``offset`` is the first record with the new maximum ``timestamp``."""
         self.append_entry(timestamp, offset, persist=persist)
-
-    def lookup(self, timestamp: int) -> TimestampOffset | None:
-        """The entry with the largest timestamp <= ``timestamp`` (records before its offset are earlier)."""
-        i = bisect_right(self._first, timestamp) - 1
-        return TimestampOffset(self._first[i], self._second[i]) if i >= 0 else None
-
-    def entries(self) -> list[TimestampOffset]:
-        """All entries, oldest first."""
-        return [TimestampOffset(t, o) for t, o in zip(self._first, self._second)]
-
-    @classmethod
-    def load(cls, path: Path) -> TimeIndex | None:
-        """The index stored at ``path``, or None if the file is missing or invalid."""
-        entries = cls.read_entries(path)
-        return None if entries is None else cls(path, *entries)
