@@ -228,11 +228,7 @@ def _source_description_entity(entity: Json, width: int | None) -> list[str]:
 
 
 def _source_description_list(entity: Json, width: int | None) -> list[str]:
-    lines: list[str] = []
-    for source in entity.get("sourceDescriptions", []):
-        lines.extend(_source_description(source, width))
-        lines.append("")
-    return lines
+    return _each_described(entity.get("sourceDescriptions", []), _source_description, width)
 
 
 def _query_description_entity(entity: Json, width: int | None) -> list[str]:
@@ -240,9 +236,14 @@ def _query_description_entity(entity: Json, width: int | None) -> list[str]:
 
 
 def _query_description_list(entity: Json, width: int | None) -> list[str]:
+    return _each_described(entity.get("queryDescriptions", []), _query_description, width)
+
+
+def _each_described(items: list[Json], describe: Callable[[Json, int | None], list[str]], width: int | None) -> list[str]:
+    """The descriptions of a list entity's items (DESCRIBE EXTENDED of several), a blank line after each."""
     lines: list[str] = []
-    for query in entity.get("queryDescriptions", []):
-        lines.extend(_query_description(query, width))
+    for item in items:
+        lines.extend(describe(item, width))
         lines.append("")
     return lines
 
