@@ -212,8 +212,13 @@ class Format:
         wrap_single: bool | None = None,
         delimiter: str | None = None,
     ) -> Decoder:
-        """A decoder for these columns (see the package docstring for ``wrap_single``)."""
-        raise NotImplementedError
+        """A decoder for these columns (see the package docstring for ``wrap_single``).
+
+        Raises:
+            PlanError: the columns are not ones this format can hold (:meth:`validate_columns`).
+        """
+        self.validate_columns(columns, is_key=is_key)
+        return self._new_decoder(columns, is_key=is_key, wrap_single=wrap_single, delimiter=delimiter)
 
     def encoder(
         self,
@@ -223,5 +228,22 @@ class Format:
         wrap_single: bool | None = None,
         delimiter: str | None = None,
     ) -> Encoder:
-        """An encoder for these columns."""
+        """An encoder for these columns.
+
+        Raises:
+            PlanError: the columns are not ones this format can hold (:meth:`validate_columns`).
+        """
+        self.validate_columns(columns, is_key=is_key)
+        return self._new_encoder(columns, is_key=is_key, wrap_single=wrap_single, delimiter=delimiter)
+
+    def _new_decoder(
+        self, columns: Columns, *, is_key: bool, wrap_single: bool | None, delimiter: str | None
+    ) -> Decoder:
+        """The format's decoder for columns already validated."""
+        raise NotImplementedError
+
+    def _new_encoder(
+        self, columns: Columns, *, is_key: bool, wrap_single: bool | None, delimiter: str | None
+    ) -> Encoder:
+        """The format's encoder for columns already validated."""
         raise NotImplementedError

@@ -58,18 +58,16 @@ class _Json(Format):
     def supports_type(self, sql_type: t.SqlType) -> bool:
         return not _has_non_string_map_key(sql_type)
 
-    def decoder(
-        self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
+    def _new_decoder(
+        self, columns: Columns, *, is_key: bool, wrap_single: bool | None, delimiter: str | None
     ) -> Decoder:
-        self.validate_columns(columns, is_key=is_key)
         if not columns:
             return NoneDecoder(columns)
         return JsonDecoder(columns, is_key=is_key, unwrapped=_unwrapped(columns, is_key, wrap_single))
 
-    def encoder(
-        self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
+    def _new_encoder(
+        self, columns: Columns, *, is_key: bool, wrap_single: bool | None, delimiter: str | None
     ) -> Encoder:
-        self.validate_columns(columns, is_key=is_key)
         if not columns:
             return NoneEncoder(columns)
         return JsonEncoder(columns, unwrapped=_unwrapped(columns, is_key, wrap_single))
@@ -109,16 +107,14 @@ class _Delimited(Format):
     def supports_type(self, sql_type: t.SqlType) -> bool:
         return _primitive_or_decimal(sql_type)
 
-    def decoder(
-        self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
+    def _new_decoder(
+        self, columns: Columns, *, is_key: bool, wrap_single: bool | None, delimiter: str | None
     ) -> Decoder:
-        self.validate_columns(columns, is_key=is_key)
         return DelimitedDecoder(columns, delimiter=delimiter or ",")
 
-    def encoder(
-        self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
+    def _new_encoder(
+        self, columns: Columns, *, is_key: bool, wrap_single: bool | None, delimiter: str | None
     ) -> Encoder:
-        self.validate_columns(columns, is_key=is_key)
         return DelimitedEncoder(columns, delimiter=delimiter or ",")
 
 
@@ -142,16 +138,14 @@ class _Kafka(Format):
     def supports_type(self, sql_type: t.SqlType) -> bool:
         return sql_type in _KAFKA_TYPES
 
-    def decoder(
-        self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
+    def _new_decoder(
+        self, columns: Columns, *, is_key: bool, wrap_single: bool | None, delimiter: str | None
     ) -> Decoder:
-        self.validate_columns(columns, is_key=is_key)
         return KafkaDecoder(columns)
 
-    def encoder(
-        self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
+    def _new_encoder(
+        self, columns: Columns, *, is_key: bool, wrap_single: bool | None, delimiter: str | None
     ) -> Encoder:
-        self.validate_columns(columns, is_key=is_key)
         return KafkaEncoder(columns)
 
 
@@ -169,16 +163,14 @@ class _None(Format):
     def supports_type(self, sql_type: t.SqlType) -> bool:
         return False
 
-    def decoder(
-        self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
+    def _new_decoder(
+        self, columns: Columns, *, is_key: bool, wrap_single: bool | None, delimiter: str | None
     ) -> Decoder:
-        self.validate_columns(columns, is_key=is_key)
         return NoneDecoder(columns)
 
-    def encoder(
-        self, columns: Columns, *, is_key: bool, wrap_single: bool | None = None, delimiter: str | None = None
+    def _new_encoder(
+        self, columns: Columns, *, is_key: bool, wrap_single: bool | None, delimiter: str | None
     ) -> Encoder:
-        self.validate_columns(columns, is_key=is_key)
         return NoneEncoder(columns)
 
 
