@@ -436,42 +436,32 @@ def _to_bytes(value: Any) -> bytes:
         raise CoercionFailure(f"Value is not a valid Base64 encoded string: {value}", "") from None
 
 
-def _to_timestamp(value: Any) -> int:
+def _epoch_number(value: Any, required: str) -> int:
+    """The integer a TIMESTAMP, DATE or TIME is read from: a JSON number (its integer part, wrapped to
+    64 bits) or a string holding a Java long, as ksqlDB's JSON deserializer reads them."""
     if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal, str)):
-        raise _invalid(value, "TIMESTAMP")
+        raise _invalid(value, required)
     if isinstance(value, str):
         try:
             return parse_java_int_str(value, 64)
         except ValueError:
-            raise _string_failure("TIMESTAMP") from None
+            raise _string_failure(required) from None
     return _wrap(_truncated(value), 64)
 
 
+def _to_timestamp(value: Any) -> int:
+    return _epoch_number(value, "TIMESTAMP")
+
+
 def _to_date(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal, str)):
-        raise _invalid(value, "DATE")
-    if isinstance(value, str):
-        try:
-            days = parse_java_int_str(value, 64)
-        except ValueError:
-            raise _string_failure("DATE") from None
-    else:
-        days = _wrap(_truncated(value), 64)
+    days = _epoch_number(value, "DATE")
     if not _INT32[0] <= days <= _INT32[1]:
         raise CoercionFailure(f"Date out of range: {days} days", "")
     return days
 
 
 def _to_time(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal, str)):
-        raise _invalid(value, "TIME")
-    if isinstance(value, str):
-        try:
-            millis = parse_java_int_str(value, 64)
-        except ValueError:
-            raise _string_failure("TIME") from None
-    else:
-        millis = _wrap(_truncated(value), 64)
+    millis = _epoch_number(value, "TIME")
     if not 0 <= millis <= 86_400_000:
         raise CoercionFailure(
             "Time values must use number of milliseconds greater than 0 and less than 86400000.", ""
