@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -190,6 +190,29 @@ class Engine:
                     source=refused.source,
                 ) from failed
         return open_stream(ctx, statement)
+
+    def insert_rows(
+        self,
+        target: str,
+        rows: Sequence[Mapping[str, Any]],
+        properties: Mapping[str, Any] | None = None,
+    ) -> list[HeadwaterError | None]:
+        """Append ``rows`` (column name -> JSON-style value) to the stream or table ``target`` with
+        INSERT VALUES' checks, conversions and messages, converted by column and appended as one batch
+        (:mod:`headwater.engine.statements.insert_rows`).
+
+        Returns:
+            One entry per row looked at: None for each row appended, then the error of the first row
+            refused, which ends the list (later rows are not appended).
+
+        Raises:
+            PlanError: the target is unknown or read-only.
+        """
+        from headwater.engine.statements.insert_rows import insert_rows
+
+        ctx = StatementContext(self, self.config.with_overrides(dict(properties or {})))
+        with self._lock:
+            return insert_rows(ctx, target, rows)
 
     def persistent_queries(self) -> list[PersistentQuery]:
         """The running persistent queries, in creation order (CREATE OR REPLACE keeps the position)."""

@@ -25,10 +25,11 @@ from headwater.parser import ast
 from headwater.parser import expressions as pe
 from headwater.parser import types as t
 
-__all__ = ["insert_values"]
+__all__ = ["insert_target", "insert_values"]
 
 
-def _target(ctx: StatementContext, name: str) -> DataSource:
+def insert_target(ctx: StatementContext, name: str) -> DataSource:
+    """The stream or table INSERT VALUES writes (ksqlDB's message, with a hint for a name in the wrong case)."""
     source = ctx.catalog.source(name)
     if source is not None:
         return source
@@ -54,7 +55,7 @@ def _value(ctx: StatementContext, expression: pe.Expression, column: str, sql_ty
 
 def insert_values(ctx: StatementContext, stmt: ast.InsertValues) -> Entity:
     """Append one record to the target's topic."""
-    target = _target(ctx, stmt.target)
+    target = insert_target(ctx, stmt.target)
     if target.is_source:
         raise PlanError(f"Cannot insert values into read-only {target.kind.value.lower()}: {target.name}")
     schema = target.schema
