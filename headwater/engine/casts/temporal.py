@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -169,16 +170,11 @@ def format_date(days: int) -> str:
 def timestamp_to_string(values: pa.Array, from_type: t.SqlType, to_type: t.SqlType) -> CastResult:
     stamps = values.cast(pa.timestamp("ms"))
     millis, valid = _int64_of(stamps)
-    # Years 0001-9999 format with strftime; Python's datetime (and Java's yyyy) handle the rest.
-    ordinary = valid & (millis >= -62135596800000) & (millis < 253402300800000)
-    text = pc.strftime(stamps, format="%Y-%m-%dT%H:%M:%S")
-    rest = np.flatnonzero(valid & ~ordinary)
-    if len(rest):
-        py = text.to_pylist()
-        for row in rest:
-            py[row] = format_timestamp(int(millis[row]))
-        text = pa.array(py, pa.string())
-    return CastResult(text)
+    return CastResult(
+        _strftime_years_1_to_9999(
+            stamps, "%Y-%m-%dT%H:%M:%S", millis, valid, (-62135596800000, 253402300800000), format_timestamp
+        )
+    )
 
 
 def time_to_string(values: pa.Array, from_type: t.SqlType, to_type: t.SqlType) -> CastResult:
@@ -197,15 +193,30 @@ def time_to_string(values: pa.Array, from_type: t.SqlType, to_type: t.SqlType) -
 
 def date_to_string(values: pa.Array, from_type: t.SqlType, to_type: t.SqlType) -> CastResult:
     days, valid = _int64_of(values)
-    ordinary = valid & (days >= -719162) & (days <= 2932896)  # years 0001 to 9999
-    text = pc.strftime(values.cast(pa.date32()), format="%Y-%m-%d")
-    rest = np.flatnonzero(valid & ~ordinary)
+    return CastResult(
+        _strftime_years_1_to_9999(values.cast(pa.date32()), "%Y-%m-%d", days, valid, (-719162, 2932897), format_date)
+    )
+
+
+def _strftime_years_1_to_9999(
+    values: pa.Array,
+    pattern: str,
+    numbers: np.ndarray,
+    valid: np.ndarray,
+    ordinary: tuple[int, int],
+    format_one: Callable[[int], str],
+) -> pa.Array:
+    """Dates or timestamps as text: Arrow's strftime for years 0001-9999 (``numbers``, the days or
+    milliseconds, in ``[ordinary[0], ordinary[1])``), where it writes what Java writes; ``format_one``
+    (Python's datetime, as Java's ``yyyy``) row by row for the rare values outside."""
+    text = pc.strftime(values, format=pattern)
+    rest = np.flatnonzero(valid & ~((numbers >= ordinary[0]) & (numbers < ordinary[1])))
     if len(rest):
         py = text.to_pylist()
         for row in rest:
-            py[row] = format_date(int(days[row]))
+            py[row] = format_one(int(numbers[row]))
         text = pa.array(py, pa.string())
-    return CastResult(text)
+    return text
 
 
 # --------------------------------------------------------------------------------------------------
