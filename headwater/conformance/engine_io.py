@@ -10,13 +10,15 @@ bytes the harness serialised, as Kafka would hold them. Outputs come from two ki
   (:class:`headwater.engine.serde.SourceSerde`, windowed keys included), and then read back with the
   harness serdes like any other record. This is where the product's serialisation is checked.
 
-Records of a topic with several partitions are read partition by partition, each in offset order;
-ksqlDB's stub Kafka keeps one production order per topic, which a partitioned log does not record.
+Records of a topic with several partitions are read partition by partition, each in offset order, or,
+when the runner noted the topic's end offsets after each step it fed, in the order they were produced
+(ksqlDB's stub Kafka keeps one production order per topic, which a partitioned log does not record).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import bisect
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -253,11 +255,19 @@ def _encoded_typed(batch: pa.RecordBatch, source: DataSource) -> tuple[list[Any]
     return key_list, value_list
 
 
-def read_records(engine: Any, name: str, serdes: TopicSerdes) -> list[ActualRecord]:
+def read_records(
+    engine: Any, name: str, serdes: TopicSerdes, *, production_marks: Sequence[Mapping[int, int]] = ()
+) -> list[ActualRecord]:
     """Every record of topic ``name``, deserialised with the harness serdes (an absent topic has none).
 
     Rows of a typed topic are encoded with the formats of the query's sink that writes it (the source
     the typed columns belong to), or of ``serdes``' source when no sink writes the topic.
+
+    Records come partition by partition, each in offset order, unless ``production_marks`` is given: the
+    topic's end offsets (partition to end) noted after each step that fed a query, in order. Records are
+    then in the order they were produced, as ksqlDB's stub Kafka keeps one order per topic: by the step
+    that produced them, and within one step (records one input produced on several partitions, whose
+    order the log does not keep) by partition, then offset.
 
     Raises:
         SerdeFailure: a record cannot be encoded or deserialised.
@@ -267,12 +277,19 @@ def read_records(engine: Any, name: str, serdes: TopicSerdes) -> list[ActualReco
     topic = engine.log.topic(name)
     writer = next((s for s in engine.catalog.sources_on_topic(name) if s.is_sink), serdes.source)
     records: list[ActualRecord] = []
+    positions: list[tuple[int, int, int]] = []
     for partition in range(len(topic.end_offsets())):
         result = topic.partition(partition).read(0)
         for batch in result.batches:
             if batch.num_rows == 0:
                 continue
             names = batch.schema.names
+            if production_marks:
+                ends = [mark.get(partition, 0) for mark in production_marks]
+                positions.extend(
+                    (bisect.bisect_right(ends, offset), partition, offset)
+                    for offset in batch.column("__offset").to_pylist()
+                )
             if "__value" in names:
                 keys = batch.column("__key").to_pylist()
                 values = batch.column("__value").to_pylist()
@@ -293,6 +310,8 @@ def read_records(engine: Any, name: str, serdes: TopicSerdes) -> list[ActualReco
                         window=window,
                     )
                 )
+    if production_marks:
+        return [record for _, record in sorted(zip(positions, records), key=lambda pair: pair[0])]
     return records
 
 

@@ -151,6 +151,8 @@ class _CaseRun:
         self.registry = test_function_registry()
         self.script = "\n".join(case.statements)
         self.engine: Any = None
+        self.production_marks: dict[str, list[dict[int, int]]] = {}
+        """Per expected output topic with several partitions: its end offsets after each feeding step."""
 
     # -- engine lifecycle ----------------------------------------------------------------------------------
 
@@ -320,17 +322,30 @@ class _CaseRun:
                 "query lost on restart", f"query {query_id} is not among the engine's persistent queries"
             )
         try:
-            return int(query.process(topic, partition, max_records=1))
+            processed = int(query.process(topic, partition, max_records=1))
         except HeadwaterError as e:
             java = runtime_exception(e, topic=topic, partition=partition, offset=None)
             raise _Raised(java, f"runtime {_category(e)}: {first_line(str(e))}") from None
+        self._mark_production()
+        return processed
+
+    def _mark_production(self) -> None:
+        """Note the end offsets of the expected output topics with several partitions after a step, so
+        that their records can be read back in the order they were produced (one record fed per step)."""
+        for name in dict.fromkeys(r.topic for r in self.case.outputs):
+            if self.engine.log.has_topic(name):
+                ends = self.engine.log.topic(name).end_offsets()
+                if len(ends) > 1:
+                    self.production_marks.setdefault(name, []).append(dict(ends))
 
     def _read_outputs(self) -> dict[str, list[ActualRecord]]:
         actual: dict[str, list[ActualRecord]] = {}
         for topic in dict.fromkeys(r.topic for r in self.case.outputs):
             serdes = self._serdes_for(topic)
             try:
-                actual[topic] = engine_io.read_records(self.engine, topic, serdes)
+                actual[topic] = engine_io.read_records(
+                    self.engine, topic, serdes, production_marks=self.production_marks.get(topic, ())
+                )
             except SerdeFailure as e:
                 raise CaseFailure(first_line(str(e)), str(e)) from None
         return actual

@@ -262,6 +262,23 @@ def test_a_record_without_a_key_keeps_no_key_through_several_key_columns(tmp_pat
     assert result.status is Status.PASS, result.reason
 
 
+@pytest.mark.parametrize("mode", ["straight", "resumed"])
+def test_a_sink_with_several_partitions_reads_back_in_production_order(tmp_path: Path, mode: str) -> None:
+    """ksqlDB's stub Kafka keeps one order per topic: "d" (partition 1 of 2), then "a" (partition 0), then
+    "d" again must read back in that order, not partition by partition."""
+    source = (
+        "CREATE STREAM I (K STRING KEY, V INT) WITH (kafka_topic='i', value_format='JSON', partitions=2);"
+    )
+    case = _case(
+        statements=[source, "CREATE STREAM OUTPUT AS SELECT * FROM I;"],
+        inputs=[{"topic": "i", "key": k, "value": {"V": v}} for k, v in (("d", 1), ("a", 2), ("d", 3))],
+        outputs=[{"topic": "OUTPUT", "key": k, "value": {"V": v}} for k, v in (("d", 1), ("a", 2), ("d", 3))],
+        post={"topics": {"topics": [{"name": "OUTPUT", "partitions": 2}]}},
+    )
+    result = _run(case, tmp_path, mode)
+    assert result.status is Status.PASS, result.reason
+
+
 def test_the_failing_statement_is_found_in_the_script() -> None:
     from headwater.conformance.executor import failed_statement_index
     from headwater.errors import ExecutionError, PlanError
