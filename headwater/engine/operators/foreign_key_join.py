@@ -37,8 +37,10 @@ import pyarrow.compute as pc
 
 from headwater.engine.operators.base import Operator
 from headwater.engine.operators.join_output import JoinSide, JoinType, event_columns, join_batch, nulls_for
-from headwater.engine.operators.table_source import apply_changes, table_changes
+from headwater.engine.operators.join_sequence import Piece, join_in_order
+from headwater.engine.operators.table_source import apply_changes, keyed_rows, previous_rows, table_changes
 from headwater.engine.schema import ROWTIME
+from headwater.engine.state.changelog import tombstones
 from headwater.engine.state.ipc import pack, unpack
 from headwater.engine.state.row_store import RowStore
 
@@ -92,22 +94,74 @@ class ForeignKeyJoinOperator(Operator):
     def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
         raise TypeError("a join has two inputs: feed left_input and right_input")
 
-    # -- left changes -------------------------------------------------------------------------------------
-    def process_left(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
-        changes = table_changes(batch, self.left.key_columns, self.left_rows)
-        if changes is None:
-            return []
-        batch, slots, deleted = changes.batch, changes.slots, changes.deleted
-        rows = batch.num_rows
+    # -- a step of both sides ----------------------------------------------------------------------------
+    def process_sequence(self, pieces: Sequence[Piece]) -> list[pa.RecordBatch]:
+        """The output of ``pieces`` (both sides' changes, in the order they are consumed) processed one
+        after another, computed a few batches at a time (:mod:`~headwater.engine.operators.join_sequence`).
+        A right change reads and writes its right key; a left change reads the right row of its new
+        foreign key and moves its subscription from the old one, so its footprint is both foreign keys,
+        as right slots."""
+        return join_in_order(pieces, self._footprint, self._side_rows, self._one_piece)
+
+    def _one_piece(self, is_left: bool, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        return self.process_left(batch) if is_left else self.process_right(batch)
+
+    def _side_rows(self, is_left: bool, batch: pa.RecordBatch) -> tuple[pa.RecordBatch | None, np.ndarray]:
+        return self._left_rows(batch) if is_left else self._right_rows(batch)
+
+    def _footprint(self, is_left: bool, batch: pa.RecordBatch) -> np.ndarray:
+        """Per row, the right slots the change depends on: a right change its own key; a left change its
+        new and its previous foreign key (-1 for none)."""
+        key_columns = self.left.key_columns if is_left else self.right.key_columns
+        kept = keyed_rows(batch, key_columns)
+        keyed = batch if kept is None else batch.take(pa.array(kept, pa.int64()))
+        footprint = np.full((batch.num_rows, 2), -1, dtype=np.int64)
+        if keyed.num_rows == 0:
+            return footprint
+        where = slice(None) if kept is None else kept
+        if not is_left:
+            footprint[where, 0] = self.right_rows.index.slots_for([keyed.column(n) for n in key_columns])
+            return footprint
+        slots = self.left_rows.index.slots_for([keyed.column(n) for n in key_columns])
+        deleted = tombstones(keyed)
+        new_foreign = self._foreign_slots(keyed, deleted)
+        previous, _ = previous_rows(slots, deleted, self.left_rows.present(slots))
+        stored = self.left_rows.rows(slots).column(_FOREIGN_SLOT)
+        stored_foreign = np.asarray(stored.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        old_foreign = np.where(previous >= 0, new_foreign[np.maximum(previous, 0)], stored_foreign)
+        footprint[where, 0] = new_foreign
+        footprint[where, 1] = old_foreign
+        return footprint
+
+    def _foreign_slots(self, batch: pa.RecordBatch, deleted: np.ndarray) -> np.ndarray:
+        """The right slot each left row's foreign key points at (-1 for a delete or a NULL foreign key)."""
         foreign = [batch.column(name) for name in self.foreign_key]
         has_foreign = ~deleted
         for column in foreign:
             if column.null_count:
                 has_foreign &= np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-        foreign_slots = np.full(rows, -1, dtype=np.int64)
-        if has_foreign.any():
+        foreign_slots = np.full(batch.num_rows, -1, dtype=np.int64)
+        if has_foreign.all():
+            foreign_slots[:] = self.right_rows.index.slots_for(foreign)
+        elif has_foreign.any():
             mask = pa.array(has_foreign)
             foreign_slots[has_foreign] = self.right_rows.index.slots_for([c.filter(mask) for c in foreign])
+        return foreign_slots
+
+    # -- left changes -------------------------------------------------------------------------------------
+    def process_left(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        out, _ = self._left_rows(batch)
+        return [] if out is None else [out]
+
+    def _left_rows(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch | None, np.ndarray]:
+        """The output of a batch of left changes and the input row of each output row."""
+        none = np.zeros(0, dtype=np.int64)
+        kept = keyed_rows(batch, self.left.key_columns)
+        changes = table_changes(batch, self.left.key_columns, self.left_rows)
+        if changes is None:
+            return None, none
+        batch, slots, deleted = changes.batch, changes.slots, changes.deleted
+        foreign_slots = self._foreign_slots(batch, deleted)
         matched = self.right_rows.present(foreign_slots)
         joined = ~deleted & matched
         if self.join_type == JoinType.LEFT:
@@ -122,18 +176,17 @@ class ForeignKeyJoinOperator(Operator):
         stored = values.append_column(_FOREIGN_SLOT, pa.array(foreign_slots, pa.int64()))
         apply_changes(self.left_rows, slots, stored, deleted)
         if len(out_rows) == 0:
-            return []
+            return None, none
         take = pa.array(out_rows, pa.int64())
         right_values = self.right_rows.rows(np.where(joined[out_rows], foreign_slots[out_rows], -1))
         rowtime = np.asarray(batch.column(ROWTIME).to_numpy(zero_copy_only=False), dtype=np.int64)[out_rows]
         partition, offset, headers = event_columns(batch, out_rows)
         keys = [batch.column(name).take(take) for name in self.left.key_columns]
-        return [
-            join_batch(
-                self.key_names, keys, values.take(take), self.left, right_values, self.right,
-                rowtime, partition, offset, headers, tombstone[out_rows],
-            )
-        ]
+        output = join_batch(
+            self.key_names, keys, values.take(take), self.left, right_values, self.right,
+            rowtime, partition, offset, headers, tombstone[out_rows],
+        )
+        return output, (out_rows if kept is None else kept[out_rows])
 
     def _resubscribe(
         self, previous: np.ndarray, present: np.ndarray, slots: np.ndarray, foreign_slots: np.ndarray, deleted: np.ndarray
@@ -152,9 +205,16 @@ class ForeignKeyJoinOperator(Operator):
 
     # -- right changes ------------------------------------------------------------------------------------
     def process_right(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        out, _ = self._right_rows(batch)
+        return [] if out is None else [out]
+
+    def _right_rows(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch | None, np.ndarray]:
+        """The output of a batch of right changes and the input row of each output row."""
+        none = np.zeros(0, dtype=np.int64)
+        kept = keyed_rows(batch, self.right.key_columns)
         changes = table_changes(batch, self.right.key_columns, self.right_rows)
         if changes is None:
-            return []
+            return None, none
         batch, slots, deleted = changes.batch, changes.slots, changes.deleted
         values = self.right.values(batch)
         source_rows: list[int] = []
@@ -168,7 +228,7 @@ class ForeignKeyJoinOperator(Operator):
             left_slots.extend(ordered_slots)
         apply_changes(self.right_rows, slots, values, deleted)
         if not source_rows:
-            return []
+            return None, none
         rows = np.asarray(source_rows, dtype=np.int64)
         lefts = np.asarray(left_slots, dtype=np.int64)
         removed = deleted[rows]
@@ -185,12 +245,11 @@ class ForeignKeyJoinOperator(Operator):
         rowtime = np.asarray(batch.column(ROWTIME).to_numpy(zero_copy_only=False), dtype=np.int64)[rows]
         partition, offset, headers = event_columns(batch, rows)
         keys = self.left_rows.index.keys(lefts)
-        return [
-            join_batch(
-                self.key_names, keys, left_values, self.left, right_values, self.right,
-                rowtime, partition, offset, headers, tombstone,
-            )
-        ]
+        output = join_batch(
+            self.key_names, keys, left_values, self.left, right_values, self.right,
+            rowtime, partition, offset, headers, tombstone,
+        )
+        return output, (rows if kept is None else kept[rows])
 
     def _in_key_order(self, left_slots: list[int]) -> list[int]:
         """Left slots sorted by their key values (Kafka scans subscriptions in key order)."""

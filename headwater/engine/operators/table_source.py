@@ -39,7 +39,10 @@ from headwater.engine.state.changelog import RETRACT_COLUMN, TOMBSTONE_COLUMN, t
 from headwater.engine.state.ipc import pack, unpack
 from headwater.engine.state.row_store import RowStore
 
-__all__ = ["EVENT_COLUMNS", "TableChanges", "TableSourceOperator", "apply_changes", "previous_rows", "table_changes"]
+__all__ = [
+    "EVENT_COLUMNS", "TableChanges", "TableSourceOperator", "apply_changes", "keyed_rows", "previous_rows",
+    "table_changes",
+]
 
 EVENT_COLUMNS = frozenset((ROWTIME, ROWPARTITION, ROWOFFSET, HEADERS_COLUMN, TOMBSTONE_COLUMN, RETRACT_COLUMN))
 """Columns describing the change event rather than the table row."""
@@ -89,21 +92,27 @@ class TableChanges:
         return ~self.deleted | self.present
 
 
+def keyed_rows(batch: pa.RecordBatch, key_columns: Sequence[str]) -> np.ndarray | None:
+    """The rows of ``batch`` whose key has no NULL (the rows a table keeps), or None when all do."""
+    usable = np.ones(batch.num_rows, dtype=bool)
+    for name in key_columns:
+        column = batch.column(name)
+        if column.null_count:
+            usable &= np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    return None if usable.all() else np.flatnonzero(usable)
+
+
 def table_changes(batch: pa.RecordBatch, key_columns: Sequence[str], store: RowStore) -> TableChanges | None:
     """Resolve a changelog batch against ``store`` (which is not modified); None if nothing is left
     after dropping rows with a NULL key."""
     if batch.num_rows == 0:
         return None
-    keys = [batch.column(name) for name in key_columns]
-    usable = np.ones(batch.num_rows, dtype=bool)
-    for column in keys:
-        if column.null_count:
-            usable &= np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-    if not usable.all():
-        batch = batch.filter(pa.array(usable))
+    kept = keyed_rows(batch, key_columns)
+    if kept is not None:
+        batch = batch.take(pa.array(kept, pa.int64()))
         if batch.num_rows == 0:
             return None
-        keys = [batch.column(name) for name in key_columns]
+    keys = [batch.column(name) for name in key_columns]
     deleted = tombstones(batch)
     slots = store.index.slots_for(keys)
     previous, present = previous_rows(slots, deleted, store.present(slots))

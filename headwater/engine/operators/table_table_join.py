@@ -45,7 +45,8 @@ import pyarrow.compute as pc
 
 from headwater.engine.operators.base import Operator
 from headwater.engine.operators.join_output import JoinSide, JoinType, event_columns, join_batch, nulls_for
-from headwater.engine.operators.table_source import apply_changes, table_changes
+from headwater.engine.operators.join_sequence import Piece, join_in_order
+from headwater.engine.operators.table_source import apply_changes, keyed_rows, table_changes
 from headwater.engine.schema import ROWTIME
 from headwater.engine.state.ipc import pack, unpack
 from headwater.engine.state.row_store import RowStore
@@ -103,11 +104,35 @@ class TableTableJoinOperator(Operator):
         return self.join_type == (JoinType.LEFT if is_left else JoinType.RIGHT)
 
     def process_side(self, is_left: bool, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        out, _ = self._side_rows(is_left, batch)
+        return [] if out is None else [out]
+
+    def process_sequence(self, pieces: Sequence[Piece]) -> list[pa.RecordBatch]:
+        """The output of ``pieces`` (both sides' changes, in the order they are consumed) processed one
+        after another, computed a few batches at a time (:mod:`~headwater.engine.operators.join_sequence`:
+        a change reads and writes only its own key's rows, so its footprint is its key's slot)."""
+        return join_in_order(pieces, self._footprint, self._side_rows, self.process_side)
+
+    def _footprint(self, is_left: bool, batch: pa.RecordBatch) -> np.ndarray:
+        """Each row's key slot (-1 for a NULL key, which the join drops), as a column."""
+        side = self.left if is_left else self.right
+        kept = keyed_rows(batch, side.key_columns)
+        keyed = batch if kept is None else batch.take(pa.array(kept, pa.int64()))
+        slots = np.full(batch.num_rows, -1, dtype=np.int64)
+        if keyed.num_rows:
+            found = self.stores[is_left].index.slots_for([keyed.column(name) for name in side.key_columns])
+            slots[slice(None) if kept is None else kept] = found
+        return slots.reshape(-1, 1)
+
+    def _side_rows(self, is_left: bool, batch: pa.RecordBatch) -> tuple[pa.RecordBatch | None, np.ndarray]:
+        """The output of a batch of one side's changes and the input row of each output row."""
         side = self.left if is_left else self.right
         store, other_store = self.stores[is_left], self.stores[not is_left]
+        none = np.zeros(0, dtype=np.int64)
         changes = table_changes(batch, side.key_columns, store)
         if changes is None:
-            return []
+            return None, none
+        kept = keyed_rows(batch, side.key_columns)
         batch = changes.batch
         rowtime = np.asarray(batch.column(ROWTIME).to_numpy(zero_copy_only=False), dtype=np.int64)
         values = side.values(batch)
@@ -122,7 +147,7 @@ class TableTableJoinOperator(Operator):
         keeps_other = self.join_type == JoinType.FULL or self._keeps_unmatched(not is_left)
         tombstone &= ~(other_present & keeps_other)
         rows = np.flatnonzero(emit)
-        outputs: list[pa.RecordBatch] = []
+        output: pa.RecordBatch | None = None
         if len(rows):
             take = pa.array(rows, pa.int64())
             other_rows = other_store.rows(changes.slots[rows])
@@ -136,14 +161,12 @@ class TableTableJoinOperator(Operator):
             left_values, right_values = (this_values, other_values) if is_left else (other_values, this_values)
             partition, offset, headers = event_columns(batch, rows)
             keys = [batch.column(name).take(take) for name in side.key_columns]
-            outputs.append(
-                join_batch(
-                    self.key_names, keys, left_values, self.left, right_values, self.right,
-                    times, partition, offset, headers, tombstone[rows],
-                )
+            output = join_batch(
+                self.key_names, keys, left_values, self.left, right_values, self.right,
+                times, partition, offset, headers, tombstone[rows],
             )
         apply_changes(store, changes.slots, stored, deleted)
-        return outputs
+        return output, (rows if kept is None else kept[rows])
 
     def snapshot(self) -> bytes | None:
         keys, left = self.stores[True].to_arrow()
@@ -155,6 +178,7 @@ class TableTableJoinOperator(Operator):
         self.stores[True] = RowStore.from_arrow(sections["keys"], sections["left"], _stored_schema(self.left))
         self.stores[False] = RowStore.from_arrow(sections["keys"], sections["right"], _stored_schema(self.right))
         self.stores[False].index = self.stores[True].index
+
 
 
 def _null_where(table: pa.Table, mask: np.ndarray) -> pa.Table:

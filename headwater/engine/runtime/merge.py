@@ -12,6 +12,16 @@ A partition whose chunk may continue (the read returned as many records as asked
 once its chunk is used up the merge stops, since its next records could be earlier than what remains
 of the others.
 
+**Consuming the runs.** Pushing each run through the whole operator graph costs a fixed amount of Arrow
+work per run, and two table changelogs that interleave record by record give runs of one or two
+records. For the usual shape of a two-table join (each source's chain of row-wise operators ending in
+one side of a table-table or foreign-key join, then row-wise, batch-invariant operators to the sink),
+:func:`push_in_order` gives the same output with a few batch calls per step: each source's chain runs
+once over all of the step's records of that source (row-wise operators give the same rows whichever way
+a batch is cut), its output is cut back into the runs by each row's offset, the join takes the runs in
+order through its ``process_sequence`` (exact, see :mod:`headwater.engine.operators.join_sequence`),
+and the operators after the join run once over its output in order.
+
 Example:
     >>> import numpy as np
     >>> runs = merge_by_time({("a", 0): np.array([1, 5, 6]), ("b", 0): np.array([2, 3, 9])}, set())
@@ -21,11 +31,20 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-__all__ = ["merge_by_time"]
+from headwater.engine.operators.base import SHADOW_PREFIX, Operator
+from headwater.engine.operators.join_sequence import Piece, concat_batches
+from headwater.engine.operators.source_scan import PARTITION_COLUMN
+from headwater.engine.planner.graph import OperatorGraph, Stage, run_stages
+from headwater.engine.schema import ROWOFFSET
+
+__all__ = ["JoinShape", "join_shape", "merge_by_time", "push_in_order"]
 
 TopicPartition = tuple[str, int]
 
@@ -35,30 +54,151 @@ def merge_by_time(
 ) -> list[tuple[TopicPartition, int, int]]:
     """Runs ``(partition, start, stop)`` of the chunks' rows in event-time order (see the module
     docstring). ``timestamps`` holds each partition's chunk timestamps in offset order, the keys in
-    priority order; ``open_ended`` names the partitions whose chunk may continue."""
+    priority order; ``open_ended`` names the partitions whose chunk may continue.
+
+    Taking the partition with the smallest head again and again is a stable sort on each record's
+    running maximum timestamp within its partition (ties: the partition listed first, then offset
+    order): a record behind a larger one in its partition cannot leave before it, and once that one has
+    left, nothing of the others is smaller. So the order is one ``lexsort``, cut where an open-ended
+    partition's chunk is used up."""
     order = list(timestamps)
-    position = {tp: 0 for tp in order}
-    runs: list[tuple[TopicPartition, int, int]] = []
-    while True:
-        live = [tp for tp in order if position[tp] < len(timestamps[tp])]
-        if not live:
-            return runs
-        if any(tp in open_ended and position[tp] >= len(timestamps[tp]) for tp in order):
-            return runs
-        heads = {tp: int(timestamps[tp][position[tp]]) for tp in live}
-        chosen = min(live, key=lambda tp: (heads[tp], order.index(tp)))
-        others = [tp for tp in live if tp != chosen]
-        values = timestamps[chosen]
-        start = position[chosen]
-        if not others:
-            stop = len(values)
-        else:
-            bound = min(heads[tp] for tp in others)
-            first_other = min((tp for tp in others if heads[tp] == bound), key=order.index)
-            keep_ties = order.index(chosen) < order.index(first_other)
-            rest = values[start:]
-            stays = rest <= bound if keep_ties else rest < bound
-            stop = start + (int(np.argmin(stays)) if not stays.all() else len(rest))
-            stop = max(stop, start + 1)
-        runs.append((chosen, start, stop))
-        position[chosen] = stop
+    if any(tp in open_ended and len(timestamps[tp]) == 0 for tp in order):
+        return []
+    sizes = [len(timestamps[tp]) for tp in order]
+    if sum(sizes) == 0:
+        return []
+    running = np.concatenate(
+        [np.maximum.accumulate(np.asarray(timestamps[tp], dtype=np.int64)) for tp, n in zip(order, sizes) if n]
+    )
+    partition = np.repeat(np.arange(len(order), dtype=np.int64), sizes)
+    position = np.concatenate([np.arange(n, dtype=np.int64) for n in sizes if n])
+    merged = np.lexsort((position, partition, running))
+    firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    ends = [int(firsts[i] + sizes[i] - 1) for i, tp in enumerate(order) if tp in open_ended]
+    if ends:
+        rank = np.empty_like(merged)
+        rank[merged] = np.arange(len(merged))
+        merged = merged[: int(rank[ends].min()) + 1]
+    owner = partition[merged]
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(owner)) + 1])
+    stops = np.concatenate([starts[1:], [len(merged)]])
+    at = position[merged]
+    return [
+        (order[int(owner[a])], int(at[a]), int(at[b - 1]) + 1)
+        for a, b in zip(starts.tolist(), stops.tolist())
+    ]
+
+
+_BEFORE_JOIN = frozenset(("scan", "partition_by", "filter"))
+"""Operators that may feed a join side in :func:`push_in_order`: row-wise, order-preserving, stateless,
+and keeping each row's source offset (ROWOFFSET, or its shadow after a PARTITION BY ROWOFFSET)."""
+
+_AFTER_JOIN = frozenset(("project", "filter", "table_filter", "repartition", "sink"))
+"""Operators that may follow the join: their output for a batch is the concatenation of their output
+for its parts (a table filter applies a batch's changes of a key in order)."""
+
+
+@dataclass(frozen=True)
+class JoinShape:
+    """A query graph :func:`push_in_order` can drive (see the module docstring).
+
+    Attributes:
+        join: the join operator (it has ``process_sequence``).
+        sides: per source topic, the operators before the join and whether they feed its left side.
+        after: the first stage after the join (shared by both sides).
+    """
+
+    join: Any
+    sides: dict[str, tuple[tuple[Operator, ...], bool]]
+    after: Stage | None
+
+
+def join_shape(graph: OperatorGraph) -> JoinShape | None:
+    """The graph as a :class:`JoinShape`, or None when it has another shape (then each run is pushed
+    through the graph as it is)."""
+    if graph.record_at_a_time or len(graph.entries) != 2:
+        return None
+    join: Any = None
+    after: Stage | None = None
+    sides: dict[str, tuple[tuple[Operator, ...], bool]] = {}
+    for topic, first in graph.entries:
+        if topic in sides:
+            return None  # a topic feeding both sides: its records reach them one batch at a time
+        before: list[Operator] = []
+        stage: Stage | None = first
+        while stage is not None and stage.operator.kind in _BEFORE_JOIN:
+            before.append(stage.operator)
+            stage = stage.downstream
+        if stage is None:
+            return None
+        port = stage.operator
+        owner = getattr(port, "join", None)
+        if port.kind != "join_input" or not hasattr(owner, "process_sequence"):
+            return None
+        if join is None:
+            join, after = owner, stage.downstream
+        elif owner is not join or stage.downstream is not after:
+            return None
+        sides[topic] = (tuple(before), bool(getattr(port, "left", False)))
+    if len({is_left for _, is_left in sides.values()}) != 2:
+        return None
+    stage = after
+    while stage is not None:
+        if stage.operator.kind not in _AFTER_JOIN:
+            return None
+        stage = stage.downstream
+    return JoinShape(join, sides, after)
+
+
+def push_in_order(
+    shape: JoinShape, chunks: Mapping[TopicPartition, pa.Table], runs: Sequence[tuple[TopicPartition, int, int]]
+) -> list[pa.RecordBatch]:
+    """Push ``runs`` (from :func:`merge_by_time`, over ``chunks``) through a :class:`JoinShape` graph;
+    returns what leaves its last stage. The same output as pushing each run through the graph in order."""
+    per_run: list[list[pa.RecordBatch]] = [[] for _ in runs]
+    for tp, table in chunks.items():
+        mine = [i for i, run in enumerate(runs) if run[0] == tp]
+        if not mine:
+            continue
+        consumed = max(runs[i][2] for i in mine)
+        offsets = np.asarray(table.column("__offset").to_numpy(), dtype=np.int64)
+        bounds = offsets[[runs[i][1] for i in mine]]
+        before, _ = shape.sides[tp[0]]
+        batches = [
+            batch.append_column(PARTITION_COLUMN, pa.repeat(pa.scalar(tp[1], pa.int32()), batch.num_rows))
+            for batch in table.slice(0, consumed).to_batches()
+            if batch.num_rows
+        ]
+        for operator in before:
+            batches = [out for batch in batches for out in operator.process(batch)]
+        for batch in batches:
+            _cut_into_runs(batch, bounds, mine, per_run)
+    pieces: list[Piece] = []
+    for run, parts in zip(runs, per_run):
+        is_left = shape.sides[run[0][0]][1]
+        pieces.extend((is_left, part) for part in parts)
+    joined = shape.join.process_sequence(pieces)
+    if len(joined) > 1 and len({batch.schema for batch in joined}) == 1:
+        joined = [concat_batches(joined)]
+    return run_stages(shape.after, joined) if shape.after is not None else joined
+
+
+def _cut_into_runs(
+    batch: pa.RecordBatch, bounds: np.ndarray, run_ids: list[int], per_run: list[list[pa.RecordBatch]]
+) -> None:
+    """Append each row of ``batch`` (output of a side's operators) to the run its source offset falls
+    in; ``bounds`` holds the first offset of each of the partition's runs ``run_ids``."""
+    name = SHADOW_PREFIX + ROWOFFSET if SHADOW_PREFIX + ROWOFFSET in batch.schema.names else ROWOFFSET
+    offsets = np.asarray(batch.column(name).to_numpy(zero_copy_only=False), dtype=np.int64)
+    local = np.searchsorted(bounds, offsets, side="right") - 1
+    if len(local) and (local < 0).any():
+        raise ValueError(f"a row's offset {int(offsets.min())} precedes the step's records")
+    order = np.argsort(local, kind="stable")
+    ordered = local[order]
+    cuts = np.flatnonzero(np.diff(ordered)) + 1
+    monotonic = bool((np.diff(local) >= 0).all())
+    for rows in np.split(order, cuts):
+        if len(rows) == 0:
+            continue
+        part = batch.slice(int(rows[0]), len(rows)) if monotonic else batch.take(pa.array(rows, pa.int64()))
+        per_run[run_ids[int(local[rows[0]])]].append(part)

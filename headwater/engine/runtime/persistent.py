@@ -39,7 +39,7 @@ from headwater.engine.operators.source_scan import PARTITION_COLUMN
 from headwater.engine.planner.graph import OperatorGraph
 from headwater.engine.planner.logical import PlanNode
 from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
-from headwater.engine.runtime.merge import merge_by_time
+from headwater.engine.runtime.merge import join_shape, merge_by_time, push_in_order
 from headwater.errors import ExecutionError, HeadwaterError
 
 __all__ = ["PersistentQuery", "QueryState", "SinkLocks"]
@@ -193,9 +193,14 @@ class PersistentQuery:
     def _run_step(self, tp: tuple[str, int], batches: Sequence[pa.RecordBatch], next_offset: int) -> int:
         return self._run_segments([(tp, list(batches), next_offset)])
 
-    def _run_segments(self, segments: Sequence[tuple[tuple[str, int], list[pa.RecordBatch], int]]) -> int:
+    def _run_segments(
+        self,
+        segments: Sequence[tuple[tuple[str, int], list[pa.RecordBatch], int]],
+        push: Callable[[], object] | None = None,
+    ) -> int:
         """Push each segment's batches (records of one source partition, up to its ``next_offset``) in
-        order, then commit once: the sources' new offsets, the sink's ends and the operators' state."""
+        order, then commit once: the sources' new offsets, the sink's ends and the operators' state.
+        ``push``, when given, pushes all of the segments itself (the same output, computed otherwise)."""
         previous = dict(self._offsets)
         consumed = 0
         reached = dict(self._offsets)
@@ -208,8 +213,10 @@ class PersistentQuery:
             sink_topic = self.log.topic(self.sink.topic)
             before = {int(p): int(end) for p, end in sink_topic.end_offsets().items()}
             try:
+                if push is not None:
+                    push()
                 for tp, batches, next_offset in segments:
-                    for batch in batches:
+                    for batch in batches if push is None else ():
                         if batch.num_rows == 0:
                             continue
                         stored = batch.append_column(
@@ -258,13 +265,19 @@ class PersistentQuery:
         if not chunks:
             return 0
         times = {tp: np.asarray(t.column("__timestamp").to_numpy(), dtype=np.int64) for tp, (t, _) in chunks.items()}
+        runs = merge_by_time(times, open_ended)
         segments = []
-        for tp, start, stop in merge_by_time(times, open_ended):
+        for tp, start, stop in runs:
             table, next_offset = chunks[tp]
             part = table.slice(start, stop - start)
             end = next_offset if stop == table.num_rows else int(table.column("__offset")[stop - 1].as_py()) + 1
             segments.append((tp, part.to_batches(), end))
-        return self._run_segments(segments)
+        shape = join_shape(self.graph)
+        if shape is None:
+            return self._run_segments(segments)
+        # a two-table join: every run in one pass, the same output (runtime.merge.push_in_order)
+        tables = {tp: table for tp, (table, _) in chunks.items()}
+        return self._run_segments(segments, push=lambda: push_in_order(shape, tables, runs))
 
     @staticmethod
     def _discard_step_output(sink_topic: Any, before: dict[int, int]) -> None:
