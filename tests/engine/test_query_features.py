@@ -22,6 +22,7 @@ from headwater.engine.entities import (
     SourceDescriptionEntity,
 )
 from headwater.engine.operators.base import HEADERS_ARROW_TYPE, Operator
+from headwater.engine.operators.sink import SinkOperator
 from headwater.engine.planner.graph import Stage
 from headwater.engine.runtime.processing_log import PROCESSING_LOG_TOPIC
 from headwater.errors import ExecutionError, PlanError
@@ -430,3 +431,16 @@ def test_background_queries_run_on_threads_and_resume_after_restart(tmp_path: Pa
     engine.execute("RESUME ALL;")
     _wait_for(lambda: len(sink(engine, "OUT")[0]) == 4)
     engine.close()
+
+
+def test_a_sink_can_discard_its_output_for_measurement(engine: Engine) -> None:
+    engine.execute(CREATE + "CREATE STREAM OUT AS SELECT ID, V FROM S;")
+    (query,) = engine.persistent_queries()
+    sink = query.operators[-1]
+    assert isinstance(sink, SinkOperator)
+    sink.discard_output()
+    engine.execute("INSERT INTO S (ID, V) VALUES ('a', 1); INSERT INTO S (ID, V) VALUES ('b', 2);")
+    query.process_available()
+    assert sink.appended == 2
+    assert sum(engine.log.topic("OUT").end_offsets().values()) == 0
+    assert query.committed_offsets() == {("s", 0): 2}

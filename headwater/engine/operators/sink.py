@@ -202,3 +202,24 @@ class SinkOperator(Operator):
             self.topic.append(stored, partitions=source_partition % self.partition_count)
         self.appended += batch.num_rows
         return []
+
+    def discard_output(self) -> None:
+        """From now on, convert and route every batch as before but append nothing (the count in
+        :attr:`appended` goes on). For measuring what writing the sink topic costs: the query's
+        checkpoints still record the topic's (unchanged) end offsets, so restarting the query later
+        neither repeats nor loses anything it consumed while discarding, and none of that output
+        exists."""
+        self.topic = _DiscardedTopic()
+
+
+class _DiscardedTopic:
+    """Takes a sink topic's place for :meth:`SinkOperator.discard_output`: accepts appends, keeps nothing."""
+
+    def append(
+        self,
+        batch: pa.RecordBatch,
+        partition: int | None = None,
+        partitions: np.ndarray | None = None,
+        key_bytes: pa.Array | None = None,
+    ) -> list[Any]:
+        return []
