@@ -1,8 +1,9 @@
 """Java's text forms of numbers, which ksqlDB's functions expose (ARRAY_JOIN, TO_JSON_STRING...).
 
-``Double.toString`` writes the shortest decimal that reads back as the same double, in plain notation
-between 10^-3 and 10^7 (``1.0``, ``0.001``, ``1234567.0``) and in computerized scientific notation
-outside (``1.0E7``, ``1.0E-4``); Python's ``repr`` finds the same digits, so only the layout differs.
+``Double.toString`` writes a decimal that reads back as the same double, in plain notation between 10^-3
+and 10^7 (``1.0``, ``0.001``, ``1234567.0``) and in computerized scientific notation outside (``1.0E7``,
+``1.0E-4``). It is the casts' :func:`~headwater.engine.casts.java_text.java_double_str` (one
+implementation, checked digit for digit against a JDK 17's, e.g. ``Double.MIN_VALUE`` is ``4.9E-324``).
 ``BigDecimal.toString`` switches to scientific notation when the exponent is below -6.
 
 Example:
@@ -13,43 +14,10 @@ Example:
 from __future__ import annotations
 
 import decimal
-import math
+
+from headwater.engine.casts.java_text import java_double_str
 
 __all__ = ["java_decimal_str", "java_double_str"]
-
-
-def java_double_str(value: float) -> str:
-    """Java's ``Double.toString(value)``."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0:
-        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
-    magnitude = abs(value)
-    if 1e-3 <= magnitude < 1e7:
-        text = repr(value)
-        if "e" in text or "E" in text:
-            text = format(decimal.Decimal(text), "f")
-        return text if "." in text else text + ".0"
-    sign = "-" if value < 0 else ""
-    digits, exponent = _shortest_digits(magnitude)
-    mantissa = digits[0] + "." + (digits[1:] or "0")
-    return f"{sign}{mantissa}E{exponent}"
-
-
-def _shortest_digits(magnitude: float) -> tuple[str, int]:
-    """The shortest round-trip significant digits of a positive double and its decimal exponent
-    (the power of ten of the first digit)."""
-    text = repr(magnitude)
-    mantissa, _, exp_text = text.partition("e")
-    exponent = int(exp_text) if exp_text else 0
-    integer, _, fraction = mantissa.partition(".")
-    fraction = fraction.rstrip("0") if fraction != "0" else ""
-    digits = (integer + fraction).lstrip("0")
-    leading_zeros = len(integer + fraction) - len((integer + fraction).lstrip("0"))
-    exponent += len(integer) - 1 - leading_zeros
-    return digits.rstrip("0") or "0", exponent
 
 
 def java_decimal_str(value: decimal.Decimal) -> str:
