@@ -25,7 +25,7 @@ Example:
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
@@ -143,6 +143,7 @@ class Catalog:
 
     _sources: dict[str, DataSource] = field(default_factory=dict)
     _types: dict[str, t.SqlType] = field(default_factory=dict)
+    _references: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     # -- sources ---------------------------------------------------------------------------------------
@@ -186,7 +187,20 @@ class Catalog:
 
     def remove_source(self, name: str) -> DataSource | None:
         with self._lock:
+            self._references.pop(name, None)
             return self._sources.pop(name, None)
+
+    def add_references(self, name: str, sources: Sequence[str]) -> None:
+        """Note that source ``name`` was created (CREATE ... AS SELECT) from ``sources``. The note
+        outlives the query, as ksqlDB's metastore keeps it: dropping one of ``sources`` is refused
+        until ``name`` itself is dropped, even after its query was terminated."""
+        with self._lock:
+            known = self._references.get(name, ())
+            self._references[name] = known + tuple(s for s in dict.fromkeys(sources) if s not in known)
+
+    def referencing(self, name: str) -> list[str]:
+        """The sources created from ``name`` (see :meth:`add_references`), sorted."""
+        return sorted(other for other, used in self._references.items() if other != name and name in used)
 
     def find_case_insensitive(self, name: str) -> DataSource | None:
         """A source whose name equals ``name`` ignoring case (for "Did you mean ...?" hints)."""

@@ -123,6 +123,24 @@ def test_drop_rules(engine: Engine) -> None:
     engine.execute("DROP STREAM FOO;")
 
 
+def test_a_source_made_from_another_blocks_its_drop_after_its_query_is_terminated(
+    engine: Engine, tmp_path: Path
+) -> None:
+    engine.execute("CREATE STREAM FOO2 AS SELECT * FROM FOO; TERMINATE CSAS_FOO2_0;")
+    assert engine.persistent_queries() == []
+    with pytest.raises(PlanError, match=r"The following streams and/or tables read from this source: \[FOO2\]"):
+        engine.execute("DROP STREAM FOO;")
+    engine.close()
+    reopened = Engine(tmp_path, config={"auto.offset.reset": "earliest"}, background=False)  # replayed
+    try:
+        with pytest.raises(PlanError, match=r"read from this source: \[FOO2\]"):
+            reopened.execute("DROP STREAM FOO;")
+        reopened.execute("DROP STREAM FOO2; DROP STREAM FOO;")
+        assert reopened.catalog.source("FOO") is None
+    finally:
+        reopened.close()
+
+
 @pytest.mark.parametrize(
     ("columns", "message"),
     [

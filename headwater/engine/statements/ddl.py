@@ -298,8 +298,9 @@ def drop_source(ctx: StatementContext, stmt: ast.DropStream | ast.DropTable) -> 
     if stmt.delete_topic and source.is_source:
         raise PlanError(f"Cannot delete topic for read-only source: {source.name}")
     # ksqlDB's rules (EngineContext.executeDdl): INSERT INTO queries reading or writing the source
-    # block the drop; then sources made from it by CREATE ... AS SELECT; its own CREATE ... AS SELECT
-    # query is terminated with it
+    # block the drop; then sources made from it by CREATE ... AS SELECT (even when their query was
+    # terminated: the catalog keeps the reference); its own CREATE ... AS SELECT query is terminated
+    # with it
     users = ctx.engine.queries_using(source.name)
     creates = ("CSAS_", "CTAS_")
     inserts = [q for q in users if not q.query_id.startswith(creates)]
@@ -312,9 +313,7 @@ def drop_source(ctx: StatementContext, stmt: ast.DropStream | ast.DropTable) -> 
             f"The following queries write into this source: [{', '.join(writers)}].\n"
             f"You need to terminate them before dropping {source.name}."
         )
-    derived = sorted(
-        {q.sink.name for q in users if q.query_id.startswith(creates) and q.sink.name != source.name}
-    )
+    derived = ctx.catalog.referencing(source.name)
     if derived:
         raise PlanError(
             f"Cannot drop {source.name}.\n"
@@ -323,7 +322,8 @@ def drop_source(ctx: StatementContext, stmt: ast.DropStream | ast.DropTable) -> 
         )
     ctx.engine.record(ctx, stmt)
     for query in users:  # the query that created the source
-        ctx.engine.terminate_query(query.query_id)
+        if query.sink.name == source.name:
+            ctx.engine.terminate_query(query.query_id)
     ctx.catalog.remove_source(source.name)
     if stmt.delete_topic and ctx.engine.log.has_topic(source.topic):
         ctx.engine.log.delete_topic(source.topic)

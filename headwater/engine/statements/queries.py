@@ -233,6 +233,7 @@ def _run(ctx: StatementContext, stmt: ast.Statement, planned: PlannedQuery) -> s
     ctx.engine.ensure_sink_topic(planned.sink, planned.partitions)
     if planned.creates_sink:
         ctx.catalog.put_source(planned.sink)
+        ctx.catalog.add_references(planned.sink.name, [s.name for s in planned.sources])
     existing = ctx.engine.query(planned.query_id)
     query_id = planned.query_id
     if existing is None:
