@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -155,3 +156,34 @@ def test_header_columns_are_not_repeated(engine: Engine, columns: str, message: 
     with pytest.raises(PlanError, match=message.replace("(", r"\(").replace(")", r"\)")):
         engine.execute(f"CREATE STREAM S (K STRING KEY, {columns}) WITH (KAFKA_TOPIC='s', PARTITIONS=1, VALUE_FORMAT='JSON');")
     engine.execute("CREATE STREAM S2 (K STRING KEY, A BYTES HEADER('a'), B BYTES HEADER('b')) WITH (KAFKA_TOPIC='s2', PARTITIONS=1, VALUE_FORMAT='JSON');")
+
+
+def _plan(engine: Engine, sql: str) -> Any:
+    from headwater import parser
+    from headwater.engine.planner.builder import QueryBuilder
+
+    statement = parser.parse_statement(sql)
+    builder = QueryBuilder(engine.catalog, engine.registry, engine.config.as_dict(), engine.partition_count)
+    return builder.build(statement.query, sink_name="BAR", persistent=True).plan  # type: ignore[attr-defined]
+
+
+def test_the_plan_check_names_ksqldb_steps(engine: Engine) -> None:
+    from headwater.engine.planner.upgrade import check_upgrade
+
+    by_key = _plan(engine, "CREATE TABLE BAR AS SELECT ID, COUNT(*) AS N FROM FOO GROUP BY ID;")
+    check_upgrade(by_key, _plan(engine, "CREATE TABLE BAR AS SELECT ID, COUNT(*) AS N FROM FOO WHERE ID > 0 GROUP BY ID;"))
+    one_way = _plan(engine, "CREATE TABLE BAR AS SELECT COL1, COL2, COUNT(*) AS N FROM FOO GROUP BY COL1, COL2;")
+    other_way = _plan(engine, "CREATE TABLE BAR AS SELECT COL1, COL2, COUNT(*) AS N FROM FOO GROUP BY COL2, COL1;")
+    with pytest.raises(PlanError, match=r"^Query is not upgradeable\. Plan step of type StreamGroupBy must have matching groupByExpressions\. "):
+        check_upgrade(one_way, other_way)
+    windowed = _plan(engine, "CREATE TABLE BAR AS SELECT ID, COUNT(*) AS N FROM FOO WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY ID;")
+    with pytest.raises(PlanError, match=r"^Upgrades not yet supported for StreamWindowedAggregate$"):
+        check_upgrade(by_key, windowed)
+    projected = _plan(engine, "CREATE STREAM BAR AS SELECT * FROM FOO;")
+    keyed = _plan(engine, "CREATE STREAM BAR AS SELECT * FROM FOO PARTITION BY COL1;")
+    with pytest.raises(PlanError) as refused:
+        check_upgrade(keyed, projected)
+    assert refused.value.message == (
+        "Query is not upgradeable. Plan step of type StreamSelectKey must have matching class. Values differ: "
+        "class io.confluent.ksql.execution.plan.StreamSelectKey vs. class io.confluent.ksql.execution.plan.StreamSource"
+    )

@@ -3,13 +3,14 @@
 ksqlDB checks a replacement query step by step against the one it replaces (``ExecutionStep.
 validateUpgrade``), walking both plans from the sink down. *Passive* steps (a stream's or table's WHERE,
 a projection) may be added, removed or changed freely. *Enforcing* steps must pair up in order, of the
-same kind and with equal properties, else the upgrade is refused with "Query is not upgradeable. Plan
-step of type <step> must have matching <property>. Values differ: <old> vs. <new>":
+same kind (else "... must have matching class. Values differ: class <old> vs. class <new>", with
+ksqlDB's class names) and with equal properties, else the upgrade is refused with "Query is not
+upgradeable. Plan step of type <step> must have matching <property>. Values differ: <old> vs. <new>":
 
 * StreamSink / TableSink: formats, topic, timestamp column;
 * StreamSource / TableSource: topic, formats, timestamp column;
 * StreamSelectKey (PARTITION BY): the key expressions;
-* StreamGroupBy: the GROUP BY expressions;
+* StreamGroupBy: the GROUP BY expressions (StreamGroupByKey, grouping by the input's key, has none);
 * StreamAggregate: the "columns not part of aggregate" (the input columns the query reads:
   :attr:`~headwater.engine.planner.stateful_nodes.AggregateNode.required_columns`) and the aggregate
   functions.
@@ -49,6 +50,8 @@ from headwater.errors import PlanError
 
 __all__ = ["check_upgrade"]
 
+_PLAN_PACKAGE = "io.confluent.ksql.execution.plan"
+
 _JOIN_STEPS = {
     JoinStrategy.STREAM_STREAM: "StreamStreamJoin",
     JoinStrategy.STREAM_TABLE: "StreamTableJoin",
@@ -81,8 +84,8 @@ def check_upgrade(old: PlanNode, new: PlanNode) -> None:
                 raise PlanError(f"Upgrades not yet supported for {step.name}")
         if before.name != after.name:
             raise PlanError(
-                f"Query is not upgradeable. Plan step of type {before.name} must have matching type. "
-                f"Values differ: {before.name} vs. {after.name}"
+                f"Query is not upgradeable. Plan step of type {before.name} must have matching class. "
+                f"Values differ: class {_PLAN_PACKAGE}.{before.name} vs. class {_PLAN_PACKAGE}.{after.name}"
             )
         for (label, was), (_, now) in zip(before.properties, after.properties):
             if was != now:
@@ -107,16 +110,21 @@ def _steps(node: PlanNode) -> list[_Step]:
     pending = [node]
     while pending:
         current = pending.pop(0)
-        step = _step(current)
-        if step is not None:
-            steps.append(step)
+        steps.extend(_step(current))
         pending = list(current.inputs) + pending
     return steps
 
 
-def _step(node: PlanNode) -> _Step | None:
+def _step(node: PlanNode) -> list[_Step]:
+    """The enforcing steps ksqlDB plans for ``node`` (none for a passive one)."""
     if isinstance(node, FilterNode | ProjectNode | TableFilterNode | TableSourceNode | LimitNode | RepartitionNode):
-        return None  # passive (or Headwater's own plumbing)
+        return []  # passive (or Headwater's own plumbing)
+    if isinstance(node, AggregateNode):
+        return _aggregate_steps(node)
+    return [_enforcing_step(node)]
+
+
+def _enforcing_step(node: PlanNode) -> _Step:
     if isinstance(node, SinkNode):
         name = "TableSink" if node.sink.kind is SourceType.TABLE else "StreamSink"
         return _Step(name, _topic_properties(node.sink))
@@ -131,26 +139,31 @@ def _step(node: PlanNode) -> _Step | None:
         return _Step("StreamFlatMap", upgradeable=False)
     if isinstance(node, JoinNode):
         return _Step(_JOIN_STEPS[node.strategy], upgradeable=False)
-    if isinstance(node, AggregateNode):
-        return _aggregate_step(node)
     return _Step(type(node).__name__, upgradeable=False)
 
 
-def _aggregate_step(node: AggregateNode) -> _Step:
+def _aggregate_steps(node: AggregateNode) -> list[_Step]:
+    """An aggregation's steps: the aggregate, then its grouping (StreamGroupByKey when it groups by
+    the input's key columns as they are, StreamGroupBy otherwise)."""
     if node.emit_final:
-        return _Step("TableSuppress", upgradeable=False)
+        return [_Step("TableSuppress", upgradeable=False)]
     if node.window is not None:
-        return _Step("StreamWindowedAggregate", upgradeable=False)
-    if any(isinstance(n, TableSourceNode) for n in _chain(node.input)):
-        return _Step("TableAggregate", upgradeable=False)
-    return _Step(
+        return [_Step("StreamWindowedAggregate", upgradeable=False)]
+    below = _chain(node.input)
+    if any(isinstance(n, TableSourceNode) for n in below):
+        return [_Step("TableAggregate", upgradeable=False)]
+    aggregate = _Step(
         "StreamAggregate",
         (
             ("columns not part of aggregate", "[" + ", ".join(quote(c) for c in node.required_columns) + "]"),
             ("aggregate functions", _listed(tuple(call.sql for call in node.calls))),
-            ("groupByExpressions", _listed(node.keys_sql)),
         ),
     )
+    scan = next((n for n in below if isinstance(n, ScanNode)), None)
+    keys = [c.name for c in scan.source.schema.key_columns] if scan is not None else None
+    if keys is not None and not any(isinstance(n, PartitionByNode) for n in below) and list(node.keys_sql) == keys:
+        return [aggregate, _Step("StreamGroupByKey")]
+    return [aggregate, _Step("StreamGroupBy", (("groupByExpressions", _listed(node.keys_sql)),))]
 
 
 def _chain(node: PlanNode) -> list[PlanNode]:
