@@ -6,10 +6,12 @@ a window start) to a small integer *slot*; per-key state lives in columns indexe
 appearance, so a new group gets the next slot and state columns just grow.
 
 Lookup is vectorized per batch: the batch's key columns are dictionary-encoded (Arrow), their codes
-combined into one int64 code per row and reduced with ``numpy.unique``, so the Python dictionary from key
-to slot is consulted once per *distinct key in the batch*, not once per row. Keys of nested types
-(ARRAY, MAP, STRUCT), which Arrow cannot dictionary-encode, fall back to hashing each row's Python value
-(the measured exception: about 1 µs per row).
+combined into one int64 code per row and reduced with ``numpy.unique``, so each *distinct key in the
+batch* is looked up once. For keys of one to three scalar columns (not floating point) that lookup is
+vectorized too (packed codes found with Arrow's ``index_in``, see :class:`KeyIndex`); other keys consult
+a Python dictionary once per distinct key. Keys of nested types (ARRAY, MAP, STRUCT), which Arrow cannot
+dictionary-encode, fall back to hashing each row's Python value (the measured exception: about 1 µs per
+row).
 
 Removing keys (expired windows, deleted table rows) frees their slots; :meth:`compact` renumbers the live
 slots densely when too many are dead, returning the old slot of each new one so state columns can follow.
@@ -188,8 +190,28 @@ def _distinct_keys(columns: Sequence[pa.Array]) -> tuple[np.ndarray, list[pa.Arr
     return batch_keys.inverse, [column.take(firsts) for column in columns]
 
 
+_MAX_PACKED_COLUMNS = 3
+
+
+def _packs(fields: Sequence[pa.Field]) -> bool:
+    """Whether keys of these columns are looked up vectorized (:class:`KeyIndex`): one to three columns,
+    none nested, NULL-typed or floating point (Java's ``Double.equals`` makes NaN equal to NaN and 0.0
+    differ from -0.0, which Arrow's hashing does not)."""
+    return 0 < len(fields) <= _MAX_PACKED_COLUMNS and not any(
+        _is_nested(f.type) or pa.types.is_null(f.type) or pa.types.is_floating(f.type) for f in fields
+    )
+
+
 class KeyIndex:
     """Distinct keys to dense slots (see the module docstring).
+
+    Keys of one to three columns of scalar types other than floating point are looked up without a
+    Python loop: each column's distinct values get dense codes (the column's value dictionary, looked up
+    with ``pyarrow.compute.index_in``), a key's codes are packed into one int64, and the packed key of
+    every slot is an array in slot order, so a batch's distinct keys find their slots with one more
+    ``index_in`` (a removed slot's packed key is -1, which no key packs to). New keys are appended in
+    bulk. Other keys (nested, floating point, more columns, or a column with more distinct values than
+    its share of the 63 bits) use a dictionary from the key's Python value to its slot.
 
     Args:
         fields: the key columns' names and Arrow types, in key order.
@@ -197,20 +219,27 @@ class KeyIndex:
 
     def __init__(self, fields: Sequence[pa.Field]) -> None:
         self.fields = list(fields)
-        self._slot_of: dict[Any, int] = {}
-        self._key_of: list[Any] = []  # slot -> hashable key (None once removed)
         self._chunks: list[pa.Table] = []
         self._keys: pa.Table | None = None
         self._live = np.zeros(0, dtype=bool)
+        self._live_count = 0
+        self._packed_mode = _packs(self.fields)
+        # packed mode: each column's distinct values in code order, and each slot's packed key
+        self._bits = 63 // max(len(self.fields), 1)
+        self._values: list[pa.Array] = [pa.array([], f.type) for f in self.fields]
+        self._packed = np.zeros(0, dtype=np.int64)
+        # dictionary mode
+        self._slot_of: dict[Any, int] = {}
+        self._key_of: list[Any] = []  # slot -> hashable key (None once removed)
 
     @property
     def size(self) -> int:
         """Slots handed out so far (live and removed)."""
-        return len(self._key_of)
+        return len(self._live)
 
     @property
     def live_count(self) -> int:
-        return len(self._slot_of)
+        return self._live_count
 
     @property
     def live(self) -> np.ndarray:
@@ -248,6 +277,48 @@ class KeyIndex:
         if not columns or len(columns[0]) == 0:
             return BatchSlots(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         inverse, uniques = _distinct_keys(columns)
+        if self._packed_mode:
+            uniques = [u if u.type == f.type else u.cast(f.type) for u, f in zip(uniques, self.fields)]
+            found = self._packed_slots(uniques, insert)
+            if found is not None:
+                return BatchSlots(inverse, found)
+        return BatchSlots(inverse, self._dictionary_slots(uniques, insert))
+
+    def _packed_slots(self, uniques: list[pa.Array], insert: bool) -> np.ndarray | None:
+        """The slots of distinct keys in packed mode; None when a column outgrew its bits (the index is
+        then in dictionary mode)."""
+        codes = [self._codes(position, column, insert) for position, column in enumerate(uniques)]
+        if any(len(values) > (1 << self._bits) for values in self._values):
+            self._to_dictionary_mode()
+            return None
+        packed = _pack(codes, self._bits)
+        known = packed >= 0
+        slots = _positions(packed, self._packed)
+        slots[~known] = -1
+        new = np.flatnonzero(known & (slots < 0))
+        if insert and len(new):
+            first = self.size
+            slots[new] = first + np.arange(len(new), dtype=np.int64)
+            self._packed = np.concatenate([self._packed, packed[new]])
+            self._append_keys(uniques, new)
+        return slots
+
+    def _codes(self, position: int, values: pa.Array, insert: bool) -> np.ndarray:
+        """Each value's code in column ``position``'s dictionary (-1 for a value not in it, when not
+        ``insert``; new values are added in order of first appearance when ``insert``)."""
+        dictionary = self._values[position]
+        codes = _positions(values, dictionary)
+        missing = codes < 0
+        if insert and missing.any():
+            unseen = values.filter(pa.array(missing))
+            fresh = pc.unique(unseen)
+            self._values[position] = pa.concat_arrays([dictionary, fresh])
+            codes[missing] = len(dictionary) + _positions(unseen, fresh)
+        return codes
+
+    def _dictionary_slots(self, uniques: list[pa.Array], insert: bool) -> np.ndarray:
+        """The slots of distinct keys in dictionary mode: a lookup per distinct key in a Python dict
+        (the per-key loop the packed mode avoids, kept for the key types it cannot pack)."""
         keys = self._python_keys(uniques)
         distinct_slots = np.empty(len(keys), dtype=np.int64)
         new_positions: list[int] = []
@@ -264,13 +335,41 @@ class KeyIndex:
                 new_positions.append(position)
             distinct_slots[position] = slot
         if new_positions:
-            rows = pa.array(new_positions, pa.int64())
-            arrays = [column.take(rows) for column in uniques]
-            arrays = [a if a.type == f.type else a.cast(f.type) for a, f in zip(arrays, self.fields)]
-            self._chunks.append(pa.Table.from_arrays(arrays, schema=self._schema()))
-            self._keys = None
-            self._live = np.concatenate([self._live, np.ones(len(new_positions), dtype=bool)])
-        return BatchSlots(inverse, distinct_slots)
+            self._append_keys(uniques, np.asarray(new_positions, dtype=np.int64))
+        return distinct_slots
+
+    def _append_keys(self, uniques: list[pa.Array], positions: np.ndarray) -> None:
+        """Store the key columns of new slots (``positions`` among ``uniques``), in slot order."""
+        rows = pa.array(positions, pa.int64())
+        arrays = [column.take(rows) for column in uniques]
+        arrays = [a if a.type == f.type else a.cast(f.type) for a, f in zip(arrays, self.fields)]
+        self._chunks.append(pa.Table.from_arrays(arrays, schema=self._schema()))
+        self._keys = None
+        self._live = np.concatenate([self._live, np.ones(len(positions), dtype=bool)])
+        self._live_count += len(positions)
+
+    def _to_dictionary_mode(self) -> None:
+        """Leave packed mode for good (a column has more distinct values than its bits hold)."""
+        self._packed_mode = False
+        table = self._table()
+        keys = self._python_keys([table.column(i).combine_chunks() for i in range(table.num_columns)])
+        self._key_of = [key if alive else None for key, alive in zip(keys, self._live.tolist())]
+        self._slot_of = {key: slot for slot, key in enumerate(self._key_of) if key is not None}
+        self._values = []
+        self._packed = np.zeros(0, dtype=np.int64)
+
+    def _repack(self) -> None:
+        """Rebuild the packed mode's dictionaries from the stored keys (the live ones only, so values of
+        removed keys do not pile up)."""
+        table = self._table()
+        columns = [table.column(i).combine_chunks() for i in range(table.num_columns)]
+        live = pa.array(self._live)
+        self._values = [pc.unique(column.filter(live)) for column in columns]
+        if any(len(values) > (1 << self._bits) for values in self._values):
+            self._to_dictionary_mode()
+            return
+        codes = [_positions(column, values) for column, values in zip(columns, self._values)]
+        self._packed = np.where(self._live, _pack(codes, self._bits), -1)
 
     def keys(self, slots: np.ndarray) -> list[pa.Array]:
         """The key columns of ``slots`` (removed slots keep their last key)."""
@@ -289,12 +388,20 @@ class KeyIndex:
 
     def remove(self, slots: np.ndarray) -> None:
         """Forget the keys of ``slots`` (their slots stay allocated until :meth:`compact`)."""
-        for slot in np.asarray(slots, dtype=np.int64).tolist():
+        slots = np.unique(np.asarray(slots, dtype=np.int64))
+        slots = slots[self._live[slots]]
+        if len(slots) == 0:
+            return
+        self._live[slots] = False
+        self._live_count -= len(slots)
+        if self._packed_mode:
+            self._packed[slots] = -1
+            return
+        for slot in slots.tolist():
             key = self._key_of[slot]
             if key is not None and self._slot_of.get(key) == slot:
                 del self._slot_of[key]
             self._key_of[slot] = None
-            self._live[slot] = False
 
     def should_compact(self) -> bool:
         """Whether more than half of a sizeable index is dead."""
@@ -308,9 +415,13 @@ class KeyIndex:
         table = self._table().take(pa.array(kept, pa.int64()))
         self._chunks = [table]
         self._keys = table
-        self._key_of = [self._key_of[i] for i in kept.tolist()]
-        self._slot_of = {key: slot for slot, key in enumerate(self._key_of)}
         self._live = np.ones(len(kept), dtype=bool)
+        self._live_count = len(kept)
+        if self._packed_mode:
+            self._repack()
+        else:
+            self._key_of = [self._key_of[i] for i in kept.tolist()]
+            self._slot_of = {key: slot for slot, key in enumerate(self._key_of)}
         return kept
 
     # -- snapshots ----------------------------------------------------------------------------------------
@@ -325,10 +436,41 @@ class KeyIndex:
         index = cls(fields)
         keys = table.select([f.name for f in fields]).combine_chunks()
         live = np.asarray(table.column(_LIVE).to_numpy(zero_copy_only=False), dtype=bool)
-        rows = index._python_keys([keys.column(i).combine_chunks() for i in range(keys.num_columns)])
         index._chunks = [keys]
         index._keys = keys
         index._live = live
+        index._live_count = int(np.count_nonzero(live))
+        if index._packed_mode:
+            index._repack()
+            return index
+        rows = index._python_keys([keys.column(i).combine_chunks() for i in range(keys.num_columns)])
         index._key_of = [key if alive else None for key, alive in zip(rows, live.tolist())]
         index._slot_of = {key: slot for slot, key in enumerate(index._key_of) if key is not None}
         return index
+
+
+def _positions(values: pa.Array | np.ndarray, value_set: pa.Array | np.ndarray) -> np.ndarray:
+    """The position of each value in ``value_set`` (its first occurrence; NULL finds NULL), -1 when
+    absent: Arrow's hash lookup, vectorized."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if len(value_set) == 0:
+        return np.full(len(values), -1, dtype=np.int64)
+    if isinstance(values, np.ndarray):
+        values = pa.array(values, pa.int64())
+    if isinstance(value_set, np.ndarray):
+        value_set = pa.array(value_set, pa.int64())
+    found = pc.index_in(values, value_set=value_set, skip_nulls=False)
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _pack(codes: list[np.ndarray], bits: int) -> np.ndarray:
+    """Each row's column codes packed into one int64 (``bits`` per column, first column highest); -1
+    where a code is -1 (an unknown value)."""
+    packed = codes[0].copy()
+    unknown = codes[0] < 0
+    for column in codes[1:]:
+        packed = (packed << bits) | np.maximum(column, 0)
+        unknown |= column < 0
+    packed[unknown] = -1
+    return packed
