@@ -84,22 +84,21 @@ def join_in_order(
             changes could touch (a 2-d int array, -1 for none); computed before the batch is applied.
         side_rows: joins a batch of one side's changes and applies them, giving each output row's input row.
         one_piece: the join's plain entry point for one piece (used when a side's pieces do not share
-            a schema, where batching them is not possible).
+            a schema, where batching them is not possible; nothing has been applied by then).
     """
     pieces = [(is_left, batch) for is_left, batch in pieces if batch.num_rows]
     if not pieces:
         return []
-    for is_left in (True, False):
-        schemas = {batch.schema for side, batch in pieces if side == is_left}
-        if len(schemas) > 1:
-            return [out for side, batch in pieces for out in one_piece(side, batch)]
     whole: dict[bool, pa.RecordBatch] = {}
     piece_of_row: dict[bool, np.ndarray] = {}
     first_row: list[int] = []
     for is_left in (True, False):
         own = [(i, batch) for i, (side, batch) in enumerate(pieces) if side == is_left]
         if own:
-            whole[is_left] = concat_batches([batch for _, batch in own])
+            try:
+                whole[is_left] = concat_batches([batch for _, batch in own])
+            except pa.ArrowInvalid:  # the pieces' schemas differ: no batching, one piece at a time
+                return [out for side, batch in pieces for out in one_piece(side, batch)]
             piece_of_row[is_left] = np.repeat(
                 np.asarray([i for i, _ in own], dtype=np.int64), [batch.num_rows for _, batch in own]
             )

@@ -266,16 +266,16 @@ class PersistentQuery:
             return 0
         times = {tp: np.asarray(t.column("__timestamp").to_numpy(), dtype=np.int64) for tp, (t, _) in chunks.items()}
         runs = merge_by_time(times, open_ended)
+        shape = join_shape(self.graph)
+        offsets = {tp: np.asarray(t.column("__offset").to_numpy(), dtype=np.int64) for tp, (t, _) in chunks.items()}
         segments = []
         for tp, start, stop in runs:
             table, next_offset = chunks[tp]
-            part = table.slice(start, stop - start)
-            end = next_offset if stop == table.num_rows else int(table.column("__offset")[stop - 1].as_py()) + 1
-            segments.append((tp, part.to_batches(), end))
-        shape = join_shape(self.graph)
+            end = next_offset if stop == table.num_rows else int(offsets[tp][stop - 1]) + 1
+            # a two-table join pushes every run in one pass (runtime.merge.push_in_order), the same output
+            segments.append((tp, table.slice(start, stop - start).to_batches() if shape is None else [], end))
         if shape is None:
             return self._run_segments(segments)
-        # a two-table join: every run in one pass, the same output (runtime.merge.push_in_order)
         tables = {tp: table for tp, (table, _) in chunks.items()}
         return self._run_segments(segments, push=lambda: push_in_order(shape, tables, runs))
 
