@@ -187,3 +187,32 @@ def test_the_plan_check_names_ksqldb_steps(engine: Engine) -> None:
         "Query is not upgradeable. Plan step of type StreamSelectKey must have matching class. Values differ: "
         "class io.confluent.ksql.execution.plan.StreamSelectKey vs. class io.confluent.ksql.execution.plan.StreamSource"
     )
+
+
+def test_a_checkpoint_with_positional_state_ids_is_still_restored(engine: Engine, tmp_path: Path) -> None:
+    from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
+
+    engine.execute("CREATE TABLE BAR AS SELECT ID, COUNT(*) AS N FROM FOO GROUP BY ID;")
+    engine.execute("INSERT INTO FOO (ID, COL1) VALUES (1, 0);")
+    _drain(engine)
+    (query,) = engine.persistent_queries()
+    renamed = dict(zip([k for k, _ in query.graph.checkpoint_ids()], query.graph.legacy_checkpoint_ids()))
+    engine.close()
+    store = CheckpointStore(tmp_path / "queries" / query.query_id)
+    current = store.load()
+    assert current is not None and "aggregate-0" in current.state
+    store.commit(
+        Checkpoint(
+            epoch=current.epoch + 1,
+            sources=current.sources,
+            sinks=current.sinks,
+            state={renamed[k]: v for k, v in current.state.items()},  # as written before the ids changed
+        )
+    )
+    reopened = Engine(tmp_path, config={"auto.offset.reset": "earliest"}, background=False)
+    try:
+        reopened.execute("INSERT INTO FOO (ID, COL1) VALUES (1, 0);")
+        _drain(reopened)
+        assert _pull(reopened, "SELECT * FROM BAR;") == [[1, 2]]
+    finally:
+        reopened.close()
