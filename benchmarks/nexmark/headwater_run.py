@@ -15,9 +15,9 @@ sees the whole output of the stages before it (for a table, its final state alon
 stages could also run at the same time, each on its own thread; with Python's interpreter lock that
 would not take less CPU, and the timing of each stage would depend on the others'.
 
-**Discard sink.** The engine has no discard sink, so the discard measurement runs the same statements with
-the last query's sink operator's topic replaced by :class:`DiscardTarget`, an object that accepts appends
-and keeps nothing. Everything else runs unchanged, including the sink operator's conversion of each batch
+**Discard sink.** The discard measurement runs the same statements with the last query's sink told to
+discard its output (:meth:`SinkOperator.discard_output`, the engine's discard sink for measurements: it
+converts and routes every batch as before, counts it, and appends nothing). Everything else runs unchanged, including the sink operator's conversion of each batch
 to the stored layout, the checkpoint commits and, in a pipeline, the intermediate topics (the next stage
 reads them); only the final append to the log is skipped. The difference between the two measurements is
 the cost of writing the result topic.
@@ -26,7 +26,6 @@ the cost of writing the result topic.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -39,22 +38,9 @@ from headwater.engine.operators.sink import SinkOperator
 from headwater.engine.runtime.persistent import PersistentQuery, QueryState
 from headwater.errors import ExecutionError
 
-__all__ = ["DiscardTarget", "drop_query", "read_result", "read_topic", "run_headwater"]
+__all__ = ["drop_query", "read_result", "read_topic", "run_headwater"]
 
 _POLL_S = 0.005
-
-
-class DiscardTarget:
-    """Takes the place of a sink's topic: counts what it is given and keeps none of it."""
-
-    def __init__(self) -> None:
-        self.appended = 0
-
-    def append(self, batch: pa.RecordBatch, partition: int | None = None,
-               partitions: np.ndarray | Sequence[int] | None = None,
-               key_bytes: pa.Array | None = None) -> list[Any]:
-        self.appended += batch.num_rows
-        return []
 
 
 def _queries_of(engine: Any, names: set[str]) -> list[PersistentQuery]:
@@ -104,14 +90,14 @@ def run_headwater(engine: Any, query: NexmarkQuery, sink: str, *, discard: bool,
     stages = _queries_of(engine, {c.name for c in created if c.derived})
     if not stages or stages[-1].sink_name.upper() != sink.upper():
         raise ExecutionError(f"{query.query_id}: no persistent query writes {sink}")
-    target = None
+    sink_operator: SinkOperator | None = None
     if discard:
-        sink_operator = stages[-1].operators[-1]
-        if not isinstance(sink_operator, SinkOperator):
-            raise ExecutionError(f"{stages[-1].query_id}: the last operator is {type(sink_operator).__name__}, "
+        last = stages[-1].operators[-1]
+        if not isinstance(last, SinkOperator):
+            raise ExecutionError(f"{stages[-1].query_id}: the last operator is {type(last).__name__}, "
                                  "not the sink; cannot discard its output")
-        target = DiscardTarget()
-        sink_operator.topic = target
+        sink_operator = last
+        sink_operator.discard_output()
     if events is None:
         events = sum(int(end) for topic in query.sources for end in engine.log.topic(topic).end_offsets().values())
     if settle_first:
@@ -122,8 +108,8 @@ def run_headwater(engine: Any, query: NexmarkQuery, sink: str, *, discard: bool,
         for index, running in enumerate(stages):
             stage_label = label if len(stages) == 1 else f"{label}, {index + 1}/{len(stages)} {running.sink_name}"
             timings.append(_drain(engine, running, stage_label))
-    if target is not None:
-        output_rows = target.appended
+    if sink_operator is not None:
+        output_rows = sink_operator.appended
     else:
         output_rows = sum(engine.log.topic(stages[-1].sink_topic).end_offsets().values())
     system = "headwater-discard" if discard else "headwater"
@@ -174,11 +160,12 @@ def _latest_per_key(changes: pa.Table, key: list[str]) -> pa.Table:
 
 
 def drop_query(engine: Any, query: NexmarkQuery, sink: str) -> None:
-    """Terminate the queries of one run of ``query`` and drop what they created, with their topics (frees
-    the disk): declared streams first (they read the others' topics), then the rest, last created first."""
+    """Terminate the queries of one run of ``query`` and drop what they created, the derived ones with their
+    topics (frees the disk), last created first: a source made from another blocks the other's drop until
+    it is dropped itself (ksqlDB's rule), and a stream declared over a table's topic is dropped before
+    that table deletes the topic."""
     created = query.created(sink)
     for running in _queries_of(engine, {c.name for c in created if c.derived}):
         engine.execute(f"TERMINATE {running.query_id};")
-    ordered = [c for c in created if not c.derived] + [c for c in reversed(created) if c.derived]
-    for item in ordered:
+    for item in reversed(created):
         engine.execute(f"DROP {item.kind} {item.name}{' DELETE TOPIC' if item.derived else ''};")
