@@ -1,7 +1,8 @@
 """Java's number text: Double.toString, BigDecimal.toString, and the parse grammars.
 
-Expected strings are what the JDK prints (checked by hand against the Double.toString specification
-and ksqlDB's conformance outputs, e.g. literals.json's ``4.9E-324`` and ``1.7976931348623157E308``).
+Expected strings are what the JDK prints (JDK 17's ``Double.toString``, through
+tests/fixtures/java/DoubleToString.java, and ksqlDB's conformance outputs, e.g. literals.json's
+``4.9E-324`` and ``1.7976931348623157E308``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ DOUBLES = [
     (123456789.0, "1.23456789E8"),
     (1e16, "1.0E16"),
     (1e21, "1.0E21"),
-    (1e23, "1.0E23"),
+    (1e23, "9.999999999999999E22"),  # JDK 17 does not print the shortest digits
     (1.5e300, "1.5E300"),
     (-2.5e-10, "-2.5E-10"),
     (0.00012345, "1.2345E-4"),
@@ -52,7 +53,7 @@ DOUBLES = [
     (float("inf"), "Infinity"),
     (float("-inf"), "-Infinity"),
     (5e-324, "4.9E-324"),
-    (1e-323, "9.9E-324"),
+    (1e-323, "1.0E-323"),
     (2.2250738585072014e-308, "2.2250738585072014E-308"),
     (1.7976931348623157e308, "1.7976931348623157E308"),
     (-1.7976931348623157e308, "-1.7976931348623157E308"),

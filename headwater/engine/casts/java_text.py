@@ -6,14 +6,10 @@ that becomes a number is parsed by ``Integer.parseInt``, ``Long.parseLong``, ``D
 ``new BigDecimal(String)``. Python's formats differ (``1e+16`` against Java's ``1.0E16``; Python's
 ``float('inf')`` accepts text Java rejects), so this module reproduces the Java rules, vectorized:
 
-* ``Double.toString``: the shortest decimal that reads back as the same double (Arrow's float to string
-  cast computes exactly those digits), laid out plainly for ``1e-3 <= |x| < 1e7`` (``100.0``,
-  ``0.001``) and as ``d.dddE<n>`` otherwise (``1.0E7``, ``1.0E-4``); ``NaN``, ``Infinity``. The JDKs
-  ksqlDB runs on (before 19) differ from that for whole numbers from 2^53 to 2^63: their
-  ``FloatingDecimal`` writes the integer itself, rounded half-up to the number of decimal places its
-  binary exponent makes insignificant (2^62 is ``4.6116860184273879E18``, not ``4.611686018427388E18``);
-  that rule is reproduced. Their other, rarer superfluous digits (``4.6566128730773926E-10``) are not:
-  they change a value by far less than one unit in its last digit.
+* ``Double.toString``: JDK 17's digits (not always the shortest that read back: ``1e23`` is
+  ``9.999999999999999E22``, ``2^62`` is ``4.6116860184273879E18``), computed by
+  :mod:`~headwater.engine.casts.java_double_digits`, laid out plainly for ``1e-3 <= |x| < 1e7``
+  (``100.0``, ``0.001``) and as ``d.dddE<n>`` otherwise (``1.0E7``, ``1.0E-4``); ``NaN``, ``Infinity``.
 * ``BigDecimal.toString``: plain unless the adjusted exponent is below -6 (``1E-7``, ``0E-8``), which
   for ksqlDB's non-negative scales happens only for tiny values with a scale of 7 or more; Arrow's
   decimal-to-string cast follows the same rule, and ``toPlainString`` rewrites those rows.
@@ -34,13 +30,14 @@ Example:
 from __future__ import annotations
 
 import decimal
-import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from headwater.engine.casts.java_double_digits import jdk_double_string, jdk_double_text_column
 
 __all__ = [
     "JAVA_TRIM_CHARS",
@@ -138,164 +135,16 @@ def java_trim(strings: pa.Array) -> pa.Array:
 
 
 def java_double_str(value: float) -> str:
-    """``Double.toString(value)`` for one double (the per-row twin of :func:`java_double_text`)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0:
-        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
-    sign = "-" if value < 0 else ""
-    digits, exponent = _legacy_integer_digits(abs(value)) or _shortest_digits(abs(value))
-    if -3 <= exponent < 7:
-        if exponent >= 0:
-            whole = digits[: exponent + 1].ljust(exponent + 1, "0")
-            fraction = digits[exponent + 1 :] or "0"
-            return f"{sign}{whole}.{fraction}"
-        return f"{sign}0.{'0' * (-exponent - 1)}{digits}"
-    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{exponent}"
-
-
-_INSIGNIFICANT_DIGITS = (0, 0, 0, 0, 1, 1, 1, 2, 2)
-"""``FloatingDecimal.insignificantDigitsNumber`` for binary exponents 54 to 62 (index: exponent - 54)."""
-
-
-def _legacy_integer_digits(value: float) -> tuple[str, int] | None:
-    """The digits and exponent older JDKs write for a whole number ``2^53 <= value < 2^63``
-    (``FloatingDecimal.dtoa``'s integer path, see the module docstring), or None for other values."""
-    if not (2.0**53 <= value < 2.0**63) or value != math.floor(value):
-        return None
-    binary_exponent = math.frexp(value)[1] - 1
-    skipped = _INSIGNIFICANT_DIGITS[binary_exponent - 54] if binary_exponent >= 54 else 0
-    whole = int(value)
-    if skipped:
-        unit = 10**skipped
-        whole, residue = divmod(whole, unit)
-        whole += residue >= unit // 2
-    text = str(whole)
-    return text.rstrip("0"), len(text) - 1 + skipped
-
-
-def _shortest_digits(value: float) -> tuple[str, int]:
-    """Significant digits and the exponent of the first one, as Java 19+ chooses them: the shortest
-    decimal that rounds to ``value`` (Python's ``repr`` finds the same digits), except that a one-digit
-    result is replaced by the two-digit decimal closest to ``value`` when that one also rounds to it,
-    which changes the spelling only for subnormals such as ``4.9E-324``."""
-    body, _, exp_text = repr(value).partition("e")
-    int_part, _, frac_part = body.partition(".")
-    all_digits = int_part + frac_part
-    stripped = all_digits.lstrip("0")
-    exponent = len(int_part) - (len(all_digits) - len(stripped)) - 1 + (int(exp_text) if exp_text else 0)
-    digits = stripped.rstrip("0") or "0"
-    if len(digits) == 1:
-        exact = decimal.Decimal(value)
-        exact_exponent = exact.adjusted()
-        two = exact.scaleb(1 - exact_exponent).to_integral_value(rounding=decimal.ROUND_HALF_EVEN)
-        if two == 100:
-            two, exact_exponent = decimal.Decimal(10), exact_exponent + 1
-        if float(two.scaleb(exact_exponent - 1)) == value:
-            digits, exponent = str(int(two)).rstrip("0"), exact_exponent
-    return digits, exponent
+    """``Double.toString(value)`` for one double as JDK 17 prints it (the per-row twin of
+    :func:`java_double_text`)."""
+    return jdk_double_string(value)
 
 
 def java_double_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """``Double.toString`` of every value of a float64 column (null stays null), vectorized.
-
-    Arrow's float-to-string cast yields the shortest round-trip digits, plainly for ``1e-6 <= |x| <
-    1e21`` and as ``1.5e+300`` otherwise; the rows whose Java layout differs are rewritten with string
-    kernels, and only subnormal doubles (whose Java spelling may carry a second digit) go through
-    :func:`java_double_str` one by one.
-    """
-    values = _as_array(values).cast(pa.float64())
-    if len(values) == 0:
-        return pa.array([], pa.string())
-    text = pc.cast(values, pa.string())
-    magnitude = pc.abs(values)
-    finite = pc.is_finite(values)
-    plain_range = pc.and_(pc.greater_equal(magnitude, 1e-3), pc.less(magnitude, 1e7))
-    # Java's plain layout always has a fraction: 100 -> 100.0
-    no_point = pc.invert(pc.match_substring(text, "."))
-    plain = pc.if_else(pc.and_(plain_range, no_point), pc.binary_join_element_wise(text, ".0", ""), text)
-    result = plain
-    sci_mask = pc.and_(pc.and_(finite, pc.invert(plain_range)), pc.not_equal(values, 0.0))
-    if pc.any(sci_mask).as_py():
-        result = pc.if_else(sci_mask, _scientific(text), result)
-    special = pc.invert(finite)
-    if pc.any(special).as_py():
-        names = pc.if_else(
-            pc.is_nan(values),
-            pa.scalar("NaN"),
-            pc.if_else(pc.greater(values, 0.0), pa.scalar("Infinity"), pa.scalar("-Infinity")),
-        )
-        result = pc.if_else(special, names, result)
-    zero = pc.equal(values, 0.0)
-    if pc.any(zero).as_py():
-        np_values = values.to_numpy(zero_copy_only=False)
-        negative_zero = pa.array(np.signbit(np_values) & (np_values == 0))
-        zeros = pc.if_else(negative_zero, pa.scalar("-0.0"), pa.scalar("0.0"))
-        result = pc.if_else(zero, zeros, result)
-    subnormal = pc.and_(pc.less(magnitude, _SMALLEST_NORMAL), pc.not_equal(values, 0.0))
-    if pc.any(subnormal).as_py():
-        rows = np.flatnonzero(_mask(subnormal))
-        py = result.to_pylist()
-        for row in rows:
-            py[row] = java_double_str(values[int(row)].as_py())
-        result = pa.array(py, pa.string())
-    large = pc.and_(pc.greater_equal(magnitude, 2.0**53), pc.less(magnitude, 2.0**63))
-    if pc.any(large).as_py():
-        result = _legacy_integers(values, result, _mask(large))
-    return result
-
-
-def _legacy_integers(values: pa.Array, text: pa.Array, candidates: np.ndarray) -> pa.Array:
-    """``text`` with the whole numbers among the ``candidates`` rows (``2^53 <= |x| < 2^63``) written as
-    older JDKs write them (see the module docstring), with numpy and string kernels."""
-    numbers = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
-    magnitude = np.abs(np.where(candidates, numbers, 0.0))
-    rows = np.flatnonzero(candidates & (magnitude == np.floor(magnitude)))
-    if rows.size == 0:
-        return text
-    picked = magnitude[rows]
-    binary_exponent = np.frexp(picked)[1].astype(np.int64) - 1
-    table = np.asarray(_INSIGNIFICANT_DIGITS, dtype=np.int64)
-    skipped = np.where(binary_exponent >= 54, table[np.clip(binary_exponent - 54, 0, len(table) - 1)], 0)
-    unit = (10**skipped).astype(np.int64)
-    whole = picked.astype(np.int64)
-    quotient, residue = np.divmod(whole, unit)
-    quotient = quotient + ((skipped > 0) & (residue >= unit // 2))  # FloatingDecimal rounds half up
-    digits = pc.cast(pa.array(quotient), pa.string())
-    exponent = pc.add(pc.subtract(pc.utf8_length(digits), 1), pa.array(skipped.astype(np.int32)))
-    significant = pc.replace_substring_regex(digits, "0+$", "")
-    rest = pc.utf8_slice_codeunits(significant, 1)
-    rest = pc.if_else(pc.equal(rest, ""), pa.scalar("0"), rest)
-    sign = pa.array(np.where(numbers[rows] < 0, "-", ""))
-    spelled = pc.binary_join_element_wise(
-        sign, pc.utf8_slice_codeunits(significant, 0, 1), ".", rest, "E", pc.cast(exponent, pa.string()), ""
-    )
-    replacement = np.zeros(len(text), dtype=np.int64)
-    replacement[rows] = np.arange(rows.size) + 1
-    merged = pa.concat_arrays([pa.array([None], pa.string()), spelled]).take(pa.array(replacement))
-    return pc.if_else(pa.array(replacement > 0), merged, text)
-
-
-def _scientific(text: pa.Array) -> pa.Array:
-    """Java's ``d.dddE<n>`` from Arrow's shortest text, for values outside ``[1e-3, 1e7)``."""
-    parts = pc.extract_regex(
-        text, r"^(?P<sign>-?)(?P<ip>[0-9]+)(?:\.(?P<fp>[0-9]+))?(?:e\+?(?P<exp>-?[0-9]+))?$"
-    )
-    sign = pc.struct_field(parts, "sign")
-    int_part = pc.struct_field(parts, "ip")
-    frac_part = pc.struct_field(parts, "fp")
-    exp_text = pc.struct_field(parts, "exp")
-    all_digits = pc.binary_join_element_wise(int_part, frac_part, "")
-    significant = pc.utf8_ltrim(all_digits, characters="0")
-    leading_zeros = pc.subtract(pc.utf8_length(all_digits), pc.utf8_length(significant))
-    explicit_exp = pc.cast(pc.if_else(pc.equal(exp_text, ""), pa.scalar("0"), exp_text), pa.int32())
-    exponent = pc.add(pc.subtract(pc.subtract(pc.utf8_length(int_part), leading_zeros), 1), explicit_exp)
-    first = pc.utf8_slice_codeunits(significant, 0, 1)
-    rest = pc.utf8_rtrim(pc.utf8_slice_codeunits(significant, 1), characters="0")
-    rest = pc.if_else(pc.equal(rest, ""), pa.scalar("0"), rest)
-    return pc.binary_join_element_wise(sign, first, ".", rest, "E", pc.cast(exponent, pa.string()), "")
+    """``Double.toString`` of every value of a float64 column as JDK 17 prints it (null stays null),
+    vectorized except for the magnitudes the JDK divides with big integers (see
+    :func:`~headwater.engine.casts.java_double_digits.jdk_double_text_column`)."""
+    return jdk_double_text_column(values)
 
 
 # --------------------------------------------------------------------------------------------------

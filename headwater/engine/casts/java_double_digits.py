@@ -1,0 +1,611 @@
+"""The decimal digits JDK 17's ``Double.toString`` chooses (``FloatingDecimal.BinaryToASCIIBuffer.dtoa``).
+
+ksqlDB runs on JDKs before 19, whose ``Double.toString`` does not print the shortest decimal that reads
+back as the double (Python's ``repr``): 1e23 is ``9.999999999999999E22``, 2^62 is
+``4.6116860184273879E18``, ``Double.MIN_VALUE`` is ``4.9E-324``. The digits come from a digit-by-digit
+long division whose details decide the output, so this module follows the JDK's algorithm step by step:
+
+* ``estimateDecExp``: the decimal exponent is first guessed from a linear approximation of ``log10``;
+  when the guess is one too high the first quotient digit is zero and is dropped (unless the stopping
+  test already fires, in which case the zero is kept and rounded up).
+* Whole numbers below 2^63 (``nTinyBits == 0``) are written from the integer itself, rounded half up
+  at the decimal places their binary exponent makes insignificant (``developLongDigits``).
+* Otherwise ``B / S`` (the value scaled to ``[1, 10)``) is divided digit by digit and ``M`` (half a unit
+  in the last binary place, halved again for powers of two) bounds the remainder: the generation stops
+  when the remainder is below ``M`` (``low``) or within ``M`` of the next digit (``high``). The JDK does
+  this in Java ``int`` arithmetic when every quantity fits in 32 bits, in ``long`` when it fits in 64
+  (both wrap on overflow, and an overflowed ``M`` stops the loop), and in ``FDBigInteger`` otherwise,
+  where the ``high`` test is ``>=`` instead of ``>``. Each path is reproduced with its own comparisons
+  and wrap-around.
+* Scientific notation forces a second digit; the last digit is rounded up by ``roundup``, whose carry
+  leaves trailing zeros in place (they are printed).
+
+Example:
+    >>> jdk_double_digits(1e23)
+    ('9999999999999999', 23)
+    >>> jdk_double_string(2.0**62), jdk_double_string(5e-324), jdk_double_string(0.001)
+    ('4.6116860184273879E18', '4.9E-324', '0.001')
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["jdk_double_digits", "jdk_double_string", "jdk_double_text_column", "layout_java_double"]
+
+_EXP_SHIFT = 52
+_FRACT_HOB = 1 << _EXP_SHIFT
+_SIGNIFICAND_MASK = _FRACT_HOB - 1
+_EXP_BIAS = 1023
+_MAX_SMALL_BIN_EXP = 62
+_MIN_SMALL_BIN_EXP = -(63 // 3)
+_LONG_5_POW_LENGTH = 27
+"""``FDBigInteger.LONG_5_POW`` holds 5^0 .. 5^26."""
+
+_INSIGNIFICANT_DIGITS_NUMBER = (
+    0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7,
+    8, 8, 8, 9, 9, 9, 9, 10, 10, 10, 11, 11, 11, 12, 12, 12, 12, 13, 13, 13, 14, 14, 14,
+    15, 15, 15, 15, 16, 16, 16, 17, 17, 17, 18, 18, 18, 19,
+)  # fmt: skip
+"""``insignificantDigitsNumber[p]``: the decimal digits below 2^p (``floor(log10(2^p))``)."""
+
+_N_5_BITS = (
+    0, 3, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28, 31, 33, 35, 38, 40, 42, 45, 47, 49, 52, 54, 56, 59, 61,
+)  # fmt: skip
+"""``N_5_BITS[i]``: the JDK's approximation of ``ceil(log2(5^i))``, which picks the arithmetic path."""
+
+_STRUCT_DOUBLE = struct.Struct("<d")
+_STRUCT_LONG = struct.Struct("<q")
+
+
+def _wrap(value: int, bits: int) -> int:
+    """``value`` as a Java ``int`` (bits=32) or ``long`` (bits=64): two's complement wrap-around."""
+    mask = (1 << bits) - 1
+    value &= mask
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+def _n5_bits(power: int) -> int:
+    return _N_5_BITS[power] if power < len(_N_5_BITS) else power * 3
+
+
+def estimate_decimal_exponent(fract_bits: int, binary_exponent: int) -> int:
+    """``estimateDecExp``: ``floor`` of an approximation of ``log10`` of the value, from its significand
+    scaled to ``[1, 2)`` and its binary exponent (it may be one too high, never too low)."""
+    scaled = _STRUCT_DOUBLE.unpack(
+        _STRUCT_LONG.pack((_EXP_BIAS << _EXP_SHIFT) | (fract_bits & _SIGNIFICAND_MASK))
+    )[0]
+    estimate = (scaled - 1.5) * 0.289529654 + 0.176091259 + float(binary_exponent) * 0.301029995663981
+    return math.floor(estimate)
+
+
+def _long_digits(whole: int, insignificant: int) -> tuple[str, int]:
+    """``developLongDigits``: a whole number's digits without trailing zeros, after rounding half up at
+    ``insignificant`` decimal places; the exponent is Java's ``decExponent`` (digits before the point)."""
+    exponent = 0
+    if insignificant:
+        unit = 10**insignificant
+        whole, residue = divmod(whole, unit)
+        exponent += insignificant
+        if residue >= unit >> 1:
+            whole += 1
+    text = str(whole)
+    return text.rstrip("0"), exponent + len(text)
+
+
+def _roundup(digits: list[int], exponent: int) -> tuple[list[int], int]:
+    """``roundup``: add one to the last digit; a carry through nines leaves zeros behind it, and a carry
+    out of the first digit makes it ``1`` (the other digits stay, as zeros) one decade higher."""
+    i = len(digits) - 1
+    q = digits[i]
+    if q == 9:
+        while q == 9 and i > 0:
+            digits[i] = 0
+            i -= 1
+            q = digits[i]
+        if q == 9:
+            digits[0] = 1
+            return digits, exponent + 1
+    digits[i] = q + 1
+    return digits, exponent
+
+
+def _fixed_width_digits(
+    bits: int, fract: int, b5: int, b2: int, s5: int, s2: int, m5: int, m2: int, dec_exp: int
+) -> tuple[list[int], int, bool, bool, int]:
+    """The ``int`` (bits=32) or ``long`` (bits=64) digit loop, with Java's wrap-around on overflow.
+
+    Returns:
+        The digits, the (possibly decremented) decimal exponent estimate, ``low``, ``high`` and
+        ``lowDigitDifference``.
+    """
+    b = _wrap((fract * 5**b5) << b2, bits)
+    s = _wrap(5**s5 << s2, bits)
+    m = _wrap(5**m5 << m2, bits)
+    tens = _wrap(s * 10, bits)
+    digits: list[int] = []
+    q, b = divmod(b, s)
+    b = _wrap(10 * b, bits)
+    m = _wrap(m * 10, bits)
+    low = b < m
+    high = _wrap(b + m, bits) > tens
+    if q == 0 and not high:
+        dec_exp -= 1
+    else:
+        digits.append(q)
+    if dec_exp < -3 or dec_exp >= 8:
+        high = low = False
+    while not low and not high:
+        q, b = divmod(b, s)
+        b = _wrap(10 * b, bits)
+        m = _wrap(m * 10, bits)
+        if m > 0:
+            low = b < m
+            high = _wrap(b + m, bits) > tens
+        else:  # the JDK's guard: an overflowed M is certainly larger than the remainder
+            low = high = True
+        digits.append(q)
+    low_digit_difference = _wrap(_wrap(b << 1, bits) - tens, bits)
+    return digits, dec_exp, low, high, low_digit_difference
+
+
+def _big_digits(
+    fract: int, b5: int, b2: int, s5: int, s2: int, m5: int, m2: int, dec_exp: int
+) -> tuple[list[int], int, bool, bool, int]:
+    """The ``FDBigInteger`` digit loop: exact arithmetic, and ``high`` when ``B + M >= 10 S``.
+
+    The JDK normalizes S by a power of two for its word-wise division; scaling B, S and M alike
+    changes no comparison, so it is left out.
+    """
+    s = 5**s5 << s2
+    b = (fract * 5**b5) << b2
+    m = 5 ** (m5 + 1) << (m2 + 1)
+    tens = 10 * s
+    digits: list[int] = []
+    q, b = divmod(b, s)
+    b *= 10
+    low = b < m
+    high = tens <= b + m
+    if q == 0 and not high:
+        dec_exp -= 1
+    else:
+        digits.append(q)
+    if dec_exp < -3 or dec_exp >= 8:
+        high = low = False
+    while not low and not high:
+        q, b = divmod(b, s)
+        b *= 10
+        m *= 10
+        low = b < m
+        high = tens <= b + m
+        digits.append(q)
+    low_digit_difference = (2 * b > tens) - (2 * b < tens) if high and low else 0
+    return digits, dec_exp, low, high, low_digit_difference
+
+
+def _dtoa(binary_exponent: int, fract_bits: int, significant_bits: int) -> tuple[str, int]:
+    """``BinaryToASCIIBuffer.dtoa`` with ``isCompatibleFormat`` (the ``Double.toString`` mode)."""
+    tail_zeros = (fract_bits & -fract_bits).bit_length() - 1
+    fract_bit_count = _EXP_SHIFT + 1 - tail_zeros
+    tiny_bits = max(0, fract_bit_count - binary_exponent - 1)
+    if (
+        _MIN_SMALL_BIN_EXP <= binary_exponent <= _MAX_SMALL_BIN_EXP
+        and tiny_bits < _LONG_5_POW_LENGTH
+        and fract_bit_count + _N_5_BITS[tiny_bits] < 64
+        and tiny_bits == 0
+    ):
+        insignificant = 0
+        if binary_exponent > significant_bits:
+            power = binary_exponent - significant_bits - 1
+            if 1 < power < len(_INSIGNIFICANT_DIGITS_NUMBER):
+                insignificant = _INSIGNIFICANT_DIGITS_NUMBER[power]
+        if binary_exponent >= _EXP_SHIFT:
+            whole = fract_bits << (binary_exponent - _EXP_SHIFT)
+        else:
+            whole = fract_bits >> (_EXP_SHIFT - binary_exponent)
+        return _long_digits(whole, insignificant)
+
+    dec_exp = estimate_decimal_exponent(fract_bits, binary_exponent)
+    b5 = max(0, -dec_exp)
+    b2 = b5 + tiny_bits + binary_exponent
+    s5 = max(0, dec_exp)
+    s2 = s5 + tiny_bits
+    m5 = b5
+    m2 = b2 - significant_bits
+    fract = fract_bits >> tail_zeros
+    b2 -= fract_bit_count - 1
+    common = min(b2, s2)
+    b2 -= common
+    s2 -= common
+    m2 -= common
+    if fract_bit_count == 1:  # a power of two: the next smaller double is half as far
+        m2 -= 1
+    if m2 < 0:
+        b2 -= m2
+        s2 -= m2
+        m2 = 0
+    b_bits = fract_bit_count + b2 + _n5_bits(b5)
+    ten_s_bits = s2 + 1 + _n5_bits(s5 + 1)
+    if b_bits < 64 and ten_s_bits < 64:
+        width = 32 if b_bits < 32 and ten_s_bits < 32 else 64
+        digits, dec_exp, low, high, difference = _fixed_width_digits(
+            width, fract, b5, b2, s5, s2, m5, m2, dec_exp
+        )
+    else:
+        digits, dec_exp, low, high, difference = _big_digits(fract, b5, b2, s5, s2, m5, m2, dec_exp)
+    exponent = dec_exp + 1
+    if high and (not low or difference > 0 or (difference == 0 and digits[-1] & 1)):
+        digits, exponent = _roundup(digits, exponent)
+    # A digit of 10 or more (never expected) would print as the char after '9', as the JDK's would.
+    return "".join(chr(48 + d) for d in digits), exponent
+
+
+def jdk_double_digits(value: float) -> tuple[str, int]:
+    """The digits JDK 17 prints for a finite non-zero double's magnitude, and its ``decExponent``
+    (the value is ``0.<digits> * 10^decExponent``, so 1e23's ``9999999999999999`` comes with 23).
+
+    The digits may end in zeros (a ``roundup`` carry leaves them), and they are printed.
+    """
+    bits = _STRUCT_LONG.unpack(_STRUCT_DOUBLE.pack(value))[0]
+    fract_bits = bits & _SIGNIFICAND_MASK
+    binary_exponent = (bits >> _EXP_SHIFT) & 0x7FF
+    if binary_exponent == 0x7FF or (binary_exponent == 0 and fract_bits == 0):
+        raise ValueError(f"{value!r} has no digits: only finite non-zero doubles do")
+    if binary_exponent:
+        fract_bits |= _FRACT_HOB
+        significant_bits = 53
+    else:  # subnormal: normalize so the high-order bit sits where a normal double's hidden bit does
+        leading_zeros = 64 - fract_bits.bit_length()
+        shift = leading_zeros - 11
+        fract_bits <<= shift
+        binary_exponent = 1 - shift
+        significant_bits = 64 - leading_zeros
+    return _dtoa(binary_exponent - _EXP_BIAS, fract_bits, significant_bits)
+
+
+def layout_java_double(negative: bool, digits: str, exponent: int) -> str:
+    """``BinaryToASCIIBuffer.getChars``: plain for ``0 < decExponent < 8`` (``123.0``), ``0.00ddd``
+    for ``-3 < decExponent <= 0``, else ``d.dddE<n>`` (at least one digit after the point)."""
+    sign = "-" if negative else ""
+    if 0 < exponent < 8:
+        if len(digits) <= exponent:
+            return f"{sign}{digits}{'0' * (exponent - len(digits))}.0"
+        return f"{sign}{digits[:exponent]}.{digits[exponent:]}"
+    if -3 < exponent <= 0:
+        return f"{sign}0.{'0' * -exponent}{digits}"
+    shown = exponent - 1
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{shown}"
+
+
+def jdk_double_string(value: float) -> str:
+    """``Double.toString(value)`` as JDK 17 (ksqlDB's runtime) prints it, for any double."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    negative = math.copysign(1.0, value) < 0
+    if value == 0:
+        return "-0.0" if negative else "0.0"
+    digits, exponent = jdk_double_digits(value)
+    return layout_java_double(negative, digits, exponent)
+
+
+# --------------------------------------------------------------------------------------------------
+# Whole columns
+
+_DIGIT_COLUMNS = 24
+"""Room for a row's digits: the JDK's buffer holds 20."""
+_PADDING = 3
+"""Zeros ahead of the digits in a row of chars, so ``0.00ddd`` is one slice of the row."""
+
+_FIVE_POWERS = np.array([5**i for i in range(_LONG_5_POW_LENGTH)], dtype=np.int64)
+_N_5_BITS_ARRAY = np.array(_N_5_BITS, dtype=np.int64)
+_INSIGNIFICANT_ARRAY = np.array(_INSIGNIFICANT_DIGITS_NUMBER, dtype=np.int64)
+_TEN_POWERS = np.array([10**i for i in range(19)], dtype=np.int64)
+_ZERO_CHAR = ord("0")
+_NINE_CHAR = ord("9")
+
+
+@dataclass(frozen=True, slots=True)
+class _Unpacked:
+    """The ``dtoa`` inputs of a column: significand (high-order bit at 2^52), unbiased binary exponent
+    and the count of significant bits (53, fewer for subnormals)."""
+
+    fract_bits: np.ndarray
+    binary_exponent: np.ndarray
+    significant_bits: np.ndarray
+
+    def take(self, rows: np.ndarray) -> _Unpacked:
+        return _Unpacked(self.fract_bits[rows], self.binary_exponent[rows], self.significant_bits[rows])
+
+
+@dataclass(frozen=True, slots=True)
+class _Scaled:
+    """``dtoa``'s ``B = fract * 5^b5 * 2^b2``, ``S = 5^s5 * 2^s2``, ``M = 5^m5 * 2^m2`` of some rows, and
+    the decimal exponent estimate."""
+
+    fract: np.ndarray
+    b5: np.ndarray
+    b2: np.ndarray
+    s5: np.ndarray
+    s2: np.ndarray
+    m5: np.ndarray
+    m2: np.ndarray
+    dec_exp: np.ndarray
+
+    def take(self, rows: np.ndarray) -> _Scaled:
+        return _Scaled(*(getattr(self, name)[rows] for name in self.__slots__))
+
+
+def _bit_length(values: np.ndarray) -> np.ndarray:
+    """Bit length of non-negative integers below 2^53 (exact through float64's ``frexp``)."""
+    return np.frexp(values.astype(np.float64))[1].astype(np.int64)
+
+
+def _unpack(bits: np.ndarray) -> _Unpacked:
+    """``getBinaryToASCIIConverter``'s unpacking of finite non-zero doubles' raw bits."""
+    fract = bits & _SIGNIFICAND_MASK
+    biased = (bits >> _EXP_SHIFT) & 0x7FF
+    subnormal = biased == 0
+    length = _bit_length(fract)
+    shift = np.where(subnormal, 53 - length, 0)
+    fract = np.where(subnormal, fract << shift, fract | _FRACT_HOB)
+    biased = np.where(subnormal, 1 - shift, biased)
+    significant = np.where(subnormal, length, 53)
+    return _Unpacked(fract, biased - _EXP_BIAS, significant)
+
+
+def _long_digits_column(
+    chars: np.ndarray, rows: np.ndarray, unpacked: _Unpacked
+) -> tuple[np.ndarray, np.ndarray]:
+    """``developLongDigits`` for whole numbers below 2^63, vectorized: writes the digits into ``chars``
+    at ``rows`` and returns the digit count (trailing zeros dropped) and ``decExponent``."""
+    binary_exponent = unpacked.binary_exponent
+    fract = unpacked.fract_bits
+    whole = np.where(
+        binary_exponent >= _EXP_SHIFT,
+        fract << np.maximum(binary_exponent - _EXP_SHIFT, 0),
+        fract >> np.maximum(_EXP_SHIFT - binary_exponent, 0),
+    )
+    power = binary_exponent - unpacked.significant_bits - 1
+    usable = (power > 1) & (power < _INSIGNIFICANT_ARRAY.size)
+    insignificant = np.where(
+        usable, _INSIGNIFICANT_ARRAY[np.clip(power, 0, _INSIGNIFICANT_ARRAY.size - 1)], 0
+    )
+    unit = _TEN_POWERS[insignificant]
+    whole, residue = np.divmod(whole, unit)
+    whole = whole + ((insignificant > 0) & (residue >= unit >> 1))
+    count = np.searchsorted(_TEN_POWERS, whole, side="right").astype(np.int64)
+    for column in range(int(count.max(initial=0))):
+        place = count - 1 - column
+        digit = (whole // _TEN_POWERS[np.maximum(place, 0)]) % 10
+        chars[rows, _PADDING + column] = np.where(place >= 0, digit + _ZERO_CHAR, _ZERO_CHAR)
+    trailing = np.zeros_like(count)
+    rest = whole
+    zero_ended = rest % 10 == 0
+    while zero_ended.any():
+        trailing += zero_ended
+        rest = np.where(zero_ended, rest // 10, rest)
+        zero_ended = rest % 10 == 0
+    return count - trailing, count + insignificant
+
+
+def _division_column(
+    chars: np.ndarray, rows: np.ndarray, scaled: _Scaled, dtype: type[np.signedinteger]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_fixed_width_digits` over many rows at once, in numpy ``int32`` / ``int64`` (which wrap on
+    overflow as Java's ``int`` / ``long`` do), writing the digits into ``chars`` at ``rows``. Each step
+    works on the rows still generating.
+
+    Returns:
+        Digit count, decimal exponent estimate (decremented where the first digit was dropped), ``low``,
+        ``high`` and the sign of ``lowDigitDifference``.
+    """
+    ten = dtype(10)
+    b = (scaled.fract.astype(dtype) * _FIVE_POWERS[scaled.b5].astype(dtype)) << scaled.b2.astype(dtype)
+    s = _FIVE_POWERS[scaled.s5].astype(dtype) << scaled.s2.astype(dtype)
+    m = _FIVE_POWERS[scaled.m5].astype(dtype) << scaled.m2.astype(dtype)
+    tens = s * ten
+    q, b = np.divmod(b, s)
+    b = b * ten
+    m = m * ten
+    low = b < m
+    high = b + m > tens
+    dropped = (q == 0) & ~high
+    dec_exp = scaled.dec_exp - dropped
+    kept = np.flatnonzero(~dropped)
+    chars[rows[kept], _PADDING] = q[kept].astype(np.uint8) + _ZERO_CHAR
+    count = (~dropped).astype(np.int64)
+    forced = (dec_exp < -3) | (dec_exp >= 8)
+    low &= ~forced
+    high &= ~forced
+    active = np.flatnonzero(~low & ~high)
+    b_now, m_now, s_now, tens_now, count_now = b[active], m[active], s[active], tens[active], count[active]
+    while active.size:
+        q, b_now = np.divmod(b_now, s_now)
+        b_now = b_now * ten
+        m_now = m_now * ten
+        overflowed = m_now <= 0  # the JDK's guard: an overflowed M is certainly larger than the rest
+        low_now = overflowed | (b_now < m_now)
+        high_now = overflowed | (b_now + m_now > tens_now)
+        chars[rows[active], _PADDING + count_now] = q.astype(np.uint8) + _ZERO_CHAR
+        count_now += 1
+        done = low_now | high_now
+        if done.any():
+            finished = active[done]
+            b[finished], low[finished], high[finished] = b_now[done], low_now[done], high_now[done]
+            count[finished] = count_now[done]
+            going = ~done
+            active, b_now, m_now, s_now, tens_now, count_now = (
+                active[going],
+                b_now[going],
+                m_now[going],
+                s_now[going],
+                tens_now[going],
+                count_now[going],
+            )
+    difference = (b << dtype(1)) - tens
+    sign = (difference > 0).astype(np.int64) - (difference < 0).astype(np.int64)
+    return count, dec_exp, low, high, sign
+
+
+def _roundup_column(chars: np.ndarray, rows: np.ndarray, count: np.ndarray, exponent: np.ndarray) -> None:
+    """:func:`_roundup` on ``rows`` of ``chars`` (``count`` and ``exponent`` indexed alike), in place,
+    one carry step at a time for all of them."""
+    position = _PADDING + count[rows] - 1
+    while rows.size:
+        digit = chars[rows, position]
+        nine = digit == _NINE_CHAR
+        carry = nine & (position > _PADDING)
+        out = nine & (position == _PADDING)
+        done = ~nine
+        chars[rows[done], position[done]] = digit[done] + 1
+        chars[rows[out], _PADDING] = _ZERO_CHAR + 1
+        exponent[rows[out]] += 1
+        chars[rows[carry], position[carry]] = _ZERO_CHAR
+        rows, position = rows[carry], position[carry] - 1
+
+
+def _scale(
+    unpacked: _Unpacked, fract_bit_count: np.ndarray, tail_zeros: np.ndarray, tiny_bits: np.ndarray
+) -> _Scaled:
+    """``dtoa``'s estimate of the decimal exponent and its powers of 2 and 5 in B, S and M."""
+    binary_exponent = unpacked.binary_exponent
+    fract_bits = unpacked.fract_bits
+    scaled = (np.int64(_EXP_BIAS << _EXP_SHIFT) | (fract_bits & _SIGNIFICAND_MASK)).view(np.float64)
+    estimate = (
+        (scaled - 1.5) * 0.289529654 + 0.176091259 + binary_exponent.astype(np.float64) * 0.301029995663981
+    )
+    dec_exp = np.floor(estimate).astype(np.int64)
+    b5 = np.maximum(0, -dec_exp)
+    b2 = b5 + tiny_bits + binary_exponent
+    s5 = np.maximum(0, dec_exp)
+    s2 = s5 + tiny_bits
+    m2 = b2 - unpacked.significant_bits
+    b2 = b2 - (fract_bit_count - 1)
+    common = np.minimum(b2, s2)
+    b2, s2, m2 = b2 - common, s2 - common, m2 - common
+    m2 = m2 - (fract_bit_count == 1)  # a power of two: the next smaller double is half as far
+    lift = np.minimum(m2, 0)
+    return _Scaled(fract_bits >> tail_zeros, b5, b2 - lift, s5, s2 - lift, b5, m2 - lift, dec_exp)
+
+
+def _n5_bits_column(power: np.ndarray) -> np.ndarray:
+    return np.where(
+        power < _N_5_BITS_ARRAY.size, _N_5_BITS_ARRAY[np.minimum(power, _N_5_BITS_ARRAY.size - 1)], power * 3
+    )
+
+
+def _digit_column(unpacked: _Unpacked) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`jdk_double_digits` of every row (finite, non-zero magnitudes), as a matrix of ASCII
+    digits behind :data:`_PADDING` zeros and padded with zeros, the digit count and ``decExponent``."""
+    rows = unpacked.fract_bits.size
+    chars = np.full((rows, _PADDING + _DIGIT_COLUMNS), _ZERO_CHAR, dtype=np.uint8)
+    count = np.zeros(rows, dtype=np.int64)
+    exponent = np.zeros(rows, dtype=np.int64)
+    binary_exponent = unpacked.binary_exponent
+    tail_zeros = _bit_length(unpacked.fract_bits & -unpacked.fract_bits) - 1
+    fract_bit_count = _EXP_SHIFT + 1 - tail_zeros
+    tiny_bits = np.maximum(0, fract_bit_count - binary_exponent - 1)
+    whole = (
+        (binary_exponent >= _MIN_SMALL_BIN_EXP) & (binary_exponent <= _MAX_SMALL_BIN_EXP) & (tiny_bits == 0)
+    )
+    if whole.any():
+        picked = np.flatnonzero(whole)
+        count[picked], exponent[picked] = _long_digits_column(chars, picked, unpacked.take(picked))
+    divided = np.flatnonzero(~whole)
+    if divided.size == 0:
+        return chars, count, exponent
+    scaled = _scale(unpacked.take(divided), fract_bit_count[divided], tail_zeros[divided], tiny_bits[divided])
+    b_bits = fract_bit_count[divided] + scaled.b2 + _n5_bits_column(scaled.b5)
+    ten_s_bits = scaled.s2 + 1 + _n5_bits_column(scaled.s5 + 1)
+    fits_long = (b_bits < 64) & (ten_s_bits < 64)
+    fits_int = fits_long & (b_bits < 32) & (ten_s_bits < 32)
+    big = divided[~fits_long]
+    if big.size:  # the FDBigInteger path, per row (see _digit_column's docstring)
+        results = [
+            _dtoa(binary, fract, significant)
+            for binary, fract, significant in zip(
+                binary_exponent[big].tolist(),
+                unpacked.fract_bits[big].tolist(),
+                unpacked.significant_bits[big].tolist(),
+            )
+        ]
+        padded = "".join(digits.ljust(_DIGIT_COLUMNS, "0") for digits, _ in results).encode("ascii")
+        chars[big, _PADDING:] = np.frombuffer(padded, dtype=np.uint8).reshape(big.size, _DIGIT_COLUMNS)
+        count[big] = [len(digits) for digits, _ in results]
+        exponent[big] = [power for _, power in results]
+    for mask, dtype in ((fits_int, np.int32), (fits_long & ~fits_int, np.int64)):
+        local = np.flatnonzero(mask)
+        if local.size == 0:
+            continue
+        picked = divided[local]
+        picked_count, dec_exp, low, high, difference = _division_column(
+            chars, picked, scaled.take(local), dtype
+        )
+        picked_exponent = dec_exp + 1
+        last = chars[picked, _PADDING + np.maximum(picked_count - 1, 0)]
+        rounds = high & (~low | (difference > 0) | ((difference == 0) & (last % 2 == 1)))
+        count[picked], exponent[picked] = picked_count, picked_exponent
+        _roundup_column(chars, picked[rounds], count, exponent)
+    return chars, count, exponent
+
+
+def _slices(chars: np.ndarray, start: np.ndarray, stop: np.ndarray) -> pa.Array:
+    """A string array of ``chars[row, start:stop]`` per row (byte matrix), without a per-row loop."""
+    columns = np.arange(chars.shape[1])
+    taken = (columns >= start[:, None]) & (columns < stop[:, None])
+    offsets = np.zeros(chars.shape[0] + 1, dtype=np.int32)
+    np.cumsum(np.maximum(stop - start, 0), out=offsets[1:])
+    data = np.ascontiguousarray(chars[taken], dtype=np.uint8)
+    return pa.StringArray.from_buffers(chars.shape[0], pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def jdk_double_text_column(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``Double.toString`` as JDK 17 prints it, for every value of a float64 column (null stays null).
+
+    The digits come from :func:`_digit_column`; ``getChars``'s layout is done on a byte matrix (the
+    digits behind three padding zeros, so every piece of the text is one slice of a row).
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    values = values.cast(pa.float64())
+    if len(values) == 0:
+        return pa.array([], pa.string())
+    numbers = np.asarray(values.fill_null(1.0).to_numpy(zero_copy_only=False), dtype=np.float64)
+    finite = np.isfinite(numbers) & (numbers != 0.0)
+    magnitudes = np.where(finite, np.abs(numbers), 1.0)
+    unpacked = _unpack(magnitudes.view(np.int64))
+    chars, count, exponent = _digit_column(unpacked)
+    plain = (exponent > 0) & (exponent < 8)
+    small = (exponent <= 0) & (exponent > -3)
+    scientific = ~plain & ~small
+    whole_start = np.where(small, 0, _PADDING)
+    whole_stop = np.where(plain, _PADDING + exponent, np.where(small, 1, _PADDING + 1))
+    fraction_start = np.where(scientific, _PADDING + 1, _PADDING + exponent)
+    fraction_stop = _PADDING + count
+    whole_part = _slices(chars, whole_start, whole_stop)
+    fraction = _slices(chars, fraction_start, fraction_stop)
+    fraction = pc.if_else(pc.equal(pc.utf8_length(fraction), 0), pa.scalar("0"), fraction)
+    power = pc.binary_join_element_wise(pa.scalar("E"), pc.cast(pa.array(exponent - 1), pa.string()), "")
+    suffix = pc.if_else(pa.array(scientific), power, pa.scalar(""))
+    sign = pc.if_else(pa.array(np.signbit(numbers)), pa.scalar("-"), pa.scalar(""))
+    text = pc.binary_join_element_wise(sign, whole_part, ".", fraction, suffix, "")
+    if not finite.all():
+        special = np.where(
+            np.isnan(numbers),
+            "NaN",
+            np.where(numbers > 0, "Infinity", np.where(numbers < 0, "-Infinity", "")),
+        )
+        zero = np.where(np.signbit(numbers), "-0.0", "0.0")
+        fixed = pa.array(np.where(numbers == 0.0, zero, special))
+        text = pc.if_else(pa.array(~finite), fixed, text)
+    if values.null_count:
+        text = pc.if_else(values.is_valid(), text, pa.scalar(None, pa.string()))
+    return text
