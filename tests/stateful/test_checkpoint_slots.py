@@ -1,0 +1,74 @@
+"""Checkpoint slots: a commit overwrites the slot not holding the latest checkpoint, so a commit cut
+short at any byte leaves the previous checkpoint in force; an old single-file checkpoint still loads and
+is superseded by the next commit; separate stores of one writer (the retired writer opens a new one each
+time) continue each other's sequence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
+from headwater.errors import ExecutionError
+
+
+def _checkpoint(epoch: int) -> Checkpoint:
+    return Checkpoint(epoch=epoch, sources={("in", 0): epoch * 10}, sinks={("out", 0): epoch}, state={"agg-0": b"s" * epoch})
+
+
+def test_commits_alternate_between_the_two_slots(tmp_path: Path) -> None:
+    store = CheckpointStore(tmp_path)
+    for epoch in range(1, 6):
+        store.commit(_checkpoint(epoch))
+        assert store.load() == _checkpoint(epoch)
+        assert CheckpointStore(tmp_path).load() == _checkpoint(epoch)  # a fresh store reads the same
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.1.json", "checkpoint.json"]
+
+
+@pytest.mark.parametrize("epochs", [1, 2])
+def test_a_commit_cut_short_at_any_byte_leaves_the_previous_checkpoint(tmp_path: Path, epochs: int) -> None:
+    store = CheckpointStore(tmp_path)
+    for epoch in range(1, epochs + 1):
+        store.commit(_checkpoint(epoch))
+    # the next commit writes the other slot: every prefix of it must leave `epochs` in force
+    probe = tmp_path / "probe"
+    probe_store = CheckpointStore(probe)
+    for epoch in range(1, epochs + 2):
+        probe_store.commit(_checkpoint(epoch))
+    slot = "checkpoint.json" if epochs % 2 == 0 else "checkpoint.1.json"
+    complete = (probe / slot).read_bytes()
+    assert CheckpointStore(probe).load() == _checkpoint(epochs + 1)
+    for cut in range(0, len(complete), 7):
+        (tmp_path / slot).write_bytes(complete[:cut])
+        assert CheckpointStore(tmp_path).load() == _checkpoint(epochs), f"cut at byte {cut}"
+    flipped = bytearray(complete)
+    flipped[len(flipped) // 2] ^= 0x01  # damaged in the middle: the checksum catches it
+    (tmp_path / slot).write_bytes(bytes(flipped))
+    assert CheckpointStore(tmp_path).load() == _checkpoint(epochs)
+    (tmp_path / slot).write_bytes(complete)
+    assert CheckpointStore(tmp_path).load() == _checkpoint(epochs + 1)
+
+
+def test_an_old_single_file_checkpoint_loads_and_the_next_commit_supersedes_it(tmp_path: Path) -> None:
+    (tmp_path / "checkpoint.json").write_bytes(_checkpoint(7).to_bytes())  # written before the slots
+    store = CheckpointStore(tmp_path)
+    assert store.load() == _checkpoint(7)
+    store.commit(_checkpoint(8))
+    assert CheckpointStore(tmp_path).load() == _checkpoint(8)
+    assert (tmp_path / "checkpoint.json").read_bytes() == _checkpoint(7).to_bytes()  # the older slot stays
+    CheckpointStore(tmp_path).commit(_checkpoint(9))  # a new store continues the sequence
+    assert CheckpointStore(tmp_path).load() == _checkpoint(9)
+
+
+def test_no_readable_slot_is_a_clear_error_and_delete_removes_both(tmp_path: Path) -> None:
+    (tmp_path / "checkpoint.json").write_bytes(b'{"version": 1, "epo')
+    with pytest.raises(ExecutionError, match="Corrupt"):
+        CheckpointStore(tmp_path).load()
+    store = CheckpointStore(tmp_path / "w")
+    store.commit(_checkpoint(1))
+    store.commit(_checkpoint(2))
+    store.delete()
+    assert store.load() is None and not (tmp_path / "w").exists()
+    store.commit(_checkpoint(3))
+    assert CheckpointStore(tmp_path / "w").load() == _checkpoint(3)
