@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from headwater.engine.casts.java_double_digits import jdk_double_digits
 from headwater.engine.casts.java_text import (
     java_decimal_str,
     java_decimal_text,
@@ -255,3 +256,10 @@ def test_parse_bigdecimal_exact_and_rounding() -> None:
         None,
     ]
     assert exact.invalid.tolist() == [False, True, False, True, False, True, True]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(min_value=1, max_value=0x7FEFFFFFFFFFFFFF))
+def test_jdk_digits_direct_and_stepwise_agree(bits: int) -> None:
+    value = struct.unpack("<d", struct.pack("<Q", bits))[0]
+    assert jdk_double_digits(value) == jdk_double_digits(value, stepwise=True)

@@ -15,16 +15,19 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from headwater.engine.casts.java_double_digits import jdk_double_digits
 from headwater.engine.casts.java_text import java_double_str as cast_text
 from headwater.engine.casts.java_text import java_double_text
 from headwater.engine.functions.javafmt import java_double_str as function_text
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "java" / "double_to_string.tsv"
-CASES = [tuple(line.split("\t")) for line in FIXTURE.read_text().splitlines() if line]
+CASES: list[tuple[str, str]] = [
+    (value, java) for value, java in (line.split("\t") for line in FIXTURE.read_text().splitlines() if line)
+]
 
 
 def test_the_fixture_covers_both_notations_and_the_jdk_quirks() -> None:
-    texts = dict(CASES)
+    texts: dict[str, str] = dict(CASES)
     assert len(CASES) >= 19000
     assert any("E" in t for t in texts.values()) and any("E" not in t for t in texts.values())
     assert texts["1e+23"] == "9.999999999999999E22"  # not the shortest digits
@@ -55,3 +58,11 @@ def test_a_chunked_column_with_nulls_keeps_its_rows() -> None:
         "-0.0",
         "4.6116860184273879E18",
     ]
+
+
+def test_the_direct_big_integer_form_matches_the_jdk_loop() -> None:
+    """The big-integer path finds its digit count directly; the JDK's literal loop must agree."""
+    for value, _ in CASES:
+        number = abs(float(value))
+        if number != 0.0:
+            assert jdk_double_digits(number) == jdk_double_digits(number, stepwise=True), value
