@@ -722,21 +722,82 @@ def _digit_column(unpacked: _Unpacked, magnitudes: np.ndarray) -> tuple[np.ndarr
     return chars, count, exponent
 
 
-def _slices(chars: np.ndarray, start: np.ndarray, stop: np.ndarray) -> pa.Array:
-    """A string array of ``chars[row, start:stop]`` per row (byte matrix), without a per-row loop."""
-    columns = np.arange(chars.shape[1])
-    taken = (columns >= start[:, None]) & (columns < stop[:, None])
-    offsets = np.zeros(chars.shape[0] + 1, dtype=np.int32)
-    np.cumsum(np.maximum(stop - start, 0), out=offsets[1:])
-    data = np.ascontiguousarray(chars[taken], dtype=np.uint8)
-    return pa.StringArray.from_buffers(chars.shape[0], pa.py_buffer(offsets), pa.py_buffer(data))
+_MINUS_COLUMN = _PADDING + _DIGIT_COLUMNS
+_POINT_COLUMN = _MINUS_COLUMN + 1
+_E_COLUMN = _MINUS_COLUMN + 2
+_POWER_COLUMN = _MINUS_COLUMN + 3
+"""Columns after the digits in :func:`_layout_column`'s source rows: ``-``, ``.``, ``E``, and the
+decimal exponent's magnitude as three digits."""
+
+
+def _layout_column(
+    chars: np.ndarray, count: np.ndarray, exponent: np.ndarray, negative: np.ndarray
+) -> pa.Array:
+    """``getChars`` for every row: the text is a sequence of pieces (sign, whole part, point, fraction,
+    ``E``, exponent sign, exponent digits), each a run of one source row (the digit row extended with
+    the punctuation and the exponent's digits); all runs are gathered with one index array.
+
+    The digit row's padding does the rest: three zeros ahead of the digits give ``0.00ddd``, and the
+    zeros after them give ``100.0`` and ``1.0E10`` their ``0`` after the point.
+    """
+    rows = chars.shape[0]
+    power = exponent - 1
+    magnitude = np.abs(power)
+    source = np.empty((rows, _POWER_COLUMN + 3), dtype=np.uint8)
+    source[:, :_MINUS_COLUMN] = chars
+    source[:, _MINUS_COLUMN] = ord("-")
+    source[:, _POINT_COLUMN] = ord(".")
+    source[:, _E_COLUMN] = ord("E")
+    source[:, _POWER_COLUMN] = magnitude // 100 + _ZERO_CHAR
+    source[:, _POWER_COLUMN + 1] = magnitude // 10 % 10 + _ZERO_CHAR
+    source[:, _POWER_COLUMN + 2] = magnitude % 10 + _ZERO_CHAR
+    plain = (exponent > 0) & (exponent < 8)
+    small = (exponent <= 0) & (exponent > -3)
+    scientific = ~plain & ~small
+    whole_start = np.where(small, 0, _PADDING)
+    whole_stop = np.where(plain, _PADDING + exponent, np.where(small, 1, _PADDING + 1))
+    fraction_start = np.where(scientific, _PADDING + 1, _PADDING + exponent)
+    power_digits = 1 + (magnitude >= 10) + (magnitude >= 100)
+    starts = np.stack(
+        [
+            np.full(rows, _MINUS_COLUMN),
+            whole_start,
+            np.full(rows, _POINT_COLUMN),
+            fraction_start,
+            np.full(rows, _E_COLUMN),
+            np.full(rows, _MINUS_COLUMN),
+            _POWER_COLUMN + 3 - power_digits,
+        ],
+        axis=1,
+    )
+    lengths = np.stack(
+        [
+            negative.astype(np.int64),
+            whole_stop - whole_start,
+            np.ones(rows, dtype=np.int64),
+            np.maximum(_PADDING + count - fraction_start, 1),
+            scientific.astype(np.int64),
+            (scientific & (power < 0)).astype(np.int64),
+            np.where(scientific, power_digits, 0),
+        ],
+        axis=1,
+    )
+    run_lengths = lengths.ravel()
+    run_starts = (starts + (np.arange(rows) * source.shape[1])[:, None]).ravel()
+    run_offsets = np.cumsum(run_lengths) - run_lengths
+    total = int(run_lengths.sum())
+    index = np.repeat(run_starts - run_offsets, run_lengths) + np.arange(total)
+    data = source.ravel()[index]
+    offsets = np.zeros(rows + 1, dtype=np.int32)
+    np.cumsum(lengths.sum(axis=1), out=offsets[1:])
+    return pa.StringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def jdk_double_text_column(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """``Double.toString`` as JDK 17 prints it, for every value of a float64 column (null stays null).
 
-    The digits come from :func:`_digit_column`; ``getChars``'s layout is done on a byte matrix (the
-    digits behind three padding zeros, so every piece of the text is one slice of a row).
+    The digits come from :func:`_digit_column`, the layout from :func:`_layout_column`; NaN, the
+    infinities and the zeros are put in afterwards.
     """
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
@@ -746,31 +807,14 @@ def jdk_double_text_column(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     numbers = np.asarray(values.fill_null(1.0).to_numpy(zero_copy_only=False), dtype=np.float64)
     finite = np.isfinite(numbers) & (numbers != 0.0)
     magnitudes = np.where(finite, np.abs(numbers), 1.0)
-    unpacked = _unpack(magnitudes.view(np.int64))
-    chars, count, exponent = _digit_column(unpacked, magnitudes)
-    plain = (exponent > 0) & (exponent < 8)
-    small = (exponent <= 0) & (exponent > -3)
-    scientific = ~plain & ~small
-    whole_start = np.where(small, 0, _PADDING)
-    whole_stop = np.where(plain, _PADDING + exponent, np.where(small, 1, _PADDING + 1))
-    fraction_start = np.where(scientific, _PADDING + 1, _PADDING + exponent)
-    fraction_stop = _PADDING + count
-    whole_part = _slices(chars, whole_start, whole_stop)
-    fraction = _slices(chars, fraction_start, fraction_stop)
-    fraction = pc.if_else(pc.equal(pc.utf8_length(fraction), 0), pa.scalar("0"), fraction)
-    power = pc.binary_join_element_wise(pa.scalar("E"), pc.cast(pa.array(exponent - 1), pa.string()), "")
-    suffix = pc.if_else(pa.array(scientific), power, pa.scalar(""))
-    sign = pc.if_else(pa.array(np.signbit(numbers)), pa.scalar("-"), pa.scalar(""))
-    text = pc.binary_join_element_wise(sign, whole_part, ".", fraction, suffix, "")
-    if not finite.all():
-        special = np.where(
-            np.isnan(numbers),
-            "NaN",
-            np.where(numbers > 0, "Infinity", np.where(numbers < 0, "-Infinity", "")),
-        )
-        zero = np.where(np.signbit(numbers), "-0.0", "0.0")
-        fixed = pa.array(np.where(numbers == 0.0, zero, special))
-        text = pc.if_else(pa.array(~finite), fixed, text)
+    chars, count, exponent = _digit_column(_unpack(magnitudes.view(np.int64)), magnitudes)
+    text = _layout_column(chars, count, exponent, np.signbit(numbers))
+    special = np.flatnonzero(~finite)
+    if special.size:
+        names = [jdk_double_string(value) for value in numbers[special].tolist()]
+        mask = np.zeros(numbers.size, dtype=bool)
+        mask[special] = True
+        text = pc.replace_with_mask(text, pa.array(mask), pa.array(names, pa.string()))
     if values.null_count:
         text = pc.if_else(values.is_valid(), text, pa.scalar(None, pa.string()))
     return text
