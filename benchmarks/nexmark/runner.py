@@ -22,9 +22,10 @@
    default run, into the Nexmark section of docs/benchmarks.md (the plot as docs/nexmark.png, since
    benchmarks/results/ is not versioned).
 
-``--quick`` runs 100,000 events once each, a 3 s latency run and a small ingestion run, and skips
-Flink's answer check (and its sample); most of its time is Flink's JVM and per-job start-ups (seven
-jobs of 3-10 s each under load). It took about two minutes at load average 5-8 on 2 CPUs. The default run (2M events,
+``--quick`` runs 100,000 events once each, a 3 s latency run and a small ingestion run, without Flink
+(``--quick --flink`` adds it, without its answer check: its JVM and seven per-job start-ups of 3-10 s
+each take about a minute by themselves under load). It is the smoke run: every query on Headwater
+against DuckDB's answer. The default run (2M events,
 best of 2) takes about 15 minutes on 2 cores, most of it q3's and q5's Headwater pipelines (see
 docs/benchmarks.md). Only the complete default run (no option that changes what is measured) writes
 docs/benchmarks.md, unless ``--docs`` / ``--no-docs``.
@@ -83,7 +84,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help=f"events per second of event time (default {EVENT_RATE:,}; see the module docstring)")
     parser.add_argument("--partitions", type=int, default=1, help="partitions per topic (default 1)")
     parser.add_argument("--repeat", type=int, help="runs per measurement, the best counts (default 2, quick 1)")
-    parser.add_argument("--no-flink", action="store_true", help="leave Flink out")
+    parser.add_argument("--flink", action=argparse.BooleanOptionalAction, default=None,
+                        help="measure Flink too (default: yes, except with --quick)")
     parser.add_argument("--no-ingest", action="store_true", help="leave the ingestion measurements out")
     parser.add_argument("--no-latency", action="store_true", help="leave the latency measurement out")
     parser.add_argument("--latency-seconds", type=float, help="length of the latency run (default 20, quick 3)")
@@ -94,6 +96,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory (default benchmarks/results)")
     args = parser.parse_args(argv)
     args.events = args.events if args.events is not None else (QUICK_EVENTS if args.quick else DEFAULT_EVENTS)
+    args.no_flink = not (args.flink if args.flink is not None else not args.quick)
     args.repeat = args.repeat if args.repeat is not None else (1 if args.quick else 2)
     args.latency_seconds = args.latency_seconds or (3.0 if args.quick else 20.0)
     complete = (not args.quick and args.events == DEFAULT_EVENTS and args.queries == DEFAULT_QUERIES
