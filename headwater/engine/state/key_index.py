@@ -7,9 +7,9 @@ appearance, so a new group gets the next slot and state columns just grow.
 
 Lookup is vectorized per batch: the batch's key columns are dictionary-encoded (Arrow), their codes
 combined into one int64 code per row and reduced with ``numpy.unique``, so each *distinct key in the
-batch* is looked up once. For keys of one to three scalar columns (not floating point) that lookup is
-vectorized too (packed codes found with Arrow's ``index_in``, see :class:`KeyIndex`); other keys consult
-a Python dictionary once per distinct key. Keys of nested types (ARRAY, MAP, STRUCT), which Arrow cannot
+batch* is looked up once. For keys of one to three integer-like columns that lookup is vectorized too
+(:mod:`~headwater.engine.state.packed_keys`); other keys consult a Python dictionary once per distinct
+key. Keys of nested types (ARRAY, MAP, STRUCT), which Arrow cannot
 dictionary-encode, fall back to hashing each row's Python value (the measured exception: about 1 µs per
 row).
 
@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from headwater.engine.state.packed_keys import PackedKeys, packable
 
 __all__ = ["BatchKeys", "BatchSlots", "KeyIndex", "hashable", "unique_rows"]
 
@@ -190,28 +192,14 @@ def _distinct_keys(columns: Sequence[pa.Array]) -> tuple[np.ndarray, list[pa.Arr
     return batch_keys.inverse, [column.take(firsts) for column in columns]
 
 
-_MAX_PACKED_COLUMNS = 3
-
-
-def _packs(fields: Sequence[pa.Field]) -> bool:
-    """Whether keys of these columns are looked up vectorized (:class:`KeyIndex`): one to three columns,
-    none nested, NULL-typed or floating point (Java's ``Double.equals`` makes NaN equal to NaN and 0.0
-    differ from -0.0, which Arrow's hashing does not)."""
-    return 0 < len(fields) <= _MAX_PACKED_COLUMNS and not any(
-        _is_nested(f.type) or pa.types.is_null(f.type) or pa.types.is_floating(f.type) for f in fields
-    )
-
-
 class KeyIndex:
     """Distinct keys to dense slots (see the module docstring).
 
-    Keys of one to three columns of scalar types other than floating point are looked up without a
-    Python loop: each column's distinct values get dense codes (the column's value dictionary, looked up
-    with ``pyarrow.compute.index_in``), a key's codes are packed into one int64, and the packed key of
-    every slot is an array in slot order, so a batch's distinct keys find their slots with one more
-    ``index_in`` (a removed slot's packed key is -1, which no key packs to). New keys are appended in
-    bulk. Other keys (nested, floating point, more columns, or a column with more distinct values than
-    its share of the 63 bits) use a dictionary from the key's Python value to its slot.
+    Keys of one to three integer-like columns (the usual window starts and ids) are looked up without
+    a Python loop (:class:`~headwater.engine.state.packed_keys.PackedKeys`: codes per column packed into
+    one int64, found by binary search, new keys merged in bulk). Other keys (strings, decimals, floating
+    point, nested values, more columns, or more distinct values than the packing holds) use a dictionary
+    from the key's Python value to its slot, consulted once per distinct key of a batch.
 
     Args:
         fields: the key columns' names and Arrow types, in key order.
@@ -223,11 +211,7 @@ class KeyIndex:
         self._keys: pa.Table | None = None
         self._live = np.zeros(0, dtype=bool)
         self._live_count = 0
-        self._packed_mode = _packs(self.fields)
-        # packed mode: each column's distinct values in code order, and each slot's packed key
-        self._bits = 63 // max(len(self.fields), 1)
-        self._values: list[pa.Array] = [pa.array([], f.type) for f in self.fields]
-        self._packed = np.zeros(0, dtype=np.int64)
+        self._packed: PackedKeys | None = PackedKeys(len(self.fields)) if packable(self.fields) else None
         # dictionary mode
         self._slot_of: dict[Any, int] = {}
         self._key_of: list[Any] = []  # slot -> hashable key (None once removed)
@@ -277,44 +261,17 @@ class KeyIndex:
         if not columns or len(columns[0]) == 0:
             return BatchSlots(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         inverse, uniques = _distinct_keys(columns)
-        if self._packed_mode:
+        if self._packed is not None:
             uniques = [u if u.type == f.type else u.cast(f.type) for u, f in zip(uniques, self.fields)]
-            found = self._packed_slots(uniques, insert)
-            if found is not None:
-                return BatchSlots(inverse, found)
-        return BatchSlots(inverse, self._dictionary_slots(uniques, insert))
-
-    def _packed_slots(self, uniques: list[pa.Array], insert: bool) -> np.ndarray | None:
-        """The slots of distinct keys in packed mode; None when a column outgrew its bits (the index is
-        then in dictionary mode)."""
-        codes = [self._codes(position, column, insert) for position, column in enumerate(uniques)]
-        if any(len(values) > (1 << self._bits) for values in self._values):
-            self._to_dictionary_mode()
-            return None
-        packed = _pack(codes, self._bits)
-        known = packed >= 0
-        slots = _positions(packed, self._packed)
-        slots[~known] = -1
-        new = np.flatnonzero(known & (slots < 0))
-        if insert and len(new):
             first = self.size
-            slots[new] = first + np.arange(len(new), dtype=np.int64)
-            self._packed = np.concatenate([self._packed, packed[new]])
-            self._append_keys(uniques, new)
-        return slots
-
-    def _codes(self, position: int, values: pa.Array, insert: bool) -> np.ndarray:
-        """Each value's code in column ``position``'s dictionary (-1 for a value not in it, when not
-        ``insert``; new values are added in order of first appearance when ``insert``)."""
-        dictionary = self._values[position]
-        codes = _positions(values, dictionary)
-        missing = codes < 0
-        if insert and missing.any():
-            unseen = values.filter(pa.array(missing))
-            fresh = pc.unique(unseen)
-            self._values[position] = pa.concat_arrays([dictionary, fresh])
-            codes[missing] = len(dictionary) + _positions(unseen, fresh)
-        return codes
+            found = self._packed.find(uniques, insert=insert, next_slot=first)
+            if found is not None:
+                new = np.flatnonzero(found >= first)
+                if len(new):
+                    self._append_keys(uniques, new)
+                return BatchSlots(inverse, found)
+            self._to_dictionary_mode()
+        return BatchSlots(inverse, self._dictionary_slots(uniques, insert))
 
     def _dictionary_slots(self, uniques: list[pa.Array], insert: bool) -> np.ndarray:
         """The slots of distinct keys in dictionary mode: a lookup per distinct key in a Python dict
@@ -350,26 +307,20 @@ class KeyIndex:
 
     def _to_dictionary_mode(self) -> None:
         """Leave packed mode for good (a column has more distinct values than its bits hold)."""
-        self._packed_mode = False
+        self._packed = None
         table = self._table()
         keys = self._python_keys([table.column(i).combine_chunks() for i in range(table.num_columns)])
         self._key_of = [key if alive else None for key, alive in zip(keys, self._live.tolist())]
         self._slot_of = {key: slot for slot, key in enumerate(self._key_of) if key is not None}
-        self._values = []
-        self._packed = np.zeros(0, dtype=np.int64)
 
     def _repack(self) -> None:
-        """Rebuild the packed mode's dictionaries from the stored keys (the live ones only, so values of
-        removed keys do not pile up)."""
+        """Rebuild the packed lookup from the stored keys (the live ones only, so values of removed keys
+        do not pile up)."""
+        assert self._packed is not None
         table = self._table()
         columns = [table.column(i).combine_chunks() for i in range(table.num_columns)]
-        live = pa.array(self._live)
-        self._values = [pc.unique(column.filter(live)) for column in columns]
-        if any(len(values) > (1 << self._bits) for values in self._values):
+        if not self._packed.rebuild(columns, self._live):
             self._to_dictionary_mode()
-            return
-        codes = [_positions(column, values) for column, values in zip(columns, self._values)]
-        self._packed = np.where(self._live, _pack(codes, self._bits), -1)
 
     def keys(self, slots: np.ndarray) -> list[pa.Array]:
         """The key columns of ``slots`` (removed slots keep their last key)."""
@@ -394,8 +345,8 @@ class KeyIndex:
             return
         self._live[slots] = False
         self._live_count -= len(slots)
-        if self._packed_mode:
-            self._packed[slots] = -1
+        if self._packed is not None:
+            self._packed.remove(slots)
             return
         for slot in slots.tolist():
             key = self._key_of[slot]
@@ -417,7 +368,7 @@ class KeyIndex:
         self._keys = table
         self._live = np.ones(len(kept), dtype=bool)
         self._live_count = len(kept)
-        if self._packed_mode:
+        if self._packed is not None:
             self._repack()
         else:
             self._key_of = [self._key_of[i] for i in kept.tolist()]
@@ -440,37 +391,10 @@ class KeyIndex:
         index._keys = keys
         index._live = live
         index._live_count = int(np.count_nonzero(live))
-        if index._packed_mode:
+        if index._packed is not None:
             index._repack()
             return index
         rows = index._python_keys([keys.column(i).combine_chunks() for i in range(keys.num_columns)])
         index._key_of = [key if alive else None for key, alive in zip(rows, live.tolist())]
         index._slot_of = {key: slot for slot, key in enumerate(index._key_of) if key is not None}
         return index
-
-
-def _positions(values: pa.Array | np.ndarray, value_set: pa.Array | np.ndarray) -> np.ndarray:
-    """The position of each value in ``value_set`` (its first occurrence; NULL finds NULL), -1 when
-    absent: Arrow's hash lookup, vectorized."""
-    if len(values) == 0:
-        return np.zeros(0, dtype=np.int64)
-    if len(value_set) == 0:
-        return np.full(len(values), -1, dtype=np.int64)
-    if isinstance(values, np.ndarray):
-        values = pa.array(values, pa.int64())
-    if isinstance(value_set, np.ndarray):
-        value_set = pa.array(value_set, pa.int64())
-    found = pc.index_in(values, value_set=value_set, skip_nulls=False)
-    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-
-
-def _pack(codes: list[np.ndarray], bits: int) -> np.ndarray:
-    """Each row's column codes packed into one int64 (``bits`` per column, first column highest); -1
-    where a code is -1 (an unknown value)."""
-    packed = codes[0].copy()
-    unknown = codes[0] < 0
-    for column in codes[1:]:
-        packed = (packed << bits) | np.maximum(column, 0)
-        unknown |= column < 0
-    packed[unknown] = -1
-    return packed
