@@ -17,7 +17,8 @@ long division whose details decide the output, so this module follows the JDK's 
   (both wrap on overflow, and an overflowed ``M`` stops the loop), and in ``FDBigInteger`` otherwise,
   where the ``high`` test is ``>=`` instead of ``>``. Each path is reproduced with its own comparisons
   and wrap-around.
-* Scientific notation forces a second digit; the last digit is rounded up by ``roundup``, whose carry
+* Scientific notation forces a second digit (unless the first one was dropped); the last digit is
+  rounded up by ``roundup``, whose carry
   leaves trailing zeros in place (they are printed).
 
 :func:`jdk_double_string` prints one value; :func:`jdk_double_text_column` a float64 column, with the
@@ -148,13 +149,17 @@ def _fixed_width_digits(
         digits.append(q)
     if dec_exp < -3 or dec_exp >= 8:
         high = low = False
+    top = 1 << (bits - 1)
     while not low and not high:
         q, b = divmod(b, s)
-        b = _wrap(10 * b, bits)
-        m = _wrap(m * 10, bits)
+        b *= 10  # below 10 S, which fits: no wrap
+        m *= 10
+        if not -top <= m < top:
+            m = _wrap(m, bits)
         if m > 0:
             low = b < m
-            high = _wrap(b + m, bits) > tens
+            total = b + m
+            high = (total if total < top else _wrap(total, bits)) > tens
         else:  # the JDK's guard: an overflowed M is certainly larger than the remainder
             low = high = True
         digits.append(q)
@@ -312,7 +317,7 @@ def _dtoa(
     if high and (not low or difference > 0 or (difference == 0 and digits[-1] & 1)):
         digits, exponent = _roundup(digits, exponent)
     # A digit of 10 or more (never expected) would print as the char after '9', as the JDK's would.
-    return "".join(chr(48 + d) for d in digits), exponent
+    return bytes(_ZERO_CHAR + d for d in digits).decode("latin-1"), exponent
 
 
 def _shortest_digit_count(value: float) -> int:
