@@ -263,3 +263,10 @@ def test_parse_bigdecimal_exact_and_rounding() -> None:
 def test_jdk_digits_direct_and_stepwise_agree(bits: int) -> None:
     value = struct.unpack("<d", struct.pack("<Q", bits))[0]
     assert jdk_double_digits(value) == jdk_double_digits(value, stepwise=True)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(min_value=1e-3, max_value=1e19) | st.decimals(0, 10**7, places=4).map(float))
+def test_jdk_digits_direct_and_stepwise_agree_where_java_uses_int_and_long(value: float) -> None:
+    if value != 0.0:
+        assert jdk_double_digits(value) == jdk_double_digits(value, stepwise=True)

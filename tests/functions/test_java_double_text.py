@@ -60,8 +60,8 @@ def test_a_chunked_column_with_nulls_keeps_its_rows() -> None:
     ]
 
 
-def test_the_direct_big_integer_form_matches_the_jdk_loop() -> None:
-    """The big-integer path finds its digit count directly; the JDK's literal loop must agree."""
+def test_the_direct_forms_match_the_jdk_loops() -> None:
+    """The division paths find their digit count directly; the JDK's literal loops must agree."""
     for value, _ in CASES:
         number = abs(float(value))
         if number != 0.0:

@@ -37,7 +37,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.engine.casts.java_double_digits import jdk_double_string, jdk_double_text_column
+from headwater.engine.casts.java_double_columns import jdk_double_text_column
+from headwater.engine.casts.java_double_digits import jdk_double_string
 
 __all__ = [
     "JAVA_TRIM_CHARS",
@@ -143,7 +144,7 @@ def java_double_str(value: float) -> str:
 def java_double_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """``Double.toString`` of every value of a float64 column as JDK 17 prints it (null stays null),
     vectorized except for the magnitudes the JDK divides with big integers (see
-    :func:`~headwater.engine.casts.java_double_digits.jdk_double_text_column`)."""
+    :func:`~headwater.engine.casts.java_double_columns.jdk_double_text_column`)."""
     return jdk_double_text_column(values)
 
 
