@@ -12,7 +12,8 @@ Kafka Streams' foreign-key join, whose output is keyed by the left table's key:
   NULLs in a LEFT join.
 
 Rows are stamped with the triggering record's time and carry its headers. The left rows pointing at
-each right key are tracked in a subscription index (rebuilt from the left table on restore).
+each right key are found from the right slot each left key points at (a numpy array, rebuilt from the
+left table on restore).
 
 Example:
     >>> import pyarrow as pa
@@ -42,7 +43,7 @@ from headwater.engine.operators.table_source import apply_changes, keyed_rows, p
 from headwater.engine.schema import ROWTIME
 from headwater.engine.state.changelog import tombstones
 from headwater.engine.state.ipc import pack, unpack
-from headwater.engine.state.row_store import RowStore
+from headwater.engine.state.row_store import RowStore, last_per_slot
 
 __all__ = ["ForeignKeyJoinOperator"]
 
@@ -84,7 +85,7 @@ class ForeignKeyJoinOperator(Operator):
         self.join_type = join_type
         self.left_rows = RowStore(left.key_fields, self._left_schema())
         self.right_rows = RowStore(right.key_fields, right.value_schema)
-        self.subscribers: dict[int, set[int]] = {}
+        self.foreign_of = np.zeros(0, dtype=np.int64)  # per left slot: the right slot it points at, or -1
         self.left_input: Operator = _Port(self, True)
         self.right_input: Operator = _Port(self, False)
 
@@ -126,8 +127,7 @@ class ForeignKeyJoinOperator(Operator):
         deleted = tombstones(keyed)
         new_foreign = self._foreign_slots(keyed, deleted)
         previous, _ = previous_rows(slots, deleted, self.left_rows.present(slots))
-        stored = self.left_rows.rows(slots).column(_FOREIGN_SLOT)
-        stored_foreign = np.asarray(stored.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        stored_foreign = self._foreign_of(slots)
         old_foreign = np.where(previous >= 0, new_foreign[np.maximum(previous, 0)], stored_foreign)
         footprint[where, 0] = new_foreign
         footprint[where, 1] = old_foreign
@@ -172,7 +172,7 @@ class ForeignKeyJoinOperator(Operator):
         emit = emit_row | tombstone
         out_rows = np.flatnonzero(emit)
         values = self.left.values(batch)
-        self._resubscribe(changes.previous, changes.present, slots, foreign_slots, deleted)
+        self._subscribe(slots, foreign_slots)
         stored = values.append_column(_FOREIGN_SLOT, pa.array(foreign_slots, pa.int64()))
         apply_changes(self.left_rows, slots, stored, deleted)
         if len(out_rows) == 0:
@@ -188,20 +188,41 @@ class ForeignKeyJoinOperator(Operator):
         )
         return output, (out_rows if kept is None else kept[out_rows])
 
-    def _resubscribe(
-        self, previous: np.ndarray, present: np.ndarray, slots: np.ndarray, foreign_slots: np.ndarray, deleted: np.ndarray
-    ) -> None:
-        """Move each changed left key's subscription from its old foreign key to its new one."""
-        stored_foreign = self.left_rows.rows(slots).column(_FOREIGN_SLOT).to_pylist()
-        for row in range(len(slots)):
-            left_slot = int(slots[row])
-            if present[row]:
-                old = int(foreign_slots[previous[row]]) if previous[row] >= 0 else stored_foreign[row]
-                if old is not None and old >= 0:
-                    self.subscribers.get(old, set()).discard(left_slot)
-            new = int(foreign_slots[row])
-            if not deleted[row] and new >= 0:
-                self.subscribers.setdefault(new, set()).add(left_slot)
+    def _foreign_of(self, slots: np.ndarray) -> np.ndarray:
+        """The right slot each left slot currently points at (-1: no row, or a NULL foreign key)."""
+        size = self.left_rows.index.size
+        if len(self.foreign_of) < size:
+            self.foreign_of = np.concatenate([self.foreign_of, np.full(size - len(self.foreign_of), -1, np.int64)])
+        return self.foreign_of[slots]
+
+    def _subscribe(self, slots: np.ndarray, foreign_slots: np.ndarray) -> None:
+        """Point each changed left key at its last change's foreign key (-1 for a delete or a NULL one):
+        the subscriptions a right change looks up."""
+        self._foreign_of(slots)
+        last = last_per_slot(slots)
+        self.foreign_of[slots[last]] = foreign_slots[last]
+
+    def _subscribers(self, right_slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each right slot in turn, the left slots pointing at it in left-key order (Kafka scans
+        subscriptions in key order): (index into ``right_slots`` of each pair, left slot)."""
+        none = np.zeros(0, dtype=np.int64)
+        pointing = np.flatnonzero(np.isin(self._foreign_of(np.arange(self.left_rows.index.size)), right_slots))
+        if len(pointing) == 0:
+            return none, none
+        if len(pointing) > 1:
+            keys = self.left_rows.index.keys(pointing)
+            table = pa.table({f"k{i}": k for i, k in enumerate(keys)}).append_column("__slot", pa.array(pointing))
+            table = table.sort_by([(f"k{i}", "ascending") for i in range(len(keys))])
+            pointing = np.asarray(table.column("__slot").to_numpy(), dtype=np.int64)
+        targets = self.foreign_of[pointing]
+        by_target = np.argsort(targets, kind="stable")  # grouped by right slot, key order within
+        pointing, targets = pointing[by_target], targets[by_target]
+        low = np.searchsorted(targets, right_slots, side="left")
+        counts = np.searchsorted(targets, right_slots, side="right") - low
+        total = int(counts.sum())
+        pairs = np.repeat(np.arange(len(right_slots), dtype=np.int64), counts)
+        within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        return pairs, pointing[np.repeat(low, counts) + within]
 
     # -- right changes ------------------------------------------------------------------------------------
     def process_right(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
@@ -217,20 +238,12 @@ class ForeignKeyJoinOperator(Operator):
             return None, none
         batch, slots, deleted = changes.batch, changes.slots, changes.deleted
         values = self.right.values(batch)
-        source_rows: list[int] = []
-        left_slots: list[int] = []
-        for row in np.flatnonzero(changes.effective).tolist():
-            subscribed = self.subscribers.get(int(slots[row]))
-            if not subscribed:
-                continue
-            ordered_slots = self._in_key_order(sorted(subscribed))
-            source_rows.extend([row] * len(ordered_slots))
-            left_slots.extend(ordered_slots)
+        effective = np.flatnonzero(changes.effective)
+        pairs, lefts = self._subscribers(slots[effective])
         apply_changes(self.right_rows, slots, values, deleted)
-        if not source_rows:
+        if len(lefts) == 0:
             return None, none
-        rows = np.asarray(source_rows, dtype=np.int64)
-        lefts = np.asarray(left_slots, dtype=np.int64)
+        rows = effective[pairs]
         removed = deleted[rows]
         tombstone = removed if self.join_type == JoinType.INNER else np.zeros(len(rows), dtype=bool)
         right_values = values.take(pa.array(rows, pa.int64()))
@@ -251,15 +264,6 @@ class ForeignKeyJoinOperator(Operator):
         )
         return output, (rows if kept is None else kept[rows])
 
-    def _in_key_order(self, left_slots: list[int]) -> list[int]:
-        """Left slots sorted by their key values (Kafka scans subscriptions in key order)."""
-        if len(left_slots) < 2:
-            return left_slots
-        keys = self.left_rows.index.keys(np.asarray(left_slots, dtype=np.int64))
-        table = pa.table({f"k{i}": k for i, k in enumerate(keys)}).append_column("__slot", pa.array(left_slots, pa.int64()))
-        table = table.sort_by([(f"k{i}", "ascending") for i in range(len(keys))])
-        return [int(v) for v in table.column("__slot").to_pylist()]
-
     # -- state --------------------------------------------------------------------------------------------
     def snapshot(self) -> bytes | None:
         left_keys, left_rows = self.left_rows.to_arrow()
@@ -270,9 +274,7 @@ class ForeignKeyJoinOperator(Operator):
         sections = unpack(state)
         self.left_rows = RowStore.from_arrow(sections["left_keys"], sections["left"], self._left_schema())
         self.right_rows = RowStore.from_arrow(sections["right_keys"], sections["right"], self.right.value_schema)
-        self.subscribers = {}
+        self.foreign_of = np.full(self.left_rows.index.size, -1, dtype=np.int64)
         live = self.left_rows.live_slots()
-        foreign = self.left_rows.rows(live).column(_FOREIGN_SLOT).to_pylist()
-        for left_slot, foreign_slot in zip(live.tolist(), foreign):
-            if foreign_slot is not None and foreign_slot >= 0:
-                self.subscribers.setdefault(int(foreign_slot), set()).add(int(left_slot))
+        foreign = self.left_rows.rows(live).column(_FOREIGN_SLOT).fill_null(-1)
+        self.foreign_of[live] = np.asarray(foreign.to_numpy(zero_copy_only=False), dtype=np.int64)
