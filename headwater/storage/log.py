@@ -13,6 +13,7 @@ writer at a time (the others get :class:`PartitionLockedError`).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import threading
@@ -24,6 +25,7 @@ from types import TracebackType
 import pyarrow as pa
 
 from headwater.storage.config import TopicConfig
+from headwater.storage.directories import prepare_directory
 from headwater.storage.errors import PartitionLockedError, StorageError, TopicExistsError, TopicNotFoundError
 from headwater.storage.locking import PartitionLock
 from headwater.storage.names import (
@@ -42,6 +44,8 @@ from headwater.storage.values import CompactionReport, PartitionRecovery, Recove
 
 __all__ = ["EventLog"]
 
+_LOGGER = logging.getLogger("headwater.storage")
+
 
 def _pid_alive(pid: int) -> bool:
     try:
@@ -51,6 +55,22 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _warn_about_repairs(report: RecoveryReport) -> None:
+    """Log a warning for every partition whose tail recovery cut off: the records in it are gone, and
+    whoever opened the log (the shell, the server, a script) must hear of it rather than find fewer
+    records later. Unsealed segments and rebuilt indexes lose nothing and are not worth a warning."""
+    for partition in report.partitions:
+        if partition.bytes_dropped or partition.batches_dropped:
+            _LOGGER.warning(
+                "Recovery of topic %r partition %d removed %d unreadable record batch(es) (%d bytes) from the end "
+                "of its log: a write that never completed, or damage to the file. The records before them are kept.",
+                partition.topic,
+                partition.partition,
+                partition.batches_dropped,
+                partition.bytes_dropped,
+            )
 
 
 class EventLog:
@@ -69,7 +89,7 @@ class EventLog:
         self._closed = False
         self.last_recovery = RecoveryReport()
         for sub in (TOPICS_DIR, OFFSETS_DIR, TMP_DIR):
-            (self.path / sub).mkdir(parents=True, exist_ok=True)
+            prepare_directory(self.path / sub, "event log directory")
         self.offsets = ConsumerOffsets(self.path / OFFSETS_DIR)
 
     @classmethod
@@ -79,6 +99,7 @@ class EventLog:
         log._remove_stale_temp_dirs()
         if recover:
             log.last_recovery = log.recover()
+            _warn_about_repairs(log.last_recovery)
         return log
 
     def _remove_stale_temp_dirs(self) -> None:
@@ -126,7 +147,10 @@ class EventLog:
     def has_topic(self, name: str) -> bool:
         """True if the topic exists (possibly created by another process)."""
         self._check_open()
-        return (topic_dir(self.path, name) / TOPIC_CONFIG_FILE).exists()
+        directory = topic_dir(self.path, name)
+        # A topic directory comes into topics/ whole (rename) and leaves whole, so one without its
+        # configuration is damage: it counts as existing, and topic() says what is wrong with it.
+        return (directory / TOPIC_CONFIG_FILE).exists() or directory.is_dir()
 
     def topic(self, name: str) -> Topic:
         """The topic called ``name``; :class:`TopicNotFoundError` if there is none."""
@@ -140,6 +164,12 @@ class EventLog:
                 del self._topics[name]
             directory = topic_dir(self.path, name)
             if not (directory / TOPIC_CONFIG_FILE).exists():
+                if directory.is_dir():
+                    raise StorageError(
+                        f"Topic {name!r} is damaged: {str(directory)!r} has no {TOPIC_CONFIG_FILE} (its "
+                        "configuration), so its records cannot be read; they are left as they are. Restore the "
+                        "file, or move the directory away to drop the topic."
+                    )
                 raise TopicNotFoundError(f"Topic {name!r} does not exist")
             topic = Topic.load(directory, name)
             self._topics[name] = topic

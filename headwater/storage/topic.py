@@ -127,6 +127,13 @@ class Topic:
             raise TopicNotFoundError(f"Topic {name!r} does not exist") from None
         except (ValueError, OSError) as exc:
             raise StorageError(f"Topic {name!r}: unreadable {TOPIC_CONFIG_FILE}: {exc}") from None
+        if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict) or not isinstance(
+            document.get("metadata", {}), dict
+        ):
+            raise StorageError(
+                f"Topic {name!r}: unreadable {TOPIC_CONFIG_FILE} in {str(directory)!r}: expected a JSON object "
+                "with 'config' and 'metadata' objects"
+            )
         config = TopicConfig.from_properties(document.get("config", {}))
         user_schema = None
         if document.get("kind") == "typed":

@@ -1,0 +1,98 @@
+"""Damaged files and misplaced directories on open: a StorageError that names the file and what is wrong,
+or a repair that is reported, never a builtin exception and never silent loss of good records."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from headwater.errors import StorageError
+from headwater.storage import EventLog, TopicExistsError
+
+
+def make_topic(log_dir: Path, schema: pa.Schema, make_orders: Any, count: int = 5) -> Path:
+    with EventLog.open(log_dir) as log:
+        topic = log.create_topic("orders", schema=schema)
+        topic.append(make_orders(0, count))
+        return topic.directory
+
+
+@pytest.mark.parametrize("document", ["[1, 2]", '"text"', "42", '{"config": [1]}', '{"metadata": "x"}'])
+def test_a_topic_json_of_the_wrong_shape_is_a_storage_error(log_dir: Path, orders_schema: pa.Schema,
+                                                            make_orders: Any, document: str) -> None:
+    directory = make_topic(log_dir, orders_schema, make_orders)
+    (directory / "topic.json").write_text(document)
+    with EventLog.open(log_dir, recover=False) as log, pytest.raises(StorageError) as raised:
+        log.topic("orders")
+    assert "topic.json" in str(raised.value) and "expected a JSON object" in str(raised.value)
+
+
+def test_a_topic_directory_without_topic_json_is_reported_as_damaged_not_missing(
+    log_dir: Path, orders_schema: pa.Schema, make_orders: Any
+) -> None:
+    directory = make_topic(log_dir, orders_schema, make_orders)
+    config = (directory / "topic.json").read_text()
+    (directory / "topic.json").unlink()
+    segments_before = sorted(p.name for p in (directory / "0").iterdir())
+    with EventLog.open(log_dir) as log:
+        assert log.has_topic("orders"), "the records are still there: the name is not free"
+        with pytest.raises(StorageError, match=r"Topic 'orders' is damaged: .* has no topic.json"):
+            log.topic("orders")
+        with pytest.raises(TopicExistsError):
+            log.create_topic("orders", schema=orders_schema)  # would hide the old records
+    assert sorted(p.name for p in (directory / "0").iterdir()) == segments_before
+    (directory / "topic.json").write_text(config)  # restoring the file brings every record back
+    with EventLog.open(log_dir) as log:
+        assert log.topic("orders").partition(0).read(0).record_count == 5
+
+
+def test_a_log_path_that_is_a_file_is_a_storage_error(tmp_path: Path) -> None:
+    target = tmp_path / "log"
+    target.write_text("precious")
+    with pytest.raises(StorageError, match="is a file"):
+        EventLog.open(target)
+    with pytest.raises(StorageError, match="is a file"):
+        EventLog.open(target / "below")
+    assert target.read_text() == "precious"
+
+
+def test_a_torn_tail_cut_on_open_is_logged_as_a_warning(log_dir: Path, orders_schema: pa.Schema,
+                                                        make_orders: Any, caplog: pytest.LogCaptureFixture) -> None:
+    directory = make_topic(log_dir, orders_schema, make_orders)
+    segment = next((directory / "0").glob("*.arrow"))
+    with open(segment, "ab") as f:
+        f.write(make_orders(5, 40).serialize().to_pybytes()[:-3])
+    with caplog.at_level(logging.WARNING, logger="headwater.storage"), EventLog.open(log_dir) as log:
+        assert log.topic("orders").partition(0).read(0).record_count == 5
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("topic 'orders' partition 0 removed 1 unreadable record batch" in m for m in warnings), warnings
+
+
+def test_a_clean_open_logs_nothing(log_dir: Path, orders_schema: pa.Schema, make_orders: Any,
+                                   caplog: pytest.LogCaptureFixture) -> None:
+    make_topic(log_dir, orders_schema, make_orders)
+    with caplog.at_level(logging.WARNING, logger="headwater.storage"), EventLog.open(log_dir):
+        pass
+    assert not [r for r in caplog.records if r.name == "headwater.storage"]
+
+
+def test_a_garbage_segment_names_the_file(log_dir: Path, orders_schema: pa.Schema, make_orders: Any) -> None:
+    directory = make_topic(log_dir, orders_schema, make_orders)
+    segment = next((directory / "0").glob("*.arrow"))
+    segment.write_bytes(b"\x00garbage" * 100)
+    with pytest.raises(StorageError) as raised, EventLog.open(log_dir) as log:
+        log.topic("orders").partition(0).read(0)
+    assert segment.name in str(raised.value)
+
+
+def test_topic_json_that_is_not_json_is_a_storage_error(log_dir: Path, orders_schema: pa.Schema,
+                                                        make_orders: Any) -> None:
+    directory = make_topic(log_dir, orders_schema, make_orders)
+    (directory / "topic.json").write_text(json.dumps({"config": {}})[:-2])
+    with EventLog.open(log_dir, recover=False) as log, pytest.raises(StorageError, match=r"unreadable topic\.json"):
+        log.topic("orders")
