@@ -48,7 +48,11 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from benchmarks.reporting import cpu_model, pyplot
+try:
+    from benchmarks.reporting import cpu_model, pyplot
+except ModuleNotFoundError:  # run as a file (python benchmarks/x.py): put the repository root on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.reporting import cpu_model, pyplot
 from headwater.engine import Engine
 from headwater.engine.historical import HistoricalResult, run_select
 from headwater.storage import TopicConfig

@@ -49,7 +49,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from benchmarks.reporting import cpu_model, pyplot
+try:
+    from benchmarks.reporting import cpu_model, pyplot
+except ModuleNotFoundError:  # run as a file (python benchmarks/x.py): put the repository root on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.reporting import cpu_model, pyplot
 from headwater.storage import EventLog, TopicConfig
 
 HERE = Path(__file__).resolve().parent
