@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -67,8 +66,9 @@ def connect(
         background: run persistent queries on threads (False: they wait to be driven, as in tests).
     """
     from headwater.engine import Engine
+    from headwater.storage.directories import prepare_directory
 
-    return Client(Engine(Path(data_dir), config=dict(config or {}), background=background))
+    return Client(Engine(prepare_directory(data_dir, "data directory"), config=dict(config or {}), background=background))
 
 
 class Client:
@@ -93,6 +93,8 @@ class Client:
         """
         from headwater import parser
 
+        if not isinstance(text, str):
+            raise PlanError(f"sql() takes the statements as text (str), not {type(text).__name__}: {text!r:.80}")
         statements = [s for s in parser.split_statements(text) if s.strip()]
         if not statements:
             raise ParseError("No statement to run", source=text)
@@ -155,6 +157,10 @@ class Client:
         milliseconds, ``datetime``s (naive: UTC) or ISO-8601 text; ``where`` is a ksqlDB expression.
         Only the segments that hold the time range are read.
         """
+        if not isinstance(name, str):
+            raise PlanError(f"read() takes the name of a stream or table (str), not {type(name).__name__}: {name!r:.80}")
+        if where is not None and not isinstance(where, str):
+            raise PlanError(f"read()'s where takes a ksqlDB expression as text (str), not {type(where).__name__}")
         return read_source(self.engine, name, since, until, where).table
 
     def duckdb(self) -> duckdb.DuckDBPyConnection:
