@@ -190,12 +190,14 @@ class RunningServer:
 def _build(settings: ServerSettings) -> tuple[HeadwaterApp, socket.socket]:
     """The engine, the application and the listening socket (errors before anything is served)."""
     from headwater.engine import Engine
+    from headwater.storage.directories import prepare_directory
 
     try:
         import hypercorn  # noqa: F401 - checked before anything is opened
     except ImportError:
         raise HeadwaterError("The server needs Hypercorn: install it with 'pip install hypercorn'.") from None
     credentials = CredentialStore.load(settings.auth_file) if settings.auth_file is not None else None
+    prepare_directory(settings.data_dir, "data directory")
     sock = _listen(settings.host, settings.port)
     try:
         engine = Engine(settings.data_dir, config=dict(settings.engine_config), background=True)
