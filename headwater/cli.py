@@ -317,6 +317,11 @@ DELEGATED_COMMANDS = {
 }
 
 
+# Commands that work on the data directory in this process (the server checks its own, which may be
+# given after the subcommand): the directory is checked before anything opens it.
+_LOCAL_COMMANDS = frozenset({"topic", "produce", "print"})
+
+
 def _takes_value(parser: argparse.ArgumentParser) -> set[str]:
     """The option strings of ``parser`` that are followed by a value."""
     return {
@@ -405,6 +410,10 @@ def main(argv: list[str] | None = None) -> int:
 
         settings = resolve_settings(args, config_file=args.config_file)
         data_dir = settings.data_dir
+        if args.command in _LOCAL_COMMANDS or (args.command is None and settings.server is None):
+            from headwater.storage.directories import prepare_directory
+
+            prepare_directory(data_dir, "data directory")
         if args.command == "topic":
             from headwater.repl.topics import run_topic_command
 

@@ -284,14 +284,37 @@ def parse_csv_fields(line: bytes, delimiter: str) -> list[str]:
     return [str(table.column(i)[0].as_py()) if table.num_rows else "" for i in range(table.num_columns)]
 
 
+def not_utf8_rows(lines: pa.Array) -> dict[int, str]:
+    """The rows of ``lines`` (binary) that are not UTF-8 text, as {row index: reason}.
+
+    CSV fields become strings, and pyarrow's CSV reader cannot even describe such a row to its
+    invalid-row handler. One cast checks the whole block; only a block that fails it is looked at line by
+    line (a per-line Python loop, taken just for blocks holding undecodable bytes) to say which lines.
+    """
+    try:
+        lines.cast(pa.string())
+        return {}
+    except pa.ArrowInvalid:
+        pass
+    bad: dict[int, str] = {}
+    for row, line in enumerate(lines.to_pylist()):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            bad[row] = f"not UTF-8 text (byte 0x{line[error.start]:02x} at position {error.start + 1})"
+    return bad
+
+
 def csv_string_table(lines: pa.Array, field_count: int, delimiter: str) -> tuple[pa.Table, dict[int, str]]:
     """Parse CSV lines into string columns; returns the table of the good lines (in order) and the bad
     lines as {row index: reason}."""
-    bad: dict[int, str] = {}
+    bad = not_utf8_rows(lines)
     quotes = pc.count_substring(lines, '"').to_numpy(zero_copy_only=False)
     for unbalanced in np.flatnonzero(quotes % 2 == 1):
-        bad[int(unbalanced)] = "unbalanced quote (a field that starts with '\"' must end with '\"')"
-    checked = np.flatnonzero(quotes % 2 == 0)
+        bad.setdefault(int(unbalanced), "unbalanced quote (a field that starts with '\"' must end with '\"')")
+    usable = quotes % 2 == 0
+    usable[list(bad)] = False
+    checked = np.flatnonzero(usable)
     candidates = lines.take(pa.array(checked, pa.int64())) if bad else lines
     wrong_width: dict[int, str] = {}
 
@@ -300,6 +323,8 @@ def csv_string_table(lines: pa.Array, field_count: int, delimiter: str) -> tuple
         return "skip"
 
     names = [f"f{i}" for i in range(field_count)]
+    if len(candidates) == 0:  # every line is bad already (pyarrow refuses an empty input)
+        return pa.table({name: pa.array([], pa.string()) for name in names}), bad
     longest = (pc.max(pc.binary_length(candidates)).as_py() or 0) if len(candidates) else 0
     table = pa_csv.read_csv(
         pa.BufferReader(newline_joined(candidates)),

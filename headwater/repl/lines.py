@@ -7,6 +7,11 @@ numpy scan for ``\\n``. The line terminators (``\\n`` or ``\\r\\n``) are removed
 lines become one Arrow binary array over a single compacted buffer, so the lines of a block cost two
 copies of the block in total whatever their number.
 
+A pipe is read as it fills: a block holds what has arrived (up to the block size), so lines fed slowly
+(``tail -f app.log | headwater produce ...``) become records as they come, not once megabytes have
+gathered, and an interrupt loses only lines that were never acknowledged. A regular file is read in
+full-size blocks.
+
 Every block knows the 1-based line number of its first line, so a bad record can be reported by the line
 number the user sees in an editor.
 
@@ -19,7 +24,10 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import select
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -96,8 +104,9 @@ def read_line_blocks(stream: BinaryIO, *, block_size: int = DEFAULT_BLOCK_SIZE) 
     """
     pending = b""
     next_line = 1
+    read = _block_reader(stream)
     while True:
-        chunk = stream.read(block_size)
+        chunk = read(block_size)
         if not chunk:
             break
         data = pending + chunk if pending else chunk
@@ -111,3 +120,44 @@ def read_line_blocks(stream: BinaryIO, *, block_size: int = DEFAULT_BLOCK_SIZE) 
         next_line += len(lines)
     if pending:
         yield LineBlock(split_lines(pending), next_line, len(pending))
+
+
+def _block_reader(stream: BinaryIO) -> Callable[[int], bytes]:
+    """How to read the next block of ``stream``: ``read(n)`` for files and in-memory streams, else (pipes,
+    terminals, sockets) :func:`_read_arrived`, which does not wait for a full block."""
+    read1 = getattr(stream, "read1", None)
+    try:
+        descriptor = stream.fileno()
+        regular = stat.S_ISREG(os.fstat(descriptor).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return stream.read
+    if read1 is None or regular:
+        return stream.read
+
+    def read(size: int) -> bytes:
+        return _read_arrived(read1, descriptor, size)
+
+    return read
+
+
+def _read_arrived(read1: Callable[[int], bytes], descriptor: int, size: int) -> bytes:
+    """Up to ``size`` bytes: wait for some, then take more only while more is ready at once; b'' at the
+    end of the input."""
+    first = read1(size)
+    if not first:
+        return b""
+    parts = [first]
+    taken = len(first)
+    while taken < size:
+        try:
+            ready, _, _ = select.select([descriptor], [], [], 0)
+        except (OSError, ValueError):
+            break
+        if not ready:
+            break
+        more = read1(size - taken)
+        if not more:
+            break  # the end: the next call's read1 returns b'' again
+        parts.append(more)
+        taken += len(more)
+    return b"".join(parts)

@@ -19,9 +19,12 @@ blank and how many were bad; stdout stays empty.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import stat
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +81,16 @@ class ProduceReport:
     blank_lines: int = 0
     bad_lines: list[BadLine] = field(default_factory=list)
     written: bool = False
+
+    def interrupted_summary(self, topic: str) -> str:
+        """What was kept when the load was interrupted: the records appended so far (with
+        --skip-bad-lines), or nothing (a load that rejects bad lines writes only after checking them all)."""
+        if self.records == 0:
+            return f"Interrupted: nothing written to topic {topic}."
+        return (
+            f"Interrupted: {self.records:,} record{'s' if self.records != 1 else ''} written to topic {topic} "
+            "(they stay); the rest of the input was not read."
+        )
 
     def summary(self, topic: str) -> str:
         parts = [f"{self.records:,} record{'s' if self.records != 1 else ''} written to topic {topic}"]
@@ -176,14 +189,19 @@ def produce(
     *,
     errors: TextIO,
     progress: ProgressBar | None = None,
+    report: ProduceReport | None = None,
 ) -> ProduceReport:
     """Load ``stream`` into ``topic`` (see the module docstring); bad lines are listed on ``errors``.
+
+    ``report`` (a fresh one when not given) is filled in as the load goes, so a caller interrupted by
+    Ctrl-C still knows how many records were written. An interrupt never splits an append: it is held
+    until the block being appended is in the log.
 
     Raises:
         ProduceError: options that do not fit the topic or the input.
         StorageError: the log refused an append (the message says how much was written before).
     """
-    report = ProduceReport()
+    report = ProduceReport() if report is None else report
     blocks: Iterator[LineBlock] = read_line_blocks(stream)
     layout = None
     if options.input_format == "csv":
@@ -225,6 +243,11 @@ def produce(
 def _append(topic: Topic, parsed: ParsedBlock, options: ProduceOptions, report: ProduceReport) -> None:
     if parsed.batch.num_rows == 0:
         return
+    with _interrupts_held():
+        _append_block(topic, parsed, options, report)
+
+
+def _append_block(topic: Topic, parsed: ParsedBlock, options: ProduceOptions, report: ProduceReport) -> None:
     try:
         if options.partition is not None:
             topic.append(parsed.batch, partition=options.partition)
@@ -235,6 +258,27 @@ def _append(topic: Topic, parsed: ParsedBlock, options: ProduceOptions, report: 
     except StorageError as error:
         raise type(error)(f"{error} (after {report.records:,} records were written)") from None
     report.records += parsed.batch.num_rows
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT while a block is appended, then raise KeyboardInterrupt if one came.
+
+    One block's records go to several partitions in several appends; an interrupt between them would
+    leave part of the block written and uncounted. Only the main thread can set signal handlers; elsewhere
+    (a test's thread) nothing is held.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
 
 
 def _input_size(stream: BinaryIO) -> int | None:
@@ -285,7 +329,14 @@ def run_produce_command(args: argparse.Namespace, data_dir: Path) -> int:
                 and (total is None or total >= PROGRESS_THRESHOLD_BYTES)
             )
             progress = ProgressBar(sys.stderr, total_bytes=total) if show else None
-            report = produce(topic, stream, options, errors=sys.stderr, progress=progress)
+            report = ProduceReport()
+            try:
+                produce(topic, stream, options, errors=sys.stderr, progress=progress, report=report)
+            except KeyboardInterrupt:
+                if progress is not None:
+                    progress.finish()
+                print(report.interrupted_summary(args.topic), file=sys.stderr)
+                raise
             if progress is not None:
                 progress.finish()
     finally:
