@@ -5,6 +5,13 @@ The whole-number path and the ``int`` / ``long`` digit loops run in numpy over a
 alike); the big-integer path runs in numpy object arrays with its digit count found directly; the
 text is laid out by one gather over byte rows.
 
+Most values never reach that port: where :func:`_proven_shortest` proves the JDK's digits are the
+shortest round-trip ones (magnitudes in ``[1e-3, 1e7)``, the ``int`` / ``long`` paths, no wrap-around, no
+tie), Arrow's float-to-string cast already is the JDK's text (``.0`` added to whole numbers). One million
+values, best of three (the port alone -> with the fast path; Arrow's cast alone for scale): prices
+``round(uniform(1, 1e4), 2)`` 0.65 -> 0.27 s, uniform ``[0, 1)`` 0.80 -> 0.36 s, whole numbers below
+1e6 0.61 -> 0.19 s (Arrow 0.06-0.14 s); random bit patterns (mostly outside the range) stay near 6 s.
+
 Example:
     >>> import pyarrow as pa
     >>> jdk_double_text_column(pa.array([1e23, 0.001, None, -2.0**62, 5e-324])).to_pylist()
@@ -453,18 +460,93 @@ def _layout_column(
     return pa.StringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
-def jdk_double_text_column(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """``Double.toString`` as JDK 17 prints it, for every value of a float64 column (null stays null).
+_PLAIN_LOW = 1e-3
+_PLAIN_HIGH = 1e7
+"""Magnitudes the JDK writes without an exponent (``decExponent`` in ``(-3, 8)``) and Arrow's cast
+writes without one too: the only rows the shortest-digits fast path takes."""
+_LOG2_FIVE = float(np.log2(5.0))
+_LOG2_TEN = float(np.log2(10.0))
+_LOG2_MARGIN = 1e-6
+"""Slack for float64 rounding in the overflow bound (its errors are near 1e-13 in a log2 of at most 63)."""
 
-    The digits come from :func:`_digit_column`, the layout from :func:`_layout_column`; NaN, the
-    infinities and the zeros are put in afterwards.
+
+def _proven_shortest(
+    numbers: np.ndarray, magnitudes: np.ndarray, finite: np.ndarray, text: pa.Array
+) -> np.ndarray:
+    """The rows whose JDK digits are provably the shortest round-trip digits of Arrow's ``text``, laid
+    out alike (no exponent), so Arrow's text (``.0`` added to whole numbers) is the JDK's.
+
+    Whole numbers in ``[1, 1e7)`` take ``developLongDigits`` with nothing insignificant: their exact
+    digits, which are the shortest. A value with a fraction and magnitude in ``[1e-3, 1e7)`` qualifies when
+    the JDK divides in ``int`` or ``long`` arithmetic (not ``FDBigInteger``, whose ``high`` test is not
+    strict) and, with ``k`` the shortest digit count and ``E`` its ``decExponent``:
+
+    * it is not a power of two (the JDK narrows the interval above it) and ``k > 1`` (which rules out the
+      estimate too high by one with the zero kept, the only way a first digit ``1`` can come of a carry);
+    * ``E - 1`` is the estimate or one below it (the first digit dropped), not above it;
+    * ``M * 10^(k+1) + 10 S < 2^(bits-1)``: nothing in the loop wraps up to ``k`` digits;
+    * neither tie is possible: the shortest decimal exactly ``M`` from the value (its 2-adic valuation
+      ``v2(D) + E - k`` would have to be ``binexp - 53``, here negative only when ``binexp - 53 - (E - k)
+      < 0``) nor the value exactly between two ``k``-digit decimals (its own 2-adic valuation would be
+      ``E - k - 1``).
+
+    Then the JDK's strict interval ``|d - v| < M`` holds for the shortest decimal ``d`` (which lies within
+    ``M``, and not at ``M``), no shorter decimal is strictly within ``M`` (it would be a shorter round
+    trip), the loop stops at ``k`` digits, and of the truncation and its successor it keeps the nearer one,
+    as the shortest closest digits are.
     """
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    values = values.cast(pa.float64())
-    if len(values) == 0:
-        return pa.array([], pa.string())
-    numbers = np.asarray(values.fill_null(1.0).to_numpy(zero_copy_only=False), dtype=np.float64)
+    in_range = finite & (magnitudes >= _PLAIN_LOW) & (magnitudes < _PLAIN_HIGH)
+    whole = in_range & (np.floor(magnitudes) == magnitudes)
+    fast = whole.copy()
+    rows = np.flatnonzero(in_range & ~whole)
+    if rows.size == 0:
+        return fast
+    picked = text.take(pa.array(rows))
+    length = np.asarray(pc.binary_length(picked).to_numpy(zero_copy_only=False), dtype=np.int64)
+    point = np.asarray(pc.find_substring(picked, ".").to_numpy(zero_copy_only=False), dtype=np.int64)
+    significant = pc.binary_length(pc.utf8_ltrim(picked, characters="-0."))
+    sig_length = np.asarray(significant.to_numpy(zero_copy_only=False), dtype=np.int64)
+    exponent_free = ~np.asarray(pc.match_substring(picked, "e").to_numpy(zero_copy_only=False), dtype=bool)
+    negative = np.signbit(numbers[rows]).astype(np.int64)
+    above_one = magnitudes[rows] >= 1.0
+    count = np.where(above_one, sig_length - 1, sig_length)
+    exponent = np.where(above_one, point - negative, sig_length + negative + 2 - length)
+
+    unpacked = _unpack(magnitudes[rows].view(np.int64))
+    tail_zeros = _bit_length(unpacked.fract_bits & -unpacked.fract_bits) - 1
+    fract_bit_count = EXP_SHIFT + 1 - tail_zeros
+    binary_exponent = unpacked.binary_exponent
+    tiny_bits = np.maximum(0, fract_bit_count - binary_exponent - 1)
+    scaled = _scale(unpacked, fract_bit_count, tail_zeros, tiny_bits)
+    b_bits = fract_bit_count + scaled.b2 + _n5_bits_column(scaled.b5)
+    ten_s_bits = scaled.s2 + 1 + _n5_bits_column(scaled.s5 + 1)
+    fits_long = (b_bits < 64) & (ten_s_bits < 64)
+    width = np.where((b_bits < 32) & (ten_s_bits < 32), 31, 63)
+    log_m = scaled.m5 * _LOG2_FIVE + scaled.m2 + (count + 1) * _LOG2_TEN
+    log_ten_s = scaled.s5 * _LOG2_FIVE + scaled.s2 + _LOG2_TEN
+    larger = np.maximum(log_m, log_ten_s)
+    no_wrap = larger + np.log2(1.0 + np.exp2(np.minimum(log_m, log_ten_s) - larger)) < width - _LOG2_MARGIN
+    last_place = exponent - count
+    first_place = exponent - 1
+    proven = (
+        exponent_free
+        & (point >= 0)
+        & (unpacked.significant_bits == 53)
+        & (fract_bit_count > 1)
+        & (count > 1)
+        & ((first_place == scaled.dec_exp) | (first_place == scaled.dec_exp - 1))
+        & fits_long
+        & no_wrap
+        & (binary_exponent - 53 - last_place < 0)
+        & (tail_zeros + binary_exponent - EXP_SHIFT != last_place - 1)
+    )
+    fast[rows[proven]] = True
+    return fast
+
+
+def _exact_text_column(numbers: np.ndarray) -> pa.Array:
+    """The JDK's text of every value (no nulls) by the port of ``dtoa``: the digits from
+    :func:`_digit_column`, the layout from :func:`_layout_column`, then NaN, the infinities and zeros."""
     finite = np.isfinite(numbers) & (numbers != 0.0)
     magnitudes = np.where(finite, np.abs(numbers), 1.0)
     chars, count, exponent = _digit_column(_unpack(magnitudes.view(np.int64)), magnitudes)
@@ -475,6 +557,34 @@ def jdk_double_text_column(values: pa.Array | pa.ChunkedArray) -> pa.Array:
         mask = np.zeros(numbers.size, dtype=bool)
         mask[special] = True
         text = pc.replace_with_mask(text, pa.array(mask), pa.array(names, pa.string()))
+    return text
+
+
+def jdk_double_text_column(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``Double.toString`` as JDK 17 prints it, for every value of a float64 column (null stays null).
+
+    Rows :func:`_proven_shortest` proves are taken from Arrow's float-to-string cast (``.0`` added to
+    whole numbers); the rest go through the port of ``dtoa`` (:func:`_exact_text_column`).
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    values = values.cast(pa.float64())
+    if len(values) == 0:
+        return pa.array([], pa.string())
+    filled = values.fill_null(1.0)
+    numbers = np.asarray(filled.to_numpy(zero_copy_only=False), dtype=np.float64)
+    finite = np.isfinite(numbers) & (numbers != 0.0)
+    magnitudes = np.where(finite, np.abs(numbers), 1.0)
+    shortest = pc.cast(filled, pa.string())
+    fast = _proven_shortest(numbers, magnitudes, finite, shortest)
+    if fast.all():
+        text = shortest
+    else:
+        slow = np.flatnonzero(~fast)
+        text = pc.replace_with_mask(shortest, pa.array(~fast), _exact_text_column(numbers[slow]))
+    whole = fast & (np.floor(magnitudes) == magnitudes)
+    if whole.any():
+        text = pc.if_else(pa.array(whole), pc.binary_join_element_wise(text, ".0", ""), text)
     if values.null_count:
         text = pc.if_else(values.is_valid(), text, pa.scalar(None, pa.string()))
     return text
