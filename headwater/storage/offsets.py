@@ -52,9 +52,20 @@ class ConsumerOffsets:
             return {}
         except (ValueError, OSError) as exc:
             raise StorageError(f"Offsets of consumer group {group!r} are unreadable ({path}): {exc}") from None
+        if not isinstance(document, dict):
+            raise StorageError(
+                f"Offsets of consumer group {group!r} are unreadable ({path}): expected a JSON object, "
+                f"found {type(document).__name__}"
+            )
         if document.get("group") != group:
             return {}
-        return {(e["topic"], int(e["partition"])): int(e["offset"]) for e in document.get("offsets", [])}
+        try:
+            return {(str(e["topic"]), int(e["partition"])): int(e["offset"]) for e in document.get("offsets", [])}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StorageError(
+                f"Offsets of consumer group {group!r} are unreadable ({path}): an entry is not "
+                f"{{'topic', 'partition', 'offset'}} ({type(exc).__name__}: {exc})"
+            ) from None
 
     def commit(self, group: str, offsets: Mapping[tuple[str, int], int]) -> None:
         """Commit next-offsets for several (topic, partition) pairs at once: all or nothing."""
@@ -99,6 +110,6 @@ class ConsumerOffsets:
         for path in sorted(self.directory.glob("*.json")):
             try:
                 names.append(json.loads(path.read_text())["group"])
-            except (ValueError, KeyError, OSError):
+            except (ValueError, KeyError, TypeError, OSError):  # not a group's file: not a group
                 continue
         return sorted(names)

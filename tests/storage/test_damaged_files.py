@@ -96,3 +96,27 @@ def test_topic_json_that_is_not_json_is_a_storage_error(log_dir: Path, orders_sc
     (directory / "topic.json").write_text(json.dumps({"config": {}})[:-2])
     with EventLog.open(log_dir, recover=False) as log, pytest.raises(StorageError, match=r"unreadable topic\.json"):
         log.topic("orders")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "[1, 2]",
+        "7",
+        '{"format": 1, "group": "g", "offsets": [{"topic": "t"}]}',
+        '{"format": 1, "group": "g", "offsets": [{"topic": "t", "partition": "zero", "offset": 1}]}',
+        '{"format": 1, "group": "g", "offsets": 5}',
+    ],
+)
+def test_an_offsets_file_of_the_wrong_shape_is_a_storage_error_and_is_not_overwritten(log: EventLog,
+                                                                                     document: str) -> None:
+    log.offsets.commit("g", {("t", 0): 5})
+    path = next(p for p in (log.path / "offsets").glob("*.json"))
+    path.write_text(document)
+    with pytest.raises(StorageError, match="Offsets of consumer group 'g' are unreadable"):
+        log.offsets.fetch("g", "t", 0)
+    with pytest.raises(StorageError, match="unreadable"):
+        log.offsets.commit("g", {("t", 1): 9})
+    assert path.read_text() == document, "a commit must not replace offsets it could not read"
+    expected = ["g"] if document.startswith("{") else []  # listing the groups skips what is not one
+    assert log.offsets.groups() == expected
