@@ -22,7 +22,7 @@ from pathlib import Path
 
 from headwater.repl.console import Console
 from headwater.repl.table import listing
-from headwater.storage import EventLog, Topic, TopicConfig, TopicExistsError, TopicNotFoundError
+from headwater.storage import EventLog, StorageError, Topic, TopicConfig, TopicExistsError, TopicNotFoundError
 
 __all__ = ["LOG_DIR", "describe_lines", "open_log", "run_topic_command"]
 
@@ -66,14 +66,22 @@ def run_topic_command(args: argparse.Namespace, data_dir: Path, console: Console
             console.line(f"Created topic {args.name} with {_plural(config.partitions, 'partition')}.")
         elif args.topic_command == "list":
             rows = []
+            problems: list[str] = []
             for name in log.list_topics():
                 try:
                     topic = log.topic(name)
+                    records, size = _records_and_bytes(topic)
                 except TopicNotFoundError:
                     continue  # deleted by another process while listing
-                records, size = _records_and_bytes(topic)
+                except StorageError as error:  # one damaged topic must not hide the others
+                    rows.append([name, "damaged", "?", "?", "?"])
+                    problems.append(f"Topic {name}: {error}")
+                    continue
                 rows.append([name, topic.kind, str(topic.num_partitions), f"{records:,}", f"{size:,}"])
             console.lines(listing(["Topic", "Kind", "Partitions", "Records", "Bytes"], rows, max_width=console.width))
+            for problem in problems:
+                console.error(problem)
+            return 1 if problems else 0
         elif args.topic_command == "describe":
             console.lines(describe_lines(log.topic(args.name), width=console.width))
         elif args.topic_command == "delete":

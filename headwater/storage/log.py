@@ -26,7 +26,13 @@ import pyarrow as pa
 
 from headwater.storage.config import TopicConfig
 from headwater.storage.directories import prepare_directory
-from headwater.storage.errors import PartitionLockedError, StorageError, TopicExistsError, TopicNotFoundError
+from headwater.storage.errors import (
+    CorruptSegmentError,
+    PartitionLockedError,
+    StorageError,
+    TopicExistsError,
+    TopicNotFoundError,
+)
 from headwater.storage.locking import PartitionLock
 from headwater.storage.names import (
     OFFSETS_DIR,
@@ -61,6 +67,8 @@ def _warn_about_repairs(report: RecoveryReport) -> None:
     """Log a warning for every partition whose tail recovery cut off: the records in it are gone, and
     whoever opened the log (the shell, the server, a script) must hear of it rather than find fewer
     records later. Unsealed segments and rebuilt indexes lose nothing and are not worth a warning."""
+    for topic, number, problem in report.damaged:
+        _LOGGER.warning("Topic %r partition %d is damaged and was left as it is: %s", topic, number, problem)
     for partition in report.partitions:
         if partition.bytes_dropped or partition.batches_dropped:
             _LOGGER.warning(
@@ -209,17 +217,23 @@ class EventLog:
         self._check_open()
         recovered: list[PartitionRecovery] = []
         skipped: list[tuple[str, int]] = []
+        damaged: list[tuple[str, int, str]] = []
         for name in self.list_topics():
             try:
                 topic = self.topic(name)
             except TopicNotFoundError:
                 continue
-            for partition in topic.partitions():
+            for number in range(topic.num_partitions):
+                # One damaged partition must not close the whole log: the others open, and the damaged
+                # one is reported (and refuses reads with the same message) with its files untouched.
                 try:
+                    partition = topic.partition(number)
                     recovered.append(partition.recover())
                 except PartitionLockedError:
-                    skipped.append((name, partition.partition))
-        return RecoveryReport(tuple(recovered), tuple(skipped))
+                    skipped.append((name, number))
+                except CorruptSegmentError as error:
+                    damaged.append((name, number, str(error)))
+        return RecoveryReport(tuple(recovered), tuple(skipped), tuple(damaged))
 
     def run_maintenance(self, now_ms: int | None = None) -> tuple[list[RetentionReport], list[CompactionReport]]:
         """Apply retention and compaction to every topic whose cleanup policy asks for them.

@@ -173,6 +173,9 @@ class RecoveryReport:
 
     partitions: tuple[PartitionRecovery, ...] = ()
     skipped_locked: tuple[tuple[str, int], ...] = ()
+    damaged: tuple[tuple[str, int, str], ...] = ()
+    """(topic, partition, what is wrong) of partitions whose files could not be opened: left untouched for
+    someone to look at, while the rest of the log opens (reading them raises the same error)."""
 
     @property
     def bytes_dropped(self) -> int:
@@ -186,8 +189,8 @@ class RecoveryReport:
 
     @property
     def clean(self) -> bool:
-        """True when no partition needed repair."""
-        return all(p.clean for p in self.partitions)
+        """True when no partition needed repair and none was found damaged."""
+        return not self.damaged and all(p.clean for p in self.partitions)
 
 
 @dataclass(frozen=True, slots=True)

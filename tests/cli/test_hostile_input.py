@@ -154,3 +154,20 @@ def test_ctrl_c_while_checking_a_rejecting_load_writes_nothing(data_dir: Path, t
     assert process.returncode == 130
     assert "Interrupted: nothing written to topic t." in err.decode()
     assert record_count(data_dir, "t") == 0
+
+
+def test_topic_list_shows_a_damaged_topic_among_the_others(headwater, data_dir: Path, make_topic) -> None:
+    make_topic("good")
+    make_topic("broken")
+    assert headwater("produce", "broken", "--format", "json", stdin=b'{"a": 1}\n').status == 0
+    segment = next((data_dir / "log" / "topics" / "broken" / "0").glob("*.arrow"))
+    segment.write_bytes(b"not an arrow file")
+    run = headwater("topic", "list")
+    assert run.status == 1
+    assert "Traceback" not in run.err
+    rows = {line.split("|")[0].strip(): line for line in run.out_lines if "|" in line}
+    assert "damaged" in rows["broken"] and "raw" in rows["good"], run.out
+    assert f"Topic broken: Segment {segment}" in run.err
+    assert segment.read_bytes() == b"not an arrow file"
+    printed = headwater("print", "broken", "--from-beginning", "--exit-at-end")
+    assert printed.status == 1 and "Internal error" not in printed.err and segment.name in printed.err

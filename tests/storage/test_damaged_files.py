@@ -81,13 +81,23 @@ def test_a_clean_open_logs_nothing(log_dir: Path, orders_schema: pa.Schema, make
     assert not [r for r in caplog.records if r.name == "headwater.storage"]
 
 
-def test_a_garbage_segment_names_the_file(log_dir: Path, orders_schema: pa.Schema, make_orders: Any) -> None:
+def test_a_garbage_segment_closes_its_partition_not_the_log(log_dir: Path, orders_schema: pa.Schema,
+                                                            make_orders: Any, caplog: pytest.LogCaptureFixture) -> None:
     directory = make_topic(log_dir, orders_schema, make_orders)
+    with EventLog.open(log_dir) as log:
+        log.create_topic("other", schema=orders_schema).append(make_orders(0, 3))
     segment = next((directory / "0").glob("*.arrow"))
-    segment.write_bytes(b"\x00garbage" * 100)
-    with pytest.raises(StorageError) as raised, EventLog.open(log_dir) as log:
-        log.topic("orders").partition(0).read(0)
-    assert segment.name in str(raised.value)
+    garbage = b"\x00garbage" * 100
+    segment.write_bytes(garbage)
+    with caplog.at_level(logging.WARNING, logger="headwater.storage"), EventLog.open(log_dir) as log:
+        assert [(t, p) for t, p, _ in log.last_recovery.damaged] == [("orders", 0)]
+        assert not log.last_recovery.clean
+        assert log.topic("other").partition(0).read(0).record_count == 3, "the other topics open as before"
+        with pytest.raises(StorageError) as raised:
+            log.topic("orders").partition(0).read(0)
+        assert segment.name in str(raised.value)
+    assert segment.read_bytes() == garbage, "the damaged file is left for someone to look at"
+    assert any("Topic 'orders' partition 0 is damaged" in r.getMessage() for r in caplog.records)
 
 
 def test_topic_json_that_is_not_json_is_a_storage_error(log_dir: Path, orders_schema: pa.Schema,
