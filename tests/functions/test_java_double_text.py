@@ -94,6 +94,8 @@ _FAST_PATH_VALUES = st.lists(
         st.integers(min_value=-4, max_value=4),
     )
     | st.builds(lambda power, sign: sign * 2.0**power, st.integers(-12, 24), st.sampled_from([1.0, -1.0]))
+    | st.integers(min_value=0, max_value=2**64 - 1).map(lambda bits: _from_bits(bits - 2**63))
+    | st.builds(lambda whole, power: whole * 2.0**power, st.integers(1, 2**53), st.integers(30, 80))
     | st.floats(allow_nan=True, allow_infinity=True),
     min_size=1,
     max_size=60,
@@ -112,21 +114,27 @@ def _proven(values: list[float]) -> list[bool]:
     numbers = np.array(values, dtype=np.float64)
     finite = np.isfinite(numbers) & (numbers != 0.0)
     magnitudes = np.where(finite, np.abs(numbers), 1.0)
-    return _proven_shortest(numbers, magnitudes, finite, pa.array(numbers).cast(pa.string())).tolist()
+    plain, scientific = _proven_shortest(numbers, magnitudes, finite, pa.array(numbers).cast(pa.string()))
+    return (plain | scientific).tolist()
 
 
 def test_the_fast_path_takes_common_values_and_leaves_the_unproven_ones() -> None:
-    taken = [1234.56, -0.35, 0.1 + 0.2, 7.0, 9999999.0, 1.0, 0.0123, 0.123456789]
+    taken = [1234.56, -0.35, 0.1 + 0.2, 7.0, 9999999.0, 1.0, 0.0123, 0.123456789, 1.5e21, -4.64e-203, 0.0015]
     left = [
         0.5,  # a power of two: the JDK narrows the interval above it
         0.1,  # one digit: a kept zero rounded up to 1 looks alike
         0.012345678901234567,  # 17 digits below 0.1: M * 10^18 wraps a long
-        0.0015,  # FDBigInteger arithmetic, whose high test is not strict
         1e7,  # the JDK writes 1.0E7
         0.000999,  # the JDK writes 9.99E-4
-        12345678.9,
+        12345678.9,  # Arrow writes it without an exponent
+        2.5e-5,  # so too
         5e-324,
+        2.5e-310,  # subnormal
         1e23,
+        2.0**70,
+        -2.1395081286910736e25,  # long arithmetic wraps: the JDK prints -2.1395081286910735E25
+        4.6116860184273879e18,  # developLongDigits
+        1699471159466506.8,  # a decimal of 17 digits could lie exactly M from it
         0.0,
         float("nan"),
     ]
