@@ -5,8 +5,9 @@ Data directory layout::
     <data_dir>/log/                       the event log (headwater.storage): every topic, including
                                            _headwater_command_topic (the command topic) and
                                            headwater_processing_log (records queries could not process)
-    <data_dir>/queries/<QUERY_ID>/checkpoint.json
-                                           each persistent query's committed offsets (see runtime.checkpoint)
+    <data_dir>/queries/<QUERY_ID>/checkpoint.json, checkpoint.1.json
+                                           each persistent query's committed offsets and state, two slot
+                                           files written in turn (see runtime.checkpoint)
     <data_dir>/queries/_retired/checkpoint.json
                                            sink end offsets of terminated queries (recovery keeps them)
     <data_dir>/queries/clean-shutdown     present while no engine runs after a clean close
