@@ -452,6 +452,13 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except RecursionError:  # the input's doing (an expression nested thousands deep), not a bug
+        if os.environ.get(DEBUG_ENV):
+            raise
+        from headwater.repl.session import NESTED_TOO_DEEPLY
+
+        print(f"Error: {NESTED_TOO_DEEPLY}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as error:  # a bug in Headwater: one line for the user, the trace only on request
         if os.environ.get(DEBUG_ENV):
             raise

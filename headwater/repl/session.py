@@ -50,6 +50,10 @@ __all__ = [
 OUTPUT_FORMATS = ("JSON", "TABULAR")
 SUBSTITUTION_PROPERTY = "ksql.variable.substitution.enable"
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_@]*")
+NESTED_TOO_DEEPLY = (
+    "The statement is nested too deeply to process (thousands of nested expressions or parentheses); "
+    "split it into smaller expressions"
+)
 
 
 class StatementKind:
@@ -256,6 +260,8 @@ class Session:
             self._show_failure(error)
         except KeyboardInterrupt:
             raise
+        except RecursionError:  # the statement's doing: nested deeper than the parser and planner can walk
+            self.console.error(NESTED_TOO_DEEPLY)
         except Exception as error:  # a bug in Headwater: report it in one line, keep the shell alive
             self.console.error(f"Internal error ({type(error).__name__}): {error}")
         return False

@@ -55,6 +55,10 @@ NOT_FOUND = 40400
 METHOD_NOT_ALLOWED = 40500
 PAYLOAD_TOO_LARGE = 41300
 SERVER_ERROR = 50000
+NESTED_TOO_DEEPLY = (
+    "The statement is nested too deeply to process (thousands of nested expressions or parentheses); "
+    "split it into smaller expressions"
+)
 COMMAND_TIMEOUT = 50301
 
 _QUERY_ENDPOINT_MESSAGE = "The following statement types should be issued to the websocket endpoint '/query':\n\t* PRINT\n\t* SELECT"
@@ -140,7 +144,14 @@ class ApiError(HeadwaterError):
 
     @classmethod
     def server_error(cls, error: BaseException, statement_text: str | None = None) -> ApiError:
-        """An unexpected failure: its type and message, never its stack trace."""
+        """An unexpected failure: its type and message, never its stack trace.
+
+        A RecursionError is the request's doing, not the server's: a statement nested deeper than the
+        parser and planner can walk (thousands of chained operators or parentheses). It is a 400 that says
+        so, and the server is unharmed.
+        """
+        if isinstance(error, RecursionError):
+            return cls(400, BAD_STATEMENT, NESTED_TOO_DEEPLY, statement_text=statement_text)
         message = f"Internal error ({type(error).__name__}): {error}"
         return cls(500, SERVER_ERROR, message, statement_text=statement_text)
 

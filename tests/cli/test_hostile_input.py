@@ -171,3 +171,15 @@ def test_topic_list_shows_a_damaged_topic_among_the_others(headwater, data_dir: 
     assert segment.read_bytes() == b"not an arrow file"
     printed = headwater("print", "broken", "--from-beginning", "--exit-at-end")
     assert printed.status == 1 and "Internal error" not in printed.err and segment.name in printed.err
+
+
+def test_a_statement_nested_too_deeply_is_one_clear_line(headwater, tmp_path: Path) -> None:
+    script = tmp_path / "deep.sql"
+    script.write_text(
+        "CREATE STREAM S (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s', PARTITIONS=1, VALUE_FORMAT='JSON');\n"
+        "SELECT " + "1+" * 3000 + "1 AS X FROM S;\n"
+    )
+    for args in (["-f", str(script)], ["export", "S", "--to", str(tmp_path / "o.parquet"), "--where", "1+" * 3000 + "1 = 2"]):
+        run = headwater(*args)
+        assert run.status == 1, run.err
+        assert "nested too deeply" in run.err and "Internal error" not in run.err, run.err

@@ -108,3 +108,15 @@ def test_clients_closing_mid_stream_leave_the_server_serving(server: RunningServ
     rows = http1.post("/query", json={"ksql": "SELECT * FROM ORDERS;"}).json()
     assert [row["row"]["columns"][0] for row in rows if "row" in row] == [1, 2, 3], "the half row was not inserted"
     assert_still_serving(http1)
+
+
+def test_a_statement_nested_too_deeply_is_a_400_and_the_server_keeps_serving(http1: httpx.Client, orders: None) -> None:
+    deep = "SELECT " + "1+" * 3000 + "1 AS X FROM ORDERS;"
+    for path in ("/query", "/ksql"):
+        body = {"ksql": deep if path == "/query" else deep.replace("SELECT", "CREATE STREAM D AS SELECT", 1)}
+        response = http1.post(path, json=body)
+        assert response.status_code == 400, response.text
+        document = response.json()
+        assert document["error_code"] == 40001
+        assert "nested too deeply" in document["message"], document
+    assert_still_serving(http1)
