@@ -541,12 +541,15 @@ def _tie_possible(
     ``tail_zeros + unit_power`` is ``place - 1`` and, for ``place >= 1``, ``5^place`` divides ``fract``.
     5^26 exceeds 2^54, so a larger ``place`` clipped to 26 leaves every remainder non-zero, as it is.
     """
-    five = _FIVE_POWERS[np.clip(place, 0, _FIVE_POWERS.size - 1)]
-    fractional = place <= 0
-    off_by_m = (unit_power - 1 >= place) & (
-        fractional | ((2 * fract + 1) % five == 0) | ((2 * fract - 1) % five == 0)
-    )
-    midpoint = (tail_zeros + unit_power == place - 1) & (fractional | (fract % five == 0))
+    off_by_m = unit_power - 1 >= place
+    midpoint = tail_zeros + unit_power == place - 1
+    candidates = np.flatnonzero(off_by_m | midpoint)  # few rows: the remainders only for them
+    if candidates.size:
+        place, fract = place[candidates], fract[candidates]
+        five = _FIVE_POWERS[np.clip(place, 0, _FIVE_POWERS.size - 1)]
+        fractional = place <= 0
+        off_by_m[candidates] &= fractional | ((2 * fract + 1) % five == 0) | ((2 * fract - 1) % five == 0)
+        midpoint[candidates] &= fractional | (fract % five == 0)
     return off_by_m | midpoint
 
 
@@ -587,7 +590,7 @@ def _proven_shortest(
     ):
         if rows.size == 0:
             continue
-        picked = text.take(pa.array(rows))
+        picked = text if rows.size == len(text) else text.take(pa.array(rows))
         if is_plain:
             count, exponent, shaped = _plain_shape(picked, negative[rows], magnitudes[rows] >= 1.0)
         else:
