@@ -51,6 +51,11 @@ from headwater.parser import ast
 
 __all__ = ["Client", "connect"]
 
+NESTED_TOO_DEEPLY = (
+    "The statement is nested too deeply to process (thousands of nested expressions or parentheses); "
+    "split it into smaller expressions"
+)
+
 
 def connect(
     data_dir: str | os.PathLike[str],
@@ -80,6 +85,7 @@ class Client:
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
+        self._closed = False
         self.properties: dict[str, Any] = {}
         """Session properties from SET/UNSET, applied to every later statement (as the shell keeps them)."""
 
@@ -93,6 +99,7 @@ class Client:
         """
         from headwater import parser
 
+        self._check_open()
         if not isinstance(text, str):
             raise PlanError(f"sql() takes the statements as text (str), not {type(text).__name__}: {text!r:.80}")
         statements = [s for s in parser.split_statements(text) if s.strip()]
@@ -100,8 +107,17 @@ class Client:
             raise ParseError("No statement to run", source=text)
         result: Any = None
         for statement_text in statements:
-            result = self._run(statement_text, properties)
+            try:
+                result = self._run(statement_text, properties)
+            except RecursionError:
+                raise PlanError(NESTED_TOO_DEEPLY, statement=statement_text) from None
         return result
+
+    def _check_open(self) -> None:
+        """Refuse work after :meth:`close`: the engine has stopped and released the data directory, so a
+        statement would fail somewhere inside with a message about the log rather than the client."""
+        if self._closed:
+            raise PlanError("This client is closed; open the data directory again with headwater.connect()")
 
     def _run(self, statement_text: str, properties: Mapping[str, Any] | None) -> Any:
         from headwater import parser
@@ -133,6 +149,9 @@ class Client:
         """What a historical SELECT reads and how DuckDB runs it (segments selected, SQL, plan)."""
         from headwater import parser
 
+        self._check_open()
+        if not isinstance(text, str):
+            raise PlanError(f"explain() takes a SELECT as text (str), not {type(text).__name__}: {text!r:.80}")
         config = engine_config(self.engine, {**self.properties, **(properties or {})})
         try:
             statement = parser.parse_statement(text, variables=dict(self.engine.variables) or None)
@@ -157,11 +176,15 @@ class Client:
         milliseconds, ``datetime``s (naive: UTC) or ISO-8601 text; ``where`` is a ksqlDB expression.
         Only the segments that hold the time range are read.
         """
+        self._check_open()
         if not isinstance(name, str):
             raise PlanError(f"read() takes the name of a stream or table (str), not {type(name).__name__}: {name!r:.80}")
         if where is not None and not isinstance(where, str):
             raise PlanError(f"read()'s where takes a ksqlDB expression as text (str), not {type(where).__name__}")
-        return read_source(self.engine, name, since, until, where).table
+        try:
+            return read_source(self.engine, name, since, until, where).table
+        except RecursionError:
+            raise PlanError(NESTED_TOO_DEEPLY) from None
 
     def duckdb(self) -> duckdb.DuckDBPyConnection:
         """A new DuckDB connection in which every stream and table is a view named as the source.
@@ -172,6 +195,7 @@ class Client:
         The views show the topics as they are now (rows appended later are not seen); raw topics are
         decoded when the connection is made. Write plain DuckDB SQL here; ``sql()`` speaks ksqlDB.
         """
+        self._check_open()
         connection = duckdb.connect()
         registrar = RelationRegistrar(
             self.engine,
@@ -197,12 +221,15 @@ class Client:
         progress: ProgressCallback | None = None,
     ) -> ExportReport:
         """Write stream or table ``name`` to the Parquet file ``path`` (see ``headwater export``)."""
+        self._check_open()
         return export(self.engine, name, path, since=since, until=until, where=where, progress=progress)
 
     # -- lifetime ------------------------------------------------------------------------------------------
     def close(self) -> None:
-        """Stop the persistent queries this client runs and release the data directory."""
-        self.engine.close()
+        """Stop the persistent queries this client runs and release the data directory (again: nothing)."""
+        if not self._closed:
+            self._closed = True
+            self.engine.close()
 
     def __enter__(self) -> Client:
         return self

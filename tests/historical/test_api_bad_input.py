@@ -74,3 +74,30 @@ def test_read_of_a_missing_source_lists_the_known_ones(client: Client) -> None:
     with pytest.raises(PlanError, match=r"Stream or table NOPE does not exist \(known: CLICKS\)"):
         client.read("NOPE")
     assert client.read("CLICKS").num_rows == 1
+
+
+def test_a_closed_client_says_so(tmp_path: Path) -> None:
+    hw = headwater.connect(tmp_path / "data", background=False)
+    hw.sql("CREATE STREAM S (ID INT KEY) WITH (KAFKA_TOPIC='s', PARTITIONS=1, VALUE_FORMAT='JSON');")
+    hw.close()
+    hw.close()  # closing twice is harmless
+    calls = [
+        lambda: hw.sql("INSERT INTO S (ID) VALUES (1);"),
+        lambda: hw.sql("SELECT * FROM S;"),
+        lambda: hw.read("S"),
+        lambda: hw.duckdb(),
+        lambda: hw.explain("SELECT * FROM S;"),
+        lambda: hw.export("S", tmp_path / "s.parquet"),
+    ]
+    for call in calls:
+        with pytest.raises(PlanError, match="This client is closed"):
+            call()
+    assert not (tmp_path / "s.parquet").exists()
+
+
+def test_a_statement_nested_too_deeply_is_a_plan_error(client: Client) -> None:
+    with pytest.raises(PlanError, match="nested too deeply"):
+        client.sql("SELECT " + "1+" * 3000 + "1 AS X FROM CLICKS;")
+    with pytest.raises(PlanError, match="nested too deeply"):
+        client.read("CLICKS", where="1+" * 3000 + "1 = 2")
+    assert client.read("CLICKS").num_rows == 1
