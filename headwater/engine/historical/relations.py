@@ -55,7 +55,8 @@ from headwater.engine.historical.segments import (
 from headwater.engine.operators.base import NULL_VALUE_COLUMN
 from headwater.engine.schema import PSEUDO_COLUMNS, ROWOFFSET, ROWPARTITION, ROWTIME, WINDOW_COLUMNS
 from headwater.engine.types import to_arrow
-from headwater.errors import HeadwaterError, PlanError
+from headwater.errors import PlanError
+from headwater.storage import TopicNotFoundError
 
 __all__ = ["MATERIALIZE_ROWS", "RelationRegistrar", "SourceScan", "view_columns"]
 
@@ -192,11 +193,13 @@ class RelationRegistrar:
 
         Raises:
             PlanError: the source's topic is gone.
+            StorageError: the source's topic is damaged (it says what is wrong, where; saying "does not
+                exist" would send the user looking in the wrong place).
         """
         source = request.source
         try:
             topic = self.engine.log.topic(source.topic)
-        except HeadwaterError:
+        except TopicNotFoundError:
             raise PlanError(f"The topic {source.topic!r} of {source.kind.title.lower()} {source.name} does not exist.") from None
         snapshot = TopicSnapshot.take(topic)
         bounds = request.bounds if request.mode is RelationMode.STREAM else UNBOUNDED

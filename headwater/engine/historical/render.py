@@ -67,7 +67,9 @@ from headwater.engine.expressions import (
 )
 from headwater.engine.historical.duck_types import duckdb_type
 from headwater.engine.historical.udfs import UdfRegistry
+from headwater.engine.schema import format_type
 from headwater.engine.types import to_arrow
+from headwater.errors import PlanError
 from headwater.parser import types as t
 from headwater.parser.expressions import ArithmeticOp, ComparisonOp, LogicalOp
 
@@ -123,7 +125,10 @@ def literal_sql(value: Any, sql_type: t.SqlType) -> exp.Expression | None:
         return _cast(exp.Null(), sql_type)
     if not isinstance(sql_type, (t.Primitive, t.Decimal)):
         return None
-    scalar = pa.scalar(value, type=to_arrow(sql_type))
+    try:
+        scalar = pa.scalar(value, type=to_arrow(sql_type))
+    except (OverflowError, pa.ArrowInvalid) as error:  # a bound no column of this type can hold
+        raise PlanError(f"The value {value!r} does not fit the type {format_type(sql_type)}: {error}") from None
     python = scalar.as_py()
     if sql_type == t.BOOLEAN:
         return exp.Boolean(this=bool(python))
