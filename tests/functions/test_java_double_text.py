@@ -119,7 +119,22 @@ def _proven(values: list[float]) -> list[bool]:
 
 
 def test_the_fast_path_takes_common_values_and_leaves_the_unproven_ones() -> None:
-    taken = [1234.56, -0.35, 0.1 + 0.2, 7.0, 9999999.0, 1.0, 0.0123, 0.123456789, 1.5e21, -4.64e-203, 0.0015]
+    taken = [
+        1234.56,
+        -0.35,
+        0.1 + 0.2,
+        7.0,
+        9999999.0,
+        1.0,
+        0.0123,
+        0.123456789,
+        1.5e21,
+        -4.64e-203,
+        0.0015,
+        1.7e12,
+        -1e15,
+        2.0**53 - 1,
+    ]
     left = [
         0.5,  # a power of two: the JDK narrows the interval above it
         0.1,  # one digit: a kept zero rounded up to 1 looks alike
@@ -133,7 +148,7 @@ def test_the_fast_path_takes_common_values_and_leaves_the_unproven_ones() -> Non
         1e23,
         2.0**70,
         -2.1395081286910736e25,  # long arithmetic wraps: the JDK prints -2.1395081286910735E25
-        4.6116860184273879e18,  # developLongDigits
+        4.6116860184273879e18,  # developLongDigits with insignificant digits
         1699471159466506.8,  # a decimal of 17 digits could lie exactly M from it
         0.0,
         float("nan"),

@@ -6,12 +6,12 @@ alike); the big-integer path runs in numpy object arrays with its digit count fo
 text is laid out by one gather over byte rows.
 
 Most values never reach that port: where :func:`_proven_shortest` proves the JDK's digits are the
-shortest round-trip ones (a division path with no wrap-around and no tie, or a whole number below 1e7),
-Arrow's float-to-string cast already holds them, laid out as Java does (``.0`` added to whole numbers,
-``1.5E21`` for ``1.5e+21``). One million values, best of three, the port alone -> with the fast path
-(Arrow's cast alone): prices ``round(uniform(1, 1e4), 2)`` 0.78 -> 0.29 s (0.09), uniform ``[0, 1)``
-0.86 -> 0.34 s (0.09), whole numbers below 1e6 0.37 -> 0.12 s (0.05), random bit patterns 5.1 -> 1.1 s
-(0.11). Checked against a JDK 17 on 950,000 random values besides the fixture.
+shortest round-trip ones (a division path with no wrap-around and no tie, or a whole number below
+2^53), Arrow's float-to-string cast already holds them, laid out as Java does (``.0`` added to whole
+numbers, ``1.5E21`` for ``1.5e+21``). One million values, best of three on a shared machine, the port
+alone -> with the fast path (Arrow's cast alone): prices ``round(uniform(1, 1e4), 2)`` 0.52 -> 0.26 s
+(0.06), uniform ``[0, 1)`` 0.83 -> 0.29 s (0.08), whole numbers below 1e6 0.34 -> 0.12 s (0.05), random
+bit patterns 4.8 -> 0.9 s (0.10). Checked against a JDK 17 on 950,000 random values besides the fixture.
 
 Example:
     >>> import pyarrow as pa
@@ -465,6 +465,8 @@ _PLAIN_LOW = 1e-3
 _PLAIN_HIGH = 1e7
 """Magnitudes the JDK writes without an exponent (``decExponent`` in ``(-3, 8)``); Arrow's cast writes
 them without one too (checked per row all the same)."""
+_EXACT_WHOLE_LIMIT = float(2**53)
+"""Below it every whole double is printed by its exact digits, by the JDK and as the shortest round trip."""
 _LOG2_FIVE = float(np.log2(5.0))
 _LOG2_TEN = float(np.log2(10.0))
 _LOG2_MARGIN = 1e-6
@@ -560,8 +562,10 @@ def _proven_shortest(
     shortest round-trip digits, the closest of them, which Arrow's cast prints. Returns a mask of the
     plain ones (the text as is, ``.0`` added to whole numbers) and one of the scientific ones.
 
-    Whole numbers in ``[1, 1e7)`` take ``developLongDigits`` with nothing insignificant: their exact
-    digits, which are the shortest. Any other finite value, with ``k`` the shortest digit count and ``E``
+    Whole numbers below 2^53 take ``developLongDigits`` with nothing insignificant: their exact digits
+    (any decimal of fewer digits is another whole number, at least 1 away, and ``M <= 1/2``), which are
+    the shortest; those in ``[1, 1e7)`` are plain, the larger ones are taken where Arrow writes an
+    exponent. Any other finite value, with ``k`` the shortest digit count and ``E``
     its ``decExponent``, qualifies when it takes a division path (not ``developLongDigits``) and:
 
     * it is normal, not a power of two (the JDK narrows the interval above it), and ``k > 1`` (which
@@ -582,7 +586,12 @@ def _proven_shortest(
     in_range = finite & (magnitudes >= _PLAIN_LOW) & (magnitudes < _PLAIN_HIGH)
     whole = in_range & (np.floor(magnitudes) == magnitudes)
     plain = whole.copy()
-    scientific = np.zeros_like(plain)
+    scientific = (
+        has_exponent
+        & (magnitudes >= _PLAIN_HIGH)
+        & (magnitudes < _EXACT_WHOLE_LIMIT)
+        & (np.floor(magnitudes) == magnitudes)
+    )
     negative = np.signbit(numbers).astype(np.int64)
     for rows, is_plain in (
         (np.flatnonzero(in_range & ~whole & ~has_exponent), True),
