@@ -26,6 +26,7 @@ Example (runnable once the storage and parser packages are installed)::
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -36,7 +37,7 @@ import pyarrow as pa
 
 from headwater import parser
 from headwater.engine.catalog import Catalog, DataSource, FormatSpec, SourceType
-from headwater.engine.commands import Command, CommandLog
+from headwater.engine.commands import SKIP_CORRUPT_PROPERTY, Command, CommandLog, CorruptCommandError
 from headwater.engine.config import EngineConfig
 from headwater.engine.entities import Entity
 from headwater.engine.functions.registry import FunctionRegistry
@@ -61,6 +62,8 @@ from headwater.parser import ast
 from headwater.parser.variables import normalise_variables, substitute_variables
 
 __all__ = ["Engine"]
+
+_LOGGER = logging.getLogger("headwater.engine")
 
 RETIRED_WRITER = "_retired"
 CLEAN_SHUTDOWN_MARKER = "clean-shutdown"
@@ -106,13 +109,21 @@ class Engine:
         self._lock = threading.RLock()
         self._closed = False
         self.recovery_report: dict[tuple[str, int], int] = {}
+        self.replay_warnings: list[str] = []
         self._replaying = True
-        self._replay()
+        try:
+            self._replay()
+        except HeadwaterError:
+            self._abandon_start()
+            raise
         self._replaying = False
         self._recover_sinks(after_crash=not self._take_clean_marker())
         self._register_processing_log_stream()
         for query in self._queries.values():
-            query.initialise()
+            try:
+                query.initialise()
+            except HeadwaterError as error:  # a damaged source or checkpoint: keep it listed, failed
+                self._fail_replayed_query(query, error)
             if background and query.state == QueryState.RUNNING:
                 query.start()
 
@@ -238,6 +249,14 @@ class Engine:
         if close is not None:
             close()
 
+    def _abandon_start(self) -> None:
+        """Release what a start that cannot finish holds, writing nothing: no clean-shutdown marker
+        (the sinks may still need recovery next time) and no checkpoint."""
+        self._closed = True
+        close = getattr(self.log, "close", None)
+        if close is not None:
+            close()
+
     def __enter__(self) -> Engine:
         return self
 
@@ -272,7 +291,10 @@ class Engine:
         return self._sink_locks.lock(topic)
 
     def partition_count(self, topic: str) -> int:
-        return len(self.log.topic(topic).end_offsets())
+        """How many partitions ``topic`` has, from its configuration alone: opening the partitions is
+        not needed, and would make a damaged partition stop the statements that only plan over the
+        topic (a replayed query over it must stay defined, and fail when it reads)."""
+        return int(self.log.topic(topic).config.partitions)
 
     def create_raw_topic(self, topic: str, partitions: int, source: DataSource) -> None:
         from headwater.storage import TopicConfig
@@ -434,7 +456,9 @@ class Engine:
             writer = None
             if not raw:
                 writer = next((s for s in self.catalog.sources() if s.topic == name and s.is_sink), None)
-            return topic, len(topic.end_offsets()), raw, writer
+            # the configured count: opening the partitions here would let a damaged one stop the
+            # query from being defined at all (it fails when it reads instead, and stays listed)
+            return topic, int(topic.config.partitions), raw, writer
 
         return LoweringContext(
             config=ctx.config.as_dict(),
@@ -461,17 +485,49 @@ class Engine:
         return for_source
 
     def _replay(self) -> None:
+        """Re-execute the command topic. A damaged record (see :mod:`headwater.engine.commands`) stops
+        the start with a :class:`CorruptCommandError` unless ``headwater.command.topic.skip.corrupt`` is
+        true; a statement that parses but no longer applies is skipped, as ksqlDB's command runner skips
+        it. Every skipped record is reported: in :attr:`replay_warnings`, the ``headwater.engine``
+        logger and the processing log."""
         from headwater.engine.statements import dispatch
 
+        skip_corrupt = self.config.get_bool(SKIP_CORRUPT_PROPERTY)
         for command in list(self.commands.read_all()):
-            ctx = StatementContext(self, self.config.with_overrides(command.config), replaying=True)
+            if isinstance(command, CorruptCommandError):
+                if not skip_corrupt:
+                    raise command
+                self._replay_warning(f"Skipped command {command.offset}: {command.problem}.", "")
+                continue
             try:
                 statement = parser.parse_statement(command.statement)
+            except ParseError as error:  # recorded only after it ran, so it parsed then: damage
+                first_line = str(error).splitlines()[0] if str(error) else "a syntax error"
+                problem = f"its STATEMENT {_excerpt(command.statement)} does not parse ({first_line})"
+                corrupt = CorruptCommandError(command.offset, problem)
+                if not skip_corrupt:
+                    raise corrupt from None
+                self._replay_warning(f"Skipped command {command.offset}: {corrupt.problem}.", command.statement)
+                continue
+            ctx = StatementContext(self, self.config.with_overrides(command.config), replaying=True)
+            try:
                 dispatch(ctx, statement)
             except HeadwaterError as error:  # a statement that no longer applies: keep going
-                self.processing_log.write(
-                    [ProcessingLogEntry.processing("REPLAY", f"{error} ({command.statement})", None)]
-                )
+                self._replay_warning(f"Command {command.offset} no longer applies and was skipped: {error}", command.statement)
+
+    def _fail_replayed_query(self, query: PersistentQuery, error: HeadwaterError) -> None:
+        """Leave a replayed query that cannot start defined, in the ERROR state with the reason (SHOW
+        QUERIES lists it, its sink stays readable, TERMINATE removes it), instead of dropping it: the
+        damage is usually in files the user can restore, and the query must be there when they are."""
+        query.state = QueryState.ERROR
+        query.error = f"{error} (the query could not start after a restart; restore the damaged files and restart, or TERMINATE {query.query_id})"
+        self._replay_warning(f"Query {query.query_id} could not start: {error}", query.statement_text)
+
+    def _replay_warning(self, message: str, statement: str) -> None:
+        self.replay_warnings.append(message)
+        _LOGGER.warning("%s", message)
+        detail = f"{message} ({statement})" if statement else message
+        self.processing_log.write([ProcessingLogEntry.processing("REPLAY", detail, None)])
 
     def _register_processing_log_stream(self) -> None:
         """With ``ksql.logging.processing.stream.auto.create``, the processing log is a stream
@@ -516,6 +572,10 @@ class Engine:
         stores = [q.checkpoints for q in self._queries.values()]
         stores.append(CheckpointStore(self.data_dir / "queries" / RETIRED_WRITER))
         self.recovery_report = recover_sinks(self.log, stores)
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def _fsync_directory(directory: Path) -> None:

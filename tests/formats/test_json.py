@@ -608,3 +608,24 @@ def test_decoders_take_strings_and_chunked_arrays() -> None:
     result = JSON.decoder(columns, is_key=False).decode(chunked)
     assert rows(result, columns) == [{"V": 1}, {"V": 2}, {"V": None}]
     assert result.null_record.tolist() == [False, False, True]
+
+
+def test_an_int_beyond_32_bits_follows_ksqldb_number_by_number() -> None:
+    """ksqlDB reads an INTEGER column with Jackson's ``NumericNode.intValue()`` (the low 32 bits of a
+    number beyond the range; it does not refuse it) and ``Integer.parseInt`` for text (which refuses
+    one beyond the range: the record goes to the processing log). The rest of the batch is unaffected."""
+    columns = [("V", t.INT), ("W", t.BIGINT)]
+    records = [
+        b'{"V": 1, "W": 1}',
+        b'{"V": 99999999999, "W": 99999999999}',
+        b'{"V": "99999999999", "W": 2}',
+        b'{"V": 3}',
+    ]
+    result = decode(columns, records)
+    assert result.failed.tolist() == [False, False, True, False]
+    (error,) = result.errors
+    assert error.row == 2
+    assert error.message.endswith("Can't coerce string to type. targetType: INTEGER, path: $.V")
+    decoded = rows(result, columns)
+    assert [decoded[i]["V"] for i in (0, 1, 3)] == [1, 99999999999 - 23 * 2**32, 3]
+    assert decoded[1]["W"] == 99999999999
