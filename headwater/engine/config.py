@@ -110,6 +110,13 @@ PROPERTIES: dict[str, PropertyDef] = {
         _p("bootstrap.servers", _S, "localhost:9092", scope="STREAMS"),
         _p("state.dir", _S, None, scope="STREAMS"),
         _p("use.exact.numeric.comparison", _B, "true"),
+        _p(
+            "headwater.command.topic.skip.corrupt",
+            _B,
+            "false",
+            description="On start, replay every other command when a command topic record is damaged "
+            "(each skipped record is reported; its statement is lost) instead of refusing to start.",
+        ),
     )
 }
 

@@ -115,7 +115,12 @@ class _Backends:
         if self.embedded is None:
             from headwater.engine import Engine
 
-            self.embedded = EmbeddedBackend(Engine(self.settings.data_dir), self.settings.data_dir)
+            # The config file's ksqlDB properties are the embedded engine's configuration too, so the ones
+            # read at start (headwater.command.topic.skip.corrupt) can be set where a shell user sets them.
+            engine = Engine(self.settings.data_dir, config=dict(self.settings.properties))
+            for warning in engine.replay_warnings:
+                print(f"Warning: {warning}", file=sys.stderr)
+            self.embedded = EmbeddedBackend(engine, self.settings.data_dir)
             self.opened.append(self.embedded)
         return self.embedded
 
