@@ -43,7 +43,15 @@ from headwater.engine.schema import ROWPARTITION, ROWTIME, WINDOWEND, WINDOWSTAR
 from headwater.engine.serde import SourceSerde
 from headwater.parser import types as t
 
-__all__ = ["SinkOperator", "absent_key_field", "stored_schema"]
+__all__ = ["SMALL_APPEND_ROWS", "SinkOperator", "absent_key_field", "stored_schema"]
+
+SMALL_APPEND_ROWS = 4096
+"""Between :meth:`SinkOperator.begin_step` and :meth:`SinkOperator.end_step`, outputs smaller than this
+are gathered and appended together (up to about this many rows per append)."""
+
+_Routing = tuple[str, Any]
+"""How a stored batch's rows find their partitions: ("key_bytes", serialised keys), ("partitions",
+partition per row) or ("partition", None) for partition 0."""
 
 
 def stored_schema(sink: DataSource) -> pa.Schema:
@@ -106,6 +114,8 @@ class SinkOperator(Operator):
         self.schema = stored_schema(sink)
         self.absent_key = absent_key_field(self.schema)
         self.appended = 0
+        self._pending: list[tuple[pa.RecordBatch, _Routing]] | None = None
+        self._pending_rows = 0
 
     def _timestamps(self, batch: pa.RecordBatch) -> pa.Array:
         timestamp = system_column(batch, ROWTIME)
@@ -194,14 +204,77 @@ class SinkOperator(Operator):
         else:
             stored = self.stored_batch(batch)
         if KEY_BYTES_COLUMN in batch.schema.names:
-            self.topic.append(stored, key_bytes=batch.column(KEY_BYTES_COLUMN))
+            routing: _Routing = ("key_bytes", batch.column(KEY_BYTES_COLUMN))
         elif self.partition_count == 1:
-            self.topic.append(stored, partition=0)
+            routing = ("partition", None)
         else:
             source_partition = system_column(batch, ROWPARTITION).to_numpy(zero_copy_only=False).astype(np.int64)
-            self.topic.append(stored, partitions=source_partition % self.partition_count)
+            routing = ("partitions", source_partition % self.partition_count)
         self.appended += batch.num_rows
+        if self._pending is None or stored.num_rows >= SMALL_APPEND_ROWS:
+            self._flush_pending()
+            self._append(stored, routing)
+            return []
+        if self._pending and (
+            self._pending[0][0].schema != stored.schema or self._pending[0][1][0] != routing[0]
+        ):
+            self._flush_pending()
+        self._pending.append((stored, routing))
+        self._pending_rows += stored.num_rows
+        if self._pending_rows >= SMALL_APPEND_ROWS:
+            self._flush_pending()
         return []
+
+    # -- step buffering --------------------------------------------------------------------------------------
+    def begin_step(self) -> None:
+        """From now until :meth:`end_step`, gather small outputs and append them together.
+
+        A selective query (a WHERE keeping one row in a hundred) turns each stored input batch into a
+        few output rows; appending each alone pays the log's fixed cost per append (schema checks, a
+        segment write, index entries) once per input batch. Gathered, the step's output goes to the log
+        in one append of the same rows in the same order, before the step commits. Outputs of at least
+        :data:`SMALL_APPEND_ROWS` rows are appended at once (concatenating them would only copy)."""
+        if self._pending is None:
+            self._pending = []
+            self._pending_rows = 0
+
+    def end_step(self) -> None:
+        """Append what :meth:`begin_step` gathered (call before the step commits) and stop gathering."""
+        self._flush_pending()
+        self._pending = None
+
+    def abandon_step(self) -> None:
+        """Drop what :meth:`begin_step` gathered (the step failed: its output must not reach the log)."""
+        self._pending = None
+        self._pending_rows = 0
+
+    def _flush_pending(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        self._pending_rows = 0
+        if len(pending) == 1:
+            self._append(*pending[0])
+            return
+        stored = pa.concat_batches([item[0] for item in pending])
+        kind = pending[0][1][0]
+        routes = [item[1][1] for item in pending]
+        if kind == "key_bytes":
+            self._append(stored, (kind, pa.concat_arrays(routes)))
+        elif kind == "partitions":
+            self._append(stored, (kind, np.concatenate(routes)))
+        else:
+            self._append(stored, (kind, None))
+
+    def _append(self, stored: pa.RecordBatch, routing: _Routing) -> None:
+        kind, route = routing
+        if kind == "key_bytes":
+            self.topic.append(stored, key_bytes=route)
+        elif kind == "partitions":
+            self.topic.append(stored, partitions=route)
+        else:
+            self.topic.append(stored, partition=0)
 
     def discard_output(self) -> None:
         """From now on, convert and route every batch as before but append nothing (the count in

@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from headwater.engine.catalog import DataSource
 from headwater.engine.operators.base import Operator
+from headwater.engine.operators.sink import SinkOperator
 from headwater.engine.operators.source_scan import PARTITION_COLUMN
 from headwater.engine.planner.graph import OperatorGraph
 from headwater.engine.planner.logical import PlanNode
@@ -100,6 +101,7 @@ class PersistentQuery:
     _epoch: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _sink_operators: list[SinkOperator] | None = None
 
     # -- identity --------------------------------------------------------------------------------------------
     @property
@@ -212,7 +214,10 @@ class PersistentQuery:
         with self.sink_lock:
             sink_topic = self.log.topic(self.sink.topic)
             before = {int(p): int(end) for p, end in sink_topic.end_offsets().items()}
+            sinks = self._sinks()
             try:
+                for sink in sinks:
+                    sink.begin_step()
                 if push is not None:
                     push()
                 for tp, batches, next_offset in segments:
@@ -224,13 +229,19 @@ class PersistentQuery:
                         )
                         self.graph.push(tp[0], stored)
                     self._offsets[tp] = next_offset
+                for sink in sinks:
+                    sink.end_step()
                 self._commit()
             except HeadwaterError as error:
+                for sink in sinks:
+                    sink.abandon_step()
                 self._offsets = previous
                 self._discard_step_output(sink_topic, before)
                 self._fail(error)
                 raise
             except Exception as error:  # a bug or an unexpected kernel failure: the query stops, loudly
+                for sink in sinks:
+                    sink.abandon_step()
                 self._offsets = previous
                 self._discard_step_output(sink_topic, before)
                 self._fail(error)
@@ -239,6 +250,12 @@ class PersistentQuery:
                 ) from error
         self.records_consumed += consumed
         return consumed
+
+    def _sinks(self) -> list[SinkOperator]:
+        """The query's sink operators, which gather a step's small outputs into one append."""
+        if self._sink_operators is None:
+            self._sink_operators = [op for op in self.graph.operators if isinstance(op, SinkOperator)]
+        return self._sink_operators
 
     def process_in_time_order(self, max_records: int = 10_000) -> int:
         """One step over every source partition at once, in event-time order

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -50,10 +51,10 @@ SINK = DataSource(
 
 
 class Compute:
-    def __init__(self, fn):  # type: ignore[no-untyped-def]
+    def __init__(self, fn: Callable[[pa.RecordBatch], pa.Array]) -> None:
         self.fn = fn
 
-    def evaluate(self, batch: pa.RecordBatch):  # type: ignore[no-untyped-def]
+    def evaluate(self, batch: pa.RecordBatch) -> pa.Array:
         return self.fn(batch)
 
 
@@ -128,7 +129,7 @@ def start(data_dir: Path) -> tuple[EventLog, PersistentQuery, dict[tuple[str, in
 def sink_rows(log: EventLog) -> list[tuple[int, int, int]]:
     part = log.topic("out").partition(0)
     result = part.read(part.start_offset)
-    out = []
+    out: list[tuple[int, int, int]] = []
     for batch in result.batches:
         out.extend(
             zip(
@@ -143,7 +144,7 @@ def sink_rows(log: EventLog) -> list[tuple[int, int, int]]:
 if __name__ == "__main__":  # the process the crash test kills
     directory = Path(sys.argv[1])
     seed = int(sys.argv[2])
-    _, running, _ = start(directory)
+    _log, running, _dropped = start(directory)
     rng = random.Random(seed)
     while True:
         for partition in (0, 1):
