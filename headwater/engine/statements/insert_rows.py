@@ -29,11 +29,9 @@ import pyarrow as pa
 
 from headwater.engine.catalog import DataSource
 from headwater.engine.functions.registry import FunctionError
-from headwater.engine.operators.sink import stored_schema
 from headwater.engine.schema import ROWOFFSET, ROWPARTITION, ROWTIME, quote
-from headwater.engine.serde import SourceSerde
 from headwater.engine.statements.context import StatementContext
-from headwater.engine.statements.insert_values import insert_target
+from headwater.engine.statements.insert_values import RowRefused, append_rows, insert_target
 from headwater.engine.types import to_arrow
 from headwater.errors import HeadwaterError, PlanError
 from headwater.parser import expressions as pe
@@ -43,14 +41,6 @@ __all__ = ["insert_rows"]
 
 _INTEGERS = (t.INT, t.BIGINT)
 _FROM_STRING = (t.STRING, t.DATE, t.TIME, t.TIMESTAMP, t.BYTES)
-
-
-class _Refusal(Exception):
-    """The first refused row of a stage: its index and its error."""
-
-    def __init__(self, row: int, error: HeadwaterError) -> None:
-        super().__init__(str(error))
-        self.row, self.error = row, error
 
 
 def insert_rows(ctx: StatementContext, target_name: str, rows: Sequence[Mapping[str, Any]]) -> list[HeadwaterError | None]:
@@ -74,7 +64,7 @@ def insert_rows(ctx: StatementContext, target_name: str, rows: Sequence[Mapping[
         sql_type = t.BIGINT if name == ROWTIME else columns[name].type
         try:
             converted = _column(ctx, [row.get(name) for row in named], sql_type)
-        except _Refusal as refused:
+        except RowRefused as refused:
             refusal = _earlier(refusal, refused)
             continue
         if name == ROWTIME:
@@ -86,9 +76,9 @@ def insert_rows(ctx: StatementContext, target_name: str, rows: Sequence[Mapping[
     count = len(named) if refusal is None else refusal.row
     while count:
         try:
-            _append(ctx, target, {n: a.slice(0, count) for n, a in arrays.items()}, timestamps[:count], count)
+            append_rows(ctx, target, {n: a.slice(0, count) for n, a in arrays.items()}, timestamps[:count], count)
             break
-        except _Refusal as refused:  # a key or value that does not serialise: the rows before it go in
+        except RowRefused as refused:  # a key or value that does not serialise: the rows before it go in
             refusal = _earlier(refusal, refused)
             count = refused.row
     answers: list[HeadwaterError | None] = [None] * count
@@ -97,13 +87,13 @@ def insert_rows(ctx: StatementContext, target_name: str, rows: Sequence[Mapping[
     return answers
 
 
-def _earlier(current: _Refusal | None, new: _Refusal) -> _Refusal:
+def _earlier(current: RowRefused | None, new: RowRefused) -> RowRefused:
     return new if current is None or new.row < current.row else current
 
 
 def _named_rows(
     target: DataSource, rows: Sequence[Mapping[str, Any]]
-) -> tuple[list[dict[str, Any]], _Refusal | None]:
+) -> tuple[list[dict[str, Any]], RowRefused | None]:
     """The rows before the first one INSERT VALUES' column checks refuse, each keyed by the target's
     column names (an exact name first, else its upper-case form, as the server's inserts stream
     resolves them), and that refusal (None when every row passes)."""
@@ -114,7 +104,7 @@ def _named_rows(
         try:
             named.append(_named_row(row, columns, upper))
         except PlanError as error:
-            return named, _Refusal(index, error)
+            return named, RowRefused(index, error)
     return named, None
 
 
@@ -153,7 +143,7 @@ def _column(ctx: StatementContext, values: list[Any], sql_type: t.SqlType) -> pa
     """``values`` as an array of ``sql_type`` (see the module docstring).
 
     Raises:
-        _Refusal: the first value INSERT VALUES would refuse, with its message.
+        RowRefused: the first value INSERT VALUES would refuse, with its message.
     """
     fast = _fast_column(values, sql_type)
     if fast is not None:
@@ -175,7 +165,7 @@ def _column(ctx: StatementContext, values: list[Any], sql_type: t.SqlType) -> pa
                 )
             )
         except HeadwaterError as error:
-            raise _Refusal(index, error) from None
+            raise RowRefused(index, error) from None
     arrow_type = to_arrow(sql_type)
     return pa.array([s.as_py() for s in scalars], type=arrow_type) if scalars else pa.nulls(0, arrow_type)
 
@@ -254,46 +244,3 @@ def _number(value: int | float | decimal.Decimal, sql_type: t.SqlType | None) ->
     if value.is_finite() and value == value.to_integral_value() and sql_type in _INTEGERS:
         return pe.IntegerLiteral(int(value))
     return pe.DecimalLiteral(value)
-
-
-# -- the append --------------------------------------------------------------------------------------------
-
-
-def _append(
-    ctx: StatementContext, target: DataSource, arrays: dict[str, pa.Array], timestamps: np.ndarray, count: int
-) -> None:
-    """Serialise and append the first ``count`` rows as one batch, under the topic's writer lock.
-
-    Raises:
-        _Refusal: the first row whose key or value does not serialise (nothing is appended then).
-    """
-    schema = target.schema
-    full = {c.name: arrays.get(c.name, pa.nulls(count, to_arrow(c.type))) for c in schema if not c.is_header}
-    serde = SourceSerde(target)
-    if schema.key_columns:
-        key_bytes, key_errors = serde.encode_key([full[c.name] for c in schema.key_columns])
-        if key_errors:
-            row, message = min(key_errors)
-            raise _Refusal(row, PlanError(f"Failed to insert values into '{target.name}'. {message}"))
-    else:
-        key_bytes = pa.nulls(count, pa.binary())
-    topic: Any = ctx.log.topic(target.topic)
-    with ctx.engine.sink_lock(target.topic):
-        stamps = pa.array(timestamps, pa.int64())
-        if getattr(topic, "schema", None) is None:
-            value_bytes, value_errors = serde.encode_value([full[c.name] for c in schema.value_columns], rows=count)
-            if value_errors:
-                row, message = min(value_errors)
-                raise _Refusal(row, PlanError(f"Failed to insert values into '{target.name}'. {message}"))
-            batch = pa.RecordBatch.from_arrays([key_bytes, value_bytes, stamps], names=["__key", "__value", "__timestamp"])
-        else:
-            fields = stored_schema(target)
-            batch = pa.RecordBatch.from_arrays(
-                [full[f.name].cast(f.type) if f.name in full else pa.nulls(count, f.type) for f in fields] + [stamps],
-                schema=pa.schema([*fields, pa.field("__timestamp", pa.int64())]),
-            )
-        if schema.key_columns:
-            topic.append(batch, key_bytes=key_bytes)
-        else:
-            topic.append(batch, partition=0)
-        ctx.engine.note_external_append(target.topic)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from headwater.engine.catalog import DataSource
@@ -20,12 +21,12 @@ from headwater.engine.schema import ROWOFFSET, ROWPARTITION, ROWTIME, quote
 from headwater.engine.serde import SourceSerde
 from headwater.engine.statements.context import StatementContext
 from headwater.engine.types import to_arrow
-from headwater.errors import PlanError
+from headwater.errors import HeadwaterError, PlanError
 from headwater.parser import ast
 from headwater.parser import expressions as pe
 from headwater.parser import types as t
 
-__all__ = ["insert_target", "insert_values"]
+__all__ = ["RowRefused", "append_rows", "insert_target", "insert_values"]
 
 
 def insert_target(ctx: StatementContext, name: str) -> DataSource:
@@ -82,31 +83,52 @@ def insert_values(ctx: StatementContext, stmt: ast.InsertValues) -> Entity:
         if column is None:
             raise PlanError(f"Column name {quote(name)} does not exist.")
         values[name] = _value(ctx, expression, name, column.type)
-    arrays = {c.name: values.get(c.name, pa.nulls(1, to_arrow(c.type))) for c in schema if not c.is_header}
+    try:
+        append_rows(ctx, target, values, np.array([timestamp], np.int64), 1)
+    except RowRefused as refused:
+        raise refused.error from None
+    return StatementApplied(stmt.text, message=f"Inserted one record into {target.name}.")
+
+
+class RowRefused(Exception):
+    """The first refused row of an insert: its index and its error."""
+
+    def __init__(self, row: int, error: HeadwaterError) -> None:
+        super().__init__(str(error))
+        self.row, self.error = row, error
+
+
+def append_rows(
+    ctx: StatementContext, target: DataSource, arrays: dict[str, pa.Array], timestamps: np.ndarray, count: int
+) -> None:
+    """Serialise and append the first ``count`` rows as one batch, under the topic's writer lock.
+
+    Raises:
+        RowRefused: the first row whose key or value does not serialise (nothing is appended then).
+    """
+    schema = target.schema
+    full = {c.name: arrays.get(c.name, pa.nulls(count, to_arrow(c.type))) for c in schema if not c.is_header}
     serde = SourceSerde(target)
-    key_errors: list[tuple[int, str]] = []
     if schema.key_columns:
-        key_bytes, key_errors = serde.encode_key([arrays[c.name] for c in schema.key_columns])
+        key_bytes, key_errors = serde.encode_key([full[c.name] for c in schema.key_columns])
+        if key_errors:
+            row, message = min(key_errors)
+            raise RowRefused(row, PlanError(f"Failed to insert values into '{target.name}'. {message}"))
     else:
-        key_bytes = pa.nulls(1, pa.binary())
-    if key_errors:
-        raise PlanError(f"Failed to insert values into '{target.name}'. {key_errors[0][1]}")
+        key_bytes = pa.nulls(count, pa.binary())
     topic: Any = ctx.log.topic(target.topic)
-    lock = ctx.engine.sink_lock(target.topic)
-    with lock:
+    with ctx.engine.sink_lock(target.topic):
+        stamps = pa.array(timestamps, pa.int64())
         if getattr(topic, "schema", None) is None:
-            value_bytes, value_errors = serde.encode_value([arrays[c.name] for c in schema.value_columns])
+            value_bytes, value_errors = serde.encode_value([full[c.name] for c in schema.value_columns], rows=count)
             if value_errors:
-                raise PlanError(f"Failed to insert values into '{target.name}'. {value_errors[0][1]}")
-            batch = pa.RecordBatch.from_arrays(
-                [key_bytes, value_bytes, pa.array([timestamp], pa.int64())],
-                names=["__key", "__value", "__timestamp"],
-            )
+                row, message = min(value_errors)
+                raise RowRefused(row, PlanError(f"Failed to insert values into '{target.name}'. {message}"))
+            batch = pa.RecordBatch.from_arrays([key_bytes, value_bytes, stamps], names=["__key", "__value", "__timestamp"])
         else:
             fields = stored_schema(target)
             batch = pa.RecordBatch.from_arrays(
-                [arrays[f.name].cast(f.type) if f.name in arrays else pa.nulls(1, f.type) for f in fields]
-                + [pa.array([timestamp], pa.int64())],
+                [full[f.name].cast(f.type) if f.name in full else pa.nulls(count, f.type) for f in fields] + [stamps],
                 schema=pa.schema([*fields, pa.field("__timestamp", pa.int64())]),
             )
         if schema.key_columns:
@@ -114,4 +136,3 @@ def insert_values(ctx: StatementContext, stmt: ast.InsertValues) -> Entity:
         else:
             topic.append(batch, partition=0)
         ctx.engine.note_external_append(target.topic)
-    return StatementApplied(stmt.text, message=f"Inserted one record into {target.name}.")
