@@ -148,13 +148,21 @@ def as_array(value: pa.Array | pa.ChunkedArray | pa.Scalar, length: int) -> pa.A
     return value
 
 
+def _true_count(flags: pa.Array | pa.ChunkedArray) -> int:
+    """How many rows of a boolean flag column are true (nulls are not): the bitmap's own popcount, which
+    every operator asks of every batch, so it must not cost a compute-function call."""
+    if isinstance(flags, pa.BooleanArray):
+        return int(flags.true_count)
+    return int(pc.sum(pc.cast(pc.fill_null(flags, False), pa.int64())).as_py() or 0)
+
+
 def null_value_mask(batch: pa.RecordBatch) -> np.ndarray | None:
     """The rows of ``batch`` whose value is null, or None when there are none."""
     index = batch.schema.get_field_index(NULL_VALUE_COLUMN)
     if index < 0:
         return None
     column = batch.column(index)
-    if column.null_count == len(column) or not pc.any(column).as_py():
+    if _true_count(column) == 0:
         return None
     return np.asarray(pc.fill_null(column, False).to_numpy(zero_copy_only=False), dtype=bool)
 
@@ -165,7 +173,7 @@ def absent_key_mask(batch: pa.RecordBatch) -> np.ndarray | None:
     if index < 0:
         return None
     column = batch.column(index)
-    if column.null_count == len(column) or not pc.any(column).as_py():
+    if _true_count(column) == 0:
         return None
     return np.asarray(pc.fill_null(column, False).to_numpy(zero_copy_only=False), dtype=bool)
 

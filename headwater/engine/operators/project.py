@@ -55,12 +55,12 @@ class ProjectOperator(Operator):
         self.columns = list(columns)
         self.keep_system = keep_system
         self.key_columns = key_columns
+        self._layout: tuple[pa.Schema, list[int], pa.Schema] | None = None
 
     def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
         if batch.num_rows == 0:
             return []
         arrays: list[pa.Array] = []
-        fields: list[pa.Field] = []
         null_values = null_value_mask(batch)
         with_value = batch
         scatter: pa.Array | None = None
@@ -78,20 +78,36 @@ class ProjectOperator(Operator):
             if values.type != arrow_type:
                 values = values.cast(arrow_type)
             arrays.append(values)
-            fields.append(pa.field(name, arrow_type))
+        carried, schema = self._output_layout(batch.schema)
+        arrays.extend(batch.column(index) for index in carried)
+        return [pa.RecordBatch.from_arrays(arrays, schema=schema)]
+
+    def _output_layout(self, input_schema: pa.Schema) -> tuple[list[int], pa.Schema]:
+        """The input columns carried through (system columns, by index) and the output schema.
+
+        Both depend only on the input schema, which is the same batch after batch, so they are worked
+        out once per input schema rather than once per batch (a selective query calls this for every
+        stored batch it reads, for a handful of rows each)."""
+        cached = self._layout
+        if cached is not None and cached[0].equals(input_schema, check_metadata=True):
+            return cached[1], cached[2]
+        fields = [pa.field(name, arrow_type) for name, _, arrow_type in self.columns]
+        carried: list[int] = []
         if self.keep_system:
             produced = {field.name for field in fields}
             for name in SYSTEM_ROW_COLUMNS:
                 shadow = SHADOW_PREFIX + name
-                index = batch.schema.get_field_index(shadow)
+                index = input_schema.get_field_index(shadow)
                 if index < 0:
-                    index = batch.schema.get_field_index(name)
+                    index = input_schema.get_field_index(name)
                 if index < 0:
                     continue
                 # a user column named after a pseudo-column (a PARTITION BY ROWTIME key) displaces it
-                carried = shadow if name in produced or name == shadow else name
-                if batch.schema.field(index).name == shadow:
-                    carried = shadow
-                arrays.append(batch.column(index))
-                fields.append(batch.schema.field(index).with_name(carried))
-        return [pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))]
+                carried_name = shadow if name in produced or name == shadow else name
+                if input_schema.field(index).name == shadow:
+                    carried_name = shadow
+                carried.append(index)
+                fields.append(input_schema.field(index).with_name(carried_name))
+        schema = pa.schema(fields)
+        self._layout = (input_schema, carried, schema)
+        return carried, schema

@@ -111,6 +111,19 @@ def _tombstones(batch: pa.RecordBatch) -> np.ndarray:
     return np.asarray(pc.fill_null(batch.column(index), False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def _tombstone_flags(batch: pa.RecordBatch) -> pa.Array:
+    """The ``__tombstone`` flags of a typed batch as the row batch's null-value column, without a trip
+    through numpy: the stored column itself when it has no nulls (the common case), else with nulls
+    read as false; all false when the column is absent."""
+    index = batch.schema.get_field_index("__tombstone")
+    if index < 0:
+        return pa.repeat(pa.scalar(False), batch.num_rows)
+    flags = batch.column(index)
+    if flags.type != pa.bool_():
+        flags = flags.cast(pa.bool_())
+    return flags if flags.null_count == 0 else pc.fill_null(flags, False)
+
+
 def _headers_column(headers: pa.Array) -> pa.Array:
     """The stored headers as the SQL type ARRAY<STRUCT<KEY STRING, VALUE BYTES>>: the same buffers with
     the struct's fields renamed (a cast would match fields by name and find none)."""
@@ -176,6 +189,7 @@ class SourceScanOperator(Operator):
         partitions = batch.column(PARTITION_COLUMN)
         columns: dict[str, pa.Array] = {}
         schema = self.source.schema
+        null_value: np.ndarray | pa.Array
         if self.raw:
             null_value = self._decode_raw(batch, columns, keep, partitions, offsets)
         elif self.topic_serde is not None:
@@ -197,7 +211,10 @@ class SourceScanOperator(Operator):
         if self.source.window is not None:
             names += [WINDOWSTART, WINDOWEND]
             arrays += [columns[WINDOWSTART], columns[WINDOWEND]]
-        arrays += [rowtime, partitions.cast(pa.int32()), offsets, headers, pa.array(null_value)]
+        if partitions.type != pa.int32():
+            partitions = partitions.cast(pa.int32())
+        null_flags = null_value if isinstance(null_value, pa.Array) else pa.array(null_value)
+        arrays += [rowtime, partitions, offsets, headers, null_flags]
         names += [ROWTIME, ROWPARTITION, ROWOFFSET, HEADERS_COLUMN, NULL_VALUE_COLUMN]
         absent = self._absent_keys(batch)
         if absent is not None:
@@ -255,7 +272,7 @@ class SourceScanOperator(Operator):
             return decoded.null_record.copy()
         return np.asarray(value_bytes.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
-    def _read_typed(self, batch: pa.RecordBatch, columns: dict[str, pa.Array]) -> np.ndarray:
+    def _read_typed(self, batch: pa.RecordBatch, columns: dict[str, pa.Array]) -> pa.Array:
         """Typed topic with the source's own columns: read them by name; returns the tombstones."""
         rows = batch.num_rows
         wanted_columns = [c for c in self.source.schema if not c.is_header]
@@ -269,7 +286,7 @@ class SourceScanOperator(Operator):
             else:
                 values = batch.column(index)
                 columns[column.name] = values if values.type == wanted else values.cast(wanted)
-        return _tombstones(batch)
+        return _tombstone_flags(batch)
 
     # -- pieces --------------------------------------------------------------------------------------------
     def _drop(

@@ -102,6 +102,7 @@ class PersistentQuery:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _sink_operators: list[SinkOperator] | None = None
+    _partition_columns: dict[int, pa.Array] = field(default_factory=dict)
 
     # -- identity --------------------------------------------------------------------------------------------
     @property
@@ -224,9 +225,7 @@ class PersistentQuery:
                     for batch in batches if push is None else ():
                         if batch.num_rows == 0:
                             continue
-                        stored = batch.append_column(
-                            PARTITION_COLUMN, pa.repeat(pa.scalar(tp[1], pa.int32()), batch.num_rows)
-                        )
+                        stored = batch.append_column(PARTITION_COLUMN, self._partition_column(tp[1], batch.num_rows))
                         self.graph.push(tp[0], stored)
                     self._offsets[tp] = next_offset
                 for sink in sinks:
@@ -250,6 +249,15 @@ class PersistentQuery:
                 ) from error
         self.records_consumed += consumed
         return consumed
+
+    def _partition_column(self, partition: int, rows: int) -> pa.Array:
+        """``rows`` copies of ``partition`` (int32) for the ``__partition`` column: a slice of one array
+        kept per partition, so a step of many stored batches builds it once, not once per batch."""
+        column = self._partition_columns.get(partition)
+        if column is None or len(column) < rows:
+            column = pa.repeat(pa.scalar(partition, pa.int32()), max(rows, 65_536))
+            self._partition_columns[partition] = column
+        return column.slice(0, rows)
 
     def _sinks(self) -> list[SinkOperator]:
         """The query's sink operators, which gather a step's small outputs into one append."""
