@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from headwater.engine import Engine
 from headwater.engine.operators.foreign_key_join import ForeignKeyJoinOperator
 from headwater.engine.operators.join_output import JoinSide, JoinType
-from headwater.engine.operators.join_sequence import cut_groups
+from headwater.engine.operators.join_sequence import PieceRuns, cut_groups
 from headwater.engine.operators.table_table_join import TableTableJoinOperator
 from headwater.engine.runtime.merge import join_shape, merge_by_time
 
@@ -97,7 +97,12 @@ def test_the_pieces_of_a_step_are_batched_when_they_share_a_schema() -> None:
     join = _foreign_key_join(JoinType.LEFT)
     calls: list[int] = []
     original = join._side_rows
-    join._side_rows = lambda is_left, batch: calls.append(batch.num_rows) or original(is_left, batch)
+
+    def counting(is_left: bool, batch: pa.RecordBatch) -> tuple[pa.RecordBatch | None, np.ndarray]:
+        calls.append(batch.num_rows)
+        return original(is_left, batch)
+
+    join._side_rows = counting  # type: ignore[method-assign]
     pieces = _pieces(0, 160, 200)
     _sequenced(join, pieces)
     assert len(calls) < len(pieces) / 3 and sum(calls) == sum(b.num_rows for _, b in pieces)
@@ -121,6 +126,49 @@ def test_a_step_at_once_equals_its_pieces_one_by_one(kind: str, join_type: str, 
     assert _tables(actual_join) == _tables(expected_join)
     more = _pieces(seed + 100, 40, keys)
     assert _sequenced(actual_join, more) == _one_by_one(expected_join, more)
+
+
+def _as_runs(pieces: list[tuple[bool, pa.RecordBatch]]) -> PieceRuns:
+    """The pieces as one batch per side cut by row counts, with an empty piece between some of them
+    (a run whose rows a side's filter dropped)."""
+    whole = {
+        side: pa.Table.from_batches([b for s, b in pieces if s == side]).combine_chunks().to_batches()[0]
+        for side in (True, False)
+    }
+    sides, rows = [], []
+    for index, (side, batch) in enumerate(pieces):
+        sides.append(side)
+        rows.append(batch.num_rows)
+        if index % 7 == 3:
+            sides.append(not side)
+            rows.append(0)
+    return PieceRuns(whole, np.array(sides), np.array(rows))
+
+
+@pytest.mark.parametrize("kind, join_type", [("pk", JoinType.FULL), ("fk", JoinType.LEFT)])
+@pytest.mark.parametrize("seed", [0, 3])
+def test_pieces_held_as_runs_of_one_batch_per_side_join_as_slices_do(kind: str, join_type: str, seed: int) -> None:
+    make = _primary_key_join if kind == "pk" else _foreign_key_join
+    pieces = _pieces(seed, 160, 30)
+    runs = _as_runs(pieces)
+    assert [(s, b.to_pylist()) for s, b in runs if b.num_rows] == [(s, b.to_pylist()) for s, b in pieces]
+    expected_join, actual_join = make(join_type), make(join_type)
+    expected = _sequenced(expected_join, pieces[:70]) + _sequenced(expected_join, pieces[70:])
+    actual = [
+        row
+        for part in (pieces[:70], pieces[70:])
+        for out in actual_join.process_sequence(_as_runs(part))
+        for row in out.to_pylist()
+    ]
+    assert len(expected) > 5
+    assert actual == expected
+    assert _tables(actual_join) == _tables(expected_join)
+
+
+def test_piece_runs_must_tile_each_side() -> None:
+    batch = pa.record_batch({"ID": pa.array([1, 2, 3], pa.int64())})
+    with pytest.raises(ValueError, match="tile"):
+        PieceRuns({True: batch, False: batch.slice(0, 0)}, np.array([True, True]), np.array([1, 1]))
 
 
 def test_groups_are_cut_only_where_the_sides_meet() -> None:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["Piece", "SideRows", "concat_batches", "cut_groups", "join_in_order"]
+__all__ = ["Piece", "PieceRuns", "SideRows", "concat_batches", "cut_groups", "join_in_order"]
 
 Piece = tuple[bool, pa.RecordBatch]
 """One run of a join's input: (is it the left side, its changes in order)."""
@@ -42,12 +42,47 @@ SideRows = Callable[[bool, pa.RecordBatch], tuple["pa.RecordBatch | None", np.nd
 
 
 def concat_batches(batches: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
-    """One batch holding ``batches`` in order (they share a schema)."""
+    """One batch holding ``batches`` in order (they share a schema; ``pyarrow.ArrowInvalid`` otherwise).
+
+    ``pa.concat_batches`` copies the columns once, without a Table of one chunk per piece in between:
+    a step of a join can hold thousands of one-row pieces."""
     if len(batches) == 1:
         return batches[0]
-    table = pa.Table.from_batches(list(batches)).combine_chunks()
-    combined = table.to_batches()
-    return combined[0] if combined else batches[0].slice(0, 0)
+    return pa.concat_batches(list(batches))
+
+
+class PieceRuns(Sequence[Piece]):
+    """A step's pieces held as each side's changes in one batch, cut by row counts.
+
+    The pieces of each side, in sequence order, tile that side's batch from its first row to its last.
+    A driver that already holds each side's changes in one batch (the runtime's event-time merge) hands
+    them on this way instead of as thousands of one-row slices that :func:`join_in_order` would only
+    concatenate again. Indexing gives the same pieces as slices, for any other use.
+
+    Args:
+        whole: per side (True: left), its changes in order.
+        sides: per piece, whether it is the left side's.
+        rows: per piece, its number of rows.
+    """
+
+    def __init__(self, whole: dict[bool, pa.RecordBatch], sides: np.ndarray, rows: np.ndarray) -> None:
+        self.whole = whole
+        self.sides = np.asarray(sides, dtype=bool)
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.first_rows = np.zeros(len(self.rows), dtype=np.int64)
+        for is_left in (True, False):
+            own = self.sides == is_left
+            counts = self.rows[own]
+            if counts.size and int(counts.sum()) != whole[is_left].num_rows:
+                raise ValueError("the pieces of a side must tile its batch")
+            self.first_rows[own] = np.cumsum(counts) - counts
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> Piece:  # type: ignore[override]
+        is_left = bool(self.sides[index])
+        return is_left, self.whole[is_left].slice(int(self.first_rows[index]), int(self.rows[index]))
 
 
 def cut_groups(sides: Sequence[bool], footprints: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
@@ -79,51 +114,68 @@ def join_in_order(
     at a time.
 
     Args:
-        pieces: the step's changes of both sides, in the order they are consumed.
+        pieces: the step's changes of both sides, in the order they are consumed; a
+            :class:`PieceRuns` is used as it stands, other pieces are concatenated per side first.
         footprint: per row of a side's batch, the keys it reads or writes that the other side's
             changes could touch (a 2-d int array, -1 for none); computed before the batch is applied.
         side_rows: joins a batch of one side's changes and applies them, giving each output row's input row.
         one_piece: the join's plain entry point for one piece (used when a side's pieces do not share
             a schema, where batching them is not possible; nothing has been applied by then).
     """
-    pieces = [(is_left, batch) for is_left, batch in pieces if batch.num_rows]
-    if not pieces:
-        return []
     whole: dict[bool, pa.RecordBatch] = {}
     piece_of_row: dict[bool, np.ndarray] = {}
-    first_row: list[int] = []
-    for is_left in (True, False):
-        own = [(i, batch) for i, (side, batch) in enumerate(pieces) if side == is_left]
-        if own:
-            try:
-                whole[is_left] = concat_batches([batch for _, batch in own])
-            except pa.ArrowInvalid:  # the pieces' schemas differ: no batching, one piece at a time
-                return [out for side, batch in pieces for out in one_piece(side, batch)]
-            piece_of_row[is_left] = np.repeat(
-                np.asarray([i for i, _ in own], dtype=np.int64), [batch.num_rows for _, batch in own]
-            )
-    starts = {True: 0, False: 0}
-    for is_left, batch in pieces:
-        first_row.append(starts[is_left])
-        starts[is_left] += batch.num_rows
+    if isinstance(pieces, PieceRuns):
+        nonempty = pieces.rows > 0
+        is_left_piece = pieces.sides[nonempty]
+        piece_rows = pieces.rows[nonempty]
+        first_of_piece = pieces.first_rows[nonempty]
+        whole = {side: batch for side, batch in pieces.whole.items() if batch.num_rows}
+        spans: list[tuple[bool, int]] = list(zip(is_left_piece.tolist(), piece_rows.tolist()))
+        if not spans:
+            return []
+        for is_left in whole:
+            own = np.flatnonzero(is_left_piece == is_left)
+            piece_of_row[is_left] = np.repeat(own.astype(np.int64), piece_rows[own])
+    else:
+        batches = [(is_left, batch) for is_left, batch in pieces if batch.num_rows]
+        if not batches:
+            return []
+        is_left_piece = np.fromiter((side for side, _ in batches), dtype=bool, count=len(batches))
+        piece_rows = np.fromiter((batch.num_rows for _, batch in batches), dtype=np.int64, count=len(batches))
+        for is_left in (True, False):
+            own = np.flatnonzero(is_left_piece == is_left)
+            if own.size:
+                try:
+                    whole[is_left] = concat_batches([batches[i][1] for i in own.tolist()])
+                except pa.ArrowInvalid:  # the pieces' schemas differ: no batching, one piece at a time
+                    return [out for side, batch in batches for out in one_piece(side, batch)]
+                piece_of_row[is_left] = np.repeat(own.astype(np.int64), piece_rows[own])
+        # each piece's first row within its side's concatenation: a running sum of the side's row counts
+        first_of_piece = np.zeros(len(batches), dtype=np.int64)
+        for is_left in (True, False):
+            own_mask = is_left_piece == is_left
+            counts = piece_rows[own_mask]
+            first_of_piece[own_mask] = np.cumsum(counts) - counts
+        spans = [(side, batch.num_rows) for side, batch in batches]
+    first_row = first_of_piece.tolist()
     # footprints against the state at the start of the step; a change's footprint only involves keys
     # whose state the other side could write, which is what the cut checks
     prints = {side: footprint(side, batch) for side, batch in whole.items()}
     width = {side: values.shape[1] for side, values in prints.items()}
     flat = {side: values.ravel().tolist() for side, values in prints.items()}
     footprints = [
-        flat[is_left][first_row[i] * width[is_left] : (first_row[i] + batch.num_rows) * width[is_left]]
-        for i, (is_left, batch) in enumerate(pieces)
+        flat[is_left][first_row[i] * width[is_left] : (first_row[i] + count) * width[is_left]]
+        for i, (is_left, count) in enumerate(spans)
     ]
     outputs: list[pa.RecordBatch] = []
-    for start, stop in cut_groups([side for side, _ in pieces], footprints):
+    for start, stop in cut_groups([side for side, _ in spans], footprints):
         results: list[tuple[pa.RecordBatch, np.ndarray]] = []
         for is_left in (True, False):
-            members = [i for i in range(start, stop) if pieces[i][0] == is_left]
+            members = [i for i in range(start, stop) if spans[i][0] == is_left]
             if not members:
                 continue
             lo = first_row[members[0]]
-            hi = first_row[members[-1]] + pieces[members[-1]][1].num_rows
+            hi = first_row[members[-1]] + spans[members[-1]][1]
             out, rows = side_rows(is_left, whole[is_left].slice(lo, hi - lo))
             if out is not None and out.num_rows:
                 results.append((out, piece_of_row[is_left][lo + rows]))

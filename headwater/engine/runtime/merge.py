@@ -39,7 +39,7 @@ import numpy as np
 import pyarrow as pa
 
 from headwater.engine.operators.base import SHADOW_PREFIX, Operator
-from headwater.engine.operators.join_sequence import Piece, concat_batches
+from headwater.engine.operators.join_sequence import Piece, PieceRuns, concat_batches
 from headwater.engine.operators.source_scan import PARTITION_COLUMN
 from headwater.engine.planner.graph import OperatorGraph, Stage, run_stages
 from headwater.engine.schema import ROWOFFSET
@@ -154,15 +154,20 @@ def push_in_order(
     shape: JoinShape, chunks: Mapping[TopicPartition, pa.Table], runs: Sequence[tuple[TopicPartition, int, int]]
 ) -> list[pa.RecordBatch]:
     """Push ``runs`` (from :func:`merge_by_time`, over ``chunks``) through a :class:`JoinShape` graph;
-    returns what leaves its last stage. The same output as pushing each run through the graph in order."""
-    per_run: list[list[pa.RecordBatch]] = [[] for _ in runs]
+    returns what leaves its last stage. The same output as pushing each run through the graph in order.
+
+    When each side reads one partition and its operators keep rows in offset order (always, for the
+    operators allowed before a join), the join gets each side's changes as one batch cut by row counts
+    (:class:`~headwater.engine.operators.join_sequence.PieceRuns`), not one slice per run."""
+    outputs: dict[TopicPartition, list[pa.RecordBatch]] = {}
+    bounds_of: dict[TopicPartition, tuple[np.ndarray, list[int]]] = {}
     for tp, table in chunks.items():
         mine = [i for i, run in enumerate(runs) if run[0] == tp]
         if not mine:
             continue
         consumed = max(runs[i][2] for i in mine)
         offsets = np.asarray(table.column("__offset").to_numpy(), dtype=np.int64)
-        bounds = offsets[[runs[i][1] for i in mine]]
+        bounds_of[tp] = (offsets[[runs[i][1] for i in mine]], mine)
         before, _ = shape.sides[tp[0]]
         batches = [
             batch.append_column(PARTITION_COLUMN, pa.repeat(pa.scalar(tp[1], pa.int32()), batch.num_rows))
@@ -171,16 +176,66 @@ def push_in_order(
         ]
         for operator in before:
             batches = [out for batch in batches for out in operator.process(batch)]
-        for batch in batches:
-            _cut_into_runs(batch, bounds, mine, per_run)
-    pieces: list[Piece] = []
-    for run, parts in zip(runs, per_run):
-        is_left = shape.sides[run[0][0]][1]
-        pieces.extend((is_left, part) for part in parts)
+        outputs[tp] = batches
+    pieces: Sequence[Piece] | None = _as_piece_runs(shape, runs, outputs, bounds_of)
+    if pieces is None:
+        per_run: list[list[pa.RecordBatch]] = [[] for _ in runs]
+        for tp, batches in outputs.items():
+            bounds, mine = bounds_of[tp]
+            for batch in batches:
+                _cut_into_runs(batch, bounds, mine, per_run)
+        sliced: list[Piece] = []
+        for run, parts in zip(runs, per_run):
+            is_left = shape.sides[run[0][0]][1]
+            sliced.extend((is_left, part) for part in parts)
+        pieces = sliced
     joined = shape.join.process_sequence(pieces)
     if len(joined) > 1 and len({batch.schema for batch in joined}) == 1:
         joined = [concat_batches(joined)]
     return run_stages(shape.after, joined) if shape.after is not None else joined
+
+
+def _as_piece_runs(
+    shape: JoinShape,
+    runs: Sequence[tuple[TopicPartition, int, int]],
+    outputs: Mapping[TopicPartition, list[pa.RecordBatch]],
+    bounds_of: Mapping[TopicPartition, tuple[np.ndarray, list[int]]],
+) -> PieceRuns | None:
+    """The step's pieces as :class:`PieceRuns`: one piece per run (empty where a side's operators
+    dropped the run's rows), each side's rows in one batch. None when that does not hold (a side
+    reading several partitions, rows out of offset order, outputs of differing schemas): then the
+    runs are sliced one by one."""
+    side_of_topic = {topic: is_left for topic, (_, is_left) in shape.sides.items()}
+    if len({side_of_topic[tp[0]] for tp in outputs}) != len(outputs):
+        return None
+    whole: dict[bool, pa.RecordBatch] = {}
+    rows = np.zeros(len(runs), dtype=np.int64)
+    for tp, batches in outputs.items():
+        bounds, mine = bounds_of[tp]
+        is_left = side_of_topic[tp[0]]
+        if not batches:
+            continue
+        try:
+            batch = concat_batches(batches)
+        except pa.ArrowInvalid:
+            return None
+        name = SHADOW_PREFIX + ROWOFFSET if SHADOW_PREFIX + ROWOFFSET in batch.schema.names else ROWOFFSET
+        offsets = np.asarray(batch.column(name).to_numpy(zero_copy_only=False), dtype=np.int64)
+        local = np.searchsorted(bounds, offsets, side="right") - 1
+        if local.size and (local[0] < 0 or bool((np.diff(local) < 0).any())):
+            return None
+        rows[np.asarray(mine, dtype=np.int64)] = np.bincount(local, minlength=len(mine))
+        whole[is_left] = batch
+    sides = np.asarray([side_of_topic[run[0][0]] for run in runs], dtype=bool)
+    for is_left in (True, False):
+        if is_left not in whole:
+            whole[is_left] = _EMPTY_BATCH
+            rows[sides == is_left] = 0
+    return PieceRuns(whole, sides, rows)
+
+
+_EMPTY_BATCH = pa.record_batch({})
+"""A side without rows in the step (its pieces are all empty and never read)."""
 
 
 def _cut_into_runs(
