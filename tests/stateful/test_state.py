@@ -155,3 +155,27 @@ def test_snapshot_sections_are_arrow_and_corruption_is_reported():
     assert pa.ipc.open_stream(pa.py_buffer(data)).read_all().column_names == ["section", "payload"]
     with pytest.raises(ExecutionError, match="Corrupt operator state"):
         unpack(b"not arrow")
+
+
+def test_slot_column_growing_a_little_at_a_time_keeps_every_value() -> None:
+    """Growth reuses spare capacity: the values, the nulls of new slots, a compaction (take) in
+    between and a dense column's default all come out as if each resize had copied."""
+    values = SlotColumn(pa.int64())
+    names = SlotColumn(pa.string())
+    for size in range(1, 60):
+        values.resize(size)
+        names.resize(size)
+        if size % 3:
+            values.scatter_numpy(np.array([size - 1]), np.array([size * 10]))
+            names.scatter(np.array([size - 1]), pa.array([f"n{size}"]))
+    expected = [size * 10 if size % 3 else None for size in range(1, 60)]
+    assert values.to_arrow().to_pylist() == expected
+    assert names.to_arrow().to_pylist() == [f"n{size}" if size % 3 else None for size in range(1, 60)]
+    values.take(np.array([4, 0]))
+    values.resize(5)
+    assert values.to_arrow().to_pylist() == [50, 10, None, None, None]
+    counts = SlotColumn(pa.int64(), dense=True)
+    counts.resize(2)
+    counts.clear(np.array([0, 1]))
+    counts.resize(4)
+    assert counts.to_arrow().to_pylist() == [None, None, 0, 0]

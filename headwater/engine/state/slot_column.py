@@ -87,21 +87,44 @@ class SlotColumn:
         self._storage: pa.DataType | None = found[1] if found is not None else None
         self.data: np.ndarray = np.zeros(size, dtype=self._dtype) if self.fixed else np.full(size, None, object)
         self.valid: np.ndarray = np.full(size, dense, dtype=bool)
+        self._data_buffer: np.ndarray | None = None
+        self._valid_buffer: np.ndarray | None = None
+        self._data_view: np.ndarray | None = None
+        self._valid_view: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.data)
 
     # -- shape --------------------------------------------------------------------------------------------
     def resize(self, size: int) -> None:
-        """Grow to ``size`` slots; new slots are null. Never shrinks (see :meth:`take`)."""
-        grow = size - len(self.data)
+        """Grow to ``size`` slots; new slots are null. Never shrinks (see :meth:`take`).
+
+        :attr:`data` and :attr:`valid` are views of the first ``size`` entries of buffers that grow by
+        half again when full: a state that gains a few keys per call (a join step cut into many small
+        groups) would otherwise copy every column once per call."""
+        old = len(self.data)
+        grow = size - old
         if grow <= 0:
             return
-        if self.fixed:
-            self.data = np.concatenate([self.data, np.zeros(grow, dtype=self._dtype)])
-        else:
-            self.data = np.concatenate([self.data, np.full(grow, None, object)])
-        self.valid = np.concatenate([self.valid, np.full(grow, self.dense, dtype=bool)])
+        # the buffers are reused only while data/valid are still the views made of them (take() and
+        # snapshots' restores make new arrays)
+        if (
+            self._data_buffer is None
+            or len(self._data_buffer) < size
+            or self.data is not self._data_view
+            or self.valid is not self._valid_view
+        ):
+            capacity = max(size, old + old // 2, 16)
+            data_buffer = np.zeros(capacity, dtype=self._dtype) if self.fixed else np.full(capacity, None, object)
+            valid_buffer = np.zeros(capacity, dtype=bool)
+            data_buffer[:old] = self.data
+            valid_buffer[:old] = self.valid
+            self._data_buffer, self._valid_buffer = data_buffer, valid_buffer
+        assert self._valid_buffer is not None
+        self.data = self._data_view = self._data_buffer[:size]
+        self.valid = self._valid_view = self._valid_buffer[:size]
+        self.data[old:] = 0 if self.fixed else None
+        self.valid[old:] = self.dense
 
     def take(self, slots: np.ndarray) -> None:
         """Keep only ``slots``, renumbered 0..len(slots)-1 in that order (compaction)."""
