@@ -94,3 +94,37 @@ def test_the_python_example_runs_as_written(
     printed = capsys.readouterr().out
     assert "tea" in printed and "3.5" in printed
     assert "[(1,)]" in printed
+
+
+def test_the_command_line_examples_run_as_written(tmp_path: Path) -> None:
+    """The "Outside the shell" commands, each run by a real shell in a directory holding the files they
+    name, on a data directory where the tour's ORDERS stream exists."""
+    import subprocess
+    import sys
+
+    block = next(b for b in _blocks("sh") if "produce orders" in b)
+    commands = [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+    (tmp_path / "orders.jsonl").write_text('{"ID": 5, "ITEM": "jam", "AMOUNT": 2.5}\n')
+    (tmp_path / "script.sql").write_text("SHOW STREAMS;\n")
+    with headwater.connect(tmp_path / "headwater-data") as hw:
+        hw.sql(
+            "CREATE STREAM orders (id INT KEY, item STRING, amount DOUBLE) "
+            "WITH (kafka_topic='orders', value_format='JSON', partitions=1);"
+        )
+    venv_bin = Path(sys.executable).parent
+    outputs = []
+    for command in commands:
+        assert command.startswith(".venv/bin/headwater ")
+        done = subprocess.run(
+            command.replace(".venv/bin/headwater", str(venv_bin / "headwater"), 1),
+            shell=True,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, f"{command}: {done.stderr}"
+        assert "Traceback" not in done.stderr
+        outputs.append(done.stdout)
+    assert any("ORDERS" in out for out in outputs)  # -f script.sql shows the stream
+    assert any('"ITEM":"jam"' in out.replace(" ", "") for out in outputs)  # print shows the produced record
