@@ -43,7 +43,10 @@ from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
 from headwater.engine.runtime.merge import join_shape, merge_by_time, push_in_order
 from headwater.errors import ExecutionError, HeadwaterError
 
-__all__ = ["PersistentQuery", "QueryState", "SinkLocks"]
+__all__ = ["STOP_CHECK_S", "PersistentQuery", "QueryState", "SinkLocks"]
+
+STOP_CHECK_S = 0.02
+"""How often a background query waiting for records checks whether it was stopped (seconds)."""
 
 
 class QueryState:
@@ -376,11 +379,26 @@ class PersistentQuery:
                 for topic, partition in partitions:
                     if self._stop.is_set():
                         return
-                    self.log.topic(topic).partition(partition).read_wait(
-                        self._offsets[(topic, partition)], 1, wait_timeout
-                    )
+                    self._wait_for_records(topic, partition, wait_timeout)
             elif not partitions:
                 self._stop.wait(poll_timeout_s)
+
+    def _wait_for_records(self, topic: str, partition: int, timeout_s: float) -> None:
+        """Wait up to ``timeout_s`` for a record past the committed offset of ``topic``'s ``partition``.
+
+        An append wakes the wait at once; :meth:`stop` cannot (the partition's condition is the log's),
+        so the wait is cut into slices of :data:`STOP_CHECK_S` and ends at the first slice after a stop.
+        A stop (a TERMINATE, a PAUSE, closing the engine) then returns within one slice instead of a
+        whole poll timeout per partition."""
+        source = self.log.topic(topic).partition(partition)
+        offset = self._offsets[(topic, partition)]
+        remaining = timeout_s
+        while remaining > 0 and not self._stop.is_set():
+            wait = min(remaining, STOP_CHECK_S)
+            result = source.read_wait(offset, 1, wait)
+            if result.batches or int(result.next_offset) != offset:
+                return
+            remaining -= wait
 
     def stop(self, *, state: str | None = None) -> bool:
         """Stop the background thread (if any) after its current step; False if it did not stop in

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -107,4 +109,23 @@ def test_large_outputs_go_straight_through_and_keep_their_place(tmp_path: Path) 
     # the small outputs before each large one were appended together: 8 and 2 rows, then the 7 at the end
     assert _stored_batches(log) == 5
     assert sink.appended == first
+    log.close()
+
+
+def test_an_idle_background_query_stops_without_waiting_out_its_poll(tmp_path: Path) -> None:
+    """A query waiting for records notices a stop within a slice, not after its whole poll timeout."""
+    log = fx.open_log(tmp_path)
+    _produce_in_small_appends(log, appends=2, rows=8)
+    log.close()
+    log, query, _ = fx.start(tmp_path)
+    thread = threading.Thread(target=query.run, kwargs={"poll_timeout_s": 30.0}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while query.committed_offsets()[("in", 0)] < 16 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert query.committed_offsets()[("in", 0)] == 16
+    time.sleep(0.1)  # now waiting for records that never come
+    query._stop.set()
+    thread.join(timeout=5)  # a whole poll would be 15 s per partition
+    assert not thread.is_alive()
     log.close()
