@@ -421,10 +421,12 @@ def _ksqldb_decimal_cast(value: D | None, precision: int, scale: int) -> tuple[D
     if value is None:
         return None, None
     bound = D(10) ** (precision - scale)
-    if abs(value) >= bound:
-        return None, f"Got {value:f}"
+    # abs() rounds to the context's precision (28 digits by default): 9.99...95 with 31 digits would
+    # compare as 10; BigDecimal.abs() is exact, so compare in a context wide enough for any value here.
     with decimal.localcontext() as context:
         context.prec = 80
+        if abs(value) >= bound:
+            return None, f"Got {value:f}"
         rounded = value.quantize(D(1).scaleb(-scale), rounding=decimal.ROUND_HALF_UP)
     if abs(rounded) >= bound:
         return None, "overflow"
