@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from headwater.engine.casts.java_double_digits import jdk_double_digits
 from headwater.engine.casts.java_text import (
+    fit_decimal,
     java_decimal_str,
     java_decimal_text,
     java_double_str,
@@ -270,3 +271,11 @@ def test_jdk_digits_direct_and_stepwise_agree(bits: int) -> None:
 def test_jdk_digits_direct_and_stepwise_agree_where_java_uses_int_and_long(value: float) -> None:
     if value != 0.0:
         assert jdk_double_digits(value) == jdk_double_digits(value, stepwise=True)
+
+
+def test_a_decimal_of_more_than_28_digits_fits_exactly() -> None:
+    # Python's abs() rounds a Decimal to its context's 28 digits: 9.99...95 (31 digits) compared as 10 and
+    # was refused by DECIMAL(31, 30), which holds it exactly
+    value = decimal.Decimal("9.999999999999999999999999999500")
+    assert fit_decimal(value, 31, 30, exact=True) == value
+    assert fit_decimal(value, 1, 0, exact=False) is None  # rounds to 10: over DECIMAL(1, 0)'s bound

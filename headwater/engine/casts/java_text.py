@@ -350,7 +350,7 @@ def fit_decimal(value: decimal.Decimal, precision: int, scale: int, *, exact: bo
     ``exact``, if it would need rounding; otherwise rescaled, HALF_UP."""
     if not value.is_finite():
         return None
-    if abs(value) >= decimal.Decimal(10) ** (precision - scale):
+    if value.copy_abs() >= decimal.Decimal(10) ** (precision - scale):  # abs() would round to 28 digits
         return None
     quantum = decimal.Decimal(1).scaleb(-scale)
     with decimal.localcontext() as ctx:
@@ -358,6 +358,6 @@ def fit_decimal(value: decimal.Decimal, precision: int, scale: int, *, exact: bo
         rounded = value.quantize(quantum, rounding=decimal.ROUND_HALF_UP)
     if exact and rounded != value:
         return None
-    if abs(rounded) >= decimal.Decimal(10) ** (precision - scale):
+    if rounded.copy_abs() >= decimal.Decimal(10) ** (precision - scale):
         return None
     return rounded

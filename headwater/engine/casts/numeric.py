@@ -275,14 +275,14 @@ def double_to_decimal(values: pa.Array, from_type: t.SqlType, to_type: t.SqlType
             out.append(None)
             continue
         approximate = context.plus(decimal.Decimal(value))
-        if abs(approximate) >= bound:
+        if approximate.copy_abs() >= bound:
             failures[row] = overflow_message(precision, scale, approximate)
             out.append(None)
             continue
         with decimal.localcontext() as local:
             local.prec = precision + scale + 2
             fitted = approximate.quantize(quantum, rounding=decimal.ROUND_HALF_UP)
-        if abs(fitted) >= bound:
+        if fitted.copy_abs() >= bound:
             failures[row] = overflow_message(precision, scale, approximate)
             out.append(None)
             continue

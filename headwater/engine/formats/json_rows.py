@@ -489,7 +489,7 @@ def _to_decimal(value: Any, sql_type: t.Decimal) -> decimal.Decimal:
 def ensure_fit(value: decimal.Decimal, sql_type: t.Decimal) -> decimal.Decimal:
     """``DecimalUtil.ensureFit``: overflow, or rounding needed, is an error."""
     precision, scale = sql_type.precision, sql_type.scale
-    if abs(value) >= decimal.Decimal(10) ** (precision - scale):
+    if value.copy_abs() >= decimal.Decimal(10) ** (precision - scale):  # exact; abs() rounds to 28 digits
         raise CoercionFailure(
             f"Numeric field overflow: A field with precision {precision} and scale {scale} must round to an "
             f"absolute value less than 10^{precision - scale}. Got {value:f}",

@@ -67,7 +67,7 @@ def _normalise(value: Any, sql_type: t.SqlType) -> Any:
             exact = decimal.Decimal(repr(value) if isinstance(value, float) else value)
         except decimal.InvalidOperation:
             raise _fail(value, sql_type) from None
-        if not exact.is_finite() or abs(exact) >= decimal.Decimal(10) ** (
+        if not exact.is_finite() or exact.copy_abs() >= decimal.Decimal(10) ** (
             sql_type.precision - sql_type.scale
         ):
             raise _fail(value, sql_type, "does not fit")
