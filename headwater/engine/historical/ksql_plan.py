@@ -36,7 +36,7 @@ from headwater.engine.expressions import (
     bound_fields,
     select_column_names,
 )
-from headwater.engine.expressions.errors import CoercionError, ExpressionTypeError, UnresolvedColumnError
+from headwater.engine.expressions.errors import UnresolvedColumnError
 from headwater.engine.functions.registry import AnyDecimal, AnyType, FunctionRegistry, Generic, TableFunction
 from headwater.engine.historical.aggregation import (
     AggregateLookup,
@@ -52,6 +52,7 @@ from headwater.engine.historical.plan import HistoricalPlan, RelationMode, Resul
 from headwater.engine.historical.pruning import bounds_of_bound
 from headwater.engine.historical.render import ExpressionRenderer
 from headwater.engine.historical.udfs import UdfRegistry
+from headwater.engine.planner import binding
 from headwater.engine.planner.rewrite import transform
 from headwater.engine.schema import (
     ROWOFFSET,
@@ -59,7 +60,6 @@ from headwater.engine.schema import (
     ROWTIME,
     WINDOWEND,
     WINDOWSTART,
-    format_type,
     quote,
 )
 from headwater.errors import PlanError
@@ -167,18 +167,7 @@ class KsqlPlanner:
     def _where(self, where: pe.Expression | None, scope: Scope) -> Any:
         if where is None:
             return None
-        try:
-            predicate = self.bind(where, scope, "WHERE")
-        except ExpressionTypeError as error:
-            raise PlanError(f"Error in WHERE expression: {error}") from None
-        except CoercionError as error:
-            raise PlanError(f"Invalid Predicate: {error}") from None
-        if predicate.type != t.BOOLEAN:
-            raise PlanError(
-                f"Type error in WHERE expression: Should evaluate to boolean but is "
-                f"{format_type(predicate.type)} instead."
-            )
-        return predicate
+        return binding.bind_where(self.bind, where, scope)
 
     # -- SELECT list ---------------------------------------------------------------------------------------
     def _expand(self, select: tuple[ast.SelectItem, ...], clause: FromClause) -> list[tuple[pe.Expression, str | None]]:

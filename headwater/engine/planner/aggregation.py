@@ -483,17 +483,7 @@ def _where(where: pe.Expression, scope: Scope, bind: Binder, *, windowed: bool =
                     scope.resolve(node)
                 except PlanError:
                     raise PlanError(f"Error in WHERE expression: Unknown column {node.name}.") from None
-    try:
-        predicate = bind(apply_rules(where, WHERE_RULES), scope, "WHERE")
-    except ExpressionTypeError as error:
-        raise PlanError(f"Error in WHERE expression: {error}") from None
-    except CoercionError as error:
-        raise PlanError(f"Invalid Predicate: {error}") from None
-    if predicate.type != t.BOOLEAN:
-        raise PlanError(
-            f"Type error in WHERE expression: Should evaluate to boolean but is "
-            f"{_sql(where)} ({format_type(predicate.type)}) instead."
-        )
+    predicate = binding.bind_where(lambda e, s, c: bind(apply_rules(e, WHERE_RULES), s, c), where, scope)
     return predicate, _sql(where)
 
 

@@ -15,14 +15,18 @@ import pyarrow as pa
 
 from headwater.engine import expressions as ex
 from headwater.engine.catalog import DataSource
+from headwater.engine.expressions.errors import CoercionError, ExpressionTypeError
 from headwater.engine.expressions.scope import Scope, ScopeColumn
 from headwater.engine.functions.registry import FunctionError, FunctionRegistry, TableFunction
+from headwater.engine.schema import format_type
 from headwater.engine.types import to_arrow
+from headwater.errors import PlanError
 from headwater.parser import expressions as pe
 from headwater.parser import types as t
 
 __all__ = [
     "bind_expression",
+    "bind_where",
     "bound_fields",
     "build_scope",
     "compile_expression",
@@ -158,3 +162,28 @@ def is_aggregate_call(expression: pe.Expression, registry: FunctionRegistry) -> 
     """Whether ``expression`` contains an aggregate call (GROUP BY queries arrive with the stateful
     engine; until then the planner refuses them with a clear message)."""
     return bool(ex.contains_aggregate(expression, registry))
+
+
+def bind_where(
+    bind: Callable[[pe.Expression, Scope, str], Any], where: pe.Expression, scope: Scope, *, statement: str = ""
+) -> Any:
+    """``where`` bound by ``bind`` as a WHERE predicate, with ksqlDB's messages: "Error in WHERE expression",
+    "Invalid Predicate", and the type error naming the expression when it is not BOOLEAN. ``statement`` is
+    appended to the first two (a pull query adds "\nStatement: ..."). One function for persistent, pull and
+    historical queries, so their messages cannot drift apart.
+
+    Raises:
+        PlanError: with the messages above.
+    """
+    try:
+        predicate = bind(where, scope, "WHERE")
+    except ExpressionTypeError as error:
+        raise PlanError(f"Error in WHERE expression: {error}{statement}") from None
+    except CoercionError as error:
+        raise PlanError(f"Invalid Predicate: {error}{statement}") from None
+    if predicate.type != t.BOOLEAN:
+        raise PlanError(
+            f"Type error in WHERE expression: Should evaluate to boolean but is "
+            f"{ex.format_expression(where)!s} ({format_type(predicate.type)}) instead."
+        )
+    return predicate

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from headwater.engine.catalog import Catalog, DataSource, SourceType
-from headwater.engine.expressions.errors import CoercionError, ExpressionTypeError, UnresolvedColumnError
+from headwater.engine.expressions.errors import UnresolvedColumnError
 from headwater.engine.expressions.naming import ColumnAliasGenerator
 from headwater.engine.expressions.scope import ColumnKind, Scope, ScopeColumn
 from headwater.engine.functions.registry import FunctionRegistry
@@ -626,18 +626,7 @@ class QueryBuilder:
 
     def _bind_where(self, where: pe.Expression, scope: Scope) -> Any:
         """The WHERE predicate, bound, with ksqlDB's prefixes on its errors."""
-        try:
-            predicate = self._bind(where, scope, "WHERE")
-        except ExpressionTypeError as error:
-            raise PlanError(f"Error in WHERE expression: {error}") from None
-        except CoercionError as error:
-            raise PlanError(f"Invalid Predicate: {error}") from None
-        if predicate.type != t.BOOLEAN:
-            raise PlanError(
-                f"Type error in WHERE expression: Should evaluate to boolean but is "
-                f"{_sql(where)} ({format_type(predicate.type)}) instead."
-            )
-        return predicate
+        return binding.bind_where(self._bind, where, scope)
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _bind(self, expression: pe.Expression, scope: Scope, clause: str, allow_null: bool = False) -> Any:

@@ -29,7 +29,6 @@ import pyarrow.compute as pc
 
 from headwater.engine.catalog import DataSource, SourceType
 from headwater.engine.expressions import evaluate_literal, format_expression
-from headwater.engine.expressions.errors import CoercionError, ExpressionTypeError
 from headwater.engine.operators.base import as_array
 from headwater.engine.operators.source_scan import SourceScanOperator
 from headwater.engine.planner import binding
@@ -43,7 +42,6 @@ from headwater.engine.statements.context import StatementContext
 from headwater.errors import PlanError
 from headwater.parser import ast
 from headwater.parser import expressions as pe
-from headwater.parser import types as t
 
 __all__ = ["check_pull_query", "run_table_pull", "table_materialization"]
 
@@ -224,19 +222,7 @@ def _key_arrow(source: DataSource) -> pa.DataType:
 
 
 def _bind_where(builder: QueryBuilder, where: pe.Expression, scope: Any) -> Any:
-    statement = f"\nStatement: {format_expression(where)}"
-    try:
-        predicate = builder._bind(where, scope, "WHERE")
-    except ExpressionTypeError as error:
-        raise PlanError(f"Error in WHERE expression: {error}{statement}") from None
-    except CoercionError as error:
-        raise PlanError(f"Invalid Predicate: {error}{statement}") from None
-    if predicate.type != t.BOOLEAN:
-        raise PlanError(
-            f"Type error in WHERE expression: Should evaluate to boolean but is {format_expression(where)} "
-            f"({format_type(predicate.type)}) instead."
-        )
-    return predicate
+    return binding.bind_where(builder._bind, where, scope, statement=f"\nStatement: {format_expression(where)}")
 
 
 def _disjuncts(expression: pe.Expression) -> list[pe.Expression]:
