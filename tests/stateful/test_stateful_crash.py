@@ -10,19 +10,16 @@ so the output neither loses nor repeats anything.
 
 from __future__ import annotations
 
-import os
-import random
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import orjson
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
 import crash_fixture as fx
+from crash_loop import crash_loop
 
 from headwater.engine.runtime.checkpoint import CheckpointStore
 
@@ -38,26 +35,8 @@ def _committed(data_dir: Path) -> int:
 
 
 def _crash_loop(data_dir: Path, seed: int, kills: int) -> list[int]:
-    """Start the driver, wait until it has committed something new, kill it a random moment later;
-    ``kills`` times. Returns the committed progress after each kill."""
-    rng = random.Random(seed)
-    script = Path(fx.__file__)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(script.parent), *sys.path]))
-    progress = []
-    previous = _committed(data_dir)
-    for attempt in range(kills):
-        proc = subprocess.Popen([sys.executable, str(script), str(data_dir), str(seed + attempt)], env=env)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            if _committed(data_dir) > previous:
-                break
-            time.sleep(0.005)
-        time.sleep(rng.uniform(0.0, 0.08))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        previous = _committed(data_dir)
-        progress.append(previous)
-    return progress
+    """The shared kill loop (tests/fixtures/crash_loop.py) over this test's driver and commits."""
+    return crash_loop(Path(fx.__file__), data_dir, seed, kills, _committed, max_pause=0.08)
 
 
 def _run(tmp_path: Path, seed: int, kills: int) -> None:

@@ -8,19 +8,16 @@ committed offsets. Malformed records must be skipped (logged), never stop the qu
 
 from __future__ import annotations
 
-import os
-import random
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures"))
 import engine_crash_fixture as fx
+from crash_loop import crash_loop
 
 from headwater.engine import Engine
 from headwater.engine.runtime.checkpoint import CheckpointStore
@@ -34,24 +31,8 @@ def _committed(data_dir: Path) -> int:
 
 
 def _crash_loop(data_dir: Path, seed: int, kills: int) -> list[int]:
-    rng = random.Random(seed)
-    script = Path(fx.__file__)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(script.parent), *sys.path]))
-    progress = []
-    previous = _committed(data_dir)
-    for attempt in range(kills):
-        proc = subprocess.Popen([sys.executable, str(script), str(data_dir), str(seed + attempt)], env=env)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            if _committed(data_dir) > previous:
-                break
-            time.sleep(0.005)
-        time.sleep(rng.uniform(0.0, 0.05))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        previous = _committed(data_dir)
-        progress.append(previous)
-    return progress
+    """The shared kill loop (tests/fixtures/crash_loop.py) over this test's driver and commits."""
+    return crash_loop(Path(fx.__file__), data_dir, seed, kills, _committed, max_pause=0.05)
 
 
 def _reference(tmp_path: Path) -> dict[int, list[tuple[Any, ...]]]:
