@@ -4,9 +4,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pyarrow as pa
 import pytest
 
@@ -16,8 +13,8 @@ from headwater.engine.serde import SourceSerde
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    opened = Engine(tmp_path, config={"auto.offset.reset": "earliest"}, background=False)
+def engine(driven_engine: Engine) -> Engine:
+    opened = driven_engine
     opened.execute(
         "CREATE STREAM INPUT (K INT KEY, K2 INT KEY, V INT) "
         "WITH (KAFKA_TOPIC='input', PARTITIONS=1, FORMAT='JSON');"
@@ -29,8 +26,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     )
     opened.log.topic("input").append(batch, partition=0)
     opened.note_external_append("input")
-    yield opened
-    opened.close()
+    return opened
 
 
 def _drain(engine: Engine) -> None:

@@ -3,9 +3,7 @@ with INSERT VALUES' message, and nothing after the first refused row."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,14 +18,13 @@ COLUMNS = (
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    opened = Engine(tmp_path, config={"auto.offset.reset": "earliest"}, background=False)
+def engine(driven_engine: Engine) -> Engine:
+    opened = driven_engine
     for name in ("BY_STATEMENT", "BY_ROWS"):
         opened.execute(
             f"CREATE STREAM {name} {COLUMNS} WITH (KAFKA_TOPIC='{name.lower()}', PARTITIONS=3, VALUE_FORMAT='JSON');"
         )
-    yield opened
-    opened.close()
+    return opened
 
 
 def _stored(engine: Engine, topic: str) -> list[tuple[int, Any, Any, int]]:

@@ -3,7 +3,6 @@ the header-column rules of CREATE STREAM."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,10 @@ SETUP = (
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    opened = Engine(tmp_path, config={"auto.offset.reset": "earliest"}, background=False)
+def engine(driven_engine: Engine) -> Engine:
+    opened = driven_engine
     opened.execute(SETUP)
-    yield opened
-    opened.close()
+    return opened
 
 
 def _drain(engine: Engine) -> None:

@@ -3,9 +3,6 @@ aggregate, CTAS result-type rules, and a table's pull and push queries through t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from headwater.engine import Engine
@@ -18,11 +15,10 @@ SETUP = (
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    opened = Engine(tmp_path, config={"auto.offset.reset": "earliest"}, background=False)
+def engine(driven_engine: Engine) -> Engine:
+    opened = driven_engine
     opened.execute(SETUP)
-    yield opened
-    opened.close()
+    return opened
 
 
 def test_explain_describes_aggregation_and_join_steps(engine: Engine) -> None:
