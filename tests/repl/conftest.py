@@ -97,8 +97,13 @@ class TmuxTerminal:
         raise AssertionError(f"timed out after {timeout}s waiting for {expected!r}; the screen:\n{screen}")
 
     def wait_for_prompt(self, prompt: str = "headwater>", *, timeout: float = DEFAULT_TIMEOUT_S) -> str:
-        """Poll until the shell waits for input: the screen's last line is the empty prompt."""
-        return self.wait_for(lambda screen: screen.rstrip().endswith("\n" + prompt), timeout=timeout)
+        """Poll until the shell waits for input: the screen's last line is the empty prompt, and stays so
+        for a moment (the line editor redraws its prompt once it has the cursor position; typing before
+        that races the terminal's echo)."""
+        at_prompt = lambda screen: screen.rstrip().endswith("\n" + prompt)  # noqa: E731
+        screen = self.wait_for(at_prompt, timeout=timeout)
+        time.sleep(0.2)
+        return self.wait_for(at_prompt, timeout=timeout)
 
     def wait_for_count(self, text: str, count: int, *, timeout: float = DEFAULT_TIMEOUT_S) -> str:
         """Poll until ``text`` appears at least ``count`` times on the screen."""
