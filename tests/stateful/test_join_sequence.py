@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from headwater.engine import Engine
 from headwater.engine.operators.foreign_key_join import ForeignKeyJoinOperator
 from headwater.engine.operators.join_output import JoinSide, JoinType
-from headwater.engine.operators.join_sequence import PieceRuns, cut_groups
+from headwater.engine.operators.join_sequence import PieceRuns
+from headwater.engine.operators.join_step import SideStep, StepChanges
 from headwater.engine.operators.table_table_join import TableTableJoinOperator
 from headwater.engine.runtime.merge import join_shape, merge_by_time
 
@@ -92,20 +93,31 @@ def _tables(join: Any) -> list[list[tuple[Any, ...]]]:
     return tables
 
 
-def test_the_pieces_of_a_step_are_batched_when_they_share_a_schema() -> None:
-    """The random steps below go through the batched path, not the one-piece-at-a-time fallback."""
-    join = _foreign_key_join(JoinType.LEFT)
-    calls: list[int] = []
-    original = join._side_rows
+@pytest.mark.parametrize("kind", ["pk", "fk"])
+def test_a_step_is_joined_once_per_side_not_piece_by_piece(kind: str) -> None:
+    """The random steps below go through the whole-step path, not the one-piece-at-a-time fallback:
+    each side's changes are resolved once per step and the per-piece entry points are never called."""
+    join = _primary_key_join(JoinType.FULL) if kind == "pk" else _foreign_key_join(JoinType.LEFT)
+    resolved: list[int] = []
+    original = SideStep.resolve
 
-    def counting(is_left: bool, batch: pa.RecordBatch) -> tuple[pa.RecordBatch | None, np.ndarray]:
-        calls.append(batch.num_rows)
-        return original(is_left, batch)
+    def counting(step: StepChanges, is_left: bool, side: JoinSide, store: Any) -> SideStep | None:
+        found = original(step, is_left, side, store)
+        resolved.append(0 if found is None else len(found.slots))
+        return found
 
-    join._side_rows = counting  # type: ignore[method-assign]
+    def per_piece(*_: Any) -> list[pa.RecordBatch]:
+        raise AssertionError("a piece was joined on its own")
+
     pieces = _pieces(0, 160, 200)
-    _sequenced(join, pieces)
-    assert len(calls) < len(pieces) / 3 and sum(calls) == sum(b.num_rows for _, b in pieces)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SideStep, "resolve", staticmethod(counting))
+        for name in ("process_side", "process_left", "process_right"):
+            if hasattr(join, name):
+                patch.setattr(join, name, per_piece)
+        assert len(_sequenced(join, pieces)) > 20
+    keyed = sum(b.num_rows - b.column("ID").null_count for _, b in pieces)
+    assert len(resolved) == 2 and sum(resolved) == keyed
 
 
 CASES = [("pk", t) for t in JoinType.ALL] + [("fk", JoinType.INNER), ("fk", JoinType.LEFT)]
@@ -169,15 +181,6 @@ def test_piece_runs_must_tile_each_side() -> None:
     batch = pa.record_batch({"ID": pa.array([1, 2, 3], pa.int64())})
     with pytest.raises(ValueError, match="tile"):
         PieceRuns({True: batch, False: batch.slice(0, 0)}, np.array([True, True]), np.array([1, 1]))
-
-
-def test_groups_are_cut_only_where_the_sides_meet() -> None:
-    sides = [True, False, True, False, False, True]
-    footprints = [[1, 2], [3], [4, -1], [2], [5], [5]]
-    # right piece 3 touches key 2 of the group's left piece 0; left piece 5 touches key 5 of right piece 4
-    assert cut_groups(sides, footprints) == [(0, 3), (3, 5), (5, 6)]
-    assert cut_groups([True, True, True], [[1]] * 3) == [(0, 3)]
-    assert cut_groups([True, False], [[-1], [-1]]) == [(0, 2)]
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -38,10 +38,17 @@ import pyarrow.compute as pc
 
 from headwater.engine.operators.base import Operator
 from headwater.engine.operators.join_output import JoinSide, JoinType, event_columns, join_batch, nulls_for
-from headwater.engine.operators.join_sequence import Piece, join_in_order
-from headwater.engine.operators.table_source import apply_changes, keyed_rows, previous_rows, table_changes
+from headwater.engine.operators.join_sequence import Piece
+from headwater.engine.operators.join_step import (
+    SideStep,
+    StepChanges,
+    in_step_order,
+    latest_before,
+    pairs_by_target,
+    take_rows,
+)
+from headwater.engine.operators.table_source import apply_changes, keyed_rows, table_changes
 from headwater.engine.schema import ROWTIME
-from headwater.engine.state.changelog import tombstones
 from headwater.engine.state.ipc import pack, unpack
 from headwater.engine.state.row_store import RowStore, last_per_slot
 
@@ -98,40 +105,129 @@ class ForeignKeyJoinOperator(Operator):
     # -- a step of both sides ----------------------------------------------------------------------------
     def process_sequence(self, pieces: Sequence[Piece]) -> list[pa.RecordBatch]:
         """The output of ``pieces`` (both sides' changes, in the order they are consumed) processed one
-        after another, computed a few batches at a time (:mod:`~headwater.engine.operators.join_sequence`).
-        A right change reads and writes its right key; a left change reads the right row of its new
-        foreign key and moves its subscription from the old one, so its footprint is both foreign keys,
-        as right slots."""
-        return join_in_order(pieces, self._footprint, self._side_rows, self._one_piece)
+        after another, computed for the whole step at once (:mod:`~headwater.engine.operators.join_step`).
+
+        A left change reads the right row of its foreign key as of its position (the right side's latest
+        change of that key before it in the step, else the stored row). A right change reaches every left
+        key whose foreign key, as of its position, is the right key: the candidates are the left keys
+        stored pointing at it and the step's left changes pointing at it; each candidate's foreign key as
+        of the right change is its latest left change before it (else the stored one), which also gives
+        the left row it joins. Exact for any interleaving, a key changing its foreign key several times
+        in the step included."""
+        step = StepChanges.of(pieces)
+        if step is None:  # a side's pieces differ in schema: one piece at a time
+            return [out for is_left, batch in pieces for out in self._one_piece(is_left, batch)]
+        left = SideStep.resolve(step, True, self.left, self.left_rows)
+        right = SideStep.resolve(step, False, self.right, self.right_rows)
+        foreign = None if left is None else self._foreign_slots(left.changes.batch, left.deleted)
+        parts = []
+        if left is not None and foreign is not None:
+            parts.append(self._left_step_rows(left, foreign, right))
+        if right is not None:
+            parts.append(self._right_step_rows(right, left, foreign))
+        if left is not None and foreign is not None:
+            self._subscribe(left.slots, foreign)
+            stored = left.values.append_column(_FOREIGN_SLOT, pa.array(foreign, pa.int64()))
+            apply_changes(self.left_rows, left.slots, stored, left.deleted)
+        if right is not None:
+            apply_changes(self.right_rows, right.slots, right.values, right.deleted)
+        return in_step_order([part for part in parts if part is not None])
 
     def _one_piece(self, is_left: bool, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
         return self.process_left(batch) if is_left else self.process_right(batch)
 
-    def _side_rows(self, is_left: bool, batch: pa.RecordBatch) -> tuple[pa.RecordBatch | None, np.ndarray]:
-        return self._left_rows(batch) if is_left else self._right_rows(batch)
+    def _left_step_rows(
+        self, left: SideStep, foreign: np.ndarray, right: SideStep | None
+    ) -> tuple[np.ndarray, pa.RecordBatch] | None:
+        """The output of a step's left changes, each joined with its foreign key's right row as of its
+        position: (each output row's change position, the rows). Nothing is applied."""
+        deleted, present = left.deleted, left.changes.present
+        if right is None:
+            seen = np.full(len(foreign), -1, dtype=np.int64)
+        else:
+            seen = latest_before(right.slots, right.positions, foreign, left.positions)
+        in_step = seen >= 0
+        matched = self.right_rows.present(foreign)
+        if right is not None and in_step.any():
+            matched[in_step] = ~right.deleted[seen[in_step]]
+        joined = ~deleted & matched
+        emit_row = ~deleted if self.join_type == JoinType.LEFT else joined
+        tombstone = (deleted & present) | (~deleted & ~emit_row & present)
+        rows = np.flatnonzero(emit_row | tombstone)
+        if len(rows) == 0:
+            return None
+        from_step, valid = in_step[rows], joined[rows]
+        right_values = self.right_rows.rows(np.where(valid & ~from_step, foreign[rows], -1))
+        if right is not None and (from_step & valid).any():
+            right_values = take_rows(right_values, right.values, from_step, seen[rows], valid)
+        batch = left.changes.batch
+        take = pa.array(rows, pa.int64())
+        partition, offset, headers = event_columns(batch, rows)
+        keys = [batch.column(name).take(take) for name in self.left.key_columns]
+        output = join_batch(
+            self.key_names, keys, left.values.take(take), self.left, right_values, self.right,
+            left.rowtime[rows], partition, offset, headers, tombstone[rows],
+        )
+        return left.positions[rows], output
 
-    def _footprint(self, is_left: bool, batch: pa.RecordBatch) -> np.ndarray:
-        """Per row, the right slots the change depends on: a right change its own key; a left change its
-        new and its previous foreign key (-1 for none)."""
-        key_columns = self.left.key_columns if is_left else self.right.key_columns
-        kept = keyed_rows(batch, key_columns)
-        keyed = batch if kept is None else batch.take(pa.array(kept, pa.int64()))
-        footprint = np.full((batch.num_rows, 2), -1, dtype=np.int64)
-        if keyed.num_rows == 0:
-            return footprint
-        where = slice(None) if kept is None else kept
-        if not is_left:
-            footprint[where, 0] = self.right_rows.index.slots_for([keyed.column(n) for n in key_columns])
-            return footprint
-        slots = self.left_rows.index.slots_for([keyed.column(n) for n in key_columns])
-        deleted = tombstones(keyed)
-        new_foreign = self._foreign_slots(keyed, deleted)
-        previous, _ = previous_rows(slots, deleted, self.left_rows.present(slots))
-        stored_foreign = self._foreign_of(slots)
-        old_foreign = np.where(previous >= 0, new_foreign[np.maximum(previous, 0)], stored_foreign)
-        footprint[where, 0] = new_foreign
-        footprint[where, 1] = old_foreign
-        return footprint
+    def _right_step_rows(
+        self, right: SideStep, left: SideStep | None, foreign: np.ndarray | None
+    ) -> tuple[np.ndarray, pa.RecordBatch] | None:
+        """The output of a step's right changes, each joined with the left rows pointing at its key as of
+        its position, in left-key order: (each output row's change position, the rows)."""
+        effective = np.flatnonzero(right.changes.effective)
+        targets = right.slots[effective]
+        if len(targets) == 0:
+            return None
+        stored_foreign = self._foreign_of(np.arange(self.left_rows.index.size, dtype=np.int64))
+        stored = np.flatnonzero(np.isin(stored_foreign, targets))
+        candidates, pointing = stored, stored_foreign[stored]
+        if left is not None and foreign is not None:
+            moved = np.flatnonzero(np.isin(foreign, targets))  # -1 (deletes, NULL foreign keys) is no target
+            if len(moved):
+                width = int(max(foreign.max(), stored_foreign.max(initial=-1))) + 2
+                pairs = np.unique(np.concatenate([stored * width + pointing, left.slots[moved] * width + foreign[moved]]))
+                candidates, pointing = pairs // width, pairs % width
+        change_of_pair, entry = pairs_by_target(pointing, targets)
+        lefts, changes = candidates[entry], effective[change_of_pair]
+        seen = np.full(len(lefts), -1, dtype=np.int64)
+        if left is not None and foreign is not None and len(lefts):
+            seen = latest_before(left.slots, left.positions, lefts, right.positions[changes])
+            in_step = seen >= 0
+            now = self.foreign_of[lefts]
+            now[in_step] = foreign[seen[in_step]]
+            still = now == right.slots[changes]
+            lefts, changes, seen = lefts[still], changes[still], seen[still]
+        if len(lefts) == 0:
+            return None
+        order = np.lexsort((self._key_rank(lefts), changes))  # per right change, left keys in key order
+        lefts, changes, seen = lefts[order], changes[order], seen[order]
+        from_step = seen >= 0
+        left_values = self.left_rows.rows(np.where(from_step, -1, lefts)).drop_columns([_FOREIGN_SLOT])
+        if left is not None and from_step.any():
+            left_values = take_rows(left_values, left.values, from_step, seen, np.ones(len(lefts), dtype=bool))
+        removed = right.deleted[changes]
+        right_values = right.values.take(pa.array(changes, pa.int64(), mask=removed if removed.any() else None))
+        tombstone = removed if self.join_type == JoinType.INNER else np.zeros(len(changes), dtype=bool)
+        partition, offset, headers = event_columns(right.changes.batch, changes)
+        output = join_batch(
+            self.key_names, self.left_rows.index.keys(lefts), left_values, self.left, right_values, self.right,
+            right.rowtime[changes], partition, offset, headers, tombstone,
+        )
+        return right.positions[changes], output
+
+    def _key_rank(self, slots: np.ndarray) -> np.ndarray:
+        """Each left slot's rank in the order of its key's values (Kafka scans subscriptions in key
+        order); equal slots, equal ranks."""
+        distinct, inverse = np.unique(slots, return_inverse=True)
+        keys = self.left_rows.index.keys(distinct)
+        table = pa.table({f"k{i}": k for i, k in enumerate(keys)})
+        order = np.asarray(
+            pc.sort_indices(table, sort_keys=[(f"k{i}", "ascending") for i in range(len(keys))]), dtype=np.int64
+        )
+        rank = np.empty(len(distinct), dtype=np.int64)
+        rank[order] = np.arange(len(distinct), dtype=np.int64)
+        return rank[np.asarray(inverse).reshape(-1)]
 
     def _foreign_slots(self, batch: pa.RecordBatch, deleted: np.ndarray) -> np.ndarray:
         """The right slot each left row's foreign key points at (-1 for a delete or a NULL foreign key)."""

@@ -45,7 +45,14 @@ import pyarrow.compute as pc
 
 from headwater.engine.operators.base import Operator
 from headwater.engine.operators.join_output import JoinSide, JoinType, event_columns, join_batch, nulls_for
-from headwater.engine.operators.join_sequence import Piece, join_in_order
+from headwater.engine.operators.join_sequence import Piece
+from headwater.engine.operators.join_step import (
+    SideStep,
+    StepChanges,
+    in_step_order,
+    latest_before,
+    take_rows,
+)
 from headwater.engine.operators.table_source import apply_changes, keyed_rows, table_changes
 from headwater.engine.schema import ROWTIME
 from headwater.engine.state.ipc import pack, unpack
@@ -109,20 +116,69 @@ class TableTableJoinOperator(Operator):
 
     def process_sequence(self, pieces: Sequence[Piece]) -> list[pa.RecordBatch]:
         """The output of ``pieces`` (both sides' changes, in the order they are consumed) processed one
-        after another, computed a few batches at a time (:mod:`~headwater.engine.operators.join_sequence`:
-        a change reads and writes only its own key's rows, so its footprint is its key's slot)."""
-        return join_in_order(pieces, self._footprint, self._side_rows, self.process_side)
+        after another, computed for the whole step at once (:mod:`~headwater.engine.operators.join_step`):
+        a change reads its own key's row on the other side, which is that side's latest change of the key
+        before it in the step, else the row stored before the step."""
+        step = StepChanges.of(pieces)
+        if step is None:  # a side's pieces differ in schema: one piece at a time
+            return [out for is_left, batch in pieces for out in self.process_side(is_left, batch)]
+        sides = {
+            is_left: SideStep.resolve(step, is_left, self.left if is_left else self.right, self.stores[is_left])
+            for is_left in (True, False)
+        }
+        parts = []
+        for is_left, own in sides.items():
+            if own is not None:
+                part = self._step_rows(is_left, own, sides[not is_left])
+                if part is not None:
+                    parts.append(part)
+        for is_left, own in sides.items():
+            if own is not None:
+                stored = own.values.append_column(_STORED_TIME, pa.array(own.rowtime, pa.int64()))
+                apply_changes(self.stores[is_left], own.slots, stored, own.deleted)
+        return in_step_order(parts)
 
-    def _footprint(self, is_left: bool, batch: pa.RecordBatch) -> np.ndarray:
-        """Each row's key slot (-1 for a NULL key, which the join drops), as a column."""
-        side = self.left if is_left else self.right
-        kept = keyed_rows(batch, side.key_columns)
-        keyed = batch if kept is None else batch.take(pa.array(kept, pa.int64()))
-        slots = np.full(batch.num_rows, -1, dtype=np.int64)
-        if keyed.num_rows:
-            found = self.stores[is_left].index.slots_for([keyed.column(name) for name in side.key_columns])
-            slots[slice(None) if kept is None else kept] = found
-        return slots.reshape(-1, 1)
+    def _step_rows(self, is_left: bool, own: SideStep, other: SideStep | None) -> tuple[np.ndarray, pa.RecordBatch] | None:
+        """The output of one side's changes of a step, each joined with the other side's row of its key
+        as of its position; (the position of each output row's change, the rows). Nothing is applied."""
+        other_store = self.stores[not is_left]
+        slots, deleted = own.slots, own.deleted
+        if other is None:
+            seen = np.full(len(slots), -1, dtype=np.int64)
+        else:
+            seen = latest_before(other.slots, other.positions, slots, own.positions)
+        in_step = seen >= 0
+        other_present = other_store.present(slots)
+        if other is not None and in_step.any():
+            other_present[in_step] = ~other.deleted[seen[in_step]]
+        emit = own.changes.effective & (other_present | self._keeps_unmatched(is_left))
+        keeps_other = self.join_type == JoinType.FULL or self._keeps_unmatched(not is_left)
+        tombstone = deleted & ~(other_present & keeps_other)
+        rows = np.flatnonzero(emit)
+        if len(rows) == 0:
+            return None
+        from_step, valid = in_step[rows], other_present[rows]
+        other_rows = other_store.rows(np.where(from_step | ~valid, -1, slots[rows]))
+        if other is not None and from_step.any():
+            step_rows = other.values.append_column(_STORED_TIME, pa.array(other.rowtime, pa.int64()))
+            other_rows = take_rows(other_rows, step_rows, from_step, seen[rows], valid)
+        other_time = np.asarray(other_rows.column(_STORED_TIME).fill_null(0).to_numpy(), dtype=np.int64)
+        rowtime = own.rowtime[rows]
+        times = np.where(valid, np.maximum(rowtime, other_time), rowtime)
+        take = pa.array(rows, pa.int64())
+        this_values = own.values.take(take)
+        if deleted[rows].any():
+            this_values = _null_where(this_values, deleted[rows])
+        other_values = other_rows.drop_columns([_STORED_TIME])
+        left_values, right_values = (this_values, other_values) if is_left else (other_values, this_values)
+        batch = own.changes.batch
+        partition, offset, headers = event_columns(batch, rows)
+        keys = [batch.column(name).take(take) for name in (self.left if is_left else self.right).key_columns]
+        output = join_batch(
+            self.key_names, keys, left_values, self.left, right_values, self.right,
+            times, partition, offset, headers, tombstone[rows],
+        )
+        return own.positions[rows], output
 
     def _side_rows(self, is_left: bool, batch: pa.RecordBatch) -> tuple[pa.RecordBatch | None, np.ndarray]:
         """The output of a batch of one side's changes and the input row of each output row."""
