@@ -2,7 +2,9 @@
 
 An aggregate operator maps every row of a batch to the slot of its group; :func:`group_rows` sorts the
 rows by slot once (stable, so each group keeps batch order) and every accumulator reuses that
-:class:`Grouping`. The kernels here compute per-group results over the sorted rows with numpy:
+:class:`Grouping`. The sort is :func:`stable_order`: small non-negative integers (slots, batch-local key
+numbers) are sorted by one or two 16-bit radix passes, linear in the rows, where a comparison sort of
+int64 would cost ``n log n``. The kernels here compute per-group results over the sorted rows with numpy:
 
 * :func:`group_sums` / :func:`group_counts`: integer sums with Java's wrap-around (modular, so exact).
 * :func:`sequential_prefix`: a per-group running sum computed strictly left to right from a starting
@@ -32,7 +34,34 @@ __all__ = [
     "group_sums",
     "last_in_group",
     "sequential_prefix",
+    "stable_order",
 ]
+
+_DIGIT = 1 << 16
+
+
+def stable_order(values: np.ndarray, bound: int | None = None) -> np.ndarray:
+    """The stable argsort of integers; ``bound``, when given, promises they are in ``[0, bound)``.
+
+    numpy sorts 16-bit integers with a radix sort and wider ones with timsort; values below 2**32 are
+    sorted as two 16-bit digits, least significant first (a stable sort by the high digit of rows
+    already stably sorted by the low digit sorts by the whole value), which keeps the sort linear.
+    """
+    values = np.asarray(values)
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if bound is None:
+        if int(values.min()) < 0:
+            return np.argsort(values, kind="stable")
+        bound = int(values.max()) + 1
+    if bound <= _DIGIT:
+        return np.argsort(values.astype(np.uint16), kind="stable")
+    if bound <= _DIGIT * _DIGIT:
+        wide = values.astype(np.int64, copy=False)
+        low = np.argsort((wide & (_DIGIT - 1)).astype(np.uint16), kind="stable")
+        high = np.argsort((wide[low] >> 16).astype(np.uint16), kind="stable")
+        return low[high]
+    return np.argsort(values, kind="stable")
 
 
 class Grouping:
@@ -48,13 +77,13 @@ class Grouping:
         group_of_sorted: the group of each position of :attr:`order`.
     """
 
-    __slots__ = ("_rank", "counts", "group_of_sorted", "group_slots", "order", "slots", "starts")
+    __slots__ = ("_rank", "_slots", "counts", "group_of_sorted", "group_slots", "order", "starts")
 
     def __init__(self, slots: np.ndarray) -> None:
         self._rank: np.ndarray | None = None
-        self.slots = np.asarray(slots, dtype=np.int64)
-        self.order = np.argsort(self.slots, kind="stable")
-        ordered = self.slots[self.order]
+        self._slots: np.ndarray | None = np.asarray(slots, dtype=np.int64)
+        self.order = stable_order(self._slots)
+        ordered = self._slots[self.order]
         if len(ordered):
             boundaries = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
             self.starts = np.concatenate([np.zeros(1, dtype=np.int64), boundaries]).astype(np.int64)
@@ -73,14 +102,37 @@ class Grouping:
         grouping._rank = None
         inverse = np.asarray(inverse, dtype=np.int64)
         distinct = len(slots)
-        narrow = inverse.astype(np.uint16) if distinct <= 1 << 16 else inverse
-        grouping.order = np.argsort(narrow, kind="stable")
+        grouping.order = stable_order(inverse, max(distinct, 1))
         grouping.counts = np.bincount(inverse, minlength=distinct).astype(np.int64)
         grouping.starts = (np.cumsum(grouping.counts) - grouping.counts).astype(np.int64)
         grouping.group_slots = np.asarray(slots, dtype=np.int64)
-        grouping.slots = grouping.group_slots[inverse]
+        grouping._slots = grouping.group_slots[inverse]
         grouping.group_of_sorted = np.repeat(np.arange(distinct, dtype=np.int64), grouping.counts)
         return grouping
+
+    @classmethod
+    def from_sorted(cls, order: np.ndarray, starts: np.ndarray, group_slots: np.ndarray) -> Grouping:
+        """The grouping of rows already put in group order: ``order`` lists the rows group by group
+        (each group's rows in batch order), group ``g`` starting at ``starts[g]`` with slot
+        ``group_slots[g]``. The slot of each row is worked out only if an accumulator asks for it."""
+        grouping = cls.__new__(cls)
+        grouping._rank = None
+        grouping._slots = None
+        grouping.order = order
+        grouping.starts = np.asarray(starts, dtype=np.int64)
+        grouping.counts = np.diff(np.append(grouping.starts, len(order))).astype(np.int64)
+        grouping.group_slots = np.asarray(group_slots, dtype=np.int64)
+        grouping.group_of_sorted = np.repeat(np.arange(len(grouping.starts), dtype=np.int64), grouping.counts)
+        return grouping
+
+    @property
+    def slots(self) -> np.ndarray:
+        """The slot of each row, in batch order."""
+        if self._slots is None:
+            slots = np.empty(len(self.order), dtype=np.int64)
+            slots[self.order] = self.group_slots[self.group_of_sorted]
+            self._slots = slots
+        return self._slots
 
     @property
     def group_count(self) -> int:
@@ -88,7 +140,7 @@ class Grouping:
 
     @property
     def row_count(self) -> int:
-        return len(self.slots)
+        return len(self.order)
 
     def rank_in_group(self) -> np.ndarray:
         """For each position of :attr:`order`, its 0-based position within its group."""

@@ -3,8 +3,10 @@
 An :class:`AggregationStore` is what the aggregate operators (plain, windowed, session) keep between
 batches:
 
-* a :class:`~headwater.engine.state.key_index.KeyIndex` from the group key (plus the window start for
-  time windows, or a session id for sessions) to a slot;
+* a :class:`~headwater.engine.state.key_index.KeyIndex` from the group key (or a session id for
+  sessions) to a slot; time windows use a
+  :class:`~headwater.engine.state.window_keys.WindowKeyIndex` (the group key plus the window start),
+  which merges each batch's new windows without copying the whole index;
 * the :class:`~headwater.engine.aggregates.contract.Accumulator` of every aggregate call;
 * per slot, the aggregate's timestamp (the largest ROWTIME applied to it, which is what Kafka Streams
   stamps on an aggregate's output) and whether its last output was a row (so a HAVING that starts
@@ -38,6 +40,7 @@ from headwater.engine.aggregates.grouping import Grouping
 from headwater.engine.state.ipc import pack, unpack
 from headwater.engine.state.key_index import KeyIndex
 from headwater.engine.state.slot_column import SlotColumn
+from headwater.engine.state.window_keys import WindowKeyIndex
 
 __all__ = ["AggregationStore"]
 
@@ -45,8 +48,11 @@ __all__ = ["AggregationStore"]
 class AggregationStore:
     """Slots, accumulators and per-slot timestamps of one aggregation (see the module docstring)."""
 
-    def __init__(self, key_fields: Sequence[pa.Field], accumulators: Sequence[Accumulator]) -> None:
-        self.index = KeyIndex(key_fields)
+    def __init__(
+        self, key_fields: Sequence[pa.Field], accumulators: Sequence[Accumulator], *, windowed: bool = False
+    ) -> None:
+        """``windowed``: the last key field is a time window's start (see the module docstring)."""
+        self.index: KeyIndex | WindowKeyIndex = WindowKeyIndex(key_fields) if windowed else KeyIndex(key_fields)
         self.accumulators = list(accumulators)
         self.timestamps = SlotColumn(pa.int64())
         self.emitted = SlotColumn(pa.bool_())
@@ -54,6 +60,11 @@ class AggregationStore:
     @property
     def size(self) -> int:
         return self.index.size
+
+    def grow(self) -> None:
+        """Give every accumulator and per-slot column room for the slots the index handed out (after
+        looking keys up in :attr:`index` directly)."""
+        self._resize()
 
     def _resize(self) -> None:
         size = self.index.size
@@ -120,7 +131,7 @@ class AggregationStore:
 
     def load_sections(self, sections: dict[str, pa.Table]) -> None:
         """Restore :meth:`sections`."""
-        self.index = KeyIndex.from_arrow(sections["keys"])
+        self.index = type(self.index).from_arrow(sections["keys"])
         self.timestamps = SlotColumn.from_arrow(sections["slots"].column("timestamp"))
         self.emitted = SlotColumn.from_arrow(sections["slots"].column("emitted"))
         for position, accumulator in enumerate(self.accumulators):

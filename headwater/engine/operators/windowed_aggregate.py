@@ -52,15 +52,16 @@ from headwater.engine.operators.aggregate import (
     build_accumulators,
     changelog_batch,
     evaluate_arguments,
-    first_appearance,
     prepare,
     system_columns,
 )
 from headwater.engine.operators.base import Evaluator, Operator
 from headwater.engine.operators.suppress import TimeWindowCloser
 from headwater.engine.operators.window_assign import TimeWindows, assign_time_windows
+from headwater.engine.operators.window_pairs import group_window_pairs
 from headwater.engine.schema import ROWTIME, WINDOWEND, WINDOWSTART
 from headwater.engine.state.ipc import pack, scalar, scalars, unpack
+from headwater.engine.state.window_keys import WindowKeyIndex
 from headwater.engine.types import to_arrow
 
 __all__ = ["WindowedAggregateOperator", "stream_times"]
@@ -106,9 +107,10 @@ class WindowedAggregateOperator(Operator):
         self.config = dict(config or {})
         fields = [pa.field(key.name, to_arrow(key.type)) for key in self.keys]
         fields.append(pa.field(WINDOWSTART, pa.int64()))
-        self.store = AggregationStore(fields, build_accumulators(self.calls, self.config))
+        self.store = AggregationStore(fields, build_accumulators(self.calls, self.config), windowed=True)
         self.stream_time: int | None = None
         self.newest_start: int | None = None
+        self.oldest_start: int | None = None
         self.closer = TimeWindowCloser(windows.size_ms, windows.retention)
 
     def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
@@ -124,21 +126,26 @@ class WindowedAggregateOperator(Operator):
         closes = times - self.windows.grace
         pair_rows, starts = assign_time_windows(timestamps, self.windows)
         accepted = starts + self.windows.size_ms > closes[pair_rows]
-        pair_rows, starts = pair_rows[accepted], starts[accepted]
+        if not accepted.all():
+            pair_rows, starts = pair_rows[accepted], starts[accepted]
         stored = self._stored_starts(pair_rows, starts, batch.num_rows)
         outputs: list[pa.RecordBatch] = []
         if len(pair_rows):
+            earliest = int(starts.min())
+            if self.oldest_start is not None and earliest < self.oldest_start:
+                self.oldest_start = earliest
+            pairs = group_window_pairs(self.store, rows.keys, pair_rows, starts, self.windows.advance_ms)
+            grouping = pairs.grouping
             take = pa.array(pair_rows, pa.int64())
-            keys = [column.take(take) for column in rows.keys]
-            grouping = self.store.grouping([*keys, pa.array(starts, pa.int64())])
-            expanded = batch.take(take)
             for call, accumulator in zip(self.calls, self.store.accumulators):
-                accumulator.update(grouping, evaluate_arguments(call, expanded), None)
+                arguments = [argument.take(take) for argument in evaluate_arguments(call, batch)]
+                accumulator.update(grouping, arguments, None)
             self.store.stamp(grouping, timestamps[pair_rows])
             if not self.emit_final:
-                order = first_appearance(grouping)
+                order = pairs.appearance
                 out_slots = grouping.group_slots[order]
-                out = self._output(out_slots, expanded, last_in_group(grouping)[order])
+                last_pairs = last_in_group(grouping)[order]
+                out = self._output(out_slots, batch, pair_rows[last_pairs])
                 result = apply_having(self.store, out_slots, out, self.having, [c.name for c in self.calls])
                 if result is not None and result.num_rows:
                     outputs.append(result)
@@ -153,7 +160,9 @@ class WindowedAggregateOperator(Operator):
         """The newest window start stored after each row of the batch."""
         newest = np.full(rows, np.iinfo(np.int64).min, dtype=np.int64)
         if len(pair_rows):
-            np.maximum.at(newest, pair_rows, starts)
+            # a row's windows come by ascending start, so its newest is its last pair's
+            last = np.flatnonzero(np.append(pair_rows[1:] != pair_rows[:-1], True))
+            newest[pair_rows[last]] = starts[last]
         if self.newest_start is not None:
             newest[0] = max(newest[0], self.newest_start)
         newest = np.maximum.accumulate(newest)
@@ -162,7 +171,10 @@ class WindowedAggregateOperator(Operator):
         return newest
 
     def _window_starts(self, slots: np.ndarray) -> np.ndarray:
-        return np.asarray(self.store.index.keys(slots)[-1].to_numpy(zero_copy_only=False), dtype=np.int64)
+        index = self.store.index
+        if isinstance(index, WindowKeyIndex):
+            return index.window_starts(slots)
+        return np.asarray(index.keys(slots)[-1].to_numpy(zero_copy_only=False), dtype=np.int64)
 
     def _output(
         self, slots: np.ndarray, rows: pa.RecordBatch, source_rows: np.ndarray, deleted: np.ndarray | None = None
@@ -207,14 +219,23 @@ class WindowedAggregateOperator(Operator):
         return result if result is not None and result.num_rows else None
 
     def _expire(self) -> None:
+        """Drop windows older than the retention behind the newest window. :attr:`oldest_start` (no
+        later than every stored window's start) lets a batch skip the scan of the stored windows when
+        none can have expired, which with the default retention of a day is nearly always."""
         if self.newest_start is None:
+            return
+        horizon = self.newest_start - self.windows.retention
+        if self.oldest_start is not None and self.oldest_start >= horizon:
             return
         live = np.flatnonzero(self.store.index.live)
         if len(live) == 0:
+            self.oldest_start = None
             return
         starts = self._window_starts(live)
-        expired = live[starts < self.newest_start - self.windows.retention]
-        self.store.remove(expired)
+        expired = starts < horizon
+        kept_starts = starts[~expired]
+        self.oldest_start = int(kept_starts.min()) if len(kept_starts) else None
+        self.store.remove(live[expired])
         self.store.maybe_compact()
 
     def snapshot(self) -> bytes | None:
@@ -231,3 +252,4 @@ class WindowedAggregateOperator(Operator):
         self.stream_time = scalar(clock, "stream_time")
         self.newest_start = scalar(clock, "newest_start")
         self.closer.last_close = scalar(clock, "last_close")
+        self.oldest_start = None  # worked out again by the next expiry scan
