@@ -31,22 +31,23 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from headwater.engine.operators.base import Operator
-from headwater.engine.operators.join_output import JoinSide, JoinType, event_columns, join_batch, nulls_for
-from headwater.engine.operators.join_sequence import Piece
-from headwater.engine.operators.join_step import (
-    SideStep,
-    StepChanges,
-    in_step_order,
-    latest_before,
-    pairs_by_target,
-    take_rows,
+from headwater.engine.operators.join_output import (
+    JoinSide,
+    JoinType,
+    event_columns,
+    event_table,
+    join_batch,
+    nulls_for,
 )
+from headwater.engine.operators.join_sequence import Piece
+from headwater.engine.operators.join_step import SideStep, StepChanges, gather, latest_before, pairs_by_target
 from headwater.engine.operators.table_source import apply_changes, keyed_rows, table_changes
 from headwater.engine.schema import ROWTIME
 from headwater.engine.state.ipc import pack, unpack
@@ -55,6 +56,35 @@ from headwater.engine.state.row_store import RowStore, last_per_slot
 __all__ = ["ForeignKeyJoinOperator"]
 
 _FOREIGN_SLOT = "__foreign_slot"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where the output rows of one side's changes in a step come from, one entry per output row.
+
+    Attributes:
+        position: the merged position of the change behind the row.
+        from_left: whether that change is a left one (its batch gives the row's ROWTIME, partition,
+            offset and headers; else the right change's batch does).
+        change: the change's row in its side's batch.
+        tombstone: whether the row is a tombstone.
+        left_from_step: whether the left values come from a left change of the step (else the store).
+        left_row: the row of the step's left values, or of the left store's table.
+        right_from_step / right_row: the same for the right values.
+        right_valid: whether the row has right values (else NULLs).
+        key_row: the left change's row for a left change, else the left key's slot.
+    """
+
+    position: np.ndarray
+    from_left: np.ndarray
+    change: np.ndarray
+    tombstone: np.ndarray
+    left_from_step: np.ndarray
+    left_row: np.ndarray
+    right_from_step: np.ndarray
+    right_row: np.ndarray
+    right_valid: np.ndarray
+    key_row: np.ndarray
 
 
 class _Port(Operator):
@@ -119,28 +149,27 @@ class ForeignKeyJoinOperator(Operator):
             return [out for is_left, batch in pieces for out in self._one_piece(is_left, batch)]
         left = SideStep.resolve(step, True, self.left, self.left_rows)
         right = SideStep.resolve(step, False, self.right, self.right_rows)
-        foreign = None if left is None else self._foreign_slots(left.changes.batch, left.deleted)
-        parts = []
-        if left is not None and foreign is not None:
-            parts.append(self._left_step_rows(left, foreign, right))
+        foreign = np.zeros(0, dtype=np.int64) if left is None else self._foreign_slots(left.changes.batch, left.deleted)
+        plans = []
+        if left is not None:
+            plans.append(self._left_plan(left, foreign, right))
         if right is not None:
-            parts.append(self._right_step_rows(right, left, foreign))
-        if left is not None and foreign is not None:
+            plans.append(self._right_plan(right, left, foreign))
+        output = self._assemble([plan for plan in plans if plan is not None], left, right)
+        if left is not None:
             self._subscribe(left.slots, foreign)
             stored = left.values.append_column(_FOREIGN_SLOT, pa.array(foreign, pa.int64()))
             apply_changes(self.left_rows, left.slots, stored, left.deleted)
         if right is not None:
             apply_changes(self.right_rows, right.slots, right.values, right.deleted)
-        return in_step_order([part for part in parts if part is not None])
+        return [] if output is None else [output]
 
     def _one_piece(self, is_left: bool, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
         return self.process_left(batch) if is_left else self.process_right(batch)
 
-    def _left_step_rows(
-        self, left: SideStep, foreign: np.ndarray, right: SideStep | None
-    ) -> tuple[np.ndarray, pa.RecordBatch] | None:
-        """The output of a step's left changes, each joined with its foreign key's right row as of its
-        position: (each output row's change position, the rows). Nothing is applied."""
+    def _left_plan(self, left: SideStep, foreign: np.ndarray, right: SideStep | None) -> _Plan | None:
+        """Where the output rows of a step's left changes come from: each change joined with its foreign
+        key's right row as of its position (the right side's latest change of it before, else stored)."""
         deleted, present = left.deleted, left.changes.present
         if right is None:
             seen = np.full(len(foreign), -1, dtype=np.int64)
@@ -156,78 +185,120 @@ class ForeignKeyJoinOperator(Operator):
         rows = np.flatnonzero(emit_row | tombstone)
         if len(rows) == 0:
             return None
-        from_step, valid = in_step[rows], joined[rows]
-        right_values = self.right_rows.rows(np.where(valid & ~from_step, foreign[rows], -1))
-        if right is not None and (from_step & valid).any():
-            right_values = take_rows(right_values, right.values, from_step, seen[rows], valid)
-        batch = left.changes.batch
-        take = pa.array(rows, pa.int64())
-        partition, offset, headers = event_columns(batch, rows)
-        keys = [batch.column(name).take(take) for name in self.left.key_columns]
-        output = join_batch(
-            self.key_names, keys, left.values.take(take), self.left, right_values, self.right,
-            left.rowtime[rows], partition, offset, headers, tombstone[rows],
+        from_step = in_step[rows]
+        right_rows = np.where(from_step, seen[rows], self.right_rows.locations(foreign[rows]))
+        return _Plan(
+            position=left.positions[rows], from_left=np.ones(len(rows), dtype=bool), change=rows, tombstone=tombstone[rows],
+            left_from_step=np.ones(len(rows), dtype=bool), left_row=rows,
+            right_from_step=from_step, right_row=right_rows, right_valid=joined[rows], key_row=rows,
         )
-        return left.positions[rows], output
 
-    def _right_step_rows(
-        self, right: SideStep, left: SideStep | None, foreign: np.ndarray | None
-    ) -> tuple[np.ndarray, pa.RecordBatch] | None:
-        """The output of a step's right changes, each joined with the left rows pointing at its key as of
-        its position, in left-key order: (each output row's change position, the rows)."""
+    def _right_plan(self, right: SideStep, left: SideStep | None, foreign: np.ndarray) -> _Plan | None:
+        """Where the output rows of a step's right changes come from: each change joined with the left rows
+        pointing at its key as of its position, in left-key order.
+
+        The candidates are the left keys stored pointing at a changed right key and the step's left
+        changes that move a key onto one; each candidate's foreign key as of a right change is its latest
+        left change before it (else the stored one), which also gives the left row it joins."""
         effective = np.flatnonzero(right.changes.effective)
         targets = right.slots[effective]
         if len(targets) == 0:
             return None
-        stored_foreign = self._foreign_of(np.arange(self.left_rows.index.size, dtype=np.int64))
-        stored = np.flatnonzero(np.isin(stored_foreign, targets))
-        candidates, pointing = stored, stored_foreign[stored]
-        if left is not None and foreign is not None:
-            moved = np.flatnonzero(np.isin(foreign, targets))  # -1 (deletes, NULL foreign keys) is no target
-            if len(moved):
-                width = int(max(foreign.max(), stored_foreign.max(initial=-1))) + 2
-                pairs = np.unique(np.concatenate([stored * width + pointing, left.slots[moved] * width + foreign[moved]]))
-                candidates, pointing = pairs // width, pairs % width
+        size = self.left_rows.index.size
+        stored_foreign = self._foreign_of(np.arange(size, dtype=np.int64))
+        candidates = np.flatnonzero(np.isin(stored_foreign, targets))
+        pointing = stored_foreign[candidates]
+        changed = np.zeros(size, dtype=bool)
+        if left is not None:
+            changed[left.slots] = True
+            previous = left.changes.previous
+            before = np.where(previous >= 0, foreign[np.maximum(previous, 0)], stored_foreign[left.slots])
+            # a move onto a target the key was stored pointing at is that stored candidate again
+            moves = np.flatnonzero((foreign != before) & (foreign != stored_foreign[left.slots]) & np.isin(foreign, targets))
+            if len(moves):
+                candidates = np.concatenate([candidates, left.slots[moves]])
+                pointing = np.concatenate([pointing, foreign[moves]])
+                if (np.bincount(left.slots[moves], minlength=size) > 1).any():
+                    # a key moved more than once: it may come back to a key it pointed at before
+                    width = int(max(pointing.max(), 0)) + 1
+                    pairs = np.unique(candidates * width + pointing)
+                    candidates, pointing = pairs // width, pairs % width
+        by_key = self._key_order(candidates)  # candidates in left-key order: pairs keep it per right change
+        candidates, pointing = candidates[by_key], pointing[by_key]
         change_of_pair, entry = pairs_by_target(pointing, targets)
         lefts, changes = candidates[entry], effective[change_of_pair]
         seen = np.full(len(lefts), -1, dtype=np.int64)
-        if left is not None and foreign is not None and len(lefts):
-            seen = latest_before(left.slots, left.positions, lefts, right.positions[changes])
-            in_step = seen >= 0
-            now = self.foreign_of[lefts]
-            now[in_step] = foreign[seen[in_step]]
-            still = now == right.slots[changes]
-            lefts, changes, seen = lefts[still], changes[still], seen[still]
+        check = np.flatnonzero(changed[lefts])  # keys changed in the step: are they still pointing there?
+        if left is not None and len(check):
+            seen[check] = latest_before(left.slots, left.positions, lefts[check], right.positions[changes[check]])
+            now = stored_foreign[lefts[check]]
+            in_step = seen[check] >= 0
+            now[in_step] = foreign[seen[check][in_step]]
+            keep = np.ones(len(lefts), dtype=bool)
+            keep[check] = now == right.slots[changes[check]]
+            lefts, changes, seen = lefts[keep], changes[keep], seen[keep]
         if len(lefts) == 0:
             return None
-        order = np.lexsort((self._key_rank(lefts), changes))  # per right change, left keys in key order
-        lefts, changes, seen = lefts[order], changes[order], seen[order]
         from_step = seen >= 0
-        left_values = self.left_rows.rows(np.where(from_step, -1, lefts)).drop_columns([_FOREIGN_SLOT])
-        if left is not None and from_step.any():
-            left_values = take_rows(left_values, left.values, from_step, seen, np.ones(len(lefts), dtype=bool))
         removed = right.deleted[changes]
-        right_values = right.values.take(pa.array(changes, pa.int64(), mask=removed if removed.any() else None))
         tombstone = removed if self.join_type == JoinType.INNER else np.zeros(len(changes), dtype=bool)
-        partition, offset, headers = event_columns(right.changes.batch, changes)
-        output = join_batch(
-            self.key_names, self.left_rows.index.keys(lefts), left_values, self.left, right_values, self.right,
-            right.rowtime[changes], partition, offset, headers, tombstone,
+        return _Plan(
+            position=right.positions[changes], from_left=np.zeros(len(changes), dtype=bool), change=changes, tombstone=tombstone,
+            left_from_step=from_step, left_row=np.where(from_step, seen, self.left_rows.locations(lefts)),
+            right_from_step=np.ones(len(changes), dtype=bool), right_row=changes, right_valid=~removed,
+            key_row=lefts,
         )
-        return right.positions[changes], output
 
-    def _key_rank(self, slots: np.ndarray) -> np.ndarray:
-        """Each left slot's rank in the order of its key's values (Kafka scans subscriptions in key
-        order); equal slots, equal ranks."""
-        distinct, inverse = np.unique(slots, return_inverse=True)
-        keys = self.left_rows.index.keys(distinct)
+    def _key_order(self, slots: np.ndarray) -> np.ndarray:
+        """The order of ``slots`` by their keys' values (Kafka scans subscriptions in key order)."""
+        if len(slots) < 2:
+            return np.arange(len(slots), dtype=np.int64)
+        keys = self.left_rows.index.keys(slots)
         table = pa.table({f"k{i}": k for i, k in enumerate(keys)})
-        order = np.asarray(
-            pc.sort_indices(table, sort_keys=[(f"k{i}", "ascending") for i in range(len(keys))]), dtype=np.int64
+        sort_keys = [(f"k{i}", "ascending") for i in range(len(keys))]
+        return np.asarray(pc.sort_indices(table, sort_keys=sort_keys), dtype=np.int64)
+
+    def _assemble(self, plans: list[_Plan], left: SideStep | None, right: SideStep | None) -> pa.RecordBatch | None:
+        """The step's output: both sides' planned rows in the order of the changes behind them (a right
+        change's rows in their left-key order), each column gathered once from the step's batches and the
+        stores (one ``take`` per column group, no intermediate batches)."""
+        if not plans:
+            return None
+        order = np.argsort(np.concatenate([plan.position for plan in plans]), kind="stable")
+
+        def merged(name: str) -> np.ndarray:
+            return np.concatenate([getattr(plan, name) for plan in plans])[order]
+
+        from_left, change, tombstone = merged("from_left"), merged("change"), merged("tombstone")
+        left_schema, right_schema = self.left.value_schema, self.right.value_schema
+        left_step = left.values if left is not None else left_schema.empty_table()
+        right_step = right.values if right is not None else right_schema.empty_table()
+        left_values = gather(
+            [left_step, self.left_rows.table().select(left_schema.names)],
+            np.where(merged("left_from_step"), 0, 1), merged("left_row"), ~tombstone,
         )
-        rank = np.empty(len(distinct), dtype=np.int64)
-        rank[order] = np.arange(len(distinct), dtype=np.int64)
-        return rank[np.asarray(inverse).reshape(-1)]
+        right_valid = merged("right_valid") & ~tombstone
+        right_values = gather(
+            [right_step, self.right_rows.table()], np.where(merged("right_from_step"), 0, 1), merged("right_row"),
+            right_valid,
+        )
+        index_keys = self.left_rows.index.table()
+        left_batch = left.changes.batch if left is not None else None
+        step_keys = (
+            index_keys.schema.empty_table() if left_batch is None
+            else pa.table([left_batch.column(name) for name in self.left.key_columns], names=index_keys.schema.names)
+        )
+        keys = gather([step_keys, index_keys], np.where(from_left, 0, 1), merged("key_row"))
+        sides = [side for side in (left, right) if side is not None]
+        event_source = np.where(from_left, 0, 1) if len(sides) == 2 else np.zeros(len(order), dtype=np.int64)
+        event = gather([event_table(side.changes.batch) for side in sides], event_source, change)
+        first_rows = np.cumsum([0] + [len(side.rowtime) for side in sides[:-1]]).astype(np.int64)
+        rowtime = np.concatenate([side.rowtime for side in sides])[first_rows[event_source] + change]
+        return join_batch(
+            self.key_names, [keys.column(i) for i in range(keys.num_columns)], left_values, self.left,
+            right_values, self.right, rowtime, event.column(0).combine_chunks(), event.column(1).combine_chunks(),
+            event.column(2).combine_chunks(), tombstone, nulled=True,
+        )
 
     def _foreign_slots(self, batch: pa.RecordBatch, deleted: np.ndarray) -> np.ndarray:
         """The right slot each left row's foreign key points at (-1 for a delete or a NULL foreign key)."""

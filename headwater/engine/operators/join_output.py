@@ -30,7 +30,7 @@ from headwater.engine.operators.base import HEADERS_ARROW_TYPE, HEADERS_COLUMN
 from headwater.engine.schema import ROWOFFSET, ROWPARTITION, ROWTIME
 from headwater.engine.state.changelog import TOMBSTONE_COLUMN
 
-__all__ = ["JoinSide", "JoinType", "event_columns", "join_batch", "nulls_for", "ordered"]
+__all__ = ["JoinSide", "JoinType", "event_columns", "event_table", "join_batch", "nulls_for", "ordered"]
 
 
 class JoinType:
@@ -105,6 +105,17 @@ def event_columns(batch: pa.RecordBatch, rows: np.ndarray) -> tuple[pa.Array, pa
     return partition, offset, headers
 
 
+def event_table(batch: pa.RecordBatch) -> pa.Table:
+    """ROWPARTITION, ROWOFFSET and headers of every row of ``batch`` (defaults when absent), as a table
+    to gather output rows from (:func:`event_columns` of all rows, without a ``take``)."""
+    names = batch.schema.names
+    count = batch.num_rows
+    partition = batch.column(ROWPARTITION).cast(pa.int32()) if ROWPARTITION in names else pa.array(np.zeros(count, np.int32))
+    offset = batch.column(ROWOFFSET).cast(pa.int64()) if ROWOFFSET in names else pa.array(np.zeros(count, np.int64))
+    headers = batch.column(HEADERS_COLUMN) if HEADERS_COLUMN in names else pa.nulls(count, HEADERS_ARROW_TYPE)
+    return pa.table([partition, offset, headers], names=[ROWPARTITION, ROWOFFSET, HEADERS_COLUMN])
+
+
 def join_batch(
     key_names: Sequence[str],
     keys: Sequence[pa.Array],
@@ -117,22 +128,24 @@ def join_batch(
     offset: pa.Array,
     headers: pa.Array,
     deleted: np.ndarray | None = None,
+    *,
+    nulled: bool = False,
 ) -> pa.RecordBatch:
     """One output batch: key columns, left columns, right columns, system columns, ``__null_value``.
-    ``left`` / ``right`` hold each side's carried columns under their input names."""
+    ``left`` / ``right`` hold each side's carried columns under their input names; ``nulled`` says their
+    values are already NULL on the ``deleted`` rows (gathered that way), which saves a pass per column."""
     rows = len(rowtime)
     arrays: list[pa.Array] = []
     names: list[str] = []
     for name, values in zip(key_names, keys):
-        arrays.append(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
+        arrays.append(_one_array(values))
         names.append(name)
     for table, side in ((left, left_side), (right, right_side)):
         for input_name, output_name in side.columns:
-            column = table.column(input_name)
-            arrays.append(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
+            arrays.append(_one_array(table.column(input_name)))
             names.append(output_name)
     flags = np.zeros(rows, dtype=bool) if deleted is None else deleted
-    if flags.any():
+    if not nulled and flags.any():
         mask = pa.array(flags)
         first_value = len(key_names)
         for i in range(first_value, len(arrays)):
@@ -140,6 +153,13 @@ def join_batch(
     arrays += [pa.array(np.asarray(rowtime, dtype=np.int64), pa.int64()), partition, offset, headers, pa.array(flags)]
     names += [ROWTIME, ROWPARTITION, ROWOFFSET, HEADERS_COLUMN, TOMBSTONE_COLUMN]
     return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def _one_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A column as one array (a single chunk as it is, without a copy)."""
+    if isinstance(values, pa.ChunkedArray):
+        return values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+    return values
 
 
 def ordered(parts: Sequence[tuple[np.ndarray, pa.RecordBatch]]) -> pa.RecordBatch | None:

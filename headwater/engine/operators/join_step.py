@@ -37,7 +37,7 @@ from headwater.engine.operators.table_source import TableChanges, keyed_rows, ta
 from headwater.engine.schema import ROWTIME
 from headwater.engine.state.row_store import RowStore
 
-__all__ = ["SideStep", "StepChanges", "in_step_order", "latest_before", "pairs_by_target", "take_rows"]
+__all__ = ["SideStep", "StepChanges", "gather", "in_step_order", "latest_before", "pairs_by_target", "take_rows"]
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,20 @@ def take_rows(stored: pa.Table, step: pa.Table, from_step: np.ndarray, rows: np.
     both = pa.concat_tables([stored, step.cast(stored.schema) if step.schema != stored.schema else step])
     mask = None if valid.all() else ~valid
     return both.take(pa.array(np.where(valid, indices, 0), pa.int64(), mask=mask)).combine_chunks()
+
+
+def gather(sources: Sequence[pa.Table], source: np.ndarray, rows: np.ndarray, valid: np.ndarray | None = None) -> pa.Table:
+    """Row ``i`` is row ``rows[i]`` of ``sources[source[i]]``, NULL where ``valid`` is False: the rows
+    of several tables (cast to the first one's schema) in one concatenation and one ``take``."""
+    schema = sources[0].schema
+    tables = [table if table.schema == schema else table.select(schema.names).cast(schema) for table in sources]
+    starts = np.cumsum([0] + [table.num_rows for table in tables[:-1]]).astype(np.int64)
+    indices = starts[source] + rows
+    mask = None
+    if valid is not None and not valid.all():
+        mask = ~valid
+        indices = np.where(valid, indices, 0)
+    return pa.concat_tables(tables).take(pa.array(indices, pa.int64(), mask=mask))
 
 
 def in_step_order(parts: Sequence[tuple[np.ndarray, pa.RecordBatch]]) -> list[pa.RecordBatch]:

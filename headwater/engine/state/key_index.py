@@ -322,6 +322,10 @@ class KeyIndex:
         if not self._packed.rebuild(columns, self._live):
             self._to_dictionary_mode()
 
+    def table(self) -> pa.Table:
+        """The key columns of every slot, row ``i`` for slot ``i`` (removed slots keep their last key)."""
+        return self._table()
+
     def keys(self, slots: np.ndarray) -> list[pa.Array]:
         """The key columns of ``slots`` (removed slots keep their last key)."""
         table = self._table()

@@ -94,6 +94,17 @@ class RowStore:
             )
         return table.take(indices)
 
+    def locations(self, slots: np.ndarray) -> np.ndarray:
+        """The row of :meth:`table` holding each slot's current row (-1: no row, or a slot of -1), for
+        callers that gather rows of several tables in one ``take``."""
+        self._grow()
+        slots = np.asarray(slots, dtype=np.int64)
+        return np.where(slots >= 0, self._location[np.maximum(slots, 0)], -1)
+
+    def table(self) -> pa.Table:
+        """Every stored row, current or superseded (:meth:`locations` says which is whose)."""
+        return self._table()
+
     def _table(self) -> pa.Table:
         if self._rows is None:
             if not self._chunks:
