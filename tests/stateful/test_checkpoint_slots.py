@@ -5,8 +5,11 @@ time) continue each other's sequence."""
 
 from __future__ import annotations
 
+import base64
+import zlib
 from pathlib import Path
 
+import orjson
 import pytest
 
 from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
@@ -15,6 +18,25 @@ from headwater.errors import ExecutionError
 
 def _checkpoint(epoch: int) -> Checkpoint:
     return Checkpoint(epoch=epoch, sources={("in", 0): epoch * 10}, sinks={("out", 0): epoch}, state={"agg-0": b"s" * epoch})
+
+
+def _format_one(checkpoint: Checkpoint) -> bytes:
+    """A checkpoint document as written before the binary format: one JSON object, base64 snapshots."""
+    return orjson.dumps(
+        {
+            "version": 1,
+            "epoch": checkpoint.epoch,
+            "sources": [[t, p, o] for (t, p), o in sorted(checkpoint.sources.items())],
+            "sinks": [[t, p, o] for (t, p), o in sorted(checkpoint.sinks.items())],
+            "state": {k: base64.b64encode(v).decode("ascii") for k, v in sorted(checkpoint.state.items())},
+        }
+    )
+
+
+def _format_one_slot(checkpoint: Checkpoint, sequence: int) -> bytes:
+    """A slot file of the JSON format: the document and its trailer (sequence, CRC-32)."""
+    document = _format_one(checkpoint)
+    return document + b"\n#%d %08x\n" % (sequence, zlib.crc32(b"%d" % sequence, zlib.crc32(document)))
 
 
 def test_commits_alternate_between_the_two_slots(tmp_path: Path) -> None:
@@ -51,12 +73,12 @@ def test_a_commit_cut_short_at_any_byte_leaves_the_previous_checkpoint(tmp_path:
 
 
 def test_an_old_single_file_checkpoint_loads_and_the_next_commit_supersedes_it(tmp_path: Path) -> None:
-    (tmp_path / "checkpoint.json").write_bytes(_checkpoint(7).to_bytes())  # written before the slots
+    (tmp_path / "checkpoint.json").write_bytes(_format_one(_checkpoint(7)))  # written before the slots
     store = CheckpointStore(tmp_path)
     assert store.load() == _checkpoint(7)
     store.commit(_checkpoint(8))
     assert CheckpointStore(tmp_path).load() == _checkpoint(8)
-    assert (tmp_path / "checkpoint.json").read_bytes() == _checkpoint(7).to_bytes()  # the older slot stays
+    assert (tmp_path / "checkpoint.json").read_bytes() == _format_one(_checkpoint(7))  # the older slot stays
     CheckpointStore(tmp_path).commit(_checkpoint(9))  # a new store continues the sequence
     assert CheckpointStore(tmp_path).load() == _checkpoint(9)
 
@@ -72,3 +94,35 @@ def test_no_readable_slot_is_a_clear_error_and_delete_removes_both(tmp_path: Pat
     assert store.load() is None and not (tmp_path / "w").exists()
     store.commit(_checkpoint(3))
     assert CheckpointStore(tmp_path / "w").load() == _checkpoint(3)
+
+
+def test_json_format_slots_load_and_the_next_commit_writes_the_binary_format(tmp_path: Path) -> None:
+    """A data directory written before the binary format: both JSON slots, the newer one wins, and the
+    next commit goes to the other slot in the binary format, continuing the sequence."""
+    (tmp_path / "checkpoint.json").write_bytes(_format_one_slot(_checkpoint(4), 6))
+    (tmp_path / "checkpoint.1.json").write_bytes(_format_one_slot(_checkpoint(5), 7))
+    store = CheckpointStore(tmp_path)
+    assert store.load() == _checkpoint(5)
+    store.commit(_checkpoint(6))
+    written = (tmp_path / "checkpoint.json").read_bytes()
+    document = written[: written.rindex(b"\n#")]
+    assert written.startswith(b"HWCKPT2\n")
+    assert written.endswith(b"\n#8 %08x\n" % zlib.crc32(b"8", zlib.crc32(document)))
+    assert CheckpointStore(tmp_path).load() == _checkpoint(6)
+
+
+def test_snapshots_are_stored_as_raw_bytes_not_base64(tmp_path: Path) -> None:
+    state = {"aggregate-0": bytes(range(256)) * 40, "join-0": b"", "limit-0": b"\n#1 00000000\n"}
+    checkpoint = Checkpoint(epoch=2, sources={("in", 0): 3}, sinks={("out", 1): 9}, state=state)
+    store = CheckpointStore(tmp_path)
+    store.commit(checkpoint)
+    data = (tmp_path / "checkpoint.json").read_bytes()
+    assert bytes(range(256)) * 40 in data and base64.b64encode(bytes(range(256))) not in data
+    assert len(data) < sum(len(v) for v in state.values()) + 400
+    assert CheckpointStore(tmp_path).load() == checkpoint
+
+
+def test_a_binary_document_without_its_trailer_is_a_torn_commit(tmp_path: Path) -> None:
+    (tmp_path / "checkpoint.json").write_bytes(_checkpoint(3).to_bytes())  # complete but never sealed
+    with pytest.raises(ExecutionError, match="cut short"):
+        CheckpointStore(tmp_path).load()

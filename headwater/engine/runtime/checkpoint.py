@@ -1,38 +1,49 @@
 """Checkpoints: what a persistent query has consumed and produced, committed atomically.
 
-A checkpoint is one small JSON document per writer (a persistent query, or the INSERT VALUES writer of a
-topic), kept in two alternating *slot* files, ``checkpoint.json`` and ``checkpoint.1.json``. A commit
-overwrites the slot that does *not* hold the latest checkpoint and makes it durable with one
-``fdatasync`` (plus one of the directory when the slot file is new); each slot ends with a trailer
-holding a commit sequence number and a CRC-32 of the document. Loading takes the valid slot with the
-highest sequence, so a crash mid-commit (a torn slot: no trailer or a wrong checksum) leaves the previous
-checkpoint in force, never a mix. Compared with write-temp, fsync, rename, fsync-directory this is one
-flush per commit instead of two, which is most of a commit's cost under write-back from other processes.
-A ``checkpoint.json`` without a trailer (written before the slots) loads as the oldest checkpoint.
+A checkpoint is one document per writer (a persistent query, or the INSERT VALUES writer of a topic),
+kept in two alternating *slot* files, ``checkpoint.json`` and ``checkpoint.1.json`` (the names are kept
+from the first, JSON-only format, so a data directory written before keeps its slots). A commit overwrites
+the slot that does *not* hold the latest checkpoint and makes it durable with one ``fdatasync`` (plus one
+of the directory when the slot file is new); each slot ends with a trailer holding a commit sequence
+number and a CRC-32 of the document. Loading takes the valid slot with the highest sequence, so a crash
+mid-commit (a torn slot: no trailer or a wrong checksum) leaves the previous checkpoint in force, never a
+mix. Compared with write-temp, fsync, rename, fsync-directory this is one flush per commit instead of two.
 
-Slot layout (``<data_dir>/queries/<writer id>/checkpoint.json`` and ``checkpoint.1.json``)::
+The document is binary (format 2): a small JSON header and the operators' snapshots as raw bytes (Arrow
+IPC, see :mod:`headwater.engine.state.ipc`) after it. State is most of a checkpoint's bytes, and the first
+format wrapped it in base64 inside one JSON document, which cost an encode, a decode and a third more
+bytes to write at every commit::
 
-    {"version": 1,
-     "epoch": 42,                                       # increases by one per commit
+    b"HWCKPT2\n"                                         # magic
+    <header length: 4 bytes, unsigned little-endian>
+    {"version": 2, "epoch": 42,                          # the header, JSON
      "sources": [["topic", partition, next_offset], ...],
      "sinks":   [["topic", partition, end_offset], ...],
-     "state":   {"<operator id>": "<base64 snapshot>"}} # stateful operators (room for the stateful engine)
-    #<sequence> <crc32 of the document and the sequence, 8 hex digits>
+     "state":   [["<operator id>", <snapshot length>], ...]}
+    <snapshot bytes, in the header's order>
+    \n#<sequence> <crc32 of everything before the trailer and the sequence, 8 hex digits>\n
+
+A document of the first format (one JSON object: version 1, the same sources and sinks, ``"state":
+{"<operator id>": "<base64 snapshot>"}``) still loads, with or without a trailer (a ``checkpoint.json``
+without one was written before the slots and loads as the oldest checkpoint); the next commit writes
+format 2 into the other slot.
 
 The exactly-once protocol built on it (see :mod:`headwater.engine.runtime.persistent`): a query appends
-its output for a step and then commits the sources' next offsets together with the sinks' end offsets,
-both under the sink's writer lock; :meth:`CheckpointStore.commit` returns only once the checkpoint is
-durable. On start, every sink partition is truncated to the largest end offset any writer committed for
-it, which removes exactly the output of a step that did not commit; the query then reads again from its
-committed offsets and produces that output once more.
+its output step by step and, every ``commit.interval.ms`` (and whenever it stops, catches up, or another
+writer or a reader needs its output committed), commits the sources' next offsets together with the sinks'
+end offsets and its state, under the sink's writer lock; :meth:`CheckpointStore.commit` returns only once
+the checkpoint is durable. On start after a crash, every sink partition is truncated to the largest end
+offset any writer committed for it, which removes exactly the output of the steps that did not commit;
+the query then reads again from its committed offsets and produces that output once more.
 
 Example:
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> store = CheckpointStore(d)
-    >>> store.commit(Checkpoint(epoch=1, sources={("in", 0): 5}, sinks={("out", 0): 3}))
-    >>> store.load().sources[("in", 0)]
-    5
+    >>> store.commit(Checkpoint(epoch=1, sources={("in", 0): 5}, sinks={("out", 0): 3}, state={"a-0": b"xy"}))
+    >>> loaded = store.load()
+    >>> loaded.sources[("in", 0)], loaded.state["a-0"]
+    (5, b'xy')
 """
 
 from __future__ import annotations
@@ -41,9 +52,12 @@ import base64
 import contextlib
 import os
 import re
+import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -52,6 +66,10 @@ from headwater.errors import ExecutionError
 __all__ = ["Checkpoint", "CheckpointStore"]
 
 TopicPartition = tuple[str, int]
+
+_MAGIC = b"HWCKPT2\n"
+_LENGTH = struct.Struct("<I")
+_CORRUPT_ERRORS = (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError, struct.error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,41 +88,91 @@ class Checkpoint:
     sinks: dict[TopicPartition, int] = field(default_factory=dict)
     state: dict[str, bytes] = field(default_factory=dict)
 
-    def to_bytes(self) -> bytes:
-        return orjson.dumps(
+    def to_parts(self) -> list[bytes]:
+        """The document (format 2) as pieces to write one after the other: the magic and header, then
+        each snapshot as it is (no copy of the state into one buffer)."""
+        ids = sorted(self.state)
+        header = orjson.dumps(
             {
-                "version": 1,
+                "version": 2,
                 "epoch": self.epoch,
                 "sources": [[tp[0], tp[1], off] for tp, off in sorted(self.sources.items())],
                 "sinks": [[tp[0], tp[1], off] for tp, off in sorted(self.sinks.items())],
-                "state": {k: base64.b64encode(v).decode("ascii") for k, v in sorted(self.state.items())},
+                "state": [[key, len(self.state[key])] for key in ids],
             }
+        )
+        return [_MAGIC + _LENGTH.pack(len(header)) + header, *(self.state[key] for key in ids)]
+
+    def to_bytes(self) -> bytes:
+        """The document (format 2) as one byte string."""
+        return b"".join(self.to_parts())
+
+    @staticmethod
+    def from_bytes(data: bytes | memoryview, where: str = "checkpoint") -> Checkpoint:
+        """The checkpoint of a document of either format (see the module docstring).
+
+        Raises:
+            ExecutionError: the bytes are not a checkpoint document.
+        """
+        view = memoryview(data)
+        try:
+            if view[: len(_MAGIC)] == _MAGIC:
+                return Checkpoint._from_binary(view)
+            return Checkpoint._from_json(orjson.loads(view))
+        except _CORRUPT_ERRORS as e:
+            raise ExecutionError(f"Corrupt {where}: {e}") from None
+
+    @staticmethod
+    def _from_binary(view: memoryview) -> Checkpoint:
+        (length,) = _LENGTH.unpack_from(view, len(_MAGIC))
+        start = len(_MAGIC) + _LENGTH.size
+        header = orjson.loads(view[start : start + length])
+        position = start + length
+        state: dict[str, bytes] = {}
+        for key, size in header["state"]:
+            if size < 0 or position + size > len(view):
+                raise ValueError(f"snapshot {key!r} runs past the end of the document")
+            state[str(key)] = bytes(view[position : position + size])
+            position += size
+        if position != len(view):
+            raise ValueError(f"{len(view) - position} bytes after the last snapshot")
+        return Checkpoint(
+            epoch=int(header["epoch"]),
+            sources=_positions(header["sources"]),
+            sinks=_positions(header["sinks"]),
+            state=state,
         )
 
     @staticmethod
-    def from_bytes(data: bytes, where: str = "checkpoint") -> Checkpoint:
-        try:
-            doc = orjson.loads(data)
-            return Checkpoint(
-                epoch=int(doc["epoch"]),
-                sources={(str(x[0]), int(x[1])): int(x[2]) for x in doc["sources"]},
-                sinks={(str(x[0]), int(x[1])): int(x[2]) for x in doc["sinks"]},
-                state={str(k): base64.b64decode(v) for k, v in doc.get("state", {}).items()},
-            )
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as e:
-            raise ExecutionError(f"Corrupt {where}: {e}") from None
+    def _from_json(doc: Any) -> Checkpoint:
+        """A format-1 document: one JSON object with base64 snapshots."""
+        return Checkpoint(
+            epoch=int(doc["epoch"]),
+            sources=_positions(doc["sources"]),
+            sinks=_positions(doc["sinks"]),
+            state={str(k): base64.b64decode(v) for k, v in doc.get("state", {}).items()},
+        )
+
+
+def _positions(rows: Sequence[Sequence[Any]]) -> dict[TopicPartition, int]:
+    return {(str(x[0]), int(x[1])): int(x[2]) for x in rows}
 
 
 _TRAILER = re.compile(rb"\n#(\d+) ([0-9a-f]{8})\n\Z")
+_TRAILER_MAX = 40
+"""A trailer's longest length in bytes (a 20-digit sequence): only the file's last bytes are searched."""
 
 
-def _checksum(document: bytes, sequence: int) -> int:
-    return zlib.crc32(b"%d" % sequence, zlib.crc32(document))
+def _checksum(parts: Sequence[bytes | memoryview], sequence: int) -> int:
+    crc = 0
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+    return zlib.crc32(b"%d" % sequence, crc)
 
 
-def _sealed(document: bytes, sequence: int) -> bytes:
-    """A slot's bytes: the document and its trailer."""
-    return document + b"\n#%d %08x\n" % (sequence, _checksum(document, sequence))
+def _trailer(parts: Sequence[bytes], sequence: int) -> bytes:
+    """A slot's trailer for the document made of ``parts``."""
+    return b"\n#%d %08x\n" % (sequence, _checksum(parts, sequence))
 
 
 class CheckpointStore:
@@ -155,11 +223,14 @@ class CheckpointStore:
     def _read_slot(data: bytes, where: str) -> tuple[int, Checkpoint]:
         """(sequence, checkpoint) of a slot's bytes; a file without a trailer is an old single-file
         checkpoint (sequence -1)."""
-        trailer = _TRAILER.search(data)
+        tail_start = max(0, len(data) - _TRAILER_MAX)
+        trailer = _TRAILER.search(data, tail_start)
         if trailer is None:
+            if data.startswith(_MAGIC):  # format 2 is always sealed: this one was cut short
+                raise ExecutionError(f"Corrupt {where}: no trailer (a commit cut short)")
             return -1, Checkpoint.from_bytes(data, where=where)
-        document, sequence = data[: trailer.start()], int(trailer.group(1))
-        if _checksum(document, sequence) != int(trailer.group(2), 16):
+        document, sequence = memoryview(data)[: trailer.start()], int(trailer.group(1))
+        if _checksum([document], sequence) != int(trailer.group(2), 16):
             raise ExecutionError(f"Corrupt {where}: checksum mismatch (a commit cut short)")
         return sequence, Checkpoint.from_bytes(document, where=where)
 
@@ -173,11 +244,11 @@ class CheckpointStore:
         sequence, slot = (0, 0) if self._latest is None else (self._latest[0] + 1, 1 - self._latest[1])
         path = self.directory / self.SLOT_NAMES[slot]
         created = not path.exists()
-        data = memoryview(_sealed(checkpoint.to_bytes(), sequence))
+        parts = checkpoint.to_parts()
+        parts.append(_trailer(parts, sequence))
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            while data:
-                data = data[os.write(fd, data) :]
+            _write_all(fd, parts)
             os.fdatasync(fd)
         finally:
             os.close(fd)
@@ -197,3 +268,17 @@ class CheckpointStore:
         self._latest = None
         with contextlib.suppress(OSError):
             self.directory.rmdir()
+
+
+def _write_all(fd: int, parts: Sequence[bytes]) -> None:
+    """Write ``parts`` in order with as few system calls as the kernel allows (``writev``)."""
+    pending = [memoryview(part) for part in parts if len(part)]
+    while pending:
+        written = os.writev(fd, pending[:1024])
+        while written and pending:
+            if written >= len(pending[0]):
+                written -= len(pending[0])
+                pending.pop(0)
+            else:
+                pending[0] = pending[0][written:]
+                written = 0
