@@ -3,8 +3,10 @@
 An :class:`AggregationStore` is what the aggregate operators (plain, windowed, session) keep between
 batches:
 
-* a :class:`~headwater.engine.state.key_index.KeyIndex` from the group key (or a session id for
-  sessions) to a slot; time windows use a
+* an index from the group key (or a session id for sessions) to a slot: an
+  :class:`~headwater.engine.state.integer_key_index.IntegerKeyIndex` for keys of one or two integer-like
+  columns (ids, window starts), a :class:`~headwater.engine.state.key_index.KeyIndex` for the others;
+  time windows use a
   :class:`~headwater.engine.state.window_keys.WindowKeyIndex` (the group key plus the window start),
   which merges each batch's new windows without copying the whole index;
 * the :class:`~headwater.engine.aggregates.contract.Accumulator` of every aggregate call;
@@ -37,6 +39,7 @@ import pyarrow as pa
 
 from headwater.engine.aggregates.contract import Accumulator
 from headwater.engine.aggregates.grouping import Grouping
+from headwater.engine.state.integer_key_index import IntegerKeyIndex
 from headwater.engine.state.ipc import pack, unpack
 from headwater.engine.state.key_index import KeyIndex
 from headwater.engine.state.slot_column import SlotColumn
@@ -52,7 +55,13 @@ class AggregationStore:
         self, key_fields: Sequence[pa.Field], accumulators: Sequence[Accumulator], *, windowed: bool = False
     ) -> None:
         """``windowed``: the last key field is a time window's start (see the module docstring)."""
-        self.index: KeyIndex | WindowKeyIndex = WindowKeyIndex(key_fields) if windowed else KeyIndex(key_fields)
+        self.index: KeyIndex | IntegerKeyIndex | WindowKeyIndex
+        if windowed:
+            self.index = WindowKeyIndex(key_fields)
+        elif IntegerKeyIndex.supports(key_fields):
+            self.index = IntegerKeyIndex(key_fields)
+        else:
+            self.index = KeyIndex(key_fields)
         self.accumulators = list(accumulators)
         self.timestamps = SlotColumn(pa.int64())
         self.emitted = SlotColumn(pa.bool_())

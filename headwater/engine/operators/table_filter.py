@@ -28,6 +28,7 @@ from headwater.engine.aggregates.grouping import Grouping
 from headwater.engine.operators.base import Evaluator, Operator, as_array
 from headwater.engine.operators.table_source import EVENT_COLUMNS
 from headwater.engine.state.changelog import TOMBSTONE_COLUMN, tombstones
+from headwater.engine.state.integer_key_index import IntegerKeyIndex
 from headwater.engine.state.ipc import pack, unpack
 from headwater.engine.state.key_index import KeyIndex
 from headwater.engine.state.slot_column import SlotColumn
@@ -54,7 +55,7 @@ class TableFilterOperator(Operator):
         self.predicate = predicate
         self.predicate_sql = predicate_sql
         self.key_columns = list(key_columns)
-        self.index: KeyIndex | None = None
+        self.index: KeyIndex | IntegerKeyIndex | None = None
         self.passing = SlotColumn(pa.bool_())
 
     def process(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
@@ -62,30 +63,35 @@ class TableFilterOperator(Operator):
             return []
         keys = [batch.column(name) for name in self.key_columns]
         if self.index is None:
-            self.index = KeyIndex([batch.schema.field(name) for name in self.key_columns])
-        slots = self.index.slots_for(keys)
+            fields = [batch.schema.field(name) for name in self.key_columns]
+            self.index = IntegerKeyIndex(fields) if IntegerKeyIndex.supports(fields) else KeyIndex(fields)
+        found = self.index.lookup(keys)
+        slots = found.row_slots
         self.passing.resize(self.index.size)
         deleted = tombstones(batch)
         verdict = as_array(self.predicate.evaluate(batch), batch.num_rows)
         passes = np.asarray(pc.fill_null(verdict, False).to_numpy(zero_copy_only=False), dtype=bool) & ~deleted
         # whether each row's key passed before it: the previous row of the key in this batch, or the state
-        grouping = Grouping(slots)
+        grouping = Grouping.from_batch(found.inverse, found.slots)
         before = self.passing.data[slots] & self.passing.valid[slots]
-        rank = grouping.rank_in_group()
-        later = np.flatnonzero(rank > 0)
-        before[grouping.order[later]] = passes[grouping.order[later - 1]]
-        emit = passes | before
-        removed = ~passes & before
+        repeated = np.flatnonzero(grouping.group_of_sorted[1:] == grouping.group_of_sorted[:-1]) + 1
+        before[grouping.order[repeated]] = passes[grouping.order[repeated - 1]]
         last = grouping.order[grouping.starts + grouping.counts - 1]
-        self.passing.scatter_numpy(slots[last], passes[last], True)
+        self.passing.scatter_numpy(grouping.group_slots, passes[last], True)
+        emit = passes | before
         if not emit.any():
             return []
+        removed = ~passes & before
         out = batch
+        if not emit.all():  # keep the emitted rows first: the value columns are nulled on those alone
+            rows = pa.array(np.flatnonzero(emit), pa.int64())
+            out = batch.take(rows)
+            deleted, removed = deleted[emit], removed[emit]
         if removed.any():
             mask = pa.array(removed)
             arrays = []
-            names = list(batch.schema.names)
-            for name, column in zip(names, batch.columns):
+            names = list(out.schema.names)
+            for name, column in zip(names, out.columns):
                 if name not in EVENT_COLUMNS and name not in self.key_columns:
                     column = pc.if_else(mask, pa.nulls(len(column), column.type), column)
                 arrays.append(column)
@@ -95,7 +101,7 @@ class TableFilterOperator(Operator):
                 arrays.append(pa.array(removed))
                 names.append(TOMBSTONE_COLUMN)
             out = pa.RecordBatch.from_arrays(arrays, names=names)
-        return [out if emit.all() else out.filter(pa.array(emit))]
+        return [out]
 
     def snapshot(self) -> bytes | None:
         if self.index is None:
@@ -114,5 +120,7 @@ class TableFilterOperator(Operator):
             self.index = None
             self.passing = SlotColumn(pa.bool_())
             return
-        self.index = KeyIndex.from_arrow(sections["keys"])
+        keys = sections["keys"]
+        fields = [field for field in keys.schema if field.name != "__live"]
+        self.index = IntegerKeyIndex.from_arrow(keys) if IntegerKeyIndex.supports(fields) else KeyIndex.from_arrow(keys)
         self.passing = SlotColumn.from_arrow(sections["passing"].column("passing"))

@@ -8,7 +8,7 @@ index per batch. :class:`WindowKeyIndex` uses what time windows guarantee instea
 
 * the GROUP BY key alone gets a *base* slot: there are far fewer keys than pairs. A single integer
   key (an id) is looked up in a :class:`TailSortedMap` of its own (ids tend to grow, so new ones land
-  near the end too); other keys go through a ``KeyIndex``;
+  near the end too), other integer-like keys in an ``IntegerKeyIndex``, the rest in a ``KeyIndex``;
 * a window start gets a *window code*, numbered as windows first appear, so windows that open later get
   higher codes;
 * a pair is the int64 ``window code << 32 | base slot``, kept in one sorted array (:class:`TailSortedMap`)
@@ -40,6 +40,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
+from headwater.engine.state.integer_key_index import IntegerKeyIndex
 from headwater.engine.state.key_index import BatchSlots, KeyIndex, unique_rows
 
 __all__ = ["IntegerKeys", "TailSortedMap", "WindowKeyIndex"]
@@ -217,9 +218,13 @@ class WindowKeyIndex:
         self._pairs = TailSortedMap()
         self._window_code: dict[int, int] = {}
 
-    def _base_index(self) -> KeyIndex | IntegerKeys:
+    def _base_index(self) -> KeyIndex | IntegerKeyIndex | IntegerKeys:
         base_fields = self.fields[:-1]
-        return IntegerKeys(base_fields[0].type) if IntegerKeys.supports(base_fields) else KeyIndex(base_fields)
+        if IntegerKeys.supports(base_fields):
+            return IntegerKeys(base_fields[0].type)
+        if IntegerKeyIndex.supports(base_fields):
+            return IntegerKeyIndex(base_fields)
+        return KeyIndex(base_fields)
 
     @property
     def size(self) -> int:
