@@ -32,13 +32,22 @@ STATEMENTS = (
     "WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 5 SECONDS) GROUP BY ID;",
     "CREATE STREAM JOINED AS SELECT S.ID AS ID, S.V AS V, T.LABEL AS LABEL FROM S LEFT JOIN T ON S.ID = T.ID;",
 )
-CONFIG = {"auto.offset.reset": "earliest", "cache.max.bytes.buffering": "0"}
+CONFIG = {"auto.offset.reset": "earliest", "cache.max.bytes.buffering": "0", "commit.interval.ms": "20"}
+"""A short commit interval: several steps run between two commits, so kills land between commits too."""
 AGG_QUERY, JOIN_QUERY = "CTAS_AGG_0", "CSAS_JOINED_1"
 SINKS = ("AGG", "JOINED")
 
 
 def _key(value: int) -> bytes:
     return value.to_bytes(8, "big", signed=True)
+
+
+def open_engine(data_dir: Path) -> Engine:
+    """The engine on ``data_dir`` with CONFIG's commit interval applied to its queries."""
+    engine = Engine(data_dir, config=CONFIG, background=False)
+    for query in engine.persistent_queries():
+        query.commit_interval_ms = int(CONFIG["commit.interval.ms"])
+    return engine
 
 
 def setup(data_dir: Path, records: int, seed: int = 11) -> None:
@@ -111,7 +120,7 @@ def sink_records(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 def drain(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Open the engine (recovery included), run both queries to the end, return the sinks."""
-    engine = Engine(data_dir, config=CONFIG, background=False)
+    engine = open_engine(data_dir)
     order = orjson.loads((data_dir / "order.json").read_bytes())
     try:
         while step(engine, order, None):
@@ -125,7 +134,7 @@ if __name__ == "__main__":  # the process the crash test kills
     directory = Path(sys.argv[1])
     generator = random.Random(int(sys.argv[2]))
     global_order = orjson.loads((directory / "order.json").read_bytes())
-    running = Engine(directory, config=CONFIG, background=False)
+    running = open_engine(directory)
     while True:
         if not step(running, global_order, generator):
             generator.random()

@@ -2,21 +2,32 @@
 
 **One step** of a query consumes the next records of one source topic-partition:
 
-1. read up to ``max_records`` records from the query's committed offset (a tail read waits for data in
+1. read up to ``max_records`` records from the query's position (a tail read waits for data in
    background mode);
 2. run them through the operators (the sink operator appends to the sink topic);
-3. commit a checkpoint holding the new source offsets and the sink's end offsets.
+3. when a commit is due, commit a checkpoint holding the new source offsets, the sink's end offsets and
+   the operators' state.
 
-Steps 2 and 3 run under the sink topic's writer lock, shared by every writer of that topic, so at any
-moment a sink has at most one uncommitted tail, written by the writer holding the lock. **Recovery** (on
-engine start, before any query runs) truncates every sink partition to the largest end offset any writer
-committed for it: that removes exactly an uncommitted tail, whose input the query then reads again from
-its committed offsets. Output is therefore neither lost nor repeated, whenever a crash happens.
+A commit is due, as in ksqlDB, once ``commit.interval.ms`` has passed since the last one (0: after every
+step); a query also commits when it finds nothing more to read (it has caught up, so the commit costs
+nothing while a backlog is being consumed), when it stops (TERMINATE, PAUSE, closing the engine), and
+when another writer of its sink or a query reading its sink needs its output committed (below). Between
+commits the query's output is its *uncommitted tail*: state is snapshotted once per commit, not once per
+step, which is what made commits cost in proportion to state size times steps.
+
+Steps 2 and 3 run under the sink topic's writer lock (:class:`SinkLock`), shared by every writer of that
+topic. The lock remembers the writer whose tail is uncommitted, and any other writer taking it (another
+query, INSERT VALUES) first has that tail committed, so at any moment a sink has at most one uncommitted
+tail, written by one writer. **Recovery** (on engine start after a crash, before any query runs)
+truncates every sink partition to the largest end offset any writer committed for it: that removes
+exactly an uncommitted tail, whose input the query then reads again from its committed offsets. A query
+that reads another query's sink has that writer commit what it read before it goes on (the reader could
+otherwise commit offsets past output a crash would remove). Output is therefore neither lost nor
+repeated, whenever a crash happens.
 
 A query with several source partitions (a join's two topics, a multi-partition topic) is driven in
 event-time order by :meth:`PersistentQuery.process_in_time_order`: a chunk of each partition is read
-and consumed in the order Kafka Streams interleaves partitions (:mod:`headwater.engine.runtime.merge`),
-then one commit covers every partition it advanced.
+and consumed in the order Kafka Streams interleaves partitions (:mod:`headwater.engine.runtime.merge`).
 
 With ``background=True`` each query runs :meth:`PersistentQuery.run` on its own thread; with
 ``background=False`` the caller drives it through :meth:`PersistentQuery.process` and
@@ -25,8 +36,11 @@ With ``background=True`` each query runs :meth:`PersistentQuery.run` on its own 
 
 from __future__ import annotations
 
+import _thread
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,10 +57,13 @@ from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
 from headwater.engine.runtime.merge import join_shape, merge_by_time, push_in_order
 from headwater.errors import ExecutionError, HeadwaterError
 
-__all__ = ["STOP_CHECK_S", "PersistentQuery", "QueryState", "SinkLocks"]
+__all__ = ["DEFAULT_COMMIT_INTERVAL_MS", "STOP_CHECK_S", "PersistentQuery", "QueryState", "SinkLock", "SinkLocks"]
 
 STOP_CHECK_S = 0.02
 """How often a background query waiting for records checks whether it was stopped (seconds)."""
+
+DEFAULT_COMMIT_INTERVAL_MS = 2000
+"""ksqlDB's ``commit.interval.ms``: how long a query may run steps before it commits a checkpoint."""
 
 
 class QueryState:
@@ -56,16 +73,78 @@ class QueryState:
     PAUSED = "PAUSED"
 
 
+class SinkLock(_thread.RLock):  # type: ignore[misc]  # final in the stubs only: engine code types it as an RLock
+    """A sink topic's re-entrant writer lock, which also knows the writer whose output is uncommitted.
+
+    ``with lock:`` (a writer other than a query: INSERT VALUES) has the uncommitted tail committed before
+    the caller goes on, so the caller's append and commit never cover another writer's uncommitted
+    output; a query takes it through :meth:`writing`, which does the same for every writer but itself.
+
+    Attributes:
+        registry: the engine's locks, through which a query reading this topic finds its writer.
+        pending: the query whose output since its last commit is in the topic, if any.
+    """
+
+    registry: SinkLocks
+    pending: PersistentQuery | None
+
+    def __new__(cls, registry: SinkLocks) -> SinkLock:
+        return super().__new__(cls)  # RLock's constructor takes no arguments
+
+    def __init__(self, registry: SinkLocks) -> None:
+        self.registry = registry
+        self.pending = None
+
+    def __enter__(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if not self.acquire(blocking, timeout):
+            return False
+        try:
+            self.settle(None)
+        except BaseException:
+            self.release()
+            raise
+        return True
+
+    @contextmanager
+    def writing(self, writer: PersistentQuery) -> Iterator[None]:
+        """Hold the lock for ``writer``'s step: another writer's uncommitted tail is committed first."""
+        self.acquire()
+        try:
+            self.settle(writer)
+            yield
+        finally:
+            self.release()
+
+    def settle(self, writer: PersistentQuery | None) -> None:
+        """Commit the uncommitted tail of any writer but ``writer`` (the lock is held)."""
+        pending = self.pending
+        if pending is not None and pending is not writer:
+            pending.commit_pending()
+
+
 class SinkLocks:
-    """One re-entrant lock per sink topic, shared by every writer of the topic in the engine."""
+    """One :class:`SinkLock` per sink topic, shared by every writer of the topic in the engine."""
 
     def __init__(self) -> None:
-        self._locks: dict[str, threading.RLock] = {}
+        self._locks: dict[str, SinkLock] = {}
         self._guard = threading.Lock()
 
-    def lock(self, topic: str) -> threading.RLock:
+    def lock(self, topic: str) -> SinkLock:
         with self._guard:
-            return self._locks.setdefault(topic, threading.RLock())
+            lock = self._locks.get(topic)
+            if lock is None:
+                lock = self._locks[topic] = SinkLock(self)
+            return lock
+
+    def settle_reads(self, topic: str, reader: PersistentQuery) -> None:
+        """``reader`` has read records of ``topic``: the writer with an uncommitted tail there (not
+        ``reader`` itself) commits it, so the reader never commits offsets past output a crash would
+        remove. Cheap when nothing is pending: one dictionary look-up."""
+        lock = self._locks.get(topic)
+        if lock is None or lock.pending is None or lock.pending is reader:
+            return
+        with lock:
+            pass  # entering settles
 
 
 @dataclass
@@ -84,6 +163,8 @@ class PersistentQuery:
         sink_lock: the sink topic's writer lock.
         start_at_end: with no checkpoint yet, start from the end of the sources (auto.offset.reset=latest)
             instead of the beginning.
+        commit_interval_ms: ``commit.interval.ms``: a commit is due once this long has passed since the
+            last one (0: after every step); see the module docstring for the other moments it commits.
     """
 
     query_id: str
@@ -96,12 +177,16 @@ class PersistentQuery:
     checkpoints: CheckpointStore
     sink_lock: threading.RLock
     start_at_end: bool = False
+    commit_interval_ms: int = DEFAULT_COMMIT_INTERVAL_MS
     on_failure: Callable[[PersistentQuery, BaseException], None] | None = None
     state: str = QueryState.RUNNING
     error: str | None = None
     records_consumed: int = 0
     _offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     _epoch: int = 0
+    _committed: dict[tuple[str, int], int] = field(default_factory=dict)
+    _last_commit_s: float = 0.0
+    _tail_start: dict[int, int] | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _sink_operators: list[SinkOperator] | None = None
@@ -126,7 +211,14 @@ class PersistentQuery:
         return self.sink.name
 
     def committed_offsets(self) -> dict[tuple[str, int], int]:
+        """The next offset to read per source partition: what the query has consumed, whose output is
+        in its sink (durable in its checkpoint at its next commit, see :meth:`commit_pending`)."""
         return dict(self._offsets)
+
+    @property
+    def uncommitted(self) -> bool:
+        """Whether steps ran since the last commit."""
+        return self._tail_start is not None
 
     # -- start -----------------------------------------------------------------------------------------------
     def initialise(self) -> None:
@@ -154,11 +246,41 @@ class PersistentQuery:
                 state = checkpoint.state.get(key)
                 if state is not None:
                     operator.restore(state)
+        self._committed = dict(positions)
+        self._last_commit_s = time.monotonic()
         if checkpoint is None or set(checkpoint.sources) != set(positions):
-            with self.sink_lock:
+            with self._locked():
                 self._commit()
 
+    def _locked(self) -> Any:
+        """The sink lock, held for this query's own step or commit (another writer's uncommitted tail
+        is committed first)."""
+        if isinstance(self.sink_lock, SinkLock):
+            return self.sink_lock.writing(self)
+        return self.sink_lock
+
+    def commit_pending(self) -> None:
+        """Commit now if steps ran since the last commit (a stop, another writer or a reader needs the
+        output committed). A failed query's tail was already removed: nothing to commit."""
+        if self._tail_start is None or self.state == QueryState.ERROR:
+            return
+        with self._locked():
+            if self._tail_start is not None:
+                self._commit()
+
+    def _commit_due(self) -> bool:
+        return (time.monotonic() - self._last_commit_s) * 1000.0 >= self.commit_interval_ms
+
+    def _mark_uncommitted(self, sink_ends_before: dict[int, int]) -> None:
+        """A step ran and was not committed: remember where the tail starts (to remove it if a later
+        step fails) and tell the sink lock, so other writers and readers commit it when they need to."""
+        if self._tail_start is None:
+            self._tail_start = sink_ends_before
+        if isinstance(self.sink_lock, SinkLock):
+            self.sink_lock.pending = self
+
     def _commit(self) -> None:
+        """Write the checkpoint of the query's current position (the sink lock is held)."""
         sink_topic = self.log.topic(self.sink.topic)
         ends = sink_topic.end_offsets()
         self._epoch += 1
@@ -175,6 +297,11 @@ class PersistentQuery:
                 state=state,
             )
         )
+        self._committed = dict(self._offsets)
+        self._last_commit_s = time.monotonic()
+        self._tail_start = None
+        if isinstance(self.sink_lock, SinkLock) and self.sink_lock.pending is self:
+            self.sink_lock.pending = None
 
     # -- processing ------------------------------------------------------------------------------------------
     def process(self, topic: str, partition: int, max_records: int | None = 1) -> int:
@@ -194,7 +321,22 @@ class PersistentQuery:
                 raise ExecutionError(f"Query {self.query_id} does not read topic {topic}")
             self._offsets[tp] = 0
         result = self.log.topic(topic).partition(partition).read(self._offsets[tp], max_records=max_records)
+        if int(result.next_offset) == self._offsets[tp]:
+            self._caught_up()
+            return 0
+        self._settle_reads(topic)
         return self._run_step(tp, result.batches, int(result.next_offset))
+
+    def _caught_up(self) -> None:
+        """Nothing more to read: commit what is uncommitted now, while the query would only wait."""
+        if self._tail_start is not None:
+            self.commit_pending()
+
+    def _settle_reads(self, topic: str) -> None:
+        """Records of ``topic`` were read: if a query wrote them and has not committed them, it commits
+        now (see :meth:`SinkLocks.settle_reads`)."""
+        if isinstance(self.sink_lock, SinkLock):
+            self.sink_lock.registry.settle_reads(topic, self)
 
     def _run_step(self, tp: tuple[str, int], batches: Sequence[pa.RecordBatch], next_offset: int) -> int:
         return self._run_segments([(tp, list(batches), next_offset)])
@@ -207,7 +349,6 @@ class PersistentQuery:
         """Push each segment's batches (records of one source partition, up to its ``next_offset``) in
         order, then commit once: the sources' new offsets, the sink's ends and the operators' state.
         ``push``, when given, pushes all of the segments itself (the same output, computed otherwise)."""
-        previous = dict(self._offsets)
         consumed = 0
         reached = dict(self._offsets)
         for tp, _, next_offset in segments:
@@ -215,7 +356,7 @@ class PersistentQuery:
             reached[tp] = max(next_offset, reached.get(tp, next_offset))
         if consumed <= 0:
             return 0
-        with self.sink_lock:
+        with self._locked():
             sink_topic = self.log.topic(self.sink.topic)
             before = {int(p): int(end) for p, end in sink_topic.end_offsets().items()}
             sinks = self._sinks()
@@ -233,25 +374,35 @@ class PersistentQuery:
                     self._offsets[tp] = next_offset
                 for sink in sinks:
                     sink.end_step()
-                self._commit()
+                if self._commit_due():
+                    self._commit()
+                else:
+                    self._mark_uncommitted(before)
             except HeadwaterError as error:
-                for sink in sinks:
-                    sink.abandon_step()
-                self._offsets = previous
-                self._discard_step_output(sink_topic, before)
+                self._abandon(sinks, sink_topic, before)
                 self._fail(error)
                 raise
             except Exception as error:  # a bug or an unexpected kernel failure: the query stops, loudly
-                for sink in sinks:
-                    sink.abandon_step()
-                self._offsets = previous
-                self._discard_step_output(sink_topic, before)
+                self._abandon(sinks, sink_topic, before)
                 self._fail(error)
                 raise ExecutionError(
                     f"Query {self.query_id} failed: {type(error).__name__}: {error}"
                 ) from error
         self.records_consumed += consumed
         return consumed
+
+    def _abandon(self, sinks: list[SinkOperator], sink_topic: Any, before: dict[int, int]) -> None:
+        """A step failed: its output is removed, and so is every uncommitted step's before it (the
+        operators' state is part way through the failed step, so those steps cannot be committed). The
+        query goes back to its committed offsets; a restart replays from there and produces that output
+        once."""
+        for sink in sinks:
+            sink.abandon_step()
+        self._discard_step_output(sink_topic, before if self._tail_start is None else self._tail_start)
+        self._offsets = dict(self._committed)
+        self._tail_start = None
+        if isinstance(self.sink_lock, SinkLock) and self.sink_lock.pending is self:
+            self.sink_lock.pending = None
 
     def _partition_column(self, partition: int, rows: int) -> pa.Array:
         """``rows`` copies of ``partition`` (int32) for the ``__partition`` column: a slice of one array
@@ -285,13 +436,17 @@ class PersistentQuery:
             if not batches:
                 continue
             if len({b.schema for b in batches}) > 1:  # a schema change inside the chunk: one partition at a time
+                self._settle_reads(tp[0])
                 return self._run_step(tp, batches, int(result.next_offset))
             table = pa.Table.from_batches(batches)
             chunks[tp] = (table, int(result.next_offset))
             if table.num_rows >= max_records:
                 open_ended.add(tp)
         if not chunks:
+            self._caught_up()
             return 0
+        for topic in dict.fromkeys(tp[0] for tp in chunks):
+            self._settle_reads(topic)
         times = {tp: np.asarray(t.column("__timestamp").to_numpy(), dtype=np.int64) for tp, (t, _) in chunks.items()}
         runs = merge_by_time(times, open_ended)
         shape = join_shape(self.graph)
@@ -410,6 +565,8 @@ class PersistentQuery:
             thread.join(timeout=30)
             stopped = not thread.is_alive()
         self._thread = None
+        if stopped:
+            self.commit_pending()
         if state is not None:
             self.state = state
         return stopped

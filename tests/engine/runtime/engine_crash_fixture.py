@@ -25,7 +25,16 @@ STATEMENTS = (
     "CREATE STREAM OUT WITH (PARTITIONS=2) AS SELECT V % 7 AS K, ID, UCASE(NAME) AS NAME, V * 3 AS TRIPLE, "
     "ROWPARTITION AS SRC_P, ROWOFFSET AS SRC_O FROM S WHERE V % 4 <> 0 PARTITION BY V % 7;",
 )
-CONFIG = {"auto.offset.reset": "earliest"}
+CONFIG = {"auto.offset.reset": "earliest", "commit.interval.ms": "20"}
+"""A short commit interval: several steps run between two commits, so kills land between commits too."""
+
+
+def open_engine(data_dir: Path) -> Engine:
+    """The engine on ``data_dir`` with CONFIG's commit interval applied to its queries."""
+    engine = Engine(data_dir, config=CONFIG, background=False)
+    for query in engine.persistent_queries():
+        query.commit_interval_ms = int(CONFIG["commit.interval.ms"])
+    return engine
 
 
 def setup(data_dir: Path, records: int, seed: int = 7) -> None:
@@ -71,7 +80,7 @@ def sink_rows(engine: Engine) -> dict[int, list[tuple[Any, ...]]]:
 
 def drain(data_dir: Path) -> dict[int, list[tuple[Any, ...]]]:
     """Open the engine (recovery included), drain the query, and return the sink's rows."""
-    engine = Engine(data_dir, config=CONFIG, background=False)
+    engine = open_engine(data_dir)
     try:
         for query in engine.persistent_queries():
             query.process_available()
@@ -83,7 +92,7 @@ def drain(data_dir: Path) -> dict[int, list[tuple[Any, ...]]]:
 if __name__ == "__main__":  # the process the crash test kills
     directory = Path(sys.argv[1])
     rng = random.Random(int(sys.argv[2]))
-    running = Engine(directory, config=CONFIG, background=False)
+    running = open_engine(directory)
     (query,) = running.persistent_queries()
     while True:
         for partition in (0, 1):

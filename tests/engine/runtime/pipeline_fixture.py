@@ -28,6 +28,7 @@ from headwater.engine.runtime.checkpoint import CheckpointStore
 from headwater.engine.runtime.persistent import PersistentQuery
 from headwater.engine.runtime.recovery import recover_sinks
 from headwater.engine.schema import Column, LogicalSchema, Namespace
+from headwater.errors import ExecutionError
 from headwater.parser import types as t
 from headwater.storage import EventLog, TopicConfig
 
@@ -90,14 +91,27 @@ def chain(operators: list[Operator]) -> Stage:
     return stage
 
 
-def make_query(log: EventLog, data_dir: Path) -> PersistentQuery:
+def _triple(fail_at: int | None) -> Callable[[pa.RecordBatch], pa.Array]:
+    def triple(batch: pa.RecordBatch) -> pa.Array:
+        if fail_at is not None and pc.any(pc.equal(batch.column("V"), fail_at)).as_py():
+            raise ExecutionError(f"V = {fail_at} cannot be tripled")
+        return pc.multiply(batch.column("V"), 3)
+
+    return triple
+
+
+def make_query(
+    log: EventLog, data_dir: Path, *, sink_lock: threading.RLock | None = None, fail_at: int | None = None
+) -> PersistentQuery:
+    """The query; ``sink_lock`` (default: a lock of its own) is its sink's writer lock; with ``fail_at``
+    the projection fails on the record whose V is that value (the query then stops in ERROR)."""
     operators = [
         SourceScanOperator(SOURCE, raw=False),
         FilterOperator(Compute(lambda b: pc.not_equal(pc.bit_wise_and(b.column("V"), 3), 0))),
         ProjectOperator(
             [
                 ("ID", Compute(lambda b: b.column("ID")), pa.int64()),
-                ("TRIPLE", Compute(lambda b: pc.multiply(b.column("V"), 3)), pa.int64()),
+                ("TRIPLE", Compute(_triple(fail_at)), pa.int64()),
             ]
         ),
         SinkOperator(SINK, log.topic("out"), 1),
@@ -112,7 +126,7 @@ def make_query(log: EventLog, data_dir: Path) -> PersistentQuery:
         graph=OperatorGraph([("in", chain(operators))], operators),
         log=log,
         checkpoints=CheckpointStore(data_dir / "queries" / "CSAS_O_0"),
-        sink_lock=threading.RLock(),
+        sink_lock=threading.RLock() if sink_lock is None else sink_lock,
     )
     return query
 
@@ -145,6 +159,7 @@ if __name__ == "__main__":  # the process the crash test kills
     directory = Path(sys.argv[1])
     seed = int(sys.argv[2])
     _log, running, _dropped = start(directory)
+    running.commit_interval_ms = 20  # several steps between two commits: kills land between commits too
     rng = random.Random(seed)
     while True:
         for partition in (0, 1):

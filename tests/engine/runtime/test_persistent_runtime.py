@@ -31,6 +31,7 @@ def test_one_record_steps_commit_offsets_and_output(tmp_path: Path) -> None:
     fx.produce(log, 20)
     log.close()
     log, query, _ = fx.start(tmp_path)
+    query.commit_interval_ms = 0  # commit.interval.ms=0: a commit after every step
     assert query.process("in", 0, max_records=1) == 1
     committed = query.checkpoints.load()
     assert committed is not None and committed.sources[("in", 0)] == 1
@@ -51,6 +52,7 @@ def test_restart_continues_from_committed_offsets(tmp_path: Path) -> None:
     for _ in range(10):
         query.process("in", 0, max_records=2)
     first = fx.sink_rows(log)
+    assert query.stop()  # a clean stop commits the steps since the last commit
     log.close()
     log, query, dropped = fx.start(tmp_path)
     assert dropped == {}

@@ -51,6 +51,7 @@ def test_one_step_appends_its_small_outputs_together_in_order(tmp_path: Path) ->
     expected = [(v % 1000, v * 3, 1000 + v) for v in range(320) if v % 4 != 0]
     assert rows == expected
     assert _stored_batches(log) == 1
+    assert query.process("in", 0, max_records=None) == 0  # caught up: the commit
     committed = query.checkpoints.load()
     assert committed is not None and committed.sinks[("out", 0)] == len(expected)
     log.close()

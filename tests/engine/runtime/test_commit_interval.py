@@ -1,0 +1,246 @@
+"""Commits follow ``commit.interval.ms``: steps inside one interval share one checkpoint; a query commits
+when the interval has passed, when it catches up, when it stops, and when another writer of its sink or a
+query reading its sink needs its output committed; a crash between commits loses and repeats nothing; a
+step that fails removes the whole uncommitted tail."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import pipeline_fixture as fx
+
+from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
+from headwater.engine.runtime.persistent import PersistentQuery, SinkLocks
+from headwater.engine.runtime.recovery import recover_sinks
+from headwater.errors import ExecutionError
+from headwater.storage import EventLog
+
+
+class CountingStore(CheckpointStore):
+    """The real store, counting its commits."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.commits = 0
+
+    def commit(self, checkpoint: Checkpoint) -> None:
+        super().commit(checkpoint)
+        self.commits += 1
+
+
+def _started(data_dir: Path, records: int, interval_ms: int, **options: object) -> tuple[EventLog, PersistentQuery]:
+    log = fx.open_log(data_dir)
+    if records:
+        fx.produce(log, records)
+    query = fx.make_query(log, data_dir, **options)  # type: ignore[arg-type]
+    query.checkpoints = CountingStore(query.checkpoints.directory)
+    query.commit_interval_ms = interval_ms
+    recover_sinks(log, [query.checkpoints])
+    query.initialise()
+    return log, query
+
+
+def _commits(query: PersistentQuery) -> int:
+    store = query.checkpoints
+    assert isinstance(store, CountingStore)
+    return store.commits
+
+
+def _on_disk(data_dir: Path) -> Checkpoint:
+    checkpoint = CheckpointStore(data_dir / "queries" / "CSAS_O_0").load()
+    assert checkpoint is not None
+    return checkpoint
+
+
+def _source_ends(log: EventLog) -> dict[tuple[str, int], int]:
+    return {("in", p): int(end) for p, end in log.topic("in").end_offsets().items()}
+
+
+def _values(log: EventLog, partition: int) -> list[int]:
+    part = log.topic("in").partition(partition)
+    return [v for batch in part.read(part.start_offset).batches for v in batch.column("V").to_pylist()]
+
+
+def _sink_end(log: EventLog) -> int:
+    return int(log.topic("out").partition(0).end_offset)
+
+
+def test_steps_inside_one_interval_share_one_checkpoint_written_when_the_query_catches_up(tmp_path: Path) -> None:
+    log, query = _started(tmp_path, 40, interval_ms=60_000)
+    first = _commits(query)  # the start positions
+    for _ in range(6):
+        assert query.process("in", 0, max_records=3) == 3
+    assert _commits(query) == first, "no commit inside the interval"
+    assert _on_disk(tmp_path).sources[("in", 0)] == 0 and _sink_end(log) > 0  # output is in, uncommitted
+    assert query.uncommitted and query.committed_offsets()[("in", 0)] == 18
+    rest = _source_ends(log)[("in", 0)] - 18
+    assert rest > 0 and query.process("in", 0, max_records=None) == rest  # the rest of partition 0
+    assert query.process("in", 0, max_records=None) == 0  # caught up: the commit
+    assert _commits(query) == first + 1 and not query.uncommitted
+    committed = _on_disk(tmp_path)
+    assert committed.sources[("in", 0)] == 18 + rest and committed.sinks[("out", 0)] == _sink_end(log)
+    assert query.process("in", 0, max_records=None) == 0 and _commits(query) == first + 1  # idle: no more
+    log.close()
+
+
+def test_a_commit_is_due_once_the_interval_has_passed(tmp_path: Path) -> None:
+    log, query = _started(tmp_path, 40, interval_ms=150)
+    first = _commits(query)
+    query.process("in", 0, max_records=2)  # right after the start's commit: not due
+    assert _commits(query) == first
+    time.sleep(0.2)
+    query.process("in", 0, max_records=2)
+    assert _commits(query) == first + 1 and _on_disk(tmp_path).sources[("in", 0)] == 4
+    log.close()
+
+
+def test_interval_zero_commits_every_step(tmp_path: Path) -> None:
+    log, query = _started(tmp_path, 20, interval_ms=0)
+    first = _commits(query)
+    for step in range(1, 5):
+        query.process("in", 1, max_records=1)
+        assert _commits(query) == first + step and _on_disk(tmp_path).sources[("in", 1)] == step
+    log.close()
+
+
+def test_stopping_commits_the_uncommitted_steps(tmp_path: Path) -> None:
+    log, query = _started(tmp_path, 40, interval_ms=60_000)
+    query.process("in", 0, max_records=5)
+    query.process("in", 1, max_records=7)
+    assert _on_disk(tmp_path).sources == {("in", 0): 0, ("in", 1): 0}
+    assert query.stop()
+    assert _on_disk(tmp_path).sources == {("in", 0): 5, ("in", 1): 7}
+    assert _on_disk(tmp_path).sinks[("out", 0)] == _sink_end(log)
+    log.close()
+
+
+def test_a_background_query_commits_when_it_catches_up_and_when_it_stops(tmp_path: Path) -> None:
+    log, query = _started(tmp_path, 30, interval_ms=60_000)
+    query.start()
+    deadline = time.monotonic() + 20
+    ends = _source_ends(log)
+    while _on_disk(tmp_path).sources != ends and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _on_disk(tmp_path).sources == ends  # caught up: committed, not waiting
+    fx.produce(log, 4, seed=9)
+    ends = _source_ends(log)
+    while query.committed_offsets() != ends and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert query.stop()
+    assert _on_disk(tmp_path).sources == ends
+    log.close()
+
+
+def test_a_crash_between_commits_truncates_the_tail_and_the_replay_repeats_nothing(tmp_path: Path) -> None:
+    reference = tmp_path / "reference"
+    log, query = _started(reference, 60, interval_ms=0)
+    query.process_available()
+    expected = fx.sink_rows(log)
+    log.close()
+    crashed = tmp_path / "crashed"
+    log, query = _started(crashed, 60, interval_ms=60_000)
+    for _ in range(3):
+        query.process("in", 0, max_records=4)
+    assert query.stop()  # a commit at 12 records of partition 0
+    for _ in range(4):
+        query.process("in", 0, max_records=3)
+        query.process("in", 1, max_records=5)
+    tail = _sink_end(log) - _on_disk(crashed).sinks[("out", 0)]
+    assert tail > 0
+    log.close()  # the crash: no stop, no commit
+    log, query = _started(crashed, 0, interval_ms=60_000)
+    assert query.committed_offsets() == {("in", 0): 12, ("in", 1): 0}
+    query.process_available()
+    assert sorted(fx.sink_rows(log)) == sorted(expected)
+    assert len(fx.sink_rows(log)) == len(expected)
+    log.close()
+
+
+def test_a_failed_step_removes_the_whole_uncommitted_tail_and_the_restart_replays_it(tmp_path: Path) -> None:
+    log = fx.open_log(tmp_path)
+    fx.produce(log, 60)
+    fail_at = _values(log, 0)[19]
+    log.close()
+    log, query = _started(tmp_path, 0, interval_ms=60_000, fail_at=fail_at)
+    query.process("in", 0, max_records=6)
+    assert query.stop()  # committed: 6 records of partition 0
+    query.state = "RUNNING"
+    query._stop.clear()
+    committed_end = _sink_end(log)
+    for _ in range(4):
+        query.process("in", 0, max_records=3)  # records 6 to 17, uncommitted
+    assert _sink_end(log) > committed_end
+    with pytest.raises(ExecutionError, match="cannot be tripled"):
+        query.process("in", 0, max_records=3)  # records 18 to 20: the 20th fails
+    assert query.state == "ERROR" and _sink_end(log) == committed_end
+    assert query.committed_offsets()[("in", 0)] == 6
+    assert query.stop() and _on_disk(tmp_path).sources[("in", 0)] == 6  # nothing to commit after a failure
+    log.close()
+    log, query = _started(tmp_path, 0, interval_ms=60_000)  # restarted without the failure
+    query.process_available()
+    rows = fx.sink_rows(log)
+    assert len(rows) == len(set(rows)) == 45  # 60 records, V % 4 == 0 filtered: each once
+    log.close()
+
+
+def test_another_writer_of_the_sink_has_the_uncommitted_tail_committed_first(tmp_path: Path) -> None:
+    locks = SinkLocks()
+    log, query = _started(tmp_path, 40, interval_ms=60_000, sink_lock=locks.lock("out"))
+    query.process("in", 0, max_records=8)
+    tail_end = _sink_end(log)
+    assert _on_disk(tmp_path).sinks[("out", 0)] < tail_end
+    with locks.lock("out"):  # INSERT VALUES into the sink
+        assert _on_disk(tmp_path).sinks[("out", 0)] == tail_end
+        assert _on_disk(tmp_path).sources[("in", 0)] == 8
+        log.topic("out").append(
+            pa.record_batch({"ID": pa.array([1], pa.int64()), "TRIPLE": pa.array([0], pa.int64())}), partition=0
+        )
+    assert not query.uncommitted and locks.lock("out").pending is None
+    log.close()
+
+
+def test_a_query_reading_an_uncommitted_sink_has_its_writer_commit_first(tmp_path: Path) -> None:
+    locks = SinkLocks()
+    log, writer = _started(tmp_path, 40, interval_ms=60_000, sink_lock=locks.lock("out"))
+    writer.process("in", 0, max_records=10)
+    assert locks.lock("out").pending is writer
+    # a query that reads "out" (its own sink's lock comes from the same registry)
+    reader = fx.make_query(log, tmp_path / "reader", sink_lock=locks.lock("other"))
+    reader.sources = (fx.SINK,)
+    reader.graph.entries = [("out", reader.graph.entries[0][1])]
+    reader._offsets = {("out", 0): 0}
+    reader._settle_reads("out")
+    assert not writer.uncommitted and _on_disk(tmp_path).sinks[("out", 0)] == _sink_end(log)
+    assert _on_disk(tmp_path).sources[("in", 0)] == 10
+    log.close()
+
+
+def test_concurrent_writers_of_one_sink_keep_one_uncommitted_tail(tmp_path: Path) -> None:
+    """Two queries writing one sink on two threads: whenever either holds the lock, the other's
+    tail is committed, so the checkpoints together cover the whole sink when both stop."""
+    locks = SinkLocks()
+    log, first = _started(tmp_path / "a", 400, interval_ms=60_000, sink_lock=locks.lock("out"))
+    second = fx.make_query(log, tmp_path / "b", sink_lock=locks.lock("out"))
+    second.commit_interval_ms = 60_000
+    second.initialise()
+    threads = [
+        threading.Thread(target=lambda q=q: [q.process("in", p, max_records=7) for _ in range(20) for p in (0, 1)])
+        for q in (first, second)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not (first.uncommitted and second.uncommitted)
+    first.stop()
+    second.stop()
+    ends = [CheckpointStore(d / "queries" / "CSAS_O_0").load() for d in (tmp_path / "a", tmp_path / "b")]
+    assert max(c.sinks[("out", 0)] for c in ends if c is not None) == _sink_end(log)
+    log.close()
