@@ -7,8 +7,10 @@ again: costs proportional to *everything held*, paid by every batch that brings 
 most batches of a growing state. :class:`IntegerKeyIndex` answers the same interface with costs
 proportional to the batch:
 
-* a one-column key is its own int64 value; a two-column key packs the two columns' *codes* (each
-  distinct value of a column gets the next code) into one int64, 31 bits each;
+* a one-column key is its own int64 value; a two-column key packs two 31-bit numbers into one int64:
+  each value's distance from a base chosen at the first batch (ids and window starts stay within two
+  billion of where they started), or, once a value falls outside that range, each column's *code*
+  (each distinct value of a column gets the next code), which takes one more lookup per value;
 * packed keys map to slots in a :class:`~headwater.engine.state.sorted_runs.SortedRuns` (so do the
   column values to their codes), which absorbs a batch of new keys at a logarithmic cost per key;
 * each slot's key values are kept in numpy arrays that grow into spare capacity, so the key columns of
@@ -44,6 +46,8 @@ __all__ = ["IntegerKeyIndex"]
 
 _LIVE = "__live"
 _CODE_BITS = 31
+_CODE_MASK = (1 << _CODE_BITS) - 1
+_HEADROOM = 1 << (_CODE_BITS - 1)  # how far below the first batch's smallest value the base is put
 _REMOVED = -2  # the value of a removed key's entry; absent keys read as -1
 
 
@@ -134,8 +138,10 @@ class IntegerKeyIndex:
         self.fields = list(fields)
         self._reset()
 
-    def _reset(self) -> None:
+    def _reset(self, *, offsets: bool = True) -> None:
         self._column_codes = [_ColumnCodes() for _ in self.fields] if len(self.fields) == 2 else []
+        self._offset_mode = offsets and len(self.fields) == 2
+        self._bases: list[int] | None = None
         self._slots = SortedRuns()
         self._values = [_Growable(np.int64) for _ in self.fields]
         self._packed = _Growable(np.int64)
@@ -171,6 +177,17 @@ class IntegerKeyIndex:
             inverse = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
             distinct = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=np.int64)
             return inverse, [distinct], distinct
+        if self._offset_mode:
+            both = [_int64_values(column, field.type) for column, field in zip(columns, self.fields)]
+            packed_rows = self._offsets(both)
+            if packed_rows is not None:
+                encoded = pc.dictionary_encode(pa.array(packed_rows, pa.int64()))
+                inverse = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+                distinct = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=np.int64)
+                assert self._bases is not None
+                values = [(distinct >> _CODE_BITS) + self._bases[0], (distinct & _CODE_MASK) + self._bases[1]]
+                return inverse, values, distinct
+            self._leave_offset_mode()
         numbers, values, codes = [], [], []
         for column, field, column_codes in zip(columns, self.fields, self._column_codes):
             encoded = pc.dictionary_encode(pa.array(_int64_values(column, field.type), pa.int64()))
@@ -187,10 +204,33 @@ class IntegerKeyIndex:
         packed[(codes[0][first] < 0) | (codes[1][second] < 0)] = -1
         return inverse, [values[0][first], values[1][second]], packed
 
+    def _offsets(self, values: list[np.ndarray]) -> np.ndarray | None:
+        """Two columns' values packed as distances from the bases (set from the first values seen), or
+        None when a value is out of range."""
+        if len(values[0]) == 0:
+            return np.zeros(0, dtype=np.int64)
+        lows = [int(column.min()) for column in values]
+        if self._bases is None:
+            self._bases = [max(low - _HEADROOM, -(1 << 63)) for low in lows]
+        for column, low, base in zip(values, lows, self._bases):
+            if low < base or int(column.max()) - base > _CODE_MASK:
+                return None
+        return ((values[0] - self._bases[0]) << _CODE_BITS) | (values[1] - self._bases[1])
+
+    def _leave_offset_mode(self) -> None:
+        """Pack by column codes from now on: a value fell outside the range of the bases."""
+        live = self._live.values.copy()
+        self._rebuild(self.keys(np.arange(self.size, dtype=np.int64)), live, offsets=False)
+
     def _pack(self, values: list[np.ndarray]) -> np.ndarray:
         """The packed key of each of the distinct keys ``values`` (new values get codes)."""
         if len(self.fields) == 1:
             return values[0]
+        if self._offset_mode:
+            packed = self._offsets(values)
+            if packed is not None:
+                return packed
+            self._offset_mode = False
         codes = [codes.codes(column, True) for codes, column in zip(self._column_codes, values)]
         return (codes[0] << _CODE_BITS) | codes[1]
 
@@ -255,10 +295,10 @@ class IntegerKeyIndex:
         self._rebuild(self.keys(kept), np.ones(len(kept), dtype=bool))
         return kept
 
-    def _rebuild(self, columns: Sequence[pa.Array], live: np.ndarray) -> None:
+    def _rebuild(self, columns: Sequence[pa.Array], live: np.ndarray, *, offsets: bool = True) -> None:
         """Start again from every slot's key columns (slot ``i`` being row ``i``) and live flags; removed
-        slots keep their last key."""
-        self._reset()
+        slots keep their last key. ``offsets`` False packs by column codes."""
+        self._reset(offsets=offsets)
         if len(live) == 0:
             return
         live = np.asarray(live, dtype=bool)

@@ -137,3 +137,22 @@ def test_table_filter_on_integer_keys_emits_what_it_emits_on_string_keys() -> No
                 rows += [(str(r["ID"]), r["V"], r["__null_value"]) for r in out.to_pylist()]
         outputs[str(key_type)] = rows
     assert outputs["int64"] == outputs["string"] and any(deleted for _, _, deleted in outputs["int64"])
+
+
+def test_two_column_keys_move_from_offsets_to_codes_when_a_value_is_far_away() -> None:
+    fields = [pa.field("ID", pa.int64()), pa.field("START", pa.int64())]
+    index, reference = IntegerKeyIndex(fields), KeyIndex(fields)
+    batches = [
+        ([5, 6, 5], [1_000, 1_000, 2_000]),
+        ([6, 7], [2_000, 3_000]),
+        ([5, 2**40], [1_000, 3_000]),  # an id four thousand times past the offsets' range
+        ([7, 2**40, -(2**45)], [3_000, 3_000, -(2**50)]),
+    ]
+    for number, (ids, starts) in enumerate(batches):
+        columns = [pa.array(ids, pa.int64()), pa.array(starts, pa.int64())]
+        assert index.lookup(columns).slots.tolist() == reference.lookup(columns).slots.tolist()
+        if number == 1:
+            index.remove(np.array([1]))
+            reference.remove(np.array([1]))
+    assert index.to_arrow().equals(reference.to_arrow())
+    assert index.slots_for([pa.array([6]), pa.array([1_000])], insert=False).tolist() == [-1]
