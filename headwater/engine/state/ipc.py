@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from headwater.errors import ExecutionError
@@ -26,6 +27,8 @@ from headwater.errors import ExecutionError
 __all__ = ["pack", "scalar", "scalars", "table_from_ipc", "table_to_ipc", "unpack"]
 
 _CONTAINER_SCHEMA = pa.schema([pa.field("section", pa.string()), pa.field("payload", pa.binary())])
+_MAX_BINARY_BYTES = 2**31 - 1
+"""The most bytes a ``binary`` column holds (32-bit offsets)."""
 
 
 def table_to_ipc(table: pa.Table | pa.RecordBatch) -> bytes:
@@ -45,10 +48,32 @@ def table_from_ipc(data: bytes) -> pa.Table:
 
 
 def pack(sections: Mapping[str, pa.Table | pa.RecordBatch]) -> bytes:
-    """Named tables as one Arrow IPC stream (see the module docstring)."""
+    """Named tables as one Arrow IPC stream (see the module docstring).
+
+    The sections' IPC streams are written one after another into one buffer, which then *is* the data
+    buffer of the ``payload`` column (its offsets are where each stream ended): the state is copied
+    once into the sections' streams and once into the container's, instead of once more per section
+    for a bytes object and once more for a binary array built from them. A snapshot is written at every
+    checkpoint commit, so this is a commit's main cost for a large state.
+    """
     names = list(sections)
-    payloads = [table_to_ipc(sections[name]) for name in names]
-    container = pa.table([pa.array(names, pa.string()), pa.array(payloads, pa.binary())], schema=_CONTAINER_SCHEMA)
+    sink = pa.BufferOutputStream()
+    ends = [0]
+    for name in names:
+        table = sections[name]
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            if isinstance(table, pa.RecordBatch):
+                writer.write_batch(table)
+            else:
+                writer.write_table(table)
+        ends.append(sink.tell())
+    data = sink.getvalue()
+    if ends[-1] <= _MAX_BINARY_BYTES:
+        offsets = pa.py_buffer(np.asarray(ends, dtype=np.int32).tobytes())
+        payloads = pa.Array.from_buffers(pa.binary(), len(names), [None, offsets, data])
+    else:  # too large for 32-bit offsets: the container cannot hold it either way, let Arrow say so
+        payloads = pa.array([data[ends[i] : ends[i + 1]].to_pybytes() for i in range(len(names))], pa.binary())
+    container = pa.table([pa.array(names, pa.string()), payloads], schema=_CONTAINER_SCHEMA)
     return table_to_ipc(container)
 
 
