@@ -280,6 +280,11 @@ class Topic:
         if (partition is not None) + (partitions is not None) + (key_bytes is not None) > 1:
             raise RecordBatchError("Give at most one of partition=, partitions= and key_bytes=")
         count = self._config.partitions
+        if key_bytes is not None and count == 1:
+            # every key hashes to the only partition: no murmur2 over the keys (a sink's every append)
+            if len(key_bytes) != batch.num_rows:
+                raise RecordBatchError(f"key_bytes has {len(key_bytes)} entries for {batch.num_rows} rows")
+            key_bytes, partition = None, 0
         if partitions is None and key_bytes is None and (partition is not None or not self.is_raw):
             # One partition receives every row (the common case): no split, no second schema check.
             prepared, headerless, timestamp = self._preparer.prepare_stored(batch)

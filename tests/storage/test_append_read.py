@@ -147,6 +147,20 @@ def test_key_bytes_use_kafkas_partitioner(log: EventLog, orders_schema: pa.Schem
         assert ids == [i for i in range(40) if expected[i] == p]
 
 
+def test_key_bytes_on_a_one_partition_topic_all_land_in_it(
+    log: EventLog, orders_schema: pa.Schema, make_orders: Any
+) -> None:
+    """One partition: every key, null or not, goes to it (the hash is not computed), in order, and a
+    key count that does not match the rows is refused as on a topic with several partitions."""
+    topic = log.create_topic("orders", TopicConfig(partitions=1), schema=orders_schema)
+    keys = pa.array([None if i % 3 == 0 else f"key-{i}".encode() for i in range(10)], pa.binary())
+    assert topic.append(make_orders(0, 10), key_bytes=keys) == [AppendResult(0, 0, 10)]
+    assert topic.partition(0).read(0).to_table().column("id").to_pylist() == list(range(10))
+    with pytest.raises(RecordBatchError, match="key_bytes has 2 entries for 3 rows"):
+        topic.append(make_orders(10, 3), key_bytes=keys.slice(0, 2))
+    assert topic.end_offsets() == {0: 10}
+
+
 def test_raw_topic_partitions_by_its_key_column(log: EventLog) -> None:
     topic = log.create_topic("raw", TopicConfig(partitions=4))
     topic.append(pa.record_batch({KEY: pa.array([b"21", b"foobar", b"abc"]), VALUE: pa.array([b"1", b"2", b"3"])}))
