@@ -14,7 +14,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from headwater.engine.state.key_index import KeyIndex
+from headwater.engine.state.key_index import KeyIndex, unique_rows
 
 FIELDS = {
     "int": [pa.field("K", pa.int32())],
@@ -109,3 +109,22 @@ def test_a_column_outgrowing_its_bits_moves_to_dictionary_lookup() -> None:
     assert again.tolist() == [count - 1, 3, count]
     index.remove(np.array([3]))
     assert index.slots_for([pa.array([3]), pa.array([0]), pa.array([0], pa.int32())], insert=False).tolist() == [-1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data(), st.sampled_from(sorted(FIELDS)))
+def test_unique_rows_numbers_distinct_keys_by_first_appearance(data: st.DataObject, kind: str) -> None:
+    """``unique_rows`` (the batch's distinct keys, hashed without a sort) against a dict over the rows:
+    each row's key number and each key's first row, NULL a value of its own."""
+    fields = FIELDS[kind]
+    rows = data.draw(st.lists(st.tuples(*(st.sampled_from(_VALUES[f.type]) for f in fields)), min_size=1, max_size=40))
+    columns = [pa.array([row[i] for row in rows], f.type) for i, f in enumerate(fields)]
+    numbered = unique_rows(columns)
+    number_of: dict[tuple[Any, ...], int] = {}
+    first_rows: list[int] = []
+    for position, row in enumerate(rows):
+        if row not in number_of:
+            number_of[row] = len(number_of)
+            first_rows.append(position)
+    assert numbered.inverse.tolist() == [number_of[row] for row in rows]
+    assert numbered.first_rows.tolist() == first_rows

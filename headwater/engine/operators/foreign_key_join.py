@@ -47,7 +47,13 @@ from headwater.engine.operators.join_output import (
     nulls_for,
 )
 from headwater.engine.operators.join_sequence import Piece
-from headwater.engine.operators.join_step import SideStep, StepChanges, gather, latest_before, pairs_by_target
+from headwater.engine.operators.join_step import (
+    SideStep,
+    StepChanges,
+    gather,
+    latest_before,
+    pairs_by_target,
+)
 from headwater.engine.operators.table_source import apply_changes, keyed_rows, table_changes
 from headwater.engine.schema import ROWTIME
 from headwater.engine.state.ipc import pack, unpack
@@ -208,9 +214,7 @@ class ForeignKeyJoinOperator(Operator):
         stored_foreign = self._foreign_of(np.arange(size, dtype=np.int64))
         candidates = np.flatnonzero(np.isin(stored_foreign, targets))
         pointing = stored_foreign[candidates]
-        changed = np.zeros(size, dtype=bool)
         if left is not None:
-            changed[left.slots] = True
             previous = left.changes.previous
             before = np.where(previous >= 0, foreign[np.maximum(previous, 0)], stored_foreign[left.slots])
             # a move onto a target the key was stored pointing at is that stored candidate again
@@ -228,15 +232,14 @@ class ForeignKeyJoinOperator(Operator):
         change_of_pair, entry = pairs_by_target(pointing, targets)
         lefts, changes = candidates[entry], effective[change_of_pair]
         seen = np.full(len(lefts), -1, dtype=np.int64)
-        check = np.flatnonzero(changed[lefts])  # keys changed in the step: are they still pointing there?
-        if left is not None and len(check):
-            seen[check] = latest_before(left.slots, left.positions, lefts[check], right.positions[changes[check]])
-            now = stored_foreign[lefts[check]]
-            in_step = seen[check] >= 0
-            now[in_step] = foreign[seen[check][in_step]]
-            keep = np.ones(len(lefts), dtype=bool)
-            keep[check] = now == right.slots[changes[check]]
-            lefts, changes, seen = lefts[keep], changes[keep], seen[keep]
+        if left is not None and len(lefts):
+            # each candidate's foreign key as of the right change: its latest left change before it, else
+            # the stored one (a key without changes in the step is a stored candidate: it always holds)
+            seen = latest_before(left.slots, left.positions, lefts, right.positions[changes])
+            now = np.where(seen >= 0, foreign[np.maximum(seen, 0)], stored_foreign[lefts])
+            keep = now == right.slots[changes]
+            if not keep.all():
+                lefts, changes, seen = lefts[keep], changes[keep], seen[keep]
         if len(lefts) == 0:
             return None
         from_step = seen >= 0

@@ -90,20 +90,16 @@ def latest_before(
     """For each query (slot, position), the index of the latest change of that slot at an earlier
     position, or -1 when there is none (and for a query slot of -1). One sort of the changes by
     (slot, position) packed into an int64, one binary search for all queries."""
-    found = np.full(len(query_slots), -1, dtype=np.int64)
     if len(change_slots) == 0 or len(query_slots) == 0:
-        return found
+        return np.full(len(query_slots), -1, dtype=np.int64)
     span = int(max(change_positions.max(), query_positions.max())) + 2
     packed = change_slots.astype(np.int64) * span + change_positions
-    order = np.argsort(packed, kind="stable")
-    ordered_slots = change_slots[order]
-    wanted = query_slots >= 0
-    at = np.searchsorted(packed[order], query_slots[wanted] * span + query_positions[wanted], side="left") - 1
-    inside = at >= 0
-    hit = np.zeros(len(at), dtype=bool)
-    hit[inside] = ordered_slots[at[inside]] == query_slots[wanted][inside]
-    found[np.flatnonzero(wanted)[hit]] = order[at[hit]]
-    return found
+    order = np.argsort(packed)  # distinct values: any sort is stable
+    # a query slot of -1 packs below every change (>= 0), so it finds none
+    at = np.searchsorted(packed[order], query_slots * span + query_positions, side="left") - 1
+    safe = np.maximum(at, 0)
+    hit = (at >= 0) & (change_slots[order[safe]] == query_slots)
+    return np.where(hit, order[safe], -1)
 
 
 def pairs_by_target(targets: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

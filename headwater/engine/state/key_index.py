@@ -6,8 +6,8 @@ a window start) to a small integer *slot*; per-key state lives in columns indexe
 appearance, so a new group gets the next slot and state columns just grow.
 
 Lookup is vectorized per batch: the batch's key columns are dictionary-encoded (Arrow), their codes
-combined into one int64 code per row and reduced with ``numpy.unique``, so each *distinct key in the
-batch* is looked up once. For keys of one to three integer-like columns that lookup is vectorized too
+combined into one int64 code per row and that code dictionary-encoded again, so each *distinct key in
+the batch* is looked up once. For keys of one to three integer-like columns that lookup is vectorized too
 (:mod:`~headwater.engine.state.packed_keys`); other keys consult a Python dictionary once per distinct
 key. Keys of nested types (ARRAY, MAP, STRUCT), which Arrow cannot
 dictionary-encode, fall back to hashing each row's Python value (the measured exception: about 1 µs per
@@ -126,29 +126,40 @@ def unique_rows(columns: Sequence[pa.Array]) -> BatchKeys:
     combined: np.ndarray | None = None
     stacked: list[np.ndarray] = []
     radix = 1
-    for column in columns:
+    fits = True
+    for position, column in enumerate(columns):
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
         codes, cardinality = _column_codes(column)
         stacked.append(codes)
-        if combined is None:
+        if position == 0:
             combined, radix = codes, cardinality
-        elif radix * cardinality < (1 << 62):
+        elif fits and combined is not None and radix * cardinality < (1 << 62):
             combined = combined * cardinality + codes
             radix *= cardinality
-        else:
-            combined = None
-            break
+        else:  # the codes no longer fit one int64: distinct rows of the stacked codes instead
+            fits, combined = False, None
     if combined is None:
         matrix = np.stack(stacked, axis=1)
         _, first, inverse = np.unique(matrix, axis=0, return_index=True, return_inverse=True)
-    else:
-        _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-    inverse = np.asarray(inverse, dtype=np.int64).reshape(-1)
-    order = np.argsort(first, kind="stable")  # distinct keys by first appearance
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return BatchKeys(rank[inverse], np.asarray(first, dtype=np.int64)[order])
+        inverse = np.asarray(inverse, dtype=np.int64).reshape(-1)
+        order = np.argsort(first, kind="stable")  # distinct keys by first appearance
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        return BatchKeys(rank[inverse], np.asarray(first, dtype=np.int64)[order])
+    return _first_appearance(combined)
+
+
+def _first_appearance(codes: np.ndarray) -> BatchKeys:
+    """The distinct values of ``codes`` numbered in order of first appearance: a hash encoding (Arrow's
+    dictionary_encode numbers values as it first meets them), no sort. A row starts a new key exactly
+    when its number exceeds every number before it, which gives each key's first row in one pass."""
+    encoded = pc.dictionary_encode(pa.array(codes, pa.int64()))
+    inverse = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    starts = np.empty(len(inverse), dtype=bool)
+    starts[0] = True
+    starts[1:] = inverse[1:] > np.maximum.accumulate(inverse)[:-1]
+    return BatchKeys(inverse, np.flatnonzero(starts))
 
 
 class BatchSlots:

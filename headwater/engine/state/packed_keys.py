@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["PackedKeys", "packable"]
 
@@ -112,11 +113,13 @@ class _ColumnCodes:
             codes[~valid] = self.null_code
         missing = valid & (codes < 0)
         if insert and missing.any():
-            fresh, inverse = np.unique(values[missing], return_inverse=True)
+            # the new values, hashed (no sort of the rows): codes follow their first appearance
+            encoded = pc.dictionary_encode(pa.array(values[missing], pa.int64()))
+            fresh = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=np.int64)
             new_codes = self.count + np.arange(len(fresh), dtype=np.int64)
             self.map.add(fresh, new_codes)
             self.count += len(fresh)
-            codes[missing] = new_codes[np.asarray(inverse).reshape(-1)]
+            codes[missing] = new_codes[np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
         return codes
 
 
