@@ -59,8 +59,9 @@ def merge_by_time(
     Taking the partition with the smallest head again and again is a stable sort on each record's
     running maximum timestamp within its partition (ties: the partition listed first, then offset
     order): a record behind a larger one in its partition cannot leave before it, and once that one has
-    left, nothing of the others is smaller. So the order is one ``lexsort``, cut where an open-ended
-    partition's chunk is used up."""
+    left, nothing of the others is smaller. The chunks are concatenated in (partition, offset) order, so
+    a *stable* sort on the running maximum alone breaks ties that way: one ``argsort`` (a merge of
+    already sorted runs), cut where an open-ended partition's chunk is used up."""
     order = list(timestamps)
     if any(tp in open_ended and len(timestamps[tp]) == 0 for tp in order):
         return []
@@ -72,7 +73,7 @@ def merge_by_time(
     )
     partition = np.repeat(np.arange(len(order), dtype=np.int64), sizes)
     position = np.concatenate([np.arange(n, dtype=np.int64) for n in sizes if n])
-    merged = np.lexsort((position, partition, running))
+    merged = np.argsort(running, kind="stable")
     firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     ends = [int(firsts[i] + sizes[i] - 1) for i, tp in enumerate(order) if tp in open_ended]
     if ends:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headwater.engine import Engine
 from headwater.engine.runtime.merge import merge_by_time
@@ -24,6 +27,41 @@ def test_an_open_ended_chunk_bounds_the_merge() -> None:
     # "a" may have more records after its chunk: once it is used up, nothing more of "b" is taken
     runs = merge_by_time({("a", 0): np.array([1, 2]), ("b", 0): np.array([1, 3, 4])}, {("a", 0)})
     assert runs == [(("a", 0), 0, 1), (("b", 0), 0, 1), (("a", 0), 1, 2)]
+
+
+def _taken_one_by_one(chunks: list[list[int]], open_ended: set[int]) -> list[tuple[int, int]]:
+    """(partition, position) of each record as the definition takes them: again and again the head
+    with the smallest running maximum (ties: the partition listed first), stopping once an open-ended
+    partition is used up (or at once when one is empty)."""
+    if any(not chunks[p] for p in open_ended):
+        return []
+    heads = [0] * len(chunks)
+    highs = [max(chunk[:1], default=0) for chunk in chunks]
+    taken: list[tuple[int, int]] = []
+    while True:
+        live = [p for p in range(len(chunks)) if heads[p] < len(chunks[p])]
+        if not live:
+            return taken
+        chosen = min(live, key=lambda p: (max(highs[p], chunks[p][heads[p]]), p))
+        highs[chosen] = max(highs[chosen], chunks[chosen][heads[chosen]])
+        taken.append((chosen, heads[chosen]))
+        heads[chosen] += 1
+        if chosen in open_ended and heads[chosen] == len(chunks[chosen]):
+            return taken
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 20), max_size=12), min_size=1, max_size=4),
+    st.sets(st.integers(0, 3)),
+)
+def test_runs_equal_taking_records_one_by_one(chunks: list[list[int]], open_ended: set[int]) -> None:
+    open_ended = {p for p in open_ended if p < len(chunks)}
+    timestamps = {("t", p): np.asarray(chunk, dtype=np.int64) for p, chunk in enumerate(chunks)}
+    runs = merge_by_time(timestamps, {("t", p) for p in open_ended})
+    flat = [(tp[1], position) for tp, start, stop in runs for position in range(start, stop)]
+    assert flat == _taken_one_by_one(chunks, open_ended)
+    assert all(a[0] != b[0] for a, b in pairwise(runs))  # runs are maximal
 
 
 def test_a_join_sees_table_rows_that_came_first_in_event_time(tmp_path: Path) -> None:
