@@ -155,13 +155,23 @@ def prepare(batch: pa.RecordBatch, keys: Sequence[GroupKey]) -> GroupedRows | No
 
 
 def system_columns(batch: pa.RecordBatch, rows: np.ndarray) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """ROWPARTITION, ROWOFFSET and headers of ``rows`` of ``batch`` (defaults when absent)."""
-    take = pa.array(rows, pa.int64())
+    """ROWPARTITION, ROWOFFSET and headers of ``rows`` of ``batch`` (defaults when absent), gathered in
+    one take."""
     names = batch.schema.names
-    partition = batch.column(ROWPARTITION).take(take) if ROWPARTITION in names else pa.array(np.zeros(len(rows), np.int32))
-    offset = batch.column(ROWOFFSET).take(take) if ROWOFFSET in names else pa.array(np.zeros(len(rows), np.int64))
-    headers = batch.column(HEADERS_COLUMN).take(take) if HEADERS_COLUMN in names else pa.nulls(len(rows), HEADERS_ARROW_TYPE)
-    return partition.cast(pa.int32()), offset.cast(pa.int64()), headers
+    present = [name for name in (ROWPARTITION, ROWOFFSET, HEADERS_COLUMN) if name in names]
+    taken = batch.select(present).take(pa.array(rows, pa.int64())) if present else None
+    partition = taken.column(ROWPARTITION) if taken is not None and ROWPARTITION in present else None
+    offset = taken.column(ROWOFFSET) if taken is not None and ROWOFFSET in present else None
+    headers = taken.column(HEADERS_COLUMN) if taken is not None and HEADERS_COLUMN in present else None
+    if partition is None:
+        partition = pa.array(np.zeros(len(rows), np.int32))
+    elif partition.type != pa.int32():
+        partition = partition.cast(pa.int32())
+    if offset is None:
+        offset = pa.array(np.zeros(len(rows), np.int64))
+    elif offset.type != pa.int64():
+        offset = offset.cast(pa.int64())
+    return partition, offset, headers if headers is not None else pa.nulls(len(rows), HEADERS_ARROW_TYPE)
 
 
 def changelog_batch(

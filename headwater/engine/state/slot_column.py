@@ -162,8 +162,13 @@ class SlotColumn:
             self.data[slots] = data
             self.valid[slots] = valid
             return
-        python = values.to_pylist()
-        self.scatter_python(slots, python)
+        if values.null_count:
+            self.scatter_python(slots, values.to_pylist())
+            return
+        holder = np.empty(len(values), dtype=object)
+        holder[:] = values.to_pylist()
+        self.data[slots] = holder
+        self.valid[slots] = True
 
     def scatter_numpy(self, slots: np.ndarray, data: np.ndarray, valid: np.ndarray | bool = True) -> None:
         """Write numpy values at ``slots`` (fixed-width columns only)."""

@@ -39,9 +39,16 @@ class SortedRuns:
         return sum(len(keys) for keys in self._keys)
 
     def _locate(self, queries: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """For each run, (mask of the queries found in it, their positions in it)."""
+        """For each run, (mask of the queries found in it, their positions in it). A run whose key range
+        misses the queries' is skipped without a search (growing ids only ever meet the newest run)."""
         located = []
+        if len(queries) == 0 or not self._keys:
+            return [(np.zeros(len(queries), dtype=bool), np.zeros(0, dtype=np.int64)) for _ in self._keys]
+        lowest, highest = int(queries.min()), int(queries.max())
         for keys in self._keys:
+            if int(keys[-1]) < lowest or int(keys[0]) > highest:
+                located.append((np.zeros(len(queries), dtype=bool), np.zeros(0, dtype=np.int64)))
+                continue
             at = np.searchsorted(keys, queries)
             inside = at < len(keys)
             hit = np.zeros(len(queries), dtype=bool)
