@@ -18,6 +18,7 @@ from headwater.engine.operators.join_output import JoinSide, JoinType
 from headwater.engine.operators.join_sequence import PieceRuns
 from headwater.engine.operators.join_step import StepChanges, latest_before, pairs_by_target
 from headwater.engine.operators.table_table_join import TableTableJoinOperator
+from headwater.engine.state.row_store import last_per_slot
 
 
 @settings(max_examples=200, deadline=None)
@@ -46,6 +47,14 @@ def test_pairs_by_target_lists_every_match_per_query_in_entry_order(targets: lis
     query_of_pair, entry = pairs_by_target(np.array(targets, dtype=np.int64), np.array(queries, dtype=np.int64))
     expected = [(q, e) for q, value in enumerate(queries) for e, target in enumerate(targets) if target == value]
     assert list(zip(query_of_pair.tolist(), entry.tolist())) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-1, 12), max_size=50))
+def test_last_per_slot_keeps_each_slots_latest_position(slots: list[int]) -> None:
+    """The row store keeps each slot's last write of a batch (sort-free for slots, -1 the general way)."""
+    expected = sorted({slot: position for position, slot in enumerate(slots)}.values())
+    assert last_per_slot(np.array(slots, dtype=np.int64)).tolist() == expected
 
 
 def test_step_positions_number_the_merged_order() -> None:

@@ -88,18 +88,41 @@ def latest_before(
     change_slots: np.ndarray, change_positions: np.ndarray, query_slots: np.ndarray, query_positions: np.ndarray
 ) -> np.ndarray:
     """For each query (slot, position), the index of the latest change of that slot at an earlier
-    position, or -1 when there is none (and for a query slot of -1). One sort of the changes by
-    (slot, position) packed into an int64, one binary search for all queries."""
+    position, or -1 when there is none (and for a query slot of -1).
+
+    The changes are sorted once by (slot, position); a slot's changes then sit together, and a query
+    starts at its slot's last change and steps back while the change is not before it. A slot holds few
+    changes in a step, so a few vectorized steps answer nearly every query; the rest (a key changed
+    many times after the query) take a binary search over all the changes."""
+    found = np.full(len(query_slots), -1, dtype=np.int64)
     if len(change_slots) == 0 or len(query_slots) == 0:
-        return np.full(len(query_slots), -1, dtype=np.int64)
+        return found
     span = int(max(change_positions.max(), query_positions.max())) + 2
     packed = change_slots.astype(np.int64) * span + change_positions
     order = np.argsort(packed)  # distinct values: any sort is stable
-    # a query slot of -1 packs below every change (>= 0), so it finds none
-    at = np.searchsorted(packed[order], query_slots * span + query_positions, side="left") - 1
+    width = int(max(change_slots.max(), query_slots.max())) + 1
+    counts = np.bincount(change_slots, minlength=width)
+    wanted = np.maximum(query_slots, 0)
+    at = np.cumsum(counts)[wanted] - 1  # the slot's last change in (slot, position) order
+    first = at + 1 - counts[wanted]
+    pending = (query_slots >= 0) & (at >= first)
+    sorted_positions = change_positions[order]
+    for _ in range(3):
+        safe = np.maximum(at, 0)
+        hit = pending & (sorted_positions[safe] < query_positions)
+        found[hit] = order[safe[hit]]
+        pending &= ~hit
+        at -= 1
+        pending &= at >= first
+        if not pending.any():
+            return found
+    rest = np.flatnonzero(pending)
+    sorted_packed = packed[order]
+    at = np.searchsorted(sorted_packed, query_slots[rest] * span + query_positions[rest], side="left") - 1
     safe = np.maximum(at, 0)
-    hit = (at >= 0) & (change_slots[order[safe]] == query_slots)
-    return np.where(hit, order[safe], -1)
+    hit = (at >= 0) & (change_slots[order[safe]] == query_slots[rest])
+    found[rest[hit]] = order[safe[hit]]
+    return found
 
 
 def pairs_by_target(targets: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

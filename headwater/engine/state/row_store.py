@@ -32,12 +32,20 @@ _PRESENT = "__present"
 
 
 def last_per_slot(slots: np.ndarray) -> np.ndarray:
-    """The positions in ``slots`` of the last occurrence of each distinct slot, in position order."""
+    """The positions in ``slots`` of the last occurrence of each distinct slot, in position order.
+
+    Slots are dense non-negative numbers, so the latest position of each is one ``maximum.at`` into an
+    array indexed by slot (no sort); a position is kept when it is its slot's latest."""
     if len(slots) == 0:
         return np.zeros(0, dtype=np.int64)
-    reversed_slots = slots[::-1]
-    _, first_in_reversed = np.unique(reversed_slots, return_index=True)
-    return np.sort(len(slots) - 1 - first_in_reversed)
+    slots = np.asarray(slots, dtype=np.int64)
+    positions = np.arange(len(slots), dtype=np.int64)
+    if int(slots.min()) < 0:  # not slots: the general way
+        _, first_in_reversed = np.unique(slots[::-1], return_index=True)
+        return np.sort(len(slots) - 1 - first_in_reversed)
+    latest = np.full(int(slots.max()) + 1, -1, dtype=np.int64)
+    np.maximum.at(latest, slots, positions)
+    return np.flatnonzero(latest[slots] == positions)
 
 
 class RowStore:
