@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,12 +33,34 @@ _MAX_BINARY_BYTES = 2**31 - 1
 
 def table_to_ipc(table: pa.Table | pa.RecordBatch) -> bytes:
     """One table as an Arrow IPC stream."""
-    if isinstance(table, pa.RecordBatch):
-        table = pa.Table.from_batches([table])
-    sink = pa.BufferOutputStream()
+    return _write_streams([table]).to_pybytes()
+
+
+def _write_streams(tables: Sequence[pa.Table | pa.RecordBatch], ends: list[int] | None = None) -> pa.Buffer:
+    """The IPC streams of ``tables``, one after another, in one buffer; ``ends`` (when given) gets
+    where each stream ends.
+
+    The size is measured first (writing to a mock stream copies no data), then the streams are written
+    into a buffer of exactly that size: a growing output buffer would copy the state again at every
+    doubling, and a snapshot of a large state is written at every checkpoint commit."""
+    mock = pa.MockOutputStream()
+    for table in tables:
+        _write_stream(mock, table)
+    buffer = pa.allocate_buffer(mock.size())
+    out = pa.FixedSizeBufferWriter(buffer)
+    for table in tables:
+        _write_stream(out, table)
+        if ends is not None:
+            ends.append(out.tell())
+    return buffer
+
+
+def _write_stream(sink: Any, table: pa.Table | pa.RecordBatch) -> None:
     with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue().to_pybytes()
+        if isinstance(table, pa.RecordBatch):
+            writer.write_batch(table)
+        else:
+            writer.write_table(table)
 
 
 def table_from_ipc(data: bytes) -> pa.Table:
@@ -57,17 +79,8 @@ def pack(sections: Mapping[str, pa.Table | pa.RecordBatch]) -> bytes:
     checkpoint commit, so this is a commit's main cost for a large state.
     """
     names = list(sections)
-    sink = pa.BufferOutputStream()
     ends = [0]
-    for name in names:
-        table = sections[name]
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            if isinstance(table, pa.RecordBatch):
-                writer.write_batch(table)
-            else:
-                writer.write_table(table)
-        ends.append(sink.tell())
-    data = sink.getvalue()
+    data = _write_streams([sections[name] for name in names], ends)
     if ends[-1] <= _MAX_BINARY_BYTES:
         offsets = pa.py_buffer(np.asarray(ends, dtype=np.int32).tobytes())
         payloads = pa.Array.from_buffers(pa.binary(), len(names), [None, offsets, data])
