@@ -126,3 +126,21 @@ def test_a_binary_document_without_its_trailer_is_a_torn_commit(tmp_path: Path) 
     (tmp_path / "checkpoint.json").write_bytes(_checkpoint(3).to_bytes())  # complete but never sealed
     with pytest.raises(ExecutionError, match="cut short"):
         CheckpointStore(tmp_path).load()
+
+
+def test_a_slot_is_overwritten_in_place_and_cut_to_length(tmp_path: Path) -> None:
+    """A commit writes over the older slot and then cuts it to the new length; cut short before that
+    (new bytes over the start of a longer old document), the old trailer fails its checksum and the
+    other slot stays in force."""
+    big = Checkpoint(epoch=1, sources={("in", 0): 1}, state={"aggregate-0": b"x" * 5000})
+    small = Checkpoint(epoch=3, sources={("in", 0): 3})
+    store = CheckpointStore(tmp_path)
+    store.commit(big)  # slot 0, sequence 0
+    store.commit(Checkpoint(epoch=2, sources={("in", 0): 2}))  # slot 1, sequence 1
+    old_slot = (tmp_path / "checkpoint.json").read_bytes()
+    store.commit(small)  # slot 0 again, sequence 2
+    written = (tmp_path / "checkpoint.json").read_bytes()
+    assert len(written) < 500 and CheckpointStore(tmp_path).load() == small
+    # the same commit cut short after its bytes were written, before the cut to length
+    (tmp_path / "checkpoint.json").write_bytes(written + old_slot[len(written) :])
+    assert CheckpointStore(tmp_path).load() == Checkpoint(epoch=2, sources={("in", 0): 2})

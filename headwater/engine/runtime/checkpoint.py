@@ -3,11 +3,12 @@
 A checkpoint is one document per writer (a persistent query, or the INSERT VALUES writer of a topic),
 kept in two alternating *slot* files, ``checkpoint.json`` and ``checkpoint.1.json`` (the names are kept
 from the first, JSON-only format, so a data directory written before keeps its slots). A commit overwrites
-the slot that does *not* hold the latest checkpoint and makes it durable with one ``fdatasync`` (plus one
-of the directory when the slot file is new); each slot ends with a trailer holding a commit sequence
-number and a CRC-32 of the document. Loading takes the valid slot with the highest sequence, so a crash
-mid-commit (a torn slot: no trailer or a wrong checksum) leaves the previous checkpoint in force, never a
-mix. Compared with write-temp, fsync, rename, fsync-directory this is one flush per commit instead of two.
+the slot that does *not* hold the latest checkpoint (in place, then cut to length) and makes it durable
+with one ``fdatasync`` (plus one of the directory when the slot file is new); each slot ends with a
+trailer holding a commit sequence number and a CRC-32 of the document. Loading takes the valid slot
+with the highest sequence, so a crash mid-commit (a torn slot: no trailer or a wrong checksum) leaves the
+previous checkpoint in force, never a mix. Compared with write-temp, fsync, rename, fsync-directory
+this is one flush per commit instead of two.
 
 The document is binary (format 2): a small JSON header and the operators' snapshots as raw bytes (Arrow
 IPC, see :mod:`headwater.engine.state.ipc`) after it. State is most of a checkpoint's bytes, and the first
@@ -246,9 +247,14 @@ class CheckpointStore:
         created = not path.exists()
         parts = checkpoint.to_parts()
         parts.append(_trailer(parts, sequence))
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        # Overwritten in place, then cut to length: truncating first would free the file's blocks and
+        # pages only to allocate them again (about half a large commit's write time). A write cut short
+        # leaves new bytes before old ones; the old trailer then fails its checksum, so the slot is
+        # torn, as with any commit cut short, and the other slot stays in force.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
         try:
             _write_all(fd, parts)
+            os.ftruncate(fd, sum(len(part) for part in parts))
             os.fdatasync(fd)
         finally:
             os.close(fd)
