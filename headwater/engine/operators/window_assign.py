@@ -121,6 +121,12 @@ def assign_time_windows(timestamps: np.ndarray, windows: TimeWindows) -> tuple[n
     first = (np.maximum(0, timestamps - size + advance) // advance) * advance
     counts = (timestamps - first) // advance + 1
     counts = np.maximum(counts, 0)
+    if len(counts) and int(counts.min()) == int(counts.max()):
+        # every row in the same number of windows (rows past the first window's size, when the size is
+        # a multiple of the advance): a row's starts are its first plus a fixed ladder of advances
+        per_row = int(counts[0])
+        ladder = np.arange(per_row, dtype=np.int64) * advance
+        return np.repeat(np.arange(len(timestamps), dtype=np.int64), per_row), (first[:, None] + ladder).ravel()
     rows = np.repeat(np.arange(len(timestamps), dtype=np.int64), counts)
     offsets = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
     starts = np.repeat(first, counts) + offsets * advance

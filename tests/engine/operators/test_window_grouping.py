@@ -154,3 +154,22 @@ def test_window_pairs_group_like_the_plain_key_lookup(
             members = grouping.order[grouping.starts[group] : grouping.starts[group] + grouping.counts[group]]
             assert np.all(np.diff(members) > 0)  # each group's pairs in batch order
             assert set(grouping.slots[members].tolist()) == {grouping.group_slots[group]}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(0, 60_000), max_size=40),
+    st.sampled_from([(10_000, 2_000), (10_000, 3_000), (10_000, 10_000), (5, 1)]),
+)
+def test_window_assignment_is_every_window_holding_each_row(timestamps: list[int], window: tuple[int, int]) -> None:
+    """Rows far enough from 0 all get the same number of windows (the vectorized ladder); the others
+    fewer; either way each row's windows come by ascending start."""
+    size, advance = window
+    rows, starts = assign_time_windows(np.array(timestamps, dtype=np.int64), TimeWindows.hopping(size, advance))
+    expected = [
+        (row, start)
+        for row, ts in enumerate(timestamps)
+        for start in range(0, ts + 1, advance)
+        if start <= ts < start + size
+    ]
+    assert list(zip(rows.tolist(), starts.tolist())) == expected
