@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from headwater.engine.operators.foreign_key_join import ForeignKeyJoinOperator
 from headwater.engine.operators.join_output import JoinSide, JoinType
 from headwater.engine.operators.join_sequence import PieceRuns
-from headwater.engine.operators.join_step import StepChanges, latest_before, pairs_by_target
+from headwater.engine.operators.join_step import StepChanges, in_merged_order, latest_before, pairs_by_target
 from headwater.engine.operators.table_table_join import TableTableJoinOperator
 from headwater.engine.state.row_store import last_per_slot
 
@@ -55,6 +55,20 @@ def test_last_per_slot_keeps_each_slots_latest_position(slots: list[int]) -> Non
     """The row store keeps each slot's last write of a batch (sort-free for slots, -1 the general way)."""
     expected = sorted({slot: position for position, slot in enumerate(slots)}.values())
     assert last_per_slot(np.array(slots, dtype=np.int64)).tolist() == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 20), max_size=30), st.lists(st.integers(0, 20), max_size=30), st.booleans())
+def test_in_merged_order_is_a_stable_sort_of_both(first: list[int], second: list[int], ordered: bool) -> None:
+    """Each entry's place in the merged order equals its place in a stable sort of the concatenation
+    (sorted inputs take the binary-search way, unsorted ones the sort)."""
+    if ordered:
+        first, second = sorted(first), sorted(second)
+    arrays = [np.array(first, dtype=np.int64), np.array(second, dtype=np.int64)]
+    order = np.argsort(np.concatenate(arrays), kind="stable")
+    expected = np.empty(len(order), dtype=np.int64)
+    expected[order] = np.arange(len(order))
+    assert np.concatenate(in_merged_order(arrays)).tolist() == expected.tolist()
 
 
 def test_step_positions_number_the_merged_order() -> None:

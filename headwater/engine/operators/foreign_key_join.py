@@ -51,6 +51,7 @@ from headwater.engine.operators.join_step import (
     SideStep,
     StepChanges,
     gather,
+    in_merged_order,
     latest_before,
     pairs_by_target,
 )
@@ -267,10 +268,17 @@ class ForeignKeyJoinOperator(Operator):
         stores (one ``take`` per column group, no intermediate batches)."""
         if not plans:
             return None
-        order = np.argsort(np.concatenate([plan.position for plan in plans]), kind="stable")
+        destinations = in_merged_order([plan.position for plan in plans])
+        total = sum(len(plan.position) for plan in plans)
 
         def merged(name: str) -> np.ndarray:
-            return np.concatenate([getattr(plan, name) for plan in plans])[order]
+            parts = [getattr(plan, name) for plan in plans]
+            if len(parts) == 1:
+                return parts[0]
+            out = np.empty(total, dtype=np.result_type(*parts))
+            for part, destination in zip(parts, destinations):
+                out[destination] = part
+            return out
 
         from_left, change, tombstone = merged("from_left"), merged("change"), merged("tombstone")
         left_schema, right_schema = self.left.value_schema, self.right.value_schema
@@ -293,7 +301,7 @@ class ForeignKeyJoinOperator(Operator):
         )
         keys = gather([step_keys, index_keys], np.where(from_left, 0, 1), merged("key_row"))
         sides = [side for side in (left, right) if side is not None]
-        event_source = np.where(from_left, 0, 1) if len(sides) == 2 else np.zeros(len(order), dtype=np.int64)
+        event_source = np.where(from_left, 0, 1) if len(sides) == 2 else np.zeros(total, dtype=np.int64)
         event = gather([event_table(side.changes.batch) for side in sides], event_source, change)
         first_rows = np.cumsum([0] + [len(side.rowtime) for side in sides[:-1]]).astype(np.int64)
         rowtime = np.concatenate([side.rowtime for side in sides])[first_rows[event_source] + change]

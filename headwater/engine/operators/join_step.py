@@ -37,7 +37,7 @@ from headwater.engine.operators.table_source import TableChanges, keyed_rows, ta
 from headwater.engine.schema import ROWTIME
 from headwater.engine.state.row_store import RowStore
 
-__all__ = ["SideStep", "StepChanges", "gather", "in_step_order", "latest_before", "pairs_by_target", "take_rows"]
+__all__ = ["SideStep", "StepChanges", "gather", "in_merged_order", "in_step_order", "latest_before", "pairs_by_target", "take_rows"]
 
 
 @dataclass(frozen=True)
@@ -103,25 +103,23 @@ def latest_before(
     width = int(max(change_slots.max(), query_slots.max())) + 1
     counts = np.bincount(change_slots, minlength=width)
     wanted = np.maximum(query_slots, 0)
-    at = np.cumsum(counts)[wanted] - 1  # the slot's last change in (slot, position) order
-    first = at + 1 - counts[wanted]
-    pending = (query_slots >= 0) & (at >= first)
+    changes_of_slot = counts[wanted]
+    changes_of_slot[query_slots < 0] = 0
+    live = np.flatnonzero(changes_of_slot)  # the queries whose slot changed in the step
+    at = np.cumsum(counts)[wanted[live]] - 1  # the slot's last change in (slot, position) order
+    first = at + 1 - changes_of_slot[live]
+    positions = query_positions[live]
     sorted_positions = change_positions[order]
     for _ in range(3):
-        safe = np.maximum(at, 0)
-        hit = pending & (sorted_positions[safe] < query_positions)
-        found[hit] = order[safe[hit]]
-        pending &= ~hit
-        at -= 1
-        pending &= at >= first
-        if not pending.any():
+        hit = sorted_positions[at] < positions
+        found[live[hit]] = order[at[hit]]
+        more = ~hit & (at > first)
+        live, at, first, positions = live[more], at[more] - 1, first[more], positions[more]
+        if len(live) == 0:
             return found
-    rest = np.flatnonzero(pending)
-    sorted_packed = packed[order]
-    at = np.searchsorted(sorted_packed, query_slots[rest] * span + query_positions[rest], side="left") - 1
-    safe = np.maximum(at, 0)
-    hit = (at >= 0) & (change_slots[order[safe]] == query_slots[rest])
-    found[rest[hit]] = order[safe[hit]]
+    at = np.searchsorted(packed[order], query_slots[live] * span + positions, side="left") - 1
+    hit = at >= first  # the search stays within the slot's changes, else there is none before
+    found[live[hit]] = order[at[hit]]
     return found
 
 
@@ -134,8 +132,9 @@ def pairs_by_target(targets: np.ndarray, queries: np.ndarray) -> tuple[np.ndarra
     counts = np.searchsorted(ordered, queries, side="right") - low
     total = int(counts.sum())
     query_of_pair = np.repeat(np.arange(len(queries), dtype=np.int64), counts)
-    within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    return query_of_pair, by_target[np.repeat(low, counts) + within]
+    offsets = np.repeat(low - (np.cumsum(counts) - counts), counts)  # each pair's entry, less its rank
+    offsets += np.arange(total, dtype=np.int64)
+    return query_of_pair, by_target[offsets]
 
 
 def take_rows(stored: pa.Table, step: pa.Table, from_step: np.ndarray, rows: np.ndarray, valid: np.ndarray) -> pa.Table:
@@ -161,6 +160,25 @@ def gather(sources: Sequence[pa.Table], source: np.ndarray, rows: np.ndarray, va
         mask = ~valid
         indices = np.where(valid, indices, 0)
     return pa.concat_tables(tables).take(pa.array(indices, pa.int64(), mask=mask))
+
+
+def in_merged_order(positions: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Where each entry of one or two position arrays lands when they are merged by position, the
+    first array's entries before the second's on equal positions (a stable sort of their
+    concatenation). Each array is in position order already (a side's output follows its changes),
+    so two binary searches place every entry, without sorting the whole output."""
+    if len(positions) == 1:
+        return [np.arange(len(positions[0]), dtype=np.int64)]
+    first, second = positions
+    if (len(first) > 1 and bool((np.diff(first) < 0).any())) or (len(second) > 1 and bool((np.diff(second) < 0).any())):
+        order = np.argsort(np.concatenate([first, second]), kind="stable")
+        destination = np.empty(len(order), dtype=np.int64)
+        destination[order] = np.arange(len(order), dtype=np.int64)
+        return [destination[: len(first)], destination[len(first):]]
+    return [
+        np.arange(len(first), dtype=np.int64) + np.searchsorted(second, first, side="left"),
+        np.arange(len(second), dtype=np.int64) + np.searchsorted(first, second, side="right"),
+    ]
 
 
 def in_step_order(parts: Sequence[tuple[np.ndarray, pa.RecordBatch]]) -> list[pa.RecordBatch]:
