@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 from headwater.engine.aggregates.grouping import Grouping, stable_order
 from headwater.engine.aggregates.store import AggregationStore
 from headwater.engine.state.key_index import unique_rows
-from headwater.engine.state.window_keys import WindowKeyIndex
+from headwater.engine.state.window_keys import IntegerKeys, WindowKeyIndex
 
 __all__ = ["WindowPairs", "batch_key_numbers", "group_window_pairs"]
 
@@ -128,7 +128,10 @@ def group_window_pairs(
     window_start_of = earliest + window_of * advance_ms
     index = store.index
     if isinstance(index, WindowKeyIndex):
-        base_slots = index.base.slots_for(distinct_keys)
+        base = index.base
+        base_slots = (
+            base.slots_for(distinct_keys, distinct=True) if isinstance(base, IntegerKeys) else base.slots_for(distinct_keys)
+        )
         slots = index.pair_slots(base_slots[key_of], window_start_of)
         store.grow()
     else:

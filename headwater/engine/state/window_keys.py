@@ -176,8 +176,9 @@ class IntegerKeys:
     def supports(fields: Sequence[pa.Field]) -> bool:
         return len(fields) == 1 and pa.types.is_integer(fields[0].type)
 
-    def slots_for(self, columns: Sequence[pa.Array], *, insert: bool = True) -> np.ndarray:
-        """The slot of each value (-1 for an unknown one when not ``insert``)."""
+    def slots_for(self, columns: Sequence[pa.Array], *, insert: bool = True, distinct: bool = False) -> np.ndarray:
+        """The slot of each value (-1 for an unknown one when not ``insert``). ``distinct`` promises the
+        values are distinct (a batch's dictionary), which spares numbering the new ones again."""
         column = columns[0]
         if column.null_count:
             raise ValueError("a NULL key cannot be looked up")
@@ -185,6 +186,13 @@ class IntegerKeys:
         slots = self._map.find(values)
         missing = slots < 0
         if insert and missing.any():
+            if distinct:
+                fresh = values[missing]
+                numbers = self._values.length + np.arange(len(fresh), dtype=np.int64)
+                self._map.add(fresh, numbers)
+                self._values.append(fresh)
+                slots[missing] = numbers
+                return slots
             fresh, first, inverse = np.unique(values[missing], return_index=True, return_inverse=True)
             appearance = np.argsort(first, kind="stable")  # new keys numbered as they first appear
             numbers = np.empty(len(fresh), dtype=np.int64)

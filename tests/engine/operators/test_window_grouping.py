@@ -64,6 +64,10 @@ def test_integer_keys_number_new_values_as_they_first_appear() -> None:
     assert keys.keys(np.array([2, 0]))[0].to_pylist() == [20, 30] and keys.keys(np.array([0]))[0].type == pa.int32()
     with pytest.raises(ValueError, match="NULL"):
         keys.slots_for([pa.array([None], pa.int32())])
+    promised = IntegerKeys(pa.int32())
+    assert promised.slots_for([pa.array([30, 10, 20], pa.int32())], distinct=True).tolist() == [0, 1, 2]
+    assert promised.slots_for([pa.array([40, 20, 5], pa.int32())], distinct=True).tolist() == [3, 2, 4]
+    assert promised.keys(np.array([4, 3]))[0].to_pylist() == [5, 40]
 
 
 FIELDS = {
