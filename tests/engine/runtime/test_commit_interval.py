@@ -10,12 +10,14 @@ import threading
 import time
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import pipeline_fixture as fx
 
+from headwater.engine import Engine
 from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
 from headwater.engine.runtime.persistent import PersistentQuery, SinkLocks
 from headwater.engine.runtime.recovery import recover_sinks
@@ -244,3 +246,50 @@ def test_concurrent_writers_of_one_sink_keep_one_uncommitted_tail(tmp_path: Path
     ends = [CheckpointStore(d / "queries" / "CSAS_O_0").load() for d in (tmp_path / "a", tmp_path / "b")]
     assert max(c.sinks[("out", 0)] for c in ends if c is not None) == _sink_end(log)
     log.close()
+
+
+def test_a_downstream_query_never_commits_past_its_upstream_commits(tmp_path: Path) -> None:
+    """A pipeline of two background queries (B reads A's sink) while records keep arriving: at every
+    moment, B's committed offset of A's sink is within A's committed end of it, so a crash cannot
+    remove output B has already consumed."""
+    engine = Engine(tmp_path, config={"auto.offset.reset": "earliest"}, background=True)
+    engine.execute(
+        "CREATE STREAM S (ID BIGINT KEY, V BIGINT) WITH (KAFKA_TOPIC='s', PARTITIONS=1, VALUE_FORMAT='JSON');\n"
+        "CREATE STREAM A AS SELECT ID, V * 2 AS W FROM S WHERE V % 3 <> 0;\n"
+        "CREATE STREAM B AS SELECT ID, W + 1 AS X FROM A;"
+    )
+    queries = {q.sink_name: q for q in engine.persistent_queries()}
+    for query in queries.values():
+        query.commit_interval_ms = 60_000  # only the pipeline's own needs make them commit
+    stores = {name: CheckpointStore(tmp_path / "queries" / q.query_id) for name, q in queries.items()}
+    sink_a = queries["A"].sink_topic
+    topic = engine.log.topic("s")
+    samples = 0
+    for round_ in range(30):
+        values = [orjson.dumps({"V": round_ * 50 + i}) for i in range(50)]
+        topic.append(
+            pa.record_batch(
+                {
+                    "__key": pa.array([(i % 7).to_bytes(8, "big") for i in range(50)], pa.binary()),
+                    "__value": pa.array(values, pa.binary()),
+                }
+            ),
+            partition=0,
+        )
+        for _ in range(3):
+            a, b = stores["A"].load(), stores["B"].load()
+            if a is not None and b is not None:
+                assert b.sources.get((sink_a, 0), 0) <= a.sinks.get((sink_a, 0), 0)
+                samples += 1
+            time.sleep(0.003)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        b = stores["B"].load()
+        if b is not None and b.sources.get((sink_a, 0), 0) == 1000:  # 1500 records, V % 3 == 0 dropped
+            break
+        time.sleep(0.01)
+    engine.close()
+    a, b = stores["A"].load(), stores["B"].load()
+    assert a is not None and b is not None and samples > 0
+    assert a.sources == {("s", 0): 1500} and a.sinks[(sink_a, 0)] == 1000
+    assert b.sources == {(sink_a, 0): 1000}
