@@ -173,7 +173,15 @@ class TableSourceOperator(Operator):
         batch, slots, deleted = changes.batch, changes.slots, changes.deleted
         previous, present = changes.previous, changes.present
         rows = pa.Table.from_batches([batch]).select(store.value_schema.names)
-        # old values: an earlier row of this batch, or the stored row
+        out = self._changes(batch, rows, self._old_values(store, rows, slots, previous), deleted, present)
+        apply_changes(store, slots, rows, deleted)
+        return [out] if out is not None and out.num_rows else []
+
+    def _old_values(self, store: RowStore, rows: pa.Table, slots: np.ndarray, previous: np.ndarray) -> pa.Table | None:
+        """Each change's old row (an earlier row of this batch, or the stored row); only retractions carry
+        old values, so without them there is nothing to gather."""
+        if not self.retractions:
+            return None
         stored = store.rows(slots)
         from_batch = previous >= 0
         old_values = stored
@@ -184,12 +192,10 @@ class TableSourceOperator(Operator):
                 [pc.if_else(mask, batch_previous.column(i), stored.column(i)) for i in range(rows.num_columns)],
                 schema=store.value_schema,
             )
-        out = self._changes(batch, rows, old_values, deleted, present)
-        apply_changes(store, slots, rows, deleted)
-        return [out] if out is not None and out.num_rows else []
+        return old_values
 
     def _changes(
-        self, batch: pa.RecordBatch, rows: pa.Table, old: pa.Table, deleted: np.ndarray, present: np.ndarray
+        self, batch: pa.RecordBatch, rows: pa.Table, old: pa.Table | None, deleted: np.ndarray, present: np.ndarray
     ) -> pa.RecordBatch | None:
         """The output rows, in input order: [retraction of the old row], then the upsert (or, without
         retractions, the tombstone of a present key)."""
@@ -207,17 +213,23 @@ class TableSourceOperator(Operator):
         is_retraction = is_first & retract[source_row]
         take_rows = pa.array(source_row, pa.int64())
         new_part = rows.take(take_rows)
-        old_part = old.take(take_rows)
+        old_part = old.take(take_rows) if old is not None and is_retraction.any() else None
         mask = pa.array(is_retraction)
+        event_names = [
+            f.name for f in batch.schema if f.name not in rows.column_names and f.name not in (TOMBSTONE_COLUMN, RETRACT_COLUMN)
+        ]
+        events = batch.select(event_names).take(take_rows)  # the event columns in one take
         arrays: list[pa.Array] = []
         names: list[str] = []
         for field in batch.schema:
             if field.name in (TOMBSTONE_COLUMN, RETRACT_COLUMN):
                 continue
             if field.name in rows.column_names:
-                values = pc.if_else(mask, old_part.column(field.name), new_part.column(field.name))
+                values = new_part.column(field.name)
+                if old_part is not None:
+                    values = pc.if_else(mask, old_part.column(field.name), values)
             else:
-                values = batch.column(field.name).take(take_rows)
+                values = events.column(field.name)
             arrays.append(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
             names.append(field.name)
         arrays.append(pa.array(deleted[source_row] & ~is_retraction, pa.bool_()))
