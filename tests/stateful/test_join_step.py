@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from headwater.engine.operators import join_step
 from headwater.engine.operators.foreign_key_join import ForeignKeyJoinOperator
 from headwater.engine.operators.join_output import JoinSide, JoinType
 from headwater.engine.operators.join_sequence import PieceRuns
@@ -39,6 +40,9 @@ def test_latest_before_is_the_last_earlier_change_of_the_slot(changes: list[tupl
         earlier = [i for i in range(len(changes)) if change_slots[i] == slot and change_positions[i] < position]
         expected.append(earlier[-1] if earlier and slot >= 0 else -1)
     assert latest_before(change_slots, change_positions, query_slots, query_positions).tolist() == expected
+    with pytest.MonkeyPatch.context() as patch:  # the queries in blocks of three give the same answers
+        patch.setattr(join_step, "_QUERY_BLOCK", 3)
+        assert latest_before(change_slots, change_positions, query_slots, query_positions).tolist() == expected
 
 
 @settings(max_examples=200, deadline=None)

@@ -7,9 +7,10 @@ only on (a) its own side's earlier rows of its key, which the side's batch alrea
 (:func:`~headwater.engine.operators.table_source.table_changes`), and (b) the other side's rows *as of
 its position*: the latest change of the other side's key before it within the step, or, when there is
 none, the row stored before the step. That is an as-of lookup, which :func:`latest_before` answers for
-a whole step with one sort and one binary search. The joins build their output for each side's changes
-from those lookups in a constant number of vectorized passes, and :func:`in_step_order` puts the two
-sides' output rows back in the order of the changes that produced them.
+a whole step with one sort of the changes and a few vectorized passes over the queries. The joins build
+their output for each side's changes from those lookups in a constant number of vectorized passes, and
+put the two sides' output rows back in the order of the changes that produced them
+(:func:`in_step_order` for built batches, :func:`in_merged_order` for rows still to be gathered).
 
 :class:`StepChanges` numbers every change of the step by its merged position, from a
 :class:`~headwater.engine.operators.join_sequence.PieceRuns` (one batch per side cut by row counts) or a
@@ -93,7 +94,10 @@ def latest_before(
     The changes are sorted once by (slot, position); a slot's changes then sit together, and a query
     starts at its slot's last change and steps back while the change is not before it. A slot holds few
     changes in a step, so a few vectorized steps answer nearly every query; the rest (a key changed
-    many times after the query) take a binary search over all the changes."""
+    many times after the query) take a binary search over all the changes. The queries go in blocks of
+    :data:`_QUERY_BLOCK` (a handful of blocks for the largest step, a loop per block and not per change):
+    a block's temporaries are reused memory, where arrays of millions of rows would be mapped afresh,
+    whose page faults cost more than the lookups."""
     found = np.full(len(query_slots), -1, dtype=np.int64)
     if len(change_slots) == 0 or len(query_slots) == 0:
         return found
@@ -102,14 +106,33 @@ def latest_before(
     order = np.argsort(packed)  # distinct values: any sort is stable
     width = int(max(change_slots.max(), query_slots.max())) + 1
     counts = np.bincount(change_slots, minlength=width)
+    ends = np.cumsum(counts)
+    sorted_positions = change_positions[order]
+    sorted_packed = packed[order]
+    for start in range(0, len(query_slots), _QUERY_BLOCK):
+        block = slice(start, start + _QUERY_BLOCK)
+        found[block] = _latest_in_block(
+            order, counts, ends, sorted_positions, sorted_packed, span, query_slots[block], query_positions[block]
+        )
+    return found
+
+
+_QUERY_BLOCK = 1 << 17
+
+
+def _latest_in_block(
+    order: np.ndarray, counts: np.ndarray, ends: np.ndarray, sorted_positions: np.ndarray,
+    sorted_packed: np.ndarray, span: int, query_slots: np.ndarray, query_positions: np.ndarray,
+) -> np.ndarray:
+    """:func:`latest_before` for one block of queries, the changes already sorted."""
+    found = np.full(len(query_slots), -1, dtype=np.int64)
     wanted = np.maximum(query_slots, 0)
     changes_of_slot = counts[wanted]
     changes_of_slot[query_slots < 0] = 0
     live = np.flatnonzero(changes_of_slot)  # the queries whose slot changed in the step
-    at = np.cumsum(counts)[wanted[live]] - 1  # the slot's last change in (slot, position) order
+    at = ends[wanted[live]] - 1  # the slot's last change in (slot, position) order
     first = at + 1 - changes_of_slot[live]
     positions = query_positions[live]
-    sorted_positions = change_positions[order]
     for _ in range(3):
         hit = sorted_positions[at] < positions
         found[live[hit]] = order[at[hit]]
@@ -117,7 +140,7 @@ def latest_before(
         live, at, first, positions = live[more], at[more] - 1, first[more], positions[more]
         if len(live) == 0:
             return found
-    at = np.searchsorted(packed[order], query_slots[live] * span + positions, side="left") - 1
+    at = np.searchsorted(sorted_packed, query_slots[live] * span + positions, side="left") - 1
     hit = at >= first  # the search stays within the slot's changes, else there is none before
     found[live[hit]] = order[at[hit]]
     return found
