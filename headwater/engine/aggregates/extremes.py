@@ -56,7 +56,7 @@ class Extreme(ColumnarAccumulator):
         if not valid.any():
             return
         sub = grouping.subset(valid)
-        kept = values.filter(pa.array(valid))
+        kept = values if valid.all() else values.filter(pa.array(valid))
         column = self.columns["VALUE"]
         if column.fixed:
             data, _ = _numpy_values(kept, column.arrow_type)

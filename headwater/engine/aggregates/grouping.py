@@ -150,7 +150,9 @@ class Grouping:
 
     def subset(self, keep: np.ndarray) -> Grouping:
         """The grouping of the rows where ``keep`` (a mask over batch rows) is true; positions in the
-        result refer to the kept rows renumbered in batch order."""
+        result refer to the kept rows renumbered in batch order (so keeping every row is this grouping)."""
+        if keep.all():
+            return self
         return Grouping(self.slots[keep])
 
 

@@ -54,7 +54,7 @@ class TopK(ColumnarAccumulator):
         if not valid.any() or self.k == 0:
             return
         sub = grouping.subset(valid)
-        kept = values.filter(pa.array(valid))
+        kept = values if valid.all() else values.filter(pa.array(valid))
         group_of_row = np.empty(sub.row_count, dtype=np.int64)
         group_of_row[sub.order] = sub.group_of_sorted
         table = pa.table({"g": pa.array(group_of_row), "v": kept})
