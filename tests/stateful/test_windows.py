@@ -205,3 +205,35 @@ def test_session_closer_ranges():
     assert closer.on_record(1) == (0, 0)
     assert closer.on_record(1) is None
     assert closer.on_record(19) == (1, 18)
+
+
+@pytest.mark.parametrize("key_type", [t.BIGINT, t.STRING])
+def test_windows_past_the_retention_leave_state_and_a_restore_keeps_expiring(col, helpers, key_type):
+    """Stream time moving on drops the windows older than the retention (the expiry scan runs only when
+    some window can have expired, also right after a restore), so state stays bounded; a record late
+    for every window it falls in is dropped."""
+    windows = TimeWindows.hopping(10_000, 5_000, grace_ms=0, retention_ms=20_000)
+    rng = np.random.default_rng(11)
+
+    def batch(start):
+        keys = rng.integers(0, 4, 50)
+        return pa.record_batch({
+            "K": pa.array(keys, pa.int64()) if key_type == t.BIGINT else pa.array([f"k{k}" for k in keys]),
+            "V": pa.array(rng.integers(0, 10, 50), pa.int64()),
+            "ROWTIME": pa.array(np.sort(rng.integers(start, start + 5_000, 50)), pa.int64()),
+        })
+
+    op = WindowedAggregateOperator([GroupKey("K", col("K"), key_type)], _calls(col), windows)
+    for step in range(60):
+        if step == 30:
+            state = op.snapshot()
+            assert state is not None
+            op = WindowedAggregateOperator([GroupKey("K", col("K"), key_type)], _calls(col), windows)
+            op.restore(state)
+        helpers.feed(op.process, [batch(step * 5_000)])
+        live = np.flatnonzero(op.store.index.live)
+        starts = op._window_starts(live)
+        assert starts.min() >= op.newest_start - windows.retention  # nothing past the retention is kept
+        assert len(live) <= 4 * (windows.retention // windows.advance_ms + 2)
+    late = helpers.feed(op.process, [batch(0)])
+    assert late == []  # every window of the late rows closed long ago
