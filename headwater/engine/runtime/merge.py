@@ -44,17 +44,64 @@ from headwater.engine.operators.source_scan import PARTITION_COLUMN
 from headwater.engine.planner.graph import OperatorGraph, Stage, run_stages
 from headwater.engine.schema import ROWOFFSET
 
-__all__ = ["JoinShape", "join_shape", "merge_by_time", "push_in_order"]
+__all__ = ["JoinShape", "Runs", "join_shape", "merge_by_time", "push_in_order", "time_order_runs"]
 
 TopicPartition = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Runs of consecutive records of one partition, in event-time order, as arrays: a step of two
+    table changelogs that interleave record by record has tens of thousands of runs, and a Python tuple
+    per run cost more than the join that consumes them.
+
+    Attributes:
+        partitions: the partitions, in priority order; ``owner`` indexes them.
+        owner: per run, its partition's index in ``partitions``.
+        starts: per run, its first row in its partition's chunk.
+        stops: per run, one past its last row.
+    """
+
+    partitions: list[TopicPartition]
+    owner: np.ndarray
+    starts: np.ndarray
+    stops: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.owner)
+
+    def as_tuples(self) -> list[tuple[TopicPartition, int, int]]:
+        """``(partition, start, stop)`` per run."""
+        return [
+            (self.partitions[o], a, b)
+            for o, a, b in zip(self.owner.tolist(), self.starts.tolist(), self.stops.tolist())
+        ]
+
+    def of(self, partition_index: int) -> np.ndarray:
+        """The indexes of the runs of one partition, in order."""
+        return np.flatnonzero(self.owner == partition_index)
+
+    def last_stops(self) -> dict[TopicPartition, int]:
+        """Per partition with runs, how many rows of its chunk the runs use (they use a prefix)."""
+        used = np.zeros(len(self.partitions), dtype=np.int64)
+        np.maximum.at(used, self.owner, self.stops)
+        present = np.zeros(len(self.partitions), dtype=bool)
+        present[self.owner] = True
+        return {self.partitions[i]: int(used[i]) for i in np.flatnonzero(present).tolist()}
 
 
 def merge_by_time(
     timestamps: Mapping[TopicPartition, np.ndarray], open_ended: set[TopicPartition]
 ) -> list[tuple[TopicPartition, int, int]]:
-    """Runs ``(partition, start, stop)`` of the chunks' rows in event-time order (see the module
-    docstring). ``timestamps`` holds each partition's chunk timestamps in offset order, the keys in
-    priority order; ``open_ended`` names the partitions whose chunk may continue.
+    """Runs ``(partition, start, stop)`` of the chunks' rows in event-time order: :func:`time_order_runs`
+    as tuples."""
+    return time_order_runs(timestamps, open_ended).as_tuples()
+
+
+def time_order_runs(timestamps: Mapping[TopicPartition, np.ndarray], open_ended: set[TopicPartition]) -> Runs:
+    """The runs of the chunks' rows in event-time order (see the module docstring). ``timestamps``
+    holds each partition's chunk timestamps in offset order, the keys in priority order; ``open_ended``
+    names the partitions whose chunk may continue.
 
     Taking the partition with the smallest head again and again is a stable sort on each record's
     running maximum timestamp within its partition (ties: the partition listed first, then offset
@@ -63,18 +110,18 @@ def merge_by_time(
     a *stable* sort on the running maximum alone breaks ties that way: one ``argsort`` (a merge of
     already sorted runs), cut where an open-ended partition's chunk is used up."""
     order = list(timestamps)
+    empty = np.zeros(0, dtype=np.int64)
     if any(tp in open_ended and len(timestamps[tp]) == 0 for tp in order):
-        return []
+        return Runs(order, empty, empty, empty)
     sizes = [len(timestamps[tp]) for tp in order]
     if sum(sizes) == 0:
-        return []
+        return Runs(order, empty, empty, empty)
     running = np.concatenate(
         [np.maximum.accumulate(np.asarray(timestamps[tp], dtype=np.int64)) for tp, n in zip(order, sizes) if n]
     )
     partition = np.repeat(np.arange(len(order), dtype=np.int64), sizes)
-    position = np.concatenate([np.arange(n, dtype=np.int64) for n in sizes if n])
-    merged = np.argsort(running, kind="stable")
     firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    merged = np.argsort(running, kind="stable")
     ends = [int(firsts[i] + sizes[i] - 1) for i, tp in enumerate(order) if tp in open_ended]
     if ends:
         rank = np.empty_like(merged)
@@ -83,11 +130,8 @@ def merge_by_time(
     owner = partition[merged]
     starts = np.concatenate([[0], np.flatnonzero(np.diff(owner)) + 1])
     stops = np.concatenate([starts[1:], [len(merged)]])
-    at = position[merged]
-    return [
-        (order[int(owner[a])], int(at[a]), int(at[b - 1]) + 1)
-        for a, b in zip(starts.tolist(), stops.tolist())
-    ]
+    at = merged - firsts[owner]  # each merged row's position in its partition's chunk
+    return Runs(order, owner[starts], at[starts], at[stops - 1] + 1)
 
 
 _BEFORE_JOIN = frozenset(("scan", "partition_by", "filter"))
@@ -151,28 +195,27 @@ def join_shape(graph: OperatorGraph) -> JoinShape | None:
     return JoinShape(join, sides, after)
 
 
-def push_in_order(
-    shape: JoinShape, chunks: Mapping[TopicPartition, pa.Table], runs: Sequence[tuple[TopicPartition, int, int]]
-) -> list[pa.RecordBatch]:
-    """Push ``runs`` (from :func:`merge_by_time`, over ``chunks``) through a :class:`JoinShape` graph;
+def push_in_order(shape: JoinShape, chunks: Mapping[TopicPartition, pa.Table], runs: Runs) -> list[pa.RecordBatch]:
+    """Push ``runs`` (from :func:`time_order_runs`, over ``chunks``) through a :class:`JoinShape` graph;
     returns what leaves its last stage. The same output as pushing each run through the graph in order.
 
     When each side reads one partition and its operators keep rows in offset order (always, for the
     operators allowed before a join), the join gets each side's changes as one batch cut by row counts
     (:class:`~headwater.engine.operators.join_sequence.PieceRuns`), not one slice per run."""
     outputs: dict[TopicPartition, list[pa.RecordBatch]] = {}
-    bounds_of: dict[TopicPartition, tuple[np.ndarray, list[int]]] = {}
-    for tp, table in chunks.items():
-        mine = [i for i, run in enumerate(runs) if run[0] == tp]
-        if not mine:
+    bounds_of: dict[TopicPartition, tuple[np.ndarray, np.ndarray]] = {}
+    used = runs.last_stops()
+    for index, tp in enumerate(runs.partitions):
+        if tp not in used:
             continue
-        consumed = max(runs[i][2] for i in mine)
+        table = chunks[tp]
+        mine = runs.of(index)
         offsets = np.asarray(table.column("__offset").to_numpy(), dtype=np.int64)
-        bounds_of[tp] = (offsets[[runs[i][1] for i in mine]], mine)
+        bounds_of[tp] = (offsets[runs.starts[mine]], mine)
         before, _ = shape.sides[tp[0]]
         batches = [
             batch.append_column(PARTITION_COLUMN, pa.repeat(pa.scalar(tp[1], pa.int32()), batch.num_rows))
-            for batch in table.slice(0, consumed).to_batches()
+            for batch in table.slice(0, used[tp]).to_batches()
             if batch.num_rows
         ]
         for operator in before:
@@ -180,14 +223,14 @@ def push_in_order(
         outputs[tp] = batches
     pieces: Sequence[Piece] | None = _as_piece_runs(shape, runs, outputs, bounds_of)
     if pieces is None:
-        per_run: list[list[pa.RecordBatch]] = [[] for _ in runs]
+        per_run: list[list[pa.RecordBatch]] = [[] for _ in range(len(runs))]
         for tp, batches in outputs.items():
             bounds, mine = bounds_of[tp]
             for batch in batches:
                 _cut_into_runs(batch, bounds, mine, per_run)
         sliced: list[Piece] = []
-        for run, parts in zip(runs, per_run):
-            is_left = shape.sides[run[0][0]][1]
+        for owner, parts in zip(runs.owner.tolist(), per_run):
+            is_left = shape.sides[runs.partitions[owner][0]][1]
             sliced.extend((is_left, part) for part in parts)
         pieces = sliced
     joined = shape.join.process_sequence(pieces)
@@ -198,9 +241,9 @@ def push_in_order(
 
 def _as_piece_runs(
     shape: JoinShape,
-    runs: Sequence[tuple[TopicPartition, int, int]],
+    runs: Runs,
     outputs: Mapping[TopicPartition, list[pa.RecordBatch]],
-    bounds_of: Mapping[TopicPartition, tuple[np.ndarray, list[int]]],
+    bounds_of: Mapping[TopicPartition, tuple[np.ndarray, np.ndarray]],
 ) -> PieceRuns | None:
     """The step's pieces as :class:`PieceRuns`: one piece per run (empty where a side's operators
     dropped the run's rows), each side's rows in one batch. None when that does not hold (a side
@@ -225,9 +268,10 @@ def _as_piece_runs(
         local = np.searchsorted(bounds, offsets, side="right") - 1
         if local.size and (local[0] < 0 or bool((np.diff(local) < 0).any())):
             return None
-        rows[np.asarray(mine, dtype=np.int64)] = np.bincount(local, minlength=len(mine))
+        rows[mine] = np.bincount(local, minlength=len(mine))
         whole[is_left] = batch
-    sides = np.asarray([side_of_topic[run[0][0]] for run in runs], dtype=bool)
+    side_of_partition = np.asarray([side_of_topic[tp[0]] for tp in runs.partitions], dtype=bool)
+    sides = side_of_partition[runs.owner] if len(runs) else np.zeros(0, dtype=bool)
     for is_left in (True, False):
         if is_left not in whole:
             whole[is_left] = _EMPTY_BATCH
@@ -240,7 +284,7 @@ _EMPTY_BATCH = pa.record_batch({})
 
 
 def _cut_into_runs(
-    batch: pa.RecordBatch, bounds: np.ndarray, run_ids: list[int], per_run: list[list[pa.RecordBatch]]
+    batch: pa.RecordBatch, bounds: np.ndarray, run_ids: np.ndarray, per_run: list[list[pa.RecordBatch]]
 ) -> None:
     """Append each row of ``batch`` (output of a side's operators) to the run its source offset falls
     in; ``bounds`` holds the first offset of each of the partition's runs ``run_ids``."""

@@ -54,7 +54,7 @@ from headwater.engine.operators.source_scan import PARTITION_COLUMN
 from headwater.engine.planner.graph import OperatorGraph
 from headwater.engine.planner.logical import PlanNode
 from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
-from headwater.engine.runtime.merge import join_shape, merge_by_time, push_in_order
+from headwater.engine.runtime.merge import join_shape, push_in_order, time_order_runs
 from headwater.errors import ExecutionError, HeadwaterError
 
 __all__ = ["DEFAULT_COMMIT_INTERVAL_MS", "STOP_CHECK_S", "PersistentQuery", "QueryState", "SinkLock", "SinkLocks"]
@@ -448,19 +448,27 @@ class PersistentQuery:
         for topic in dict.fromkeys(tp[0] for tp in chunks):
             self._settle_reads(topic)
         times = {tp: np.asarray(t.column("__timestamp").to_numpy(), dtype=np.int64) for tp, (t, _) in chunks.items()}
-        runs = merge_by_time(times, open_ended)
-        shape = join_shape(self.graph)
-        offsets = {tp: np.asarray(t.column("__offset").to_numpy(), dtype=np.int64) for tp, (t, _) in chunks.items()}
-        segments = []
-        for tp, start, stop in runs:
+        runs = time_order_runs(times, open_ended)
+
+        def end_offset(tp: tuple[str, int], stop: int) -> int:
+            """The next offset to read of ``tp`` once its chunk's first ``stop`` rows are consumed."""
             table, next_offset = chunks[tp]
-            end = next_offset if stop == table.num_rows else int(offsets[tp][stop - 1]) + 1
-            # a two-table join pushes every run in one pass (runtime.merge.push_in_order), the same output
-            segments.append((tp, table.slice(start, stop - start).to_batches() if shape is None else [], end))
+            return next_offset if stop == table.num_rows else int(table.column("__offset")[stop - 1].as_py()) + 1
+
+        shape = join_shape(self.graph)
         if shape is None:
+            segments = [
+                (tp, chunks[tp][0].slice(start, stop - start).to_batches(), end_offset(tp, stop))
+                for tp, start, stop in runs.as_tuples()
+            ]
             return self._run_segments(segments)
+        # a two-table join pushes every run in one pass (runtime.merge.push_in_order), the same output;
+        # the step then ends at each partition's last run
+        last: list[tuple[tuple[str, int], list[pa.RecordBatch], int]] = [
+            (tp, [], end_offset(tp, stop)) for tp, stop in runs.last_stops().items()
+        ]
         tables = {tp: table for tp, (table, _) in chunks.items()}
-        return self._run_segments(segments, push=lambda: push_in_order(shape, tables, runs))
+        return self._run_segments(last, push=lambda: push_in_order(shape, tables, runs))
 
     @staticmethod
     def _discard_step_output(sink_topic: Any, before: dict[int, int]) -> None:
