@@ -123,8 +123,21 @@ def test_snapshots_are_stored_as_raw_bytes_not_base64(tmp_path: Path) -> None:
 
 
 def test_a_binary_document_without_its_trailer_is_a_torn_commit(tmp_path: Path) -> None:
-    (tmp_path / "checkpoint.json").write_bytes(_checkpoint(3).to_bytes())  # complete but never sealed
-    with pytest.raises(ExecutionError, match="cut short"):
+    """Format 2 is always sealed: a document without its trailer is a commit cut short. As the only
+    file (the writer's first commit, cut short, or still being written) it is no checkpoint at all;
+    next to a valid slot, that slot is in force."""
+    document = _checkpoint(3).to_bytes()
+    for cut in (0, 3, len(document) // 2, len(document)):
+        (tmp_path / "checkpoint.json").write_bytes(document[:cut])
+        assert CheckpointStore(tmp_path).load() is None, f"cut at byte {cut}"
+    store = CheckpointStore(tmp_path)
+    store.commit(_checkpoint(4))  # the first commit, over the torn one
+    assert CheckpointStore(tmp_path).load() == _checkpoint(4)
+    store.commit(_checkpoint(5))  # slot 1
+    (tmp_path / "checkpoint.json").write_bytes(document)  # slot 0 torn beside a valid slot 1
+    assert CheckpointStore(tmp_path).load() == _checkpoint(5)
+    (tmp_path / "checkpoint.1.json").write_bytes(b"\x00garbage")  # both unreadable: a clear error
+    with pytest.raises(ExecutionError, match="Corrupt"):
         CheckpointStore(tmp_path).load()
 
 

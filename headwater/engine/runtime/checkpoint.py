@@ -194,27 +194,33 @@ class CheckpointStore:
     def load(self) -> Checkpoint | None:
         """The last committed checkpoint, or None when the writer never committed.
 
+        A first commit cut short (the first slot is the only file, and it is empty or a binary document
+        without its trailer) is no commit: None, as before it started.
+
         Raises:
             ExecutionError: no slot holds a valid checkpoint, but one is there and unreadable.
         """
         best: tuple[int, int, Checkpoint] | None = None
         problem: ExecutionError | None = None
+        files, first_commit_torn = 0, False
         for slot, name in enumerate(self.SLOT_NAMES):
             path = self.directory / name
             try:
                 data = path.read_bytes()
             except FileNotFoundError:
                 continue
+            files += 1
             try:
                 sequence, checkpoint = self._read_slot(data, str(path))
             except ExecutionError as error:  # a torn slot (a commit cut short) or a damaged file
                 problem = problem or error
+                first_commit_torn = slot == 0 and _cut_short_before_its_trailer(data)
                 continue
             if best is None or sequence > best[0]:
                 best = (sequence, slot, checkpoint)
         if best is None:
             self._latest = None
-            if problem is not None:
+            if problem is not None and not (files == 1 and first_commit_torn):
                 raise problem
             return None
         self._latest = (best[0], best[1])
@@ -227,7 +233,7 @@ class CheckpointStore:
         tail_start = max(0, len(data) - _TRAILER_MAX)
         trailer = _TRAILER.search(data, tail_start)
         if trailer is None:
-            if data.startswith(_MAGIC):  # format 2 is always sealed: this one was cut short
+            if _cut_short_before_its_trailer(data):  # format 2 is always sealed: this one was cut short
                 raise ExecutionError(f"Corrupt {where}: no trailer (a commit cut short)")
             return -1, Checkpoint.from_bytes(data, where=where)
         document, sequence = memoryview(data)[: trailer.start()], int(trailer.group(1))
@@ -274,6 +280,14 @@ class CheckpointStore:
         self._latest = None
         with contextlib.suppress(OSError):
             self.directory.rmdir()
+
+
+def _cut_short_before_its_trailer(data: bytes) -> bool:
+    """Whether a slot without a valid trailer is a binary document whose write was cut short: empty
+    (created, nothing written yet) or starting with (a prefix of) the binary format's magic."""
+    if _TRAILER.search(data, max(0, len(data) - _TRAILER_MAX)) is not None:
+        return False
+    return data.startswith(_MAGIC) or _MAGIC.startswith(data)
 
 
 def _write_all(fd: int, parts: Sequence[bytes]) -> None:
