@@ -17,7 +17,13 @@ from headwater.engine.operators import join_step
 from headwater.engine.operators.foreign_key_join import ForeignKeyJoinOperator
 from headwater.engine.operators.join_output import JoinSide, JoinType
 from headwater.engine.operators.join_sequence import PieceRuns
-from headwater.engine.operators.join_step import StepChanges, in_merged_order, latest_before, pairs_by_target
+from headwater.engine.operators.join_step import (
+    StepChanges,
+    in_merged_order,
+    latest_before,
+    pair_blocks,
+    pairs_by_target,
+)
 from headwater.engine.operators.table_table_join import TableTableJoinOperator
 from headwater.engine.state.row_store import last_per_slot
 
@@ -51,6 +57,11 @@ def test_pairs_by_target_lists_every_match_per_query_in_entry_order(targets: lis
     query_of_pair, entry = pairs_by_target(np.array(targets, dtype=np.int64), np.array(queries, dtype=np.int64))
     expected = [(q, e) for q, value in enumerate(queries) for e, target in enumerate(targets) if target == value]
     assert list(zip(query_of_pair.tolist(), entry.tolist())) == expected
+    for size in (1, 2, 5):  # in blocks of about `size` pairs: the same pairs, each block whole queries
+        blocks = list(pair_blocks(np.array(targets, dtype=np.int64), np.array(queries, dtype=np.int64), size))
+        assert [(q, e) for qs, es in blocks for q, e in zip(qs.tolist(), es.tolist())] == expected
+        # a block starts a new query only while it holds fewer than `size` pairs
+        assert all(int(np.count_nonzero(qs != qs[-1])) < size for qs, _ in blocks)
 
 
 @settings(max_examples=200, deadline=None)
@@ -207,6 +218,8 @@ def test_whole_steps_equal_pieces_one_by_one(kind: str, join_type: str, keys: in
 def test_any_interleaving_equals_pieces_one_by_one(seed: int, case: tuple[str, str], keys: int) -> None:
     kind, join_type = case
     expected_join, actual_join = _make(kind, join_type), _make(kind, join_type)
-    for step in range(2):
-        pieces = _pieces(kind, seed + step, 25, keys, 0.5)
-        assert _whole(actual_join, pieces, runs=step == 1) == _one_by_one(expected_join, pieces)
+    with pytest.MonkeyPatch.context() as patch:  # lookups and pairs in blocks of a few: the same output
+        patch.setattr(join_step, "_QUERY_BLOCK", 1 + seed % 7)
+        for step in range(2):
+            pieces = _pieces(kind, seed + step, 25, keys, 0.5)
+            assert _whole(actual_join, pieces, runs=step == 1) == _one_by_one(expected_join, pieces)

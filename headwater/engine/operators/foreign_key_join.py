@@ -48,12 +48,13 @@ from headwater.engine.operators.join_output import (
 )
 from headwater.engine.operators.join_sequence import Piece
 from headwater.engine.operators.join_step import (
+    LatestChange,
     SideStep,
     StepChanges,
     gather,
     in_merged_order,
     latest_before,
-    pairs_by_target,
+    pair_blocks,
 )
 from headwater.engine.operators.table_source import apply_changes, keyed_rows, table_changes
 from headwater.engine.schema import ROWTIME
@@ -230,17 +231,23 @@ class ForeignKeyJoinOperator(Operator):
                     candidates, pointing = pairs // width, pairs % width
         by_key = self._key_order(candidates)  # candidates in left-key order: pairs keep it per right change
         candidates, pointing = candidates[by_key], pointing[by_key]
-        change_of_pair, entry = pairs_by_target(pointing, targets)
-        lefts, changes = candidates[entry], effective[change_of_pair]
-        seen = np.full(len(lefts), -1, dtype=np.int64)
-        if left is not None and len(lefts):
-            # each candidate's foreign key as of the right change: its latest left change before it, else
-            # the stored one (a key without changes in the step is a stored candidate: it always holds)
-            seen = latest_before(left.slots, left.positions, lefts, right.positions[changes])
+        # each candidate's foreign key as of the right change: its latest left change before it, else the
+        # stored one (a key without changes in the step is a stored candidate: it always holds); in blocks
+        # of pairs, so that only the pairs kept take full-size memory
+        latest = None if left is None else LatestChange(left.slots, left.positions)
+        kept: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for change_of_pair, entry in pair_blocks(pointing, targets):
+            lefts, changes = candidates[entry], effective[change_of_pair]
+            if latest is None or left is None:
+                kept.append((lefts, changes, np.full(len(lefts), -1, dtype=np.int64)))
+                continue
+            seen = latest.of(lefts, right.positions[changes])
             now = np.where(seen >= 0, foreign[np.maximum(seen, 0)], stored_foreign[lefts])
             keep = now == right.slots[changes]
-            if not keep.all():
-                lefts, changes, seen = lefts[keep], changes[keep], seen[keep]
+            kept.append((lefts[keep], changes[keep], seen[keep]) if not keep.all() else (lefts, changes, seen))
+        if not kept:
+            return None
+        lefts, changes, seen = (np.concatenate([part[i] for part in kept]) for i in range(3))
         if len(lefts) == 0:
             return None
         from_step = seen >= 0

@@ -26,7 +26,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +38,10 @@ from headwater.engine.operators.table_source import TableChanges, keyed_rows, ta
 from headwater.engine.schema import ROWTIME
 from headwater.engine.state.row_store import RowStore
 
-__all__ = ["SideStep", "StepChanges", "gather", "in_merged_order", "in_step_order", "latest_before", "pairs_by_target", "take_rows"]
+__all__ = [
+    "LatestChange", "SideStep", "StepChanges", "gather", "in_merged_order", "in_step_order", "latest_before", "pair_blocks",
+    "pairs_by_target", "take_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -89,75 +92,107 @@ def latest_before(
     change_slots: np.ndarray, change_positions: np.ndarray, query_slots: np.ndarray, query_positions: np.ndarray
 ) -> np.ndarray:
     """For each query (slot, position), the index of the latest change of that slot at an earlier
-    position, or -1 when there is none (and for a query slot of -1).
+    position, or -1 when there is none (and for a query slot of -1). See :class:`LatestChange`."""
+    return LatestChange(change_slots, change_positions).of(query_slots, query_positions)
 
-    The changes are sorted once by (slot, position); a slot's changes then sit together, and a query
-    starts at its slot's last change and steps back while the change is not before it. A slot holds few
-    changes in a step, so a few vectorized steps answer nearly every query; the rest (a key changed
-    many times after the query) take a binary search over all the changes. The queries go in blocks of
+
+class LatestChange:
+    """As-of lookups into one side's changes of a step, sorted once for any number of query batches.
+
+    The changes are sorted by (slot, position); a slot's changes then sit together, and a query starts at
+    its slot's last change and steps back while the change is not before it. A slot holds few changes in
+    a step, so a few vectorized steps answer nearly every query; the rest (a key changed many times after
+    the query) take a binary search over all the changes. The queries go in blocks of
     :data:`_QUERY_BLOCK` (a handful of blocks for the largest step, a loop per block and not per change):
     a block's temporaries are reused memory, where arrays of millions of rows would be mapped afresh,
-    whose page faults cost more than the lookups."""
-    found = np.full(len(query_slots), -1, dtype=np.int64)
-    if len(change_slots) == 0 or len(query_slots) == 0:
+    whose page faults cost more than the lookups.
+
+    Args:
+        change_slots: each change's slot (non-negative).
+        change_positions: each change's merged position.
+    """
+
+    def __init__(self, change_slots: np.ndarray, change_positions: np.ndarray) -> None:
+        self.empty = len(change_slots) == 0
+        if self.empty:
+            return
+        self.span = int(change_positions.max()) + 2
+        packed = change_slots.astype(np.int64) * self.span + change_positions
+        self.order = np.argsort(packed)  # distinct values: any sort is stable
+        self.counts = np.bincount(change_slots)
+        self.ends = np.cumsum(self.counts)
+        self.sorted_positions = change_positions[self.order]
+        self.sorted_packed = packed[self.order]
+
+    def of(self, query_slots: np.ndarray, query_positions: np.ndarray) -> np.ndarray:
+        """For each query (slot, position), the index of the latest change of that slot at an earlier
+        position, or -1 when there is none (and for a query slot of -1)."""
+        found = np.full(len(query_slots), -1, dtype=np.int64)
+        if self.empty or len(query_slots) == 0:
+            return found
+        for start in range(0, len(query_slots), _QUERY_BLOCK):
+            block = slice(start, start + _QUERY_BLOCK)
+            found[block] = self._block(query_slots[block], query_positions[block])
         return found
-    span = int(max(change_positions.max(), query_positions.max())) + 2
-    packed = change_slots.astype(np.int64) * span + change_positions
-    order = np.argsort(packed)  # distinct values: any sort is stable
-    width = int(max(change_slots.max(), query_slots.max())) + 1
-    counts = np.bincount(change_slots, minlength=width)
-    ends = np.cumsum(counts)
-    sorted_positions = change_positions[order]
-    sorted_packed = packed[order]
-    for start in range(0, len(query_slots), _QUERY_BLOCK):
-        block = slice(start, start + _QUERY_BLOCK)
-        found[block] = _latest_in_block(
-            order, counts, ends, sorted_positions, sorted_packed, span, query_slots[block], query_positions[block]
-        )
-    return found
+
+    def _block(self, query_slots: np.ndarray, query_positions: np.ndarray) -> np.ndarray:
+        found = np.full(len(query_slots), -1, dtype=np.int64)
+        # a query slot beyond every changed slot, or -1, has no change
+        wanted = np.where((query_slots >= 0) & (query_slots < len(self.counts)), query_slots, 0)
+        changes_of_slot = self.counts[wanted]
+        changes_of_slot[(query_slots < 0) | (query_slots >= len(self.counts))] = 0
+        live = np.flatnonzero(changes_of_slot)  # the queries whose slot changed in the step
+        at = self.ends[wanted[live]] - 1  # the slot's last change in (slot, position) order
+        first = at + 1 - changes_of_slot[live]
+        positions = np.minimum(query_positions[live], self.span - 1)
+        for _ in range(3):
+            hit = self.sorted_positions[at] < positions
+            found[live[hit]] = self.order[at[hit]]
+            more = ~hit & (at > first)
+            live, at, first, positions = live[more], at[more] - 1, first[more], positions[more]
+            if len(live) == 0:
+                return found
+        at = np.searchsorted(self.sorted_packed, query_slots[live] * self.span + positions, side="left") - 1
+        hit = at >= first  # the search stays within the slot's changes, else there is none before
+        found[live[hit]] = self.order[at[hit]]
+        return found
 
 
 _QUERY_BLOCK = 1 << 17
 
 
-def _latest_in_block(
-    order: np.ndarray, counts: np.ndarray, ends: np.ndarray, sorted_positions: np.ndarray,
-    sorted_packed: np.ndarray, span: int, query_slots: np.ndarray, query_positions: np.ndarray,
-) -> np.ndarray:
-    """:func:`latest_before` for one block of queries, the changes already sorted."""
-    found = np.full(len(query_slots), -1, dtype=np.int64)
-    wanted = np.maximum(query_slots, 0)
-    changes_of_slot = counts[wanted]
-    changes_of_slot[query_slots < 0] = 0
-    live = np.flatnonzero(changes_of_slot)  # the queries whose slot changed in the step
-    at = ends[wanted[live]] - 1  # the slot's last change in (slot, position) order
-    first = at + 1 - changes_of_slot[live]
-    positions = query_positions[live]
-    for _ in range(3):
-        hit = sorted_positions[at] < positions
-        found[live[hit]] = order[at[hit]]
-        more = ~hit & (at > first)
-        live, at, first, positions = live[more], at[more] - 1, first[more], positions[more]
-        if len(live) == 0:
-            return found
-    at = np.searchsorted(sorted_packed, query_slots[live] * span + positions, side="left") - 1
-    hit = at >= first  # the search stays within the slot's changes, else there is none before
-    found[live[hit]] = order[at[hit]]
-    return found
-
-
 def pairs_by_target(targets: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every (query, entry) pair with ``targets[entry] == queries[query]``: (query index, entry index),
     grouped by query in query order, entries in their order within a query."""
+    blocks = list(pair_blocks(targets, queries))
+    if not blocks:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate([q for q, _ in blocks]), np.concatenate([e for _, e in blocks])
+
+
+def pair_blocks(
+    targets: np.ndarray, queries: np.ndarray, block: int | None = None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """:func:`pairs_by_target` in blocks of consecutive queries of about ``block`` pairs each (a query
+    with more pairs is a block of its own), so that a step with millions of pairs works through reused
+    memory: a loop per block, a handful per step. Blocks without pairs are left out."""
+    size = _QUERY_BLOCK if block is None else block
     by_target = np.argsort(targets, kind="stable")
     ordered = targets[by_target]
     low = np.searchsorted(ordered, queries, side="left")
     counts = np.searchsorted(ordered, queries, side="right") - low
-    total = int(counts.sum())
-    query_of_pair = np.repeat(np.arange(len(queries), dtype=np.int64), counts)
-    offsets = np.repeat(low - (np.cumsum(counts) - counts), counts)  # each pair's entry, less its rank
-    offsets += np.arange(total, dtype=np.int64)
-    return query_of_pair, by_target[offsets]
+    before = np.cumsum(counts) - counts  # pairs of the queries before each
+    block_of_query = before // size
+    edges = np.concatenate([[0], np.flatnonzero(np.diff(block_of_query)) + 1, [len(queries)]]).astype(np.int64)
+    for start, stop in zip(edges[:-1].tolist(), edges[1:].tolist()):
+        own = counts[start:stop]
+        total = int(own.sum())
+        if total == 0:
+            continue
+        query_of_pair = np.repeat(np.arange(start, stop, dtype=np.int64), own)
+        offsets = np.repeat(low[start:stop] - (np.cumsum(own) - own), own)  # each pair's entry, less its rank
+        offsets += np.arange(total, dtype=np.int64)
+        yield query_of_pair, by_target[offsets]
 
 
 def take_rows(stored: pa.Table, step: pa.Table, from_step: np.ndarray, rows: np.ndarray, valid: np.ndarray) -> pa.Table:
