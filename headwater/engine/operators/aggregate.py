@@ -188,13 +188,14 @@ def changelog_batch(
     """An output changelog batch; value columns of deleted rows are nulled."""
     arrays: list[pa.Array] = list(key_columns)
     names: list[str] = list(key_names)
-    mask = pa.array(deleted)
+    flags = pa.array(deleted, pa.bool_())
+    any_deleted = bool(deleted.any())
     for name, values in zip(value_names, value_columns):
-        if deleted.any():
-            values = pc.if_else(mask, pa.nulls(len(values), values.type), values)
+        if any_deleted:
+            values = pc.if_else(flags, pa.nulls(len(values), values.type), values)
         arrays.append(values)
         names.append(name)
-    arrays += [rowtime.cast(pa.int64()), partition, offset, headers, pa.array(deleted, pa.bool_())]
+    arrays += [rowtime if rowtime.type == pa.int64() else rowtime.cast(pa.int64()), partition, offset, headers, flags]
     names += [ROWTIME, ROWPARTITION, ROWOFFSET, HEADERS_COLUMN, TOMBSTONE_COLUMN]
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
