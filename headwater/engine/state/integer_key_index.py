@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from headwater.engine.state.key_index import BatchSlots
+from headwater.engine.state.slot_column import GrowableArray
 from headwater.engine.state.sorted_runs import SortedRuns
 
 __all__ = ["IntegerKeyIndex"]
@@ -82,27 +83,6 @@ def _arrow_values(values: np.ndarray, arrow_type: pa.DataType) -> pa.Array:
     return pa.array(values.astype(np.int32 if arrow_type.bit_width == 32 else np.int64), storage).view(arrow_type)
 
 
-class _Growable:
-    """A numpy array that grows into spare capacity, so appends cost what they add."""
-
-    def __init__(self, dtype: type) -> None:
-        self._buffer: np.ndarray = np.zeros(16, dtype=dtype)
-        self.length = 0
-
-    @property
-    def values(self) -> np.ndarray:
-        return self._buffer[: self.length]
-
-    def append(self, values: np.ndarray) -> None:
-        needed = self.length + len(values)
-        if needed > len(self._buffer):
-            grown = np.zeros(max(needed, len(self._buffer) * 3 // 2), dtype=self._buffer.dtype)
-            grown[: self.length] = self.values
-            self._buffer = grown
-        self._buffer[self.length : needed] = values
-        self.length = needed
-
-
 class _ColumnCodes:
     """Dense codes of one column's values, handed out as values first appear."""
 
@@ -143,9 +123,9 @@ class IntegerKeyIndex:
         self._offset_mode = offsets and len(self.fields) == 2
         self._bases: list[int] | None = None
         self._slots = SortedRuns()
-        self._values = [_Growable(np.int64) for _ in self.fields]
-        self._packed = _Growable(np.int64)
-        self._live = _Growable(np.bool_)
+        self._values = [GrowableArray(np.int64) for _ in self.fields]
+        self._packed = GrowableArray(np.int64)
+        self._live = GrowableArray(np.bool_)
         self._live_count = 0
 
     @staticmethod

@@ -15,6 +15,9 @@ A *dense* column has no NULLs (counters, sums): new slots start at zero and are 
 Arrow array (or numpy values) at ``slots``. :meth:`to_arrow` / :meth:`from_arrow` convert the whole column
 for snapshots.
 
+:class:`GrowableArray` is the plain numpy array appended to in place (key indexes keep their per-slot
+keys and flags in them).
+
 Example:
     >>> import pyarrow as pa, numpy as np
     >>> column = SlotColumn(pa.int64())
@@ -31,7 +34,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["SlotColumn", "numpy_storage"]
+__all__ = ["GrowableArray", "SlotColumn", "numpy_storage"]
 
 _FIXED: dict[pa.DataType, tuple[np.dtype[Any], pa.DataType]] = {
     pa.bool_(): (np.dtype(bool), pa.bool_()),
@@ -67,6 +70,38 @@ def _fixed_values(values: pa.Array, storage: pa.DataType, dtype: np.dtype[Any]) 
         values = values.fill_null(False if storage == pa.bool_() else 0)
     data = np.asarray(values.to_numpy(zero_copy_only=False), dtype=dtype)
     return data, valid
+
+
+class GrowableArray:
+    """A numpy array appended to in place: it grows into spare capacity (by half again when full), so a
+    state that gains a few entries per batch pays for what it adds, not for a copy of all it holds.
+
+    Example:
+        >>> grown = GrowableArray(np.int64, np.array([1, 2]))
+        >>> grown.append(np.array([3]))
+        >>> grown.values.tolist(), grown.length
+        ([1, 2, 3], 3)
+    """
+
+    def __init__(self, dtype: type, values: np.ndarray | None = None) -> None:
+        initial: np.ndarray = np.zeros(0, dtype=dtype) if values is None else np.asarray(values, dtype=dtype)
+        self._buffer: np.ndarray = np.zeros(max(16, len(initial)), dtype=dtype)
+        self._buffer[: len(initial)] = initial
+        self.length = len(initial)
+
+    @property
+    def values(self) -> np.ndarray:
+        """The entries (a view: writes to it change them)."""
+        return self._buffer[: self.length]
+
+    def append(self, values: np.ndarray) -> None:
+        needed = self.length + len(values)
+        if needed > len(self._buffer):
+            grown = np.zeros(max(needed, len(self._buffer) * 3 // 2), dtype=self._buffer.dtype)
+            grown[: self.length] = self.values
+            self._buffer = grown
+        self._buffer[self.length : needed] = values
+        self.length = needed
 
 
 class SlotColumn:

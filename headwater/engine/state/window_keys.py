@@ -42,6 +42,7 @@ import pyarrow as pa
 
 from headwater.engine.state.integer_key_index import IntegerKeyIndex
 from headwater.engine.state.key_index import BatchSlots, KeyIndex, unique_rows
+from headwater.engine.state.slot_column import GrowableArray
 
 __all__ = ["IntegerKeys", "TailSortedMap", "WindowKeyIndex"]
 
@@ -62,29 +63,6 @@ def _distinct_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return distinct_offsets + low, number[values - low]
     distinct, inverse = np.unique(values, return_inverse=True)
     return distinct, np.asarray(inverse).reshape(-1)
-
-
-class _Growable:
-    """An int64 or bool numpy array that grows into spare capacity (appends cost what they add)."""
-
-    def __init__(self, dtype: type, values: np.ndarray | None = None) -> None:
-        initial: np.ndarray = np.zeros(0, dtype=dtype) if values is None else np.asarray(values, dtype=dtype)
-        self._buffer: np.ndarray = np.zeros(max(16, len(initial)), dtype=dtype)
-        self._buffer[: len(initial)] = initial
-        self.length = len(initial)
-
-    @property
-    def values(self) -> np.ndarray:
-        return self._buffer[: self.length]
-
-    def append(self, values: np.ndarray) -> None:
-        needed = self.length + len(values)
-        if needed > len(self._buffer):
-            grown = np.zeros(max(needed, len(self._buffer) * 3 // 2), dtype=self._buffer.dtype)
-            grown[: self.length] = self.values
-            self._buffer = grown
-        self._buffer[self.length : needed] = values
-        self.length = needed
 
 
 class TailSortedMap:
@@ -170,7 +148,7 @@ class IntegerKeys:
     def __init__(self, arrow_type: pa.DataType) -> None:
         self.arrow_type = arrow_type
         self._map = TailSortedMap()
-        self._values = _Growable(np.int64)
+        self._values = GrowableArray(np.int64)
 
     @staticmethod
     def supports(fields: Sequence[pa.Field]) -> bool:
@@ -219,9 +197,9 @@ class WindowKeyIndex:
             raise ValueError("a window key index needs key columns and an integer window start last")
         self.fields = list(fields)
         self.base = self._base_index()
-        self._base_of = _Growable(np.int64)
-        self._start_of = _Growable(np.int64)
-        self._live = _Growable(np.bool_)
+        self._base_of = GrowableArray(np.int64)
+        self._start_of = GrowableArray(np.int64)
+        self._live = GrowableArray(np.bool_)
         self._live_count = 0
         self._pairs = TailSortedMap()
         self._window_code: dict[int, int] = {}
@@ -363,9 +341,9 @@ class WindowKeyIndex:
         rows = len(live)
         base_slots = self.base.slots_for(list(columns[:-1])) if rows else np.zeros(0, dtype=np.int64)
         starts = np.asarray(columns[-1].cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
-        self._base_of = _Growable(np.int64, base_slots)
-        self._start_of = _Growable(np.int64, starts)
-        self._live = _Growable(np.bool_, live)
+        self._base_of = GrowableArray(np.int64, base_slots)
+        self._start_of = GrowableArray(np.int64, starts)
+        self._live = GrowableArray(np.bool_, live)
         self._live_count = int(np.count_nonzero(live))
         alive = np.flatnonzero(live)
         if len(alive):
