@@ -224,8 +224,14 @@ class SlotColumn:
 
     # -- snapshots ----------------------------------------------------------------------------------------
     def to_arrow(self) -> pa.Array:
-        """Every slot's value, as an Arrow array."""
-        return self.gather(np.arange(len(self.data)))
+        """Every slot's value, as an Arrow array of its own (fixed-width values are copied whole rather
+        than gathered: Arrow would share a numpy array's memory, which later writes to state change)."""
+        if not self.fixed:
+            return self.gather(np.arange(len(self.data)))
+        assert self._storage is not None
+        valid = self.valid
+        raw = pa.array(self.data.copy(), type=self._storage, mask=None if valid.all() else ~valid)
+        return raw if self._storage == self.arrow_type else raw.view(self.arrow_type)
 
     @classmethod
     def from_arrow(cls, values: pa.Array | pa.ChunkedArray, *, dense: bool = False) -> SlotColumn:
