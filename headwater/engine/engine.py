@@ -46,7 +46,12 @@ from headwater.engine.planner.binding import compile_timestamp_parser
 from headwater.engine.planner.logical import PlanNode
 from headwater.engine.planner.physical import LoweringContext, lower
 from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
-from headwater.engine.runtime.persistent import PersistentQuery, QueryState, SinkLocks
+from headwater.engine.runtime.persistent import (
+    DEFAULT_COMMIT_INTERVAL_MS,
+    PersistentQuery,
+    QueryState,
+    SinkLocks,
+)
 from headwater.engine.runtime.processing_log import (
     PROCESSING_LOG_SCHEMA,
     PROCESSING_LOG_STREAM,
@@ -390,6 +395,7 @@ class Engine:
             checkpoints=CheckpointStore(self.data_dir / "queries" / query_id),
             sink_lock=self._sink_locks.lock(sink.topic),
             start_at_end=str(ctx.config.get("auto.offset.reset", "latest")).lower() == "latest",
+            commit_interval_ms=_commit_interval_ms(ctx.config),
         )
         self._queries[query_id] = query
         if not ctx.replaying:
@@ -675,3 +681,13 @@ def _schema_change(existing: DataSource, replacement: DataSource) -> str:
         f"DataSource '{quote(existing.name)}' has schema = {existing.schema} which is not upgradeable to "
         f"{replacement.schema}. ({reason}[{', '.join(changed)}])"
     )
+
+
+def _commit_interval_ms(config: Mapping[str, Any]) -> int:
+    """The query's ``commit.interval.ms`` (ksqlDB's streams property; its default when unset or not a
+    non-negative whole number, which SET has already refused with a message)."""
+    try:
+        value = int(str(config.get("commit.interval.ms", DEFAULT_COMMIT_INTERVAL_MS)))
+    except ValueError:
+        return DEFAULT_COMMIT_INTERVAL_MS
+    return value if value >= 0 else DEFAULT_COMMIT_INTERVAL_MS

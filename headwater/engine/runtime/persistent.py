@@ -66,6 +66,48 @@ DEFAULT_COMMIT_INTERVAL_MS = 2000
 """ksqlDB's ``commit.interval.ms``: how long a query may run steps before it commits a checkpoint."""
 
 
+COALESCED_ROWS = 65_536
+"""A step's consecutive small stored batches of one partition are pushed as one batch of up to this many
+rows (see :func:`coalesce_batches`)."""
+
+
+def coalesce_batches(batches: Sequence[pa.RecordBatch], max_rows: int = COALESCED_ROWS) -> list[pa.RecordBatch]:
+    """Consecutive batches of one source partition joined into batches of up to ``max_rows`` rows.
+
+    A stored batch is however many records a producer appended at once: a topic written 200 records at
+    a time gives a step of 50 batches, and every operator pays its fixed per-batch cost 50 times. The
+    records, their order and their per-record semantics (stream time, grace, as-of lookups) are the same
+    in one batch; what changes is that an aggregation emits one update per key per batch instead of
+    per stored batch, which is ksqlDB's record cache at work (``cache.max.bytes.buffering`` > 0 collapses
+    a key's updates until the cache flushes at commit). With the cache off (``record_at_a_time``) the
+    caller does not coalesce: records then go through one at a time anyway. Batches already at least
+    ``max_rows`` long, and batches whose schema differs from their neighbour's, are left as they are.
+    """
+    if len(batches) < 2:
+        return list(batches)
+    out: list[pa.RecordBatch] = []
+    group: list[pa.RecordBatch] = []
+    rows = 0
+
+    def flush() -> None:
+        if len(group) == 1:
+            out.append(group[0])
+        elif group:
+            out.extend(pa.Table.from_batches(group).combine_chunks().to_batches())
+        group.clear()
+
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        if group and (rows + batch.num_rows > max_rows or batch.schema != group[0].schema):
+            flush()
+            rows = 0
+        group.append(batch)
+        rows += batch.num_rows
+    flush()
+    return out
+
+
 class QueryState:
     RUNNING = "RUNNING"
     ERROR = "ERROR"
@@ -366,6 +408,8 @@ class PersistentQuery:
                 if push is not None:
                     push()
                 for tp, batches, next_offset in segments:
+                    if push is None and not self.graph.record_at_a_time:
+                        batches = coalesce_batches(batches)
                     for batch in batches if push is None else ():
                         if batch.num_rows == 0:
                             continue

@@ -21,7 +21,7 @@ from headwater.engine import Engine
 from headwater.engine.runtime.checkpoint import Checkpoint, CheckpointStore
 from headwater.engine.runtime.persistent import PersistentQuery, SinkLocks
 from headwater.engine.runtime.recovery import recover_sinks
-from headwater.errors import ExecutionError
+from headwater.errors import ExecutionError, PlanError
 from headwater.storage import EventLog
 
 
@@ -293,3 +293,18 @@ def test_a_downstream_query_never_commits_past_its_upstream_commits(tmp_path: Pa
     assert a is not None and b is not None and samples > 0
     assert a.sources == {("s", 0): 1500} and a.sinks[(sink_a, 0)] == 1000
     assert b.sources == {(sink_a, 0): 1000}
+
+
+def test_the_configured_commit_interval_reaches_each_query_and_survives_a_restart(tmp_path: Path) -> None:
+    create = "CREATE STREAM S (K STRING KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);"
+    with Engine(tmp_path, background=False, config={"ksql.streams.commit.interval.ms": "90"}) as engine:
+        engine.execute(create)
+        engine.execute("CREATE TABLE A AS SELECT K, COUNT(*) AS N FROM S GROUP BY K;")
+        engine.execute("CREATE TABLE B AS SELECT K, SUM(V) AS T FROM S GROUP BY K;", {"commit.interval.ms": "0"})
+        with pytest.raises(PlanError, match=r"Invalid value x for configuration commit\.interval\.ms"):
+            engine.execute("CREATE TABLE C AS SELECT K, MAX(V) AS M FROM S GROUP BY K;", {"commit.interval.ms": "x"})
+        intervals = {q.query_id: q.commit_interval_ms for q in engine.persistent_queries()}
+    assert intervals == {"CTAS_A_0": 90, "CTAS_B_1": 0}
+    # replayed with the configuration each statement ran with (the command topic keeps it, as ksqlDB's does)
+    with Engine(tmp_path, background=False) as engine:
+        assert {q.query_id: q.commit_interval_ms for q in engine.persistent_queries()} == intervals

@@ -111,6 +111,8 @@ def _crash_loop(tmp_path: Path, seed: int, kills: int) -> tuple[Path, list[int]]
         checkpoint = store.load()
         previous = 0 if checkpoint is None else sum(checkpoint.sources.values())
         progress.append(previous)
+        if previous >= RECORDS:  # all consumed: a process started now would never commit again
+            break
     return data_dir, progress
 
 

@@ -1,0 +1,59 @@
+"""A step's small stored batches reach the operators as one batch (per-batch costs paid once), with the
+records, their order and their partitions unchanged; with the record cache off a stateful query still
+emits every update."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from headwater.engine import Engine
+from headwater.engine.runtime.persistent import coalesce_batches
+
+CREATE = "CREATE STREAM S (K STRING KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);"
+
+
+def _batch(start: int, rows: int, name: str = "V") -> pa.RecordBatch:
+    return pa.record_batch({name: pa.array(range(start, start + rows), pa.int64())})
+
+
+def test_consecutive_batches_join_up_to_the_row_bound_and_keep_their_order() -> None:
+    batches = [_batch(i * 3, 3) for i in range(10)]
+    joined = coalesce_batches(batches, max_rows=7)
+    assert [b.num_rows for b in joined] == [6, 6, 6, 6, 6]
+    assert pa.Table.from_batches(joined).column("V").to_pylist() == list(range(30))
+
+
+def test_a_schema_change_and_a_batch_past_the_bound_are_left_alone() -> None:
+    big = _batch(100, 50)
+    batches = [_batch(0, 2), _batch(2, 2), _batch(4, 2, name="W"), big, _batch(150, 0), _batch(150, 1)]
+    joined = coalesce_batches(batches, max_rows=10)
+    assert [(b.schema.names, b.num_rows) for b in joined] == [(["V"], 4), (["W"], 2), (["V"], 50), (["V"], 1)]
+    assert joined[2] is big
+
+
+def _changelog(tmp_path: Path, properties: dict[str, str]) -> list[tuple[str, int]]:
+    """The table's changelog after one step over five INSERTs (five stored batches)."""
+    with Engine(tmp_path, background=False, config={"auto.offset.reset": "earliest"}) as engine:
+        engine.execute(CREATE)
+        for key in ("a", "b", "a", "a", "b"):
+            engine.execute(f"INSERT INTO S (K, V) VALUES ('{key}', 1);")
+        engine.execute("CREATE TABLE C AS SELECT K, COUNT(*) AS N FROM S GROUP BY K;", properties)
+        (query,) = engine.persistent_queries()
+        assert query.process_available() == 5
+        engine.execute("CREATE STREAM CHANGES (K STRING KEY, N BIGINT) WITH (KAFKA_TOPIC='C', VALUE_FORMAT='JSON');")
+        return [tuple(r.columns) for r in engine.stream("SELECT K, N FROM CHANGES ORDER BY ROWOFFSET;")]
+
+
+def test_the_record_cache_collapses_a_steps_updates_of_a_key_and_without_it_every_update_is_emitted(
+    tmp_path: Path,
+) -> None:
+    assert _changelog(tmp_path / "cached", {}) == [("a", 3), ("b", 2)]
+    assert _changelog(tmp_path / "uncached", {"cache.max.bytes.buffering": "0"}) == [
+        ("a", 1),
+        ("b", 1),
+        ("a", 2),
+        ("a", 3),
+        ("b", 2),
+    ]
