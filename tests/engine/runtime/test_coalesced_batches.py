@@ -20,16 +20,17 @@ def _batch(start: int, rows: int, name: str = "V") -> pa.RecordBatch:
 
 def test_consecutive_batches_join_up_to_the_row_bound_and_keep_their_order() -> None:
     batches = [_batch(i * 3, 3) for i in range(10)]
-    joined = coalesce_batches(batches, max_rows=7)
+    joined = coalesce_batches(batches, max_rows=7, small_rows=4)
     assert [b.num_rows for b in joined] == [6, 6, 6, 6, 6]
     assert pa.Table.from_batches(joined).column("V").to_pylist() == list(range(30))
 
 
-def test_a_schema_change_and_a_batch_past_the_bound_are_left_alone() -> None:
-    big = _batch(100, 50)
-    batches = [_batch(0, 2), _batch(2, 2), _batch(4, 2, name="W"), big, _batch(150, 0), _batch(150, 1)]
-    joined = coalesce_batches(batches, max_rows=10)
-    assert [(b.schema.names, b.num_rows) for b in joined] == [(["V"], 4), (["W"], 2), (["V"], 50), (["V"], 1)]
+def test_a_schema_change_and_a_batch_that_is_not_small_are_left_alone() -> None:
+    big = _batch(100, 8)
+    batches = [_batch(0, 2), _batch(2, 2), _batch(4, 2, name="W"), _batch(6, 1, name="W"), big, _batch(150, 0)]
+    batches += [_batch(150, 1), _batch(151, 2)]
+    joined = coalesce_batches(batches, max_rows=10, small_rows=8)
+    assert [(b.schema.names, b.num_rows) for b in joined] == [(["V"], 4), (["W"], 3), (["V"], 8), (["V"], 3)]
     assert joined[2] is big
 
 
