@@ -101,7 +101,7 @@ class TmuxTerminal:
         for a moment (the line editor redraws its prompt once it has the cursor position; typing before
         that races the terminal's echo)."""
         at_prompt = lambda screen: screen.rstrip().endswith("\n" + prompt)  # noqa: E731
-        screen = self.wait_for(at_prompt, timeout=timeout)
+        self.wait_for(at_prompt, timeout=timeout)
         time.sleep(0.2)
         return self.wait_for(at_prompt, timeout=timeout)
 
