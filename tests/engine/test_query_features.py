@@ -390,9 +390,7 @@ def test_a_failing_step_leaves_no_output_behind(engine: Engine) -> None:
                 raise RuntimeError("boom")
             return [batch]
 
-    # One step reads both records (two stored batches, pushed one record at a time as with the record
-    # cache off, so they are not joined into one batch): the first reaches the sink, the second fails.
-    query.graph.record_at_a_time = True
+    # One step reads both records (two stored batches): the first reaches the sink, the second fails.
     ((_, stage),) = query.graph.entries
     while stage.downstream is not None and stage.downstream.downstream is not None:
         stage = stage.downstream

@@ -71,6 +71,11 @@ COALESCED_ROWS = 65_536
 """A step's consecutive small stored batches of one partition are pushed as one batch of up to this many
 rows (see :func:`coalesce_batches`)."""
 
+BACKLOG_BATCHES = 16
+"""A step is joined into fewer batches only when it holds at least this many stored batches: a backlog,
+where per-batch costs add up. A live query reading a few appends per step (INSERTs typed one after
+another) keeps them apart, and so emits an update per append, like a record cache flushed often."""
+
 SMALL_BATCH_ROWS = 4_096
 """Stored batches shorter than this are joined with their neighbours; longer ones already spread the
 operators' per-batch costs over enough rows, and copying them would cost more than it saves (a
@@ -78,7 +83,10 @@ pass-through query over 9,200-row batches ran at a quarter of its speed when the
 
 
 def coalesce_batches(
-    batches: Sequence[pa.RecordBatch], max_rows: int = COALESCED_ROWS, small_rows: int = SMALL_BATCH_ROWS
+    batches: Sequence[pa.RecordBatch],
+    max_rows: int = COALESCED_ROWS,
+    small_rows: int = SMALL_BATCH_ROWS,
+    min_batches: int = BACKLOG_BATCHES,
 ) -> list[pa.RecordBatch]:
     """Runs of consecutive small batches of one source partition joined into batches of up to
     ``max_rows`` rows.
@@ -90,9 +98,10 @@ def coalesce_batches(
     per stored batch, which is ksqlDB's record cache at work (``cache.max.bytes.buffering`` > 0 collapses
     a key's updates until the cache flushes at commit). With the cache off (``record_at_a_time``) the
     caller does not coalesce: records then go through one at a time anyway. Batches of at least
-    ``small_rows`` rows, and batches whose schema differs from their neighbour's, are left as they are.
+    ``small_rows`` rows, batches whose schema differs from their neighbour's, and the batches of a step
+    holding fewer than ``min_batches`` (no backlog) are left as they are.
     """
-    if len(batches) < 2:
+    if len(batches) < max(2, min_batches):
         return list(batches)
     out: list[pa.RecordBatch] = []
     group: list[pa.RecordBatch] = []
