@@ -39,13 +39,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.engine.state.key_index import BatchSlots
+from headwater.engine.state.key_index import BatchSlots, split_live_flags, with_live_flags
 from headwater.engine.state.slot_column import GrowableArray
 from headwater.engine.state.sorted_runs import SortedRuns
 
 __all__ = ["IntegerKeyIndex"]
 
-_LIVE = "__live"
 _CODE_BITS = 31
 _CODE_MASK = (1 << _CODE_BITS) - 1
 _HEADROOM = 1 << (_CODE_BITS - 1)  # how far below the first batch's smallest value the base is put
@@ -307,15 +306,12 @@ class IntegerKeyIndex:
     def to_arrow(self) -> pa.Table:
         """Every slot's key columns plus a ``__live`` flag (the layout of ``KeyIndex.to_arrow``)."""
         columns = self.keys(np.arange(self.size, dtype=np.int64))
-        table = pa.Table.from_arrays(columns, schema=pa.schema(self.fields))
-        return table.append_column(_LIVE, pa.array(self._live.values, pa.bool_()))
+        return with_live_flags(pa.Table.from_arrays(columns, schema=pa.schema(self.fields)), self._live.values)
 
     @classmethod
     def from_arrow(cls, table: pa.Table) -> IntegerKeyIndex:
         """The index saved by :meth:`to_arrow` (or by ``KeyIndex.to_arrow``); slots keep their numbers."""
-        fields = [table.schema.field(i) for i in range(table.num_columns) if table.schema.field(i).name != _LIVE]
+        fields, keys, live = split_live_flags(table)
         index = cls(fields)
-        keys = table.select([f.name for f in fields]).combine_chunks()
-        live = np.asarray(table.column(_LIVE).to_numpy(zero_copy_only=False), dtype=bool)
         index._rebuild([keys.column(i).combine_chunks() for i in range(keys.num_columns)], live)
         return index

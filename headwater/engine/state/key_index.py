@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 
 from headwater.engine.state.packed_keys import PackedKeys, packable
 
-__all__ = ["BatchKeys", "BatchSlots", "KeyIndex", "hashable", "unique_rows"]
+__all__ = ["BatchKeys", "BatchSlots", "KeyIndex", "hashable", "split_live_flags", "unique_rows", "with_live_flags"]
 
 _LIVE = "__live"
 
@@ -393,15 +393,13 @@ class KeyIndex:
     # -- snapshots ----------------------------------------------------------------------------------------
     def to_arrow(self) -> pa.Table:
         """Every slot's key columns plus a ``__live`` flag."""
-        return self._table().append_column(_LIVE, pa.array(self._live, pa.bool_()))
+        return with_live_flags(self._table(), self._live)
 
     @classmethod
     def from_arrow(cls, table: pa.Table) -> KeyIndex:
         """The index saved by :meth:`to_arrow`; slots keep their numbers."""
-        fields = [table.schema.field(i) for i in range(table.num_columns) if table.schema.field(i).name != _LIVE]
+        fields, keys, live = split_live_flags(table)
         index = cls(fields)
-        keys = table.select([f.name for f in fields]).combine_chunks()
-        live = np.asarray(table.column(_LIVE).to_numpy(zero_copy_only=False), dtype=bool)
         index._chunks = [keys]
         index._keys = keys
         index._live = live
@@ -413,3 +411,18 @@ class KeyIndex:
         index._key_of = [key if alive else None for key, alive in zip(rows, live.tolist())]
         index._slot_of = {key: slot for slot, key in enumerate(index._key_of) if key is not None}
         return index
+
+
+def with_live_flags(keys: pa.Table, live: np.ndarray) -> pa.Table:
+    """A key index's snapshot: every slot's key columns plus its ``__live`` flag. Every index keeping
+    slots (``KeyIndex``, ``IntegerKeyIndex``, ``WindowKeyIndex``) writes this one layout, so a snapshot
+    restores into whichever index the restoring query chooses."""
+    return keys.append_column(_LIVE, pa.array(live, pa.bool_()))
+
+
+def split_live_flags(table: pa.Table) -> tuple[list[pa.Field], pa.Table, np.ndarray]:
+    """The key fields, key columns (one chunk each) and live flags of a :func:`with_live_flags` table."""
+    fields = [table.schema.field(i) for i in range(table.num_columns) if table.schema.field(i).name != _LIVE]
+    keys = table.select([f.name for f in fields]).combine_chunks()
+    live = np.asarray(table.column(_LIVE).to_numpy(zero_copy_only=False), dtype=bool)
+    return fields, keys, live

@@ -41,12 +41,17 @@ import numpy as np
 import pyarrow as pa
 
 from headwater.engine.state.integer_key_index import IntegerKeyIndex
-from headwater.engine.state.key_index import BatchSlots, KeyIndex, unique_rows
+from headwater.engine.state.key_index import (
+    BatchSlots,
+    KeyIndex,
+    split_live_flags,
+    unique_rows,
+    with_live_flags,
+)
 from headwater.engine.state.slot_column import GrowableArray
 
 __all__ = ["IntegerKeys", "TailSortedMap", "WindowKeyIndex"]
 
-_LIVE = "__live"
 _BASE_BITS = 32
 _BASE_LIMIT = 1 << _BASE_BITS
 
@@ -357,15 +362,12 @@ class WindowKeyIndex:
     def to_arrow(self) -> pa.Table:
         """Every slot's key columns plus a ``__live`` flag (the layout of ``KeyIndex.to_arrow``)."""
         columns = self.keys(np.arange(self.size, dtype=np.int64))
-        table = pa.Table.from_arrays(columns, schema=pa.schema(self.fields))
-        return table.append_column(_LIVE, pa.array(self._live.values, pa.bool_()))
+        return with_live_flags(pa.Table.from_arrays(columns, schema=pa.schema(self.fields)), self._live.values)
 
     @classmethod
     def from_arrow(cls, table: pa.Table) -> WindowKeyIndex:
         """The index saved by :meth:`to_arrow` (or by ``KeyIndex.to_arrow``); slots keep their numbers."""
-        fields = [table.schema.field(i) for i in range(table.num_columns) if table.schema.field(i).name != _LIVE]
+        fields, keys, live = split_live_flags(table)
         index = cls(fields)
-        keys = table.select([f.name for f in fields]).combine_chunks()
-        live = np.asarray(table.column(_LIVE).to_numpy(zero_copy_only=False), dtype=bool)
         index._rebuild([keys.column(i).combine_chunks() for i in range(keys.num_columns)], live)
         return index
