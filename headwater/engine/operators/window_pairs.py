@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 
 from headwater.engine.aggregates.grouping import Grouping, stable_order
 from headwater.engine.aggregates.store import AggregationStore
-from headwater.engine.state.key_index import unique_rows
+from headwater.engine.state.key_index import is_nested, unique_rows
 from headwater.engine.state.window_keys import IntegerKeys, WindowKeyIndex
 
 __all__ = ["WindowPairs", "batch_key_numbers", "group_window_pairs"]
@@ -63,21 +63,12 @@ class WindowPairs:
     appearance: np.ndarray
 
 
-def _is_nested(arrow_type: pa.DataType) -> bool:
-    return bool(
-        pa.types.is_list(arrow_type)
-        or pa.types.is_large_list(arrow_type)
-        or pa.types.is_map(arrow_type)
-        or pa.types.is_struct(arrow_type)
-        or pa.types.is_null(arrow_type)
-    )
-
-
 def batch_key_numbers(columns: Sequence[pa.Array]) -> tuple[np.ndarray, list[pa.Array]]:
     """(per-row number of its distinct key, the distinct keys' columns), numbered in order of first
     appearance. One plain column is dictionary-encoded directly (Arrow numbers its dictionary in order
     of first appearance); several, or nested values, go through the key index's ``unique_rows``."""
-    if len(columns) == 1 and not _is_nested(columns[0].type) and columns[0].null_count == 0:
+    plain = len(columns) == 1 and not is_nested(columns[0].type) and not pa.types.is_null(columns[0].type)
+    if plain and columns[0].null_count == 0:
         column = columns[0].combine_chunks() if isinstance(columns[0], pa.ChunkedArray) else columns[0]
         encoded = pc.dictionary_encode(column)
         if isinstance(encoded, pa.ChunkedArray):

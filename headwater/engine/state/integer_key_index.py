@@ -34,6 +34,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Self
 
 import numpy as np
 import pyarrow as pa
@@ -43,7 +44,7 @@ from headwater.engine.state.key_index import BatchSlots, split_live_flags, with_
 from headwater.engine.state.slot_column import GrowableArray
 from headwater.engine.state.sorted_runs import SortedRuns
 
-__all__ = ["IntegerKeyIndex"]
+__all__ = ["IntegerKeyIndex", "KeySlotSnapshots"]
 
 _CODE_BITS = 31
 _CODE_MASK = (1 << _CODE_BITS) - 1
@@ -104,7 +105,42 @@ class _ColumnCodes:
         return codes
 
 
-class IntegerKeyIndex:
+class KeySlotSnapshots:
+    """``to_arrow`` / ``from_arrow`` in ``KeyIndex``'s snapshot layout, for an index that can list every
+    slot's key columns (``keys``) and rebuild itself from them (``_rebuild``): a snapshot of any of the key
+    indexes restores into any other. The methods below that raise are the ones each index defines."""
+
+    fields: list[pa.Field]
+    _live: GrowableArray
+
+    def __init__(self, fields: Sequence[pa.Field]) -> None:
+        raise NotImplementedError
+
+    @property
+    def size(self) -> int:
+        raise NotImplementedError
+
+    def keys(self, slots: np.ndarray) -> list[pa.Array]:
+        raise NotImplementedError
+
+    def _rebuild(self, columns: Sequence[pa.Array], live: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def to_arrow(self) -> pa.Table:
+        """Every slot's key columns plus a ``__live`` flag (the layout of ``KeyIndex.to_arrow``)."""
+        columns = self.keys(np.arange(self.size, dtype=np.int64))
+        return with_live_flags(pa.Table.from_arrays(columns, schema=pa.schema(self.fields)), self._live.values)
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table) -> Self:
+        """The index saved by :meth:`to_arrow` (or by ``KeyIndex.to_arrow``); slots keep their numbers."""
+        fields, keys, live = split_live_flags(table)
+        index = cls(fields)
+        index._rebuild([keys.column(i).combine_chunks() for i in range(keys.num_columns)], live)
+        return index
+
+
+class IntegerKeyIndex(KeySlotSnapshots):
     """Keys of one or two integer-like columns to dense slots (see the module docstring).
 
     Args:
@@ -302,16 +338,3 @@ class IntegerKeyIndex:
         self._live_count = len(alive)
         self._slots.add(packed_alive, alive.astype(np.int64))
 
-    # -- snapshots ----------------------------------------------------------------------------------------
-    def to_arrow(self) -> pa.Table:
-        """Every slot's key columns plus a ``__live`` flag (the layout of ``KeyIndex.to_arrow``)."""
-        columns = self.keys(np.arange(self.size, dtype=np.int64))
-        return with_live_flags(pa.Table.from_arrays(columns, schema=pa.schema(self.fields)), self._live.values)
-
-    @classmethod
-    def from_arrow(cls, table: pa.Table) -> IntegerKeyIndex:
-        """The index saved by :meth:`to_arrow` (or by ``KeyIndex.to_arrow``); slots keep their numbers."""
-        fields, keys, live = split_live_flags(table)
-        index = cls(fields)
-        index._rebuild([keys.column(i).combine_chunks() for i in range(keys.num_columns)], live)
-        return index

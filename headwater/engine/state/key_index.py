@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 
 from headwater.engine.state.packed_keys import PackedKeys, packable
 
-__all__ = ["BatchKeys", "BatchSlots", "KeyIndex", "hashable", "split_live_flags", "unique_rows", "with_live_flags"]
+__all__ = ["BatchKeys", "BatchSlots", "KeyIndex", "hashable", "is_nested", "split_live_flags", "unique_rows", "with_live_flags"]
 
 _LIVE = "__live"
 
@@ -68,7 +68,9 @@ def hashable(value: Any) -> Any:
     return value
 
 
-def _is_nested(arrow_type: pa.DataType) -> bool:
+def is_nested(arrow_type: pa.DataType) -> bool:
+    """A list, map or struct type: its values are not hashable by Arrow's kernels, so keys of it take the
+    row-wise path."""
     return bool(
         pa.types.is_list(arrow_type)
         or pa.types.is_large_list(arrow_type)
@@ -80,7 +82,7 @@ def _is_nested(arrow_type: pa.DataType) -> bool:
 def _column_codes(column: pa.Array) -> tuple[np.ndarray, int]:
     """Per-row int64 codes of one column (equal values, equal codes; null its own code) and the number
     of distinct codes."""
-    if _is_nested(column.type) or pa.types.is_null(column.type):
+    if is_nested(column.type) or pa.types.is_null(column.type):
         lookup: dict[Any, int] = {}
         codes = np.fromiter(
             (lookup.setdefault(hashable(v), len(lookup)) for v in column.to_pylist()),
@@ -187,7 +189,7 @@ def _distinct_keys(columns: Sequence[pa.Array]) -> tuple[np.ndarray, list[pa.Arr
     """(per-row index of the distinct key, the distinct keys' columns), keys in first-appearance order.
     A single non-nested column is dictionary-encoded directly (Arrow numbers the dictionary in order of
     first appearance)."""
-    if len(columns) == 1 and not _is_nested(columns[0].type) and not pa.types.is_null(columns[0].type):
+    if len(columns) == 1 and not is_nested(columns[0].type) and not pa.types.is_null(columns[0].type):
         column = columns[0].combine_chunks() if isinstance(columns[0], pa.ChunkedArray) else columns[0]
         encoded = pc.dictionary_encode(column)
         if isinstance(encoded, pa.ChunkedArray):
@@ -251,7 +253,7 @@ class KeyIndex:
         for position, column in enumerate(uniques):
             if pa.types.is_floating(column.type):
                 per_column[position] = [_NAN if v is not None and v != v else v for v in per_column[position]]
-        nested = any(_is_nested(column.type) for column in uniques)
+        nested = any(is_nested(column.type) for column in uniques)
         if len(per_column) == 1:
             return [hashable(v) for v in per_column[0]] if nested else per_column[0]
         if nested:

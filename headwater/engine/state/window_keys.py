@@ -40,13 +40,11 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from headwater.engine.state.integer_key_index import IntegerKeyIndex
+from headwater.engine.state.integer_key_index import IntegerKeyIndex, KeySlotSnapshots
 from headwater.engine.state.key_index import (
     BatchSlots,
     KeyIndex,
-    split_live_flags,
     unique_rows,
-    with_live_flags,
 )
 from headwater.engine.state.slot_column import GrowableArray
 
@@ -190,7 +188,7 @@ class IntegerKeys:
         return [values if values.type == self.arrow_type else values.cast(self.arrow_type)]
 
 
-class WindowKeyIndex:
+class WindowKeyIndex(KeySlotSnapshots):
     """(key columns..., window start) to dense slots (see the module docstring).
 
     Args:
@@ -358,16 +356,3 @@ class WindowKeyIndex:
             packed[order] = (codes << _BASE_BITS) | base_slots[alive][order]
             self._pairs.add(packed, alive.astype(np.int64))
 
-    # -- snapshots ----------------------------------------------------------------------------------------
-    def to_arrow(self) -> pa.Table:
-        """Every slot's key columns plus a ``__live`` flag (the layout of ``KeyIndex.to_arrow``)."""
-        columns = self.keys(np.arange(self.size, dtype=np.int64))
-        return with_live_flags(pa.Table.from_arrays(columns, schema=pa.schema(self.fields)), self._live.values)
-
-    @classmethod
-    def from_arrow(cls, table: pa.Table) -> WindowKeyIndex:
-        """The index saved by :meth:`to_arrow` (or by ``KeyIndex.to_arrow``); slots keep their numbers."""
-        fields, keys, live = split_live_flags(table)
-        index = cls(fields)
-        index._rebuild([keys.column(i).combine_chunks() for i in range(keys.num_columns)], live)
-        return index
