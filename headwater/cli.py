@@ -32,7 +32,7 @@ from collections.abc import Sequence
 
 from headwater import __version__
 
-__all__ = ["DATA_DIR_ENV", "DEFAULT_DATA_DIR", "build_parser", "lift_server_address", "main"]
+__all__ = ["DATA_DIR_ENV", "DEFAULT_DATA_DIR", "build_parser", "console_main", "lift_server_address", "main"]
 
 DATA_DIR_ENV = "HEADWATER_DATA_DIR"
 DEFAULT_DATA_DIR = "headwater-data"  # as headwater.repl.settings.DEFAULT_DATA_DIR
@@ -383,7 +383,7 @@ def _keep_pandas_out() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``headwater`` console script: parse the command line and run it.
+    """Parse the command line and run it (the console script runs this through :func:`console_main`).
 
     Returns:
         the process exit status.
@@ -470,5 +470,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def console_main() -> None:
+    """Entry point of the ``headwater`` console script: :func:`main`, then an exit that skips native
+    teardown, which can abort a finished process (:mod:`headwater.process_exit`)."""
+    from headwater.process_exit import run_and_exit
+
+    run_and_exit(main)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
+from headwater.process_exit import run_and_exit
 from headwater.server.runner import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_and_exit(main)
