@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from headwater.conformance.cli import main
+from headwater.process_exit import run_and_exit
 
-raise SystemExit(main())
+run_and_exit(main)
