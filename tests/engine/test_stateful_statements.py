@@ -7,6 +7,7 @@ import pytest
 
 from headwater.engine import Engine
 from headwater.errors import PlanError
+from headwater.storage.murmur2 import murmur2_bytes
 
 SETUP = (
     "CREATE STREAM S (K STRING KEY, V INT) WITH (KAFKA_TOPIC='s', PARTITIONS=1, VALUE_FORMAT='JSON');"
@@ -105,3 +106,50 @@ def test_a_statement_ksqldb_parses_and_refuses_is_not_the_extensions(engine: Eng
 
     with pytest.raises(ParseError, match="Value must be integer for command: LIMIT"):
         engine.stream("SELECT * FROM S LIMIT 2.5;")
+
+
+def _partition_of(key: str, partitions: int) -> int:
+    """Kafka's default partition of a KAFKA-format STRING key (its UTF-8 bytes)."""
+    return (murmur2_bytes(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def test_every_window_of_a_key_lands_on_the_partition_of_the_key(engine: Engine) -> None:
+    # Kafka Streams' WindowedStreamPartitioner: the window bytes do not take part in the hash.
+    engine.execute(
+        "CREATE TABLE W WITH (PARTITIONS=4) AS SELECT K, COUNT(*) AS N FROM S "
+        "WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY K;"
+    )
+    keys = [f"key-{i}" for i in range(12)]
+    for key in keys:
+        for second in range(5):
+            engine.execute(f"INSERT INTO S (K, V, ROWTIME) VALUES ('{key}', 1, {second * 1000});")
+    (query,) = engine.persistent_queries()
+    query.process_available()
+    topic = engine.log.topic(engine.catalog.source("W").topic)
+    placed: dict[str, set[int]] = {}
+    windows = 0
+    for partition in range(4):
+        part = topic.partition(partition)
+        for batch in part.read(part.start_offset).batches:
+            for key in batch.column("K").to_pylist():
+                placed.setdefault(key, set()).add(partition)
+                windows += 1
+    assert windows == len(keys) * 5
+    assert placed == {key: {_partition_of(key, 4)} for key in keys}
+    assert len({_partition_of(key, 4) for key in keys}) > 1  # the keys really spread
+
+
+def test_a_pull_scan_with_limit_takes_the_rows_of_the_first_partitions_first(engine: Engine) -> None:
+    engine.execute("CREATE TABLE A WITH (PARTITIONS=4) AS SELECT K, COUNT(*) AS N FROM S GROUP BY K;")
+    keys = [f"key-{i}" for i in range(20)]
+    for key in keys:
+        engine.execute(f"INSERT INTO S (K, V) VALUES ('{key}', 1);")
+    (query,) = engine.persistent_queries()
+    query.process_available()
+    engine.execute("SET 'ksql.query.pull.limit.clause.enabled'='true';")
+    everything = [row.columns[0] for row in engine.stream("SELECT K FROM A;")]
+    assert sorted(everything) == sorted(keys)
+    in_scan_order = sorted(keys, key=lambda key: (_partition_of(key, 4), key.encode()))
+    assert everything == in_scan_order
+    limited = [row.columns[0] for row in engine.stream("SELECT K FROM A LIMIT 6;")]
+    assert limited == in_scan_order[:6]

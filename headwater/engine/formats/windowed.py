@@ -35,6 +35,7 @@ from headwater.errors import ExecutionError
 
 __all__ = [
     "WindowedKeys",
+    "partition_key_bytes",
     "unwrap_session_windows",
     "unwrap_time_windows",
     "wrap_session_windows",
@@ -126,6 +127,20 @@ def wrap_session_windows(
 ) -> pa.Array:
     """Session-windowed keys: inner bytes + 8-byte big-endian end + 8-byte big-endian start."""
     return _append(as_binary(inner), [_int64s(end), _int64s(start)])
+
+
+def partition_key_bytes(data: pa.Array | pa.ChunkedArray, *, session: bool) -> pa.Array:
+    """The bytes that pick a windowed key's partition: the inner key, without its window suffix.
+
+    Kafka Streams writes windowed records with its ``WindowedStreamPartitioner``, which hashes only the
+    inner key, so every window of a key lands on the partition the key itself would. Null keys stay
+    null. ``data`` is assumed well-formed (this engine's own encoding).
+
+    >>> partition_key_bytes(wrap_time_windows(pa.array([b"k", None]), pa.array([5, 6], pa.int64())),
+    ...                     session=False).to_pylist()
+    [b'k', None]
+    """
+    return pc.binary_slice(as_binary(data), 0, -16 if session else -8)
 
 
 def _split(

@@ -12,7 +12,8 @@ copies headers to its output. A row without a value (see :mod:`headwater.engine.
 record with a null value: ``__tombstone`` set and null value columns (typed), or a null ``__value``.
 
 Partitioning: with :data:`~headwater.engine.operators.repartition.KEY_BYTES_COLUMN` present (keyed sinks)
-the log hashes the serialised key with murmur2; a keyless row keeps its source partition modulo the sink's
+the log hashes the serialised key with murmur2 (a windowed key without its window, as Kafka Streams'
+``WindowedStreamPartitioner`` does, so all windows of a key share a partition); a keyless row keeps its source partition modulo the sink's
 partition count, so a keyless stream stays in order per source partition.
 
 The sink appends and returns nothing; the runtime commits the step's checkpoint after it (see
@@ -28,7 +29,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.engine.catalog import DataSource, SourceType
+from headwater.engine.catalog import DataSource, SourceType, WindowType
+from headwater.engine.formats.windowed import partition_key_bytes
 from headwater.engine.operators.base import (
     ABSENT_KEY_COLUMN,
     ABSENT_KEY_METADATA,
@@ -157,6 +159,12 @@ class SinkOperator(Operator):
         fields.append(pa.field("__timestamp", pa.int64()))
         return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
+    def _partition_keys(self, key_bytes: pa.Array) -> pa.Array:
+        window = self.sink.window
+        if window is None:
+            return key_bytes
+        return partition_key_bytes(key_bytes, session=window.type is WindowType.SESSION)
+
     @staticmethod
     def _absent_keys(batch: pa.RecordBatch) -> pa.Array:
         index = batch.schema.get_field_index(ABSENT_KEY_COLUMN)
@@ -204,7 +212,7 @@ class SinkOperator(Operator):
         else:
             stored = self.stored_batch(batch)
         if KEY_BYTES_COLUMN in batch.schema.names:
-            routing: _Routing = ("key_bytes", batch.column(KEY_BYTES_COLUMN))
+            routing: _Routing = ("key_bytes", self._partition_keys(batch.column(KEY_BYTES_COLUMN)))
         elif self.partition_count == 1:
             routing = ("partition", None)
         else:

@@ -153,8 +153,10 @@ def engine_lowering(ctx: StatementContext) -> Any:
 
 
 def _in_store_order(rows: pa.RecordBatch, source: DataSource) -> pa.RecordBatch:
-    """Rows in the order of their serialised keys (window included), the order in which a key-value
-    store returns a scan: what a LIMIT keeps depends on it, as it does in ksqlDB."""
+    """Rows in the order ksqlDB's table scan returns them: partition by partition (a state store per
+    partition of the table's topic, the partition each row was read from), and within a partition in
+    the order of the serialised keys (window included), as a key-value store iterates. What a LIMIT
+    keeps depends on it, as it does in ksqlDB."""
     if rows.num_rows < 2:
         return rows
     from headwater.engine.serde import SourceSerde
@@ -165,7 +167,8 @@ def _in_store_order(rows: pa.RecordBatch, source: DataSource) -> pa.RecordBatch:
     data, errors = SourceSerde(source).encode_key(columns, rows=rows.num_rows)
     if errors:
         return rows
-    return rows.take(pc.sort_indices(data))
+    order = pa.table({"partition": rows.column(ROWPARTITION), "key": data})
+    return rows.take(pc.sort_indices(order, sort_keys=[("partition", "ascending"), ("key", "ascending")]))
 
 
 def _limited(batches: list[pa.RecordBatch], limit: int) -> list[pa.RecordBatch]:
