@@ -55,8 +55,11 @@ __all__ = [
     "queries_caught_up",
 ]
 
-QUERY_IDLE_SECONDS = 3.0
-"""How long a query may go without producing a row before the rows it produced are its response."""
+QUERY_IDLE_SECONDS = 15.0
+"""How long a query may go without producing a row before the rows it produced are its response.
+
+Every push query of the corpus ends on its own (a ``LIMIT``), so this only bounds a query that does not:
+it is long enough that a server starved of CPU on a loaded machine is not taken for one that is done."""
 
 QUERY_LIMIT_SECONDS = 60.0
 """How long a query may run at most."""

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
+import struct
 import subprocess
+import termios
 import time
 from pathlib import Path
+from typing import IO
 
 from headwater.repl.testing import HEADWATER_COMMAND as HEADWATER
 from headwater.storage import EventLog
@@ -96,6 +100,19 @@ def start_produce(data_dir: Path, tmp_path: Path, *args: str) -> subprocess.Pope
     )
 
 
+def wait_until_read(pipe: IO[bytes], timeout_s: float = 60) -> None:
+    """Wait until the process on the other end of ``pipe`` has read everything written to it (the pipe
+    holds no unread bytes): it is past its start-up and in its input loop, whatever the machine's load."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        unread = struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+        if unread == 0:
+            time.sleep(0.2)  # from read to the wait for more input
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the process did not read its input within {timeout_s} s")
+
+
 def wait_for_records(data_dir: Path, topic: str, expected: int, timeout_s: float = 60) -> int:
     deadline = time.monotonic() + timeout_s
     count = record_count(data_dir, topic)
@@ -145,7 +162,7 @@ def test_ctrl_c_while_checking_a_rejecting_load_writes_nothing(data_dir: Path, t
     assert process.stdin is not None
     process.stdin.write(b'{"a": 1}\n')
     process.stdin.flush()
-    time.sleep(2)  # the line is read and checked; the load waits for the end of its input
+    wait_until_read(process.stdin)  # the line is read and checked; the load waits for the end of its input
     process.send_signal(signal.SIGINT)
     process.wait(timeout=60)
     assert process.stderr is not None
