@@ -56,6 +56,10 @@ def _print(results: list[CaseResult]) -> None:
     for summary, count in failure_groups(results, [Status.FAIL, Status.ERROR])[:15]:
         print(f"{count:>6}  {summary}")
     del per_file
+    # every failing case by name with its detail: a drop below the floor in CI must say which case and why
+    for result in results:
+        if result.status in (Status.FAIL, Status.ERROR):
+            print(f"\n{result.status.name} {result.name}\n{result.reason[:3000]}")
 
 
 def _check_resumed(straight: list[CaseResult], qtt_dir: Path, sample: int | None) -> None:
