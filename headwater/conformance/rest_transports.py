@@ -27,6 +27,7 @@ import json
 import logging
 import multiprocessing.util
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -150,6 +151,65 @@ class _Collector:
                 self.stream.close()
                 self._thread.join(5.0)
                 return
+
+
+class _StreamedBody:
+    """Reads a streamed ``/query`` response on a thread, so that a query that does not end can be stopped
+    in time.
+
+    The read blocks (the socket's timeout is :data:`QUERY_LIMIT_SECONDS`) and the waiting thread stops it
+    by shutting the socket down. A short socket timeout would do the same with one thread, but a timeout
+    that fires in the middle of a chunk of the chunked response leaves ``http.client`` half way through
+    the chunk, and the rest of the response is then unreadable: rows that did arrive, only slowly (a
+    loaded machine), would be lost.
+    """
+
+    def __init__(self, response: http.client.HTTPResponse, connection: http.client.HTTPConnection) -> None:
+        self.response = response
+        self.connection = connection
+        self._chunks: list[bytes] = []
+        self._progress = 0  # how many chunks held more than keep-alive newlines
+        self._thread = threading.Thread(target=self._run, name="rqtt-http-reader", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                chunk = self.response.read1(65536)
+                if not chunk:
+                    return
+                self._chunks.append(chunk)
+                if chunk.strip():  # keep-alive newlines are not progress
+                    self._progress += 1
+        except (http.client.HTTPException, OSError, ValueError):  # closed by wait(), or by the server
+            return
+
+    def wait(self, idle: float, on_header: Callable[[], None] | None) -> None:
+        """Return when the response ends, or once it has brought nothing new for ``idle`` seconds (then
+        the connection is shut down). ``on_header`` is called once the first bytes (the header) came."""
+        started = last = time.monotonic()
+        seen = 0
+        while self._thread.is_alive():
+            self._thread.join(0.05)
+            now = time.monotonic()
+            if self._progress != seen:
+                if seen == 0 and on_header is not None:
+                    on_header()
+                    on_header = None
+                seen, last = self._progress, now
+            if now - last >= idle or now - started >= QUERY_LIMIT_SECONDS:
+                break
+        if self._thread.is_alive():
+            sock = self.connection.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self._thread.join(5.0)
+        elif self._progress and on_header is not None:
+            on_header()
+
+    def data(self) -> bytes:
+        return b"".join(self._chunks)
 
 
 class EngineTransport:
@@ -344,30 +404,9 @@ class HttpTransport:
             response = connection.getresponse()
             if response.status != 200:
                 return _error_response(response.status, response.read())
-            started = last = time.monotonic()
-            body = bytearray()
-            header_seen = on_header is None  # the server writes the header first, on its own
-            while True:
-                now = time.monotonic()
-                if now - last >= self.query_idle or now - started >= QUERY_LIMIT_SECONDS:
-                    break
-                if connection.sock is not None:
-                    connection.sock.settimeout(max(0.05, min(0.5, self.query_idle - (now - last))))
-                try:
-                    chunk = response.read1(65536)
-                except TimeoutError:
-                    continue
-                except (http.client.HTTPException, OSError):
-                    break
-                if not chunk:
-                    break
-                body += chunk
-                if chunk.strip():  # keep-alive newlines are not progress
-                    last = time.monotonic()
-                if not header_seen and on_header is not None:
-                    header_seen = True
-                    on_header()
-            return _query_rows(bytes(body))
+            body = _StreamedBody(response, connection)
+            body.wait(self.query_idle, on_header)
+            return _query_rows(body.data())
         finally:
             connection.close()
 
