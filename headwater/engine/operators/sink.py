@@ -13,8 +13,9 @@ record with a null value: ``__tombstone`` set and null value columns (typed), or
 
 Partitioning: with :data:`~headwater.engine.operators.repartition.KEY_BYTES_COLUMN` present (keyed sinks)
 the log hashes the serialised key with murmur2 (a windowed key without its window, as Kafka Streams'
-``WindowedStreamPartitioner`` does, so all windows of a key share a partition); a keyless row keeps its source partition modulo the sink's
-partition count, so a keyless stream stays in order per source partition.
+``WindowedStreamPartitioner`` does, so all windows of a key share a partition); a keyless row keeps its
+source partition modulo the sink's partition count, so a keyless stream stays in order per source
+partition.
 
 The sink appends and returns nothing; the runtime commits the step's checkpoint after it (see
 :mod:`headwater.engine.runtime.persistent`).
