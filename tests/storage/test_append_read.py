@@ -227,3 +227,25 @@ def test_reopened_log_reads_the_same_records(log_dir: Path, orders_schema: pa.Sc
         assert topic.partition(p).read(0).to_table().equals(before[p])
     assert topic.append(make_orders(300, 1), partition=0) == [AppendResult(0, 150, 1)]
     reopened.close()
+
+
+def test_append_rows_takes_any_mapping_and_fills_what_a_row_leaves_out(log: EventLog, orders_schema: pa.Schema) -> None:
+    from types import MappingProxyType
+
+    topic = log.create_topic("orders", schema=orders_schema)
+    topic.append_rows([
+        MappingProxyType({"id": 7, "symbol": "ab", "__timestamp": 5}),
+        {"price": 1.25, "__timestamp": 6, "__headers": {"h": "text"}},
+    ])
+    table = topic.partition(0).read(0).to_table()
+    assert table.select(["id", "price", "symbol", TIMESTAMP]).to_pylist() == [
+        {"id": 7, "price": None, "symbol": "ab", TIMESTAMP: 5},
+        {"id": None, "price": 1.25, "symbol": None, TIMESTAMP: 6},
+    ]
+    assert table.column(HEADERS).to_pylist() == [None, [{"key": "h", "value": b"text"}]]
+    # a bad value in one column is named even when the other columns of the rows convert
+    with pytest.raises(RecordBatchError, match=r"Column 'price' \(double\)"):
+        topic.append_rows([{"id": 1, "price": 2.0}, {"id": 2, "price": "cheap"}])
+    with pytest.raises(RecordBatchError, match="Row 2 has column 'colour'"):
+        topic.append_rows([{"id": 1}, {"id": 2}, {"id": 3, "colour": "red"}])
+    assert topic.partition(0).end_offset == 2  # nothing of the refused calls was written
