@@ -120,59 +120,87 @@ def _statement_error(error: HeadwaterError, text: str) -> ErrorResponse:
     )
 
 
-class _Collector:
-    """Reads a query stream on a thread, so that a query that does not end can be stopped in time."""
+class _ThreadedReader:
+    """Reads a query's response on a thread, so that a query that does not end can be stopped in time:
+    :meth:`wait` returns when the reading ends, or stops it (:meth:`_stop`) once it has made no progress
+    for ``idle`` seconds, or after :data:`QUERY_LIMIT_SECONDS` in any case."""
 
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.rows: list[Any] = []
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="rqtt-query-reader", daemon=True)
+    name = "rqtt-reader"
+
+    def __init__(self) -> None:
+        self.progress = 0  # grows with every row or non-blank chunk read
+        self._thread = threading.Thread(target=self._read, name=self.name, daemon=True)
         self._thread.start()
 
-    def _run(self) -> None:
-        try:
-            for row in self.stream:
-                self.rows.append(row)
-        except Exception as error:  # the query failed while running: reported as an error row
-            self.error = error
+    def _read(self) -> None:
+        raise NotImplementedError
 
-    def wait(self, idle: float) -> None:
-        """Return when the query ends, or once it has produced nothing for ``idle`` seconds (then it is
-        closed)."""
+    def _stop(self) -> None:
+        raise NotImplementedError
+
+    def wait(self, idle: float, on_first: Callable[[], None] | None = None) -> None:
+        """Wait as the class docstring says; ``on_first`` is called once, when the first progress came
+        (or when the reading ended after some)."""
         started = last = time.monotonic()
         seen = 0
         while self._thread.is_alive():
             self._thread.join(0.05)
             now = time.monotonic()
-            if len(self.rows) != seen:
-                seen, last = len(self.rows), now
+            if self.progress != seen:
+                if on_first is not None:
+                    on_first()
+                    on_first = None
+                seen, last = self.progress, now
             if now - last >= idle or now - started >= QUERY_LIMIT_SECONDS:
-                self.stream.close()
-                self._thread.join(5.0)
-                return
+                break
+        if self._thread.is_alive():
+            self._stop()
+            self._thread.join(5.0)
+        elif self.progress and on_first is not None:
+            on_first()
 
 
-class _StreamedBody:
-    """Reads a streamed ``/query`` response on a thread, so that a query that does not end can be stopped
-    in time.
+class _Collector(_ThreadedReader):
+    """The rows of an ``Engine.stream`` query; stopping closes the stream."""
 
-    The read blocks (the socket's timeout is :data:`QUERY_LIMIT_SECONDS`) and the waiting thread stops it
-    by shutting the socket down. A short socket timeout would do the same with one thread, but a timeout
-    that fires in the middle of a chunk of the chunked response leaves ``http.client`` half way through
-    the chunk, and the rest of the response is then unreadable: rows that did arrive, only slowly (a
-    loaded machine), would be lost.
+    name = "rqtt-query-reader"
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.rows: list[Any] = []
+        self.error: BaseException | None = None
+        super().__init__()
+
+    def _read(self) -> None:
+        try:
+            for row in self.stream:
+                self.rows.append(row)
+                self.progress += 1
+        except Exception as error:  # the query failed while running: reported as an error row
+            self.error = error
+
+    def _stop(self) -> None:
+        self.stream.close()
+
+
+class _StreamedBody(_ThreadedReader):
+    """The body of a streamed ``/query`` response; stopping shuts the socket down.
+
+    The read blocks (the socket's timeout is :data:`QUERY_LIMIT_SECONDS`). A short socket timeout would
+    need no thread, but a timeout that fires in the middle of a chunk of the chunked response leaves
+    ``http.client`` half way through the chunk, and the rest of the response is then unreadable: rows
+    that did arrive, only slowly (a loaded machine), would be lost.
     """
+
+    name = "rqtt-http-reader"
 
     def __init__(self, response: http.client.HTTPResponse, connection: http.client.HTTPConnection) -> None:
         self.response = response
         self.connection = connection
         self._chunks: list[bytes] = []
-        self._progress = 0  # how many chunks held more than keep-alive newlines
-        self._thread = threading.Thread(target=self._run, name="rqtt-http-reader", daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def _run(self) -> None:
+    def _read(self) -> None:
         try:
             while True:
                 chunk = self.response.read1(65536)
@@ -180,33 +208,15 @@ class _StreamedBody:
                     return
                 self._chunks.append(chunk)
                 if chunk.strip():  # keep-alive newlines are not progress
-                    self._progress += 1
-        except (http.client.HTTPException, OSError, ValueError):  # closed by wait(), or by the server
+                    self.progress += 1
+        except (http.client.HTTPException, OSError, ValueError):  # stopped, or closed by the server
             return
 
-    def wait(self, idle: float, on_header: Callable[[], None] | None) -> None:
-        """Return when the response ends, or once it has brought nothing new for ``idle`` seconds (then
-        the connection is shut down). ``on_header`` is called once the first bytes (the header) came."""
-        started = last = time.monotonic()
-        seen = 0
-        while self._thread.is_alive():
-            self._thread.join(0.05)
-            now = time.monotonic()
-            if self._progress != seen:
-                if seen == 0 and on_header is not None:
-                    on_header()
-                    on_header = None
-                seen, last = self._progress, now
-            if now - last >= idle or now - started >= QUERY_LIMIT_SECONDS:
-                break
-        if self._thread.is_alive():
-            sock = self.connection.sock
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            self._thread.join(5.0)
-        elif self._progress and on_header is not None:
-            on_header()
+    def _stop(self) -> None:
+        sock = self.connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def data(self) -> bytes:
         return b"".join(self._chunks)
