@@ -248,6 +248,7 @@ class PersistentQuery:
     error: str | None = None
     records_consumed: int = 0
     _offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    _published: dict[tuple[str, int], int] = field(default_factory=dict)
     _epoch: int = 0
     _committed: dict[tuple[str, int], int] = field(default_factory=dict)
     _last_commit_s: float = 0.0
@@ -277,8 +278,13 @@ class PersistentQuery:
 
     def committed_offsets(self) -> dict[tuple[str, int], int]:
         """The next offset to read per source partition: what the query has consumed, whose output is
-        in its sink (durable in its checkpoint at its next commit, see :meth:`commit_pending`)."""
-        return dict(self._offsets)
+        in its sink (durable in its checkpoint at its next commit, see :meth:`commit_pending`).
+
+        Safe from any thread: a step advances its read positions record batch by record batch and its
+        sinks append their gathered output only at its end, so the offsets shown here move on (one
+        dictionary swapped in) only once that output is in the sink. A reader that sees a query at the
+        end of its sources therefore also sees all the output of what it consumed."""
+        return dict(self._published)
 
     @property
     def uncommitted(self) -> bool:
@@ -302,6 +308,7 @@ class PersistentQuery:
                 else:
                     positions[tp] = int(topic.partition(partition).start_offset)
         self._offsets = positions
+        self._published = dict(positions)
         if checkpoint is not None:
             self._epoch = checkpoint.epoch
             # a checkpoint written before state ids were "kind-rank" names states "position-kind"
@@ -385,6 +392,7 @@ class PersistentQuery:
             if topic not in self.source_topics:
                 raise ExecutionError(f"Query {self.query_id} does not read topic {topic}")
             self._offsets[tp] = 0
+            self._published = dict(self._offsets)
         result = self.log.topic(topic).partition(partition).read(self._offsets[tp], max_records=max_records)
         if int(result.next_offset) == self._offsets[tp]:
             self._caught_up()
@@ -441,6 +449,7 @@ class PersistentQuery:
                     self._offsets[tp] = next_offset
                 for sink in sinks:
                     sink.end_step()
+                self._published = dict(self._offsets)  # the step's output is in the sink now
                 if self._commit_due():
                     self._commit()
                 else:
@@ -467,6 +476,7 @@ class PersistentQuery:
             sink.abandon_step()
         self._discard_step_output(sink_topic, before if self._tail_start is None else self._tail_start)
         self._offsets = dict(self._committed)
+        self._published = dict(self._committed)
         self._tail_start = None
         if isinstance(self.sink_lock, SinkLock) and self.sink_lock.pending is self:
             self.sink_lock.pending = None

@@ -130,3 +130,35 @@ def test_an_idle_background_query_stops_without_waiting_out_its_poll(tmp_path: P
     thread.join(timeout=5)  # a whole poll would be 15 s per partition
     assert not thread.is_alive()
     log.close()
+
+
+def test_offsets_seen_from_another_thread_never_run_ahead_of_the_sink(tmp_path: Path) -> None:
+    """While a step's gathered output is not yet appended, another thread still sees the offsets from
+    before the step: a query shown at the end of its input has all of that input's output in its sink
+    (what a reader waiting for the query to catch up relies on)."""
+    log = fx.open_log(tmp_path)
+    _produce_in_small_appends(log, appends=4, rows=8)
+    log.close()
+    log, query, _ = fx.start(tmp_path)
+    (sink,) = [op for op in query.graph.operators if isinstance(op, SinkOperator)]
+    at_end_of_step = threading.Event()
+    go_on = threading.Event()
+    end_step = sink.end_step
+
+    def held_end_step() -> None:
+        at_end_of_step.set()
+        go_on.wait(10)
+        end_step()
+
+    sink.end_step = held_end_step  # type: ignore[method-assign]
+    stepping = threading.Thread(target=query.process, args=("in", 0), kwargs={"max_records": None}, daemon=True)
+    stepping.start()
+    assert at_end_of_step.wait(10)
+    # the operators have seen all 32 records, but their output is still gathered in the sink operator
+    assert fx.sink_rows(log) == []
+    assert query.committed_offsets()[("in", 0)] == 0
+    go_on.set()
+    stepping.join(10)
+    assert query.committed_offsets()[("in", 0)] == 32
+    assert len(fx.sink_rows(log)) == 24
+    log.close()
