@@ -683,11 +683,11 @@ def _schema_change(existing: DataSource, replacement: DataSource) -> str:
     )
 
 
-def _commit_interval_ms(config: Mapping[str, Any]) -> int:
+def _commit_interval_ms(config: EngineConfig) -> int:
     """The query's ``commit.interval.ms`` (ksqlDB's streams property; its default when unset or not a
     non-negative whole number, which SET has already refused with a message)."""
     try:
-        value = int(str(config.get("commit.interval.ms", DEFAULT_COMMIT_INTERVAL_MS)))
+        value = config.get_int("commit.interval.ms")
     except ValueError:
         return DEFAULT_COMMIT_INTERVAL_MS
-    return value if value >= 0 else DEFAULT_COMMIT_INTERVAL_MS
+    return value if value is not None and value >= 0 else DEFAULT_COMMIT_INTERVAL_MS

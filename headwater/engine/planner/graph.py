@@ -62,6 +62,12 @@ class OperatorGraph:
         self.record_at_a_time = record_at_a_time
 
     @property
+    def keeps_state(self) -> bool:
+        """Whether an operator of the query keeps state between batches (it snapshots into the query's
+        checkpoints): an aggregation, a join, a table source..."""
+        return any(type(op).snapshot is not Operator.snapshot for op in self.operators)
+
+    @property
     def source_topics(self) -> list[str]:
         """The topics the query reads, each once, in plan order."""
         return list(dict.fromkeys(topic for topic, _ in self.entries))

@@ -500,8 +500,7 @@ class PersistentQuery:
         cache off nothing is joined: the records go through one at a time."""
         if self.graph.record_at_a_time:
             return 0
-        stateful = any(type(op).snapshot is not Operator.snapshot for op in self.graph.operators)
-        return COALESCED_ROWS if stateful else SMALL_BATCH_ROWS
+        return COALESCED_ROWS if self.graph.keeps_state else SMALL_BATCH_ROWS
 
     def _sinks(self) -> list[SinkOperator]:
         """The query's sink operators, which gather a step's small outputs into one append."""
