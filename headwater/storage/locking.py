@@ -7,9 +7,12 @@ another process or another :class:`PartitionLock` in the same process (another t
 closed, including when the process dies, so a crashed writer never leaves a stale lock behind.
 
 After taking the lock the holder writes who it is (pid, host, thread, purpose, time) into the file,
-so a refused writer's :class:`PartitionLockedError` names the holder. A holder whose purpose is
-``recovery`` (an ``EventLog.open`` repairing the tail) keeps the lock only briefly, so a writer
-meeting one waits for it, boundedly, instead of failing.
+so a refused writer's :class:`PartitionLockedError` names the holder. Only a settled writer refuses at
+once: a holder record that says ``append`` from a live process. Anything else is a holder that keeps
+the lock briefly, or one seen in the instant between taking the lock and writing its record (the file
+then still names the previous, finished holder, or is half-written), so the newcomer waits for it,
+boundedly, instead of failing. The commonest brief holder is ``recovery``: every ``EventLog.open``
+(``headwater topic list``, a REPL starting) takes each idle partition's lock to check its tail.
 """
 
 from __future__ import annotations
@@ -27,9 +30,34 @@ from pathlib import Path
 from headwater.storage.errors import PartitionLockedError, TopicNotFoundError
 from headwater.storage.names import LOCK_FILE
 
-__all__ = ["PartitionLock", "file_lock"]
+__all__ = ["PartitionLock", "file_lock", "pid_alive"]
 
-_RECOVERY_WAIT_S = 10.0
+_BRIEF_HOLDER_WAIT_S = 10.0
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_settled_writer(holder: str) -> bool:
+    """Whether the lock file's record names a live appending writer (one that keeps the lock)."""
+    try:
+        record = json.loads(holder)
+    except ValueError:
+        return False  # empty or half-written: its holder is writing it now
+    if not isinstance(record, dict) or record.get("purpose") != "append":
+        return False
+    pid = record.get("pid")
+    # A finished writer's record on this host means the holder has not written its own yet.
+    finished = record.get("host") == socket.gethostname() and isinstance(pid, int) and not pid_alive(pid)
+    return not finished
 
 
 @contextlib.contextmanager
@@ -61,7 +89,7 @@ class PartitionLock:
 
         Args:
             directory: the partition directory.
-            purpose: ``append`` or ``recovery`` (recorded for whoever is refused).
+            purpose: ``append``, ``recovery`` or ``delete`` (recorded for whoever is refused).
             description: how to name the partition in messages, e.g. ``orders/3``.
         """
         path = directory / LOCK_FILE
@@ -69,7 +97,7 @@ class PartitionLock:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except FileNotFoundError:
             raise TopicNotFoundError(f"Partition {description} no longer exists (was its topic deleted?)") from None
-        deadline = time.monotonic() + _RECOVERY_WAIT_S
+        deadline = time.monotonic() + _BRIEF_HOLDER_WAIT_S
         delay = 0.002
         while True:
             try:
@@ -77,7 +105,7 @@ class PartitionLock:
                 break
             except BlockingIOError:
                 holder = cls._holder(path)
-                if '"purpose": "recovery"' in holder and time.monotonic() < deadline:
+                if not _is_settled_writer(holder) and time.monotonic() < deadline:
                     time.sleep(delay)
                     delay = min(delay * 2, 0.05)
                     continue
@@ -87,6 +115,9 @@ class PartitionLock:
                     "a partition takes one writer at a time",
                     partition_dir=str(directory), holder=holder,
                 ) from None
+        if not path.exists():  # the holder was deleting the topic, which is gone now
+            os.close(fd)
+            raise TopicNotFoundError(f"Partition {description} no longer exists (was its topic deleted?)")
         holder_record = json.dumps({
             "pid": os.getpid(),
             "host": socket.gethostname(),
@@ -94,8 +125,11 @@ class PartitionLock:
             "purpose": purpose,
             "since_ms": time.time_ns() // 1_000_000,
         })
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, holder_record.encode(), 0)
+        # Overwrite, then cut: the file is never empty, and whoever reads it mid-way sees either the old
+        # record or text that is not JSON, both of which mean "wait".
+        encoded = holder_record.encode()
+        os.pwrite(fd, encoded, 0)
+        os.ftruncate(fd, len(encoded))
         return cls(directory, fd, purpose)
 
     @staticmethod

@@ -33,7 +33,7 @@ from headwater.storage.errors import (
     TopicExistsError,
     TopicNotFoundError,
 )
-from headwater.storage.locking import PartitionLock
+from headwater.storage.locking import PartitionLock, pid_alive
 from headwater.storage.names import (
     OFFSETS_DIR,
     TMP_DIR,
@@ -51,16 +51,6 @@ from headwater.storage.values import CompactionReport, PartitionRecovery, Recove
 __all__ = ["EventLog"]
 
 _LOGGER = logging.getLogger("headwater.storage")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _warn_about_repairs(report: RecoveryReport) -> None:
@@ -114,7 +104,7 @@ class EventLog:
         """Remove topic directories left half-built or half-deleted by processes that died."""
         for entry in (self.path / TMP_DIR).iterdir():
             pid_text = entry.name.split("-", 1)[0]
-            if pid_text.isdigit() and _pid_alive(int(pid_text)):
+            if pid_text.isdigit() and pid_alive(int(pid_text)):
                 continue
             shutil.rmtree(entry, ignore_errors=True)
 

@@ -122,6 +122,14 @@ def wait_for_records(data_dir: Path, topic: str, expected: int, timeout_s: float
     return count
 
 
+def exited_early(process: subprocess.Popen[bytes]) -> str:
+    """What a produce process that should still be running said, if it has ended."""
+    if process.poll() is None:
+        return "the process is still running"
+    assert process.stderr is not None
+    return f"the process ended with status {process.returncode}: {process.stderr.read().decode()}"
+
+
 def test_lines_fed_slowly_through_a_pipe_are_written_as_they_come(data_dir: Path, tmp_path: Path, make_topic) -> None:
     make_topic("t", 3)
     process = start_produce(data_dir, tmp_path, "t", "--format", "json", "--skip-bad-lines")
@@ -130,7 +138,7 @@ def test_lines_fed_slowly_through_a_pipe_are_written_as_they_come(data_dir: Path
         process.stdin.write(b'{"a": 1}\n{"a": 2}\n')
         process.stdin.flush()
         # The pipe stays open: the two lines must not wait for megabytes more input.
-        assert wait_for_records(data_dir, "t", 2) == 2
+        assert wait_for_records(data_dir, "t", 2) == 2, exited_early(process)
     finally:
         process.stdin.close()
         process.wait(timeout=60)
@@ -143,7 +151,7 @@ def test_ctrl_c_mid_produce_keeps_what_was_written_and_says_so(data_dir: Path, t
     assert process.stdin is not None
     process.stdin.write(b"".join(b'{"a": %d}\n' % i for i in range(5000)))
     process.stdin.flush()
-    assert wait_for_records(data_dir, "t", 5000) == 5000
+    assert wait_for_records(data_dir, "t", 5000) == 5000, exited_early(process)
     process.send_signal(signal.SIGINT)
     process.wait(timeout=60)  # stdin stays open: only the interrupt can end the load
     assert process.stderr is not None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -76,6 +78,69 @@ def test_second_writer_process_is_refused_and_named(log_dir: Path) -> None:
         holder.communicate("", timeout=30)
     assert log.topic("t").append(_batch(1, 1))[0].base_offset == 1
     log.close()
+
+
+def _hold_lock_file_briefly(lock_file: Path, record: bytes, hold_s: float) -> threading.Thread:
+    """Take the partition's flock with ``record`` in the file, as a holder does in the instant between
+    taking the lock and writing its own record, and let go after ``hold_s``."""
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, record, 0)
+
+    def release() -> None:
+        time.sleep(hold_s)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("record", [
+    b"",  # the holder has the lock and has not written its record yet
+    b'{"pid": 4',  # half-written
+    b'{"pid": 999999999, "host": "%s", "thread": "MainThread", "purpose": "append", "since_ms": 0}'
+    % socket.gethostname().encode(),  # the previous, finished writer's record, not yet overwritten
+    b'{"pid": 1, "host": "h", "thread": "MainThread", "purpose": "recovery", "since_ms": 0}',
+], ids=["empty", "half-written", "finished-writer", "recovery"])
+def test_a_writer_waits_out_a_brief_holder(log_dir: Path, record: bytes) -> None:
+    """Every ``EventLog.open`` takes each idle partition's lock for a moment; a writer meeting such a
+    holder, or one that has not yet said who it is, must wait for it instead of failing."""
+    log = EventLog.open(log_dir)
+    log.create_topic("t", schema=SCHEMA)
+    release = _hold_lock_file_briefly(log_dir / "topics" / "t" / "0" / "writer.lock", record, 0.5)
+    assert log.topic("t").append(_batch(0, 2))[0].base_offset == 0
+    release.join()
+    log.close()
+
+
+def test_writers_are_never_refused_by_logs_opening_beside_them(log_dir: Path) -> None:
+    """``headwater topic list`` or a REPL starting while ``headwater produce`` runs: each open recovers
+    the idle partitions under their locks, which must never make the writer's first append fail."""
+    with EventLog.open(log_dir) as log:
+        log.create_topic("t", TopicConfig(partitions=3))
+    stop = threading.Event()
+
+    def open_repeatedly() -> None:
+        while not stop.is_set():
+            EventLog.open(log_dir).close()
+
+    openers = [threading.Thread(target=open_repeatedly) for _ in range(3)]
+    for opener in openers:
+        opener.start()
+    try:
+        for i in range(150):
+            with EventLog.open(log_dir, recover=False) as log:
+                log.topic("t").append_rows([{"__key": b"k%d" % i, "__value": b"v"}])
+    finally:
+        stop.set()
+        for opener in openers:
+            opener.join()
+    with EventLog.open(log_dir) as log:
+        topic = log.topic("t")
+        assert sum(topic.partition(p).end_offset for p in range(3)) == 150
 
 
 def test_readers_follow_a_writer_process(log_dir: Path) -> None:
