@@ -305,6 +305,10 @@ async def stream_result(
             if rows:
                 await response.write(writer.rows(rows))
             if finished:
+                # Retired before the client sees the end, so a client that lists queries next does
+                # not find one whose response it has already read to the end.
+                stream.close()
+                registry.remove(header.query_id)
                 if pump.error is not None:
                     await response.end(writer.error(_streaming_error(pump.error)))
                 else:
