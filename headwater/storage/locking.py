@@ -8,9 +8,10 @@ closed, including when the process dies, so a crashed writer never leaves a stal
 
 After taking the lock the holder writes who it is (pid, host, thread, purpose, time) into the file,
 so a refused writer's :class:`PartitionLockedError` names the holder. Only a settled writer refuses at
-once: a holder record that says ``append`` from a live process. Anything else is a holder that keeps
-the lock briefly, or one seen in the instant between taking the lock and writing its record (the file
-then still names the previous, finished holder, or is half-written), so the newcomer waits for it,
+once: a holder record that says ``append`` from a live process. A holder empties the file as it lets
+go, so that record is always the current holder's. Anything else is a holder that keeps the lock
+briefly, or one seen in the instant between taking the lock and writing its record (the file is then
+empty, half-written, or names a holder that crashed), so the newcomer waits for it,
 boundedly, instead of failing. The commonest brief holder is ``recovery``: every ``EventLog.open``
 (``headwater topic list``, a REPL starting) takes each idle partition's lock to check its tail.
 """
@@ -125,8 +126,8 @@ class PartitionLock:
             "purpose": purpose,
             "since_ms": time.time_ns() // 1_000_000,
         })
-        # Overwrite, then cut: the file is never empty, and whoever reads it mid-way sees either the old
-        # record or text that is not JSON, both of which mean "wait".
+        # Overwrite, then cut: whoever reads the file mid-way sees an empty file (a released holder's),
+        # a crashed holder's record, or text that is not JSON, all of which mean "wait".
         encoded = holder_record.encode()
         os.pwrite(fd, encoded, 0)
         os.ftruncate(fd, len(encoded))
@@ -146,9 +147,11 @@ class PartitionLock:
         return self._fd is not None
 
     def release(self) -> None:
-        """Drop the lock (idempotent)."""
+        """Drop the lock (idempotent), emptying the record first: a writer that has finished but whose
+        process lives on must not look like a settled writer to whoever meets the next holder."""
         if self._fd is not None:
             fd, self._fd = self._fd, None
             with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
                 fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)

@@ -80,13 +80,14 @@ def test_second_writer_process_is_refused_and_named(log_dir: Path) -> None:
     log.close()
 
 
-def _hold_lock_file_briefly(lock_file: Path, record: bytes, hold_s: float) -> threading.Thread:
-    """Take the partition's flock with ``record`` in the file, as a holder does in the instant between
-    taking the lock and writing its own record, and let go after ``hold_s``."""
+def _hold_lock_file_briefly(lock_file: Path, record: bytes | None, hold_s: float) -> threading.Thread:
+    """Take the partition's flock with ``record`` in the file (None: the file as it is), as a holder does
+    in the instant between taking the lock and writing its own record, and let go after ``hold_s``."""
     fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
     fcntl.flock(fd, fcntl.LOCK_EX)
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, record, 0)
+    if record is not None:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, record, 0)
 
     def release() -> None:
         time.sleep(hold_s)
@@ -114,6 +115,20 @@ def test_a_writer_waits_out_a_brief_holder(log_dir: Path, record: bytes) -> None
     assert log.topic("t").append(_batch(0, 2))[0].base_offset == 0
     release.join()
     log.close()
+
+
+def test_a_finished_writer_in_a_live_process_leaves_no_record_that_refuses(log_dir: Path) -> None:
+    """A writer that closed (its process lives on: a REPL, a server) must not be taken for the holder of
+    the lock someone else has just taken."""
+    lock_file = log_dir / "topics" / "t" / "0" / "writer.lock"
+    with EventLog.open(log_dir) as first:
+        first.create_topic("t", schema=SCHEMA).append(_batch(0, 1))
+        assert '"purpose": "append"' in lock_file.read_text()
+    assert lock_file.read_text() == ""
+    release = _hold_lock_file_briefly(lock_file, None, 0.5)  # a new holder, record not yet written
+    with EventLog.open(log_dir, recover=False) as second:
+        assert second.topic("t").append(_batch(1, 1))[0].base_offset == 1
+    release.join()
 
 
 def test_writers_are_never_refused_by_logs_opening_beside_them(log_dir: Path) -> None:
