@@ -56,7 +56,7 @@ def _is_settled_writer(holder: str) -> bool:
     if not isinstance(record, dict) or record.get("purpose") != "append":
         return False
     pid = record.get("pid")
-    # A finished writer's record on this host means the holder has not written its own yet.
+    # A crashed writer's record on this host means the holder has not written its own yet.
     finished = record.get("host") == socket.gethostname() and isinstance(pid, int) and not pid_alive(pid)
     return not finished
 
